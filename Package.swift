@@ -1,0 +1,102 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let nioCore: Target.Dependency = .product(name: "NIOCore", package: "swift-nio")
+let nioPosix: Target.Dependency = .product(name: "NIOPosix", package: "swift-nio")
+let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
+let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
+let atomics: Target.Dependency = .product(name: "Atomics", package: "swift-atomics")
+let serviceLifecycle: Target.Dependency = .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+
+let package = Package(
+    name: "SocialSyncLedger",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "LedgerProtocol", targets: ["LedgerProtocol"]),
+        .library(name: "LedgerClient", targets: ["LedgerClient"]),
+        .library(name: "LedgerStore", targets: ["LedgerStore"]),
+        .library(name: "LedgerServer", targets: ["LedgerServer"]),
+        .executable(name: "ledgerd", targets: ["ledgerd"]),
+        .executable(name: "ledger-rpc", targets: ["ledger-rpc"]),
+        .executable(name: "ledger-demo", targets: ["ledger-demo"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        .target(
+            name: "LedgerProtocol",
+            dependencies: [nioCore],
+            swiftSettings: swiftSettings
+        ),
+        .systemLibrary(
+            name: "CSQLite",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .target(
+            name: "LedgerStore",
+            dependencies: ["LedgerProtocol", "CSQLite", nioCore, nioPosix, logging],
+            resources: [.copy("Migrations")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "LedgerServer",
+            dependencies: ["LedgerProtocol", "LedgerStore", nioCore, nioPosix, logging, serviceLifecycle, atomics],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "LedgerClient",
+            dependencies: ["LedgerProtocol", nioCore, nioPosix, atomics],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "ledgerd",
+            dependencies: ["LedgerServer", "LedgerStore", argumentParser, logging, serviceLifecycle],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "ledger-rpc",
+            dependencies: ["LedgerClient", "LedgerProtocol", argumentParser],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "ledger-demo",
+            dependencies: ["LedgerClient", argumentParser],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LedgerProtocolTests",
+            dependencies: ["LedgerProtocol", nioCore],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LedgerStoreTests",
+            dependencies: ["LedgerStore", "LedgerProtocol"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LedgerServerTests",
+            dependencies: ["LedgerServer", "LedgerStore", "LedgerProtocol", nioCore, nioPosix, .product(name: "NIOEmbedded", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LedgerClientTests",
+            dependencies: ["LedgerClient", "LedgerServer", "LedgerStore", "LedgerProtocol"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["LedgerProtocol", "LedgerClient"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

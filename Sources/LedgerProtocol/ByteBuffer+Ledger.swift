@@ -1,0 +1,114 @@
+import Foundation
+import NIOCore
+
+// Field encodings shared by every message; PROTOCOL.md "Field encodings" is their spec.
+extension ByteBuffer {
+    /// Writes the 16 raw bytes of a UUID, most significant first.
+    public mutating func ledgerWriteUUID(_ uuid: UUID) {
+        withUnsafeBytes(of: uuid.uuid) { _ = self.writeBytes($0) }
+    }
+
+    public mutating func ledgerReadUUID() throws(LedgerProtocolError) -> UUID {
+        guard let bytes = self.readBytes(length: 16) else { throw .malformed("truncated UUID") }
+        return UUID(
+            uuid: (
+                bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+                bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]
+            ))
+    }
+
+    /// Writes a string as a u16 big-endian byte count and its UTF-8 bytes.
+    ///
+    /// Strings longer than 65,535 bytes cannot be encoded; validation keeps every
+    /// string field far below that, and the encoder truncates rather than corrupt the frame.
+    public mutating func ledgerWriteString16(_ string: String) {
+        let utf8 = string.utf8
+        let count = min(utf8.count, Int(UInt16.max))
+        self.writeInteger(UInt16(count))
+        if count == utf8.count {
+            self.writeString(string)
+        } else {
+            self.writeBytes(utf8.prefix(count))
+        }
+    }
+
+    /// Reads a u16-length string; invalid UTF-8 is reported with the field's name.
+    public mutating func ledgerReadString16(field: String) throws(LedgerProtocolError) -> String {
+        guard let length = self.readInteger(as: UInt16.self) else { throw .malformed("truncated length of \(field)") }
+        return try self.ledgerReadUTF8(length: Int(length), field: field)
+    }
+
+    /// Writes a string as a u32 big-endian byte count and its UTF-8 bytes (used for metadata).
+    public mutating func ledgerWriteString32(_ string: String) {
+        self.writeInteger(UInt32(string.utf8.count))
+        self.writeString(string)
+    }
+
+    public mutating func ledgerReadString32(field: String) throws(LedgerProtocolError) -> String {
+        guard let length = self.readInteger(as: UInt32.self) else { throw .malformed("truncated length of \(field)") }
+        return try self.ledgerReadUTF8(length: Int(length), field: field)
+    }
+
+    private mutating func ledgerReadUTF8(length: Int, field: String) throws(LedgerProtocolError) -> String {
+        guard let view = self.readSlice(length: length) else {
+            throw .malformed("\(field) claims \(length) bytes but the frame ends first")
+        }
+        guard let string = view.readableBytesView.withContiguousStorageIfAvailable({ String(validating: $0, as: UTF8.self) }) ?? String(validating: Array(view.readableBytesView), as: UTF8.self) else {
+            throw .invalidEvent("\(field) is not valid UTF-8")
+        }
+        return string
+    }
+
+    /// Writes a presence byte (0 absent, 1 present) and, when present, the value.
+    public mutating func ledgerWriteOptional<Value>(_ value: Value?, _ write: (inout ByteBuffer, Value) -> Void) {
+        if let value {
+            self.writeInteger(UInt8(1))
+            write(&self, value)
+        } else {
+            self.writeInteger(UInt8(0))
+        }
+    }
+
+    public mutating func ledgerReadOptional<Value>(
+        field: String,
+        _ read: (inout ByteBuffer) throws(LedgerProtocolError) -> Value
+    ) throws(LedgerProtocolError) -> Value? {
+        guard let tag = self.readInteger(as: UInt8.self) else { throw .malformed("truncated presence byte of \(field)") }
+        switch tag {
+        case 0: return nil
+        case 1: return try read(&self)
+        default: throw .malformed("presence byte of \(field) is \(tag), expected 0 or 1")
+        }
+    }
+
+    public mutating func ledgerReadInteger<Value: FixedWidthInteger>(
+        as: Value.Type = Value.self,
+        field: String
+    ) throws(LedgerProtocolError) -> Value {
+        guard let value = self.readInteger(as: Value.self) else { throw .malformed("truncated \(field)") }
+        return value
+    }
+
+    public mutating func ledgerWriteTimestamp(_ timestamp: LedgerTimestamp) {
+        self.writeInteger(timestamp.rawValue)
+    }
+
+    public mutating func ledgerReadTimestamp(field: String) throws(LedgerProtocolError) -> LedgerTimestamp {
+        LedgerTimestamp(rawValue: try self.ledgerReadInteger(as: Int64.self, field: field))
+    }
+
+    public mutating func ledgerReadSeverity(field: String = "severity") throws(LedgerProtocolError) -> Severity {
+        let raw = try self.ledgerReadInteger(as: UInt8.self, field: field)
+        guard let severity = Severity(rawValue: raw) else {
+            throw .invalidEvent("\(field) is \(raw), expected 0 (INFO), 1 (WARN) or 2 (ERROR)")
+        }
+        return severity
+    }
+
+    /// Payload decoders call this last: bytes left over mean the peer and the daemon disagree on the layout.
+    public func ledgerExpectEnd(of message: String) throws(LedgerProtocolError) {
+        guard self.readableBytes == 0 else {
+            throw .malformed("\(self.readableBytes) unexpected bytes after the \(message) payload")
+        }
+    }
+}

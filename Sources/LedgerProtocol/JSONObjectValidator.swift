@@ -1,0 +1,202 @@
+/// A strict RFC 8259 syntax check that the text is exactly one JSON object.
+///
+/// Metadata is stored as text (SQLite) or jsonb (PostgreSQL); checking it here,
+/// before it is queued, turns a bad document into an error for that request
+/// instead of a failed batch. It builds nothing, so it costs one pass over the bytes.
+public enum JSONObjectValidator {
+    /// Nesting deeper than this is refused so hostile input cannot exhaust the stack.
+    public static let maximumDepth = 64
+
+    /// Returns nil when `text` is a JSON object, otherwise what is wrong and where.
+    public static func problem(in text: String) -> String? {
+        var text = text
+        return text.withUTF8 { bytes in
+            var parser = Parser(bytes: bytes)
+            return parser.validateDocument()
+        }
+    }
+
+    private struct Parser {
+        let bytes: UnsafeBufferPointer<UInt8>
+        var index = 0
+
+        init(bytes: UnsafeBufferPointer<UInt8>) {
+            self.bytes = bytes
+        }
+
+        mutating func validateDocument() -> String? {
+            self.skipWhitespace()
+            guard self.index < self.bytes.count else { return "empty document" }
+            guard self.bytes[self.index] == UInt8(ascii: "{") else { return "top level is not an object" }
+            if let problem = self.value(depth: 0) { return problem }
+            self.skipWhitespace()
+            return self.index == self.bytes.count ? nil : "unexpected data at byte \(self.index)"
+        }
+
+        mutating func skipWhitespace() {
+            while self.index < self.bytes.count {
+                switch self.bytes[self.index] {
+                case 0x20, 0x09, 0x0A, 0x0D: self.index += 1
+                default: return
+                }
+            }
+        }
+
+        func failure(_ what: String) -> String {
+            "\(what) at byte \(self.index)"
+        }
+
+        mutating func value(depth: Int) -> String? {
+            self.skipWhitespace()
+            guard self.index < self.bytes.count else { return self.failure("unexpected end") }
+            switch self.bytes[self.index] {
+            case UInt8(ascii: "{"): return self.object(depth: depth + 1)
+            case UInt8(ascii: "["): return self.array(depth: depth + 1)
+            case UInt8(ascii: "\""): return self.string()
+            case UInt8(ascii: "t"): return self.literal("true")
+            case UInt8(ascii: "f"): return self.literal("false")
+            case UInt8(ascii: "n"): return self.literal("null")
+            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return self.number()
+            default: return self.failure("unexpected character")
+            }
+        }
+
+        mutating func object(depth: Int) -> String? {
+            guard depth <= JSONObjectValidator.maximumDepth else { return self.failure("nesting too deep") }
+            self.index += 1
+            self.skipWhitespace()
+            if self.index < self.bytes.count, self.bytes[self.index] == UInt8(ascii: "}") {
+                self.index += 1
+                return nil
+            }
+            while true {
+                self.skipWhitespace()
+                guard self.index < self.bytes.count, self.bytes[self.index] == UInt8(ascii: "\"") else {
+                    return self.failure("expected a string key")
+                }
+                if let problem = self.string() { return problem }
+                self.skipWhitespace()
+                guard self.index < self.bytes.count, self.bytes[self.index] == UInt8(ascii: ":") else {
+                    return self.failure("expected ':'")
+                }
+                self.index += 1
+                if let problem = self.value(depth: depth) { return problem }
+                self.skipWhitespace()
+                guard self.index < self.bytes.count else { return self.failure("unterminated object") }
+                switch self.bytes[self.index] {
+                case UInt8(ascii: ","): self.index += 1
+                case UInt8(ascii: "}"):
+                    self.index += 1
+                    return nil
+                default: return self.failure("expected ',' or '}'")
+                }
+            }
+        }
+
+        mutating func array(depth: Int) -> String? {
+            guard depth <= JSONObjectValidator.maximumDepth else { return self.failure("nesting too deep") }
+            self.index += 1
+            self.skipWhitespace()
+            if self.index < self.bytes.count, self.bytes[self.index] == UInt8(ascii: "]") {
+                self.index += 1
+                return nil
+            }
+            while true {
+                if let problem = self.value(depth: depth) { return problem }
+                self.skipWhitespace()
+                guard self.index < self.bytes.count else { return self.failure("unterminated array") }
+                switch self.bytes[self.index] {
+                case UInt8(ascii: ","): self.index += 1
+                case UInt8(ascii: "]"):
+                    self.index += 1
+                    return nil
+                default: return self.failure("expected ',' or ']'")
+                }
+            }
+        }
+
+        mutating func string() -> String? {
+            self.index += 1
+            while self.index < self.bytes.count {
+                let byte = self.bytes[self.index]
+                switch byte {
+                case UInt8(ascii: "\""):
+                    self.index += 1
+                    return nil
+                case UInt8(ascii: "\\"):
+                    self.index += 1
+                    guard self.index < self.bytes.count else { return self.failure("unterminated escape") }
+                    switch self.bytes[self.index] {
+                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"),
+                        UInt8(ascii: "f"), UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                        self.index += 1
+                    case UInt8(ascii: "u"):
+                        guard self.index + 4 < self.bytes.count else { return self.failure("truncated \\u escape") }
+                        for offset in 1...4 where !Self.isHexDigit(self.bytes[self.index + offset]) {
+                            return self.failure("bad \\u escape")
+                        }
+                        self.index += 5
+                    default: return self.failure("bad escape")
+                    }
+                case 0x00..<0x20:
+                    return self.failure("control character in string")
+                default:
+                    self.index += 1
+                }
+            }
+            return self.failure("unterminated string")
+        }
+
+        static func isHexDigit(_ byte: UInt8) -> Bool {
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "f"),
+                UInt8(ascii: "A")...UInt8(ascii: "F"): true
+            default: false
+            }
+        }
+
+        mutating func literal(_ word: StaticString) -> String? {
+            let count = word.utf8CodeUnitCount
+            guard self.index + count <= self.bytes.count else { return self.failure("unexpected end") }
+            for offset in 0..<count where self.bytes[self.index + offset] != word.utf8Start[offset] {
+                return self.failure("unexpected character")
+            }
+            self.index += count
+            return nil
+        }
+
+        mutating func digits() -> Int {
+            let start = self.index
+            while self.index < self.bytes.count, self.bytes[self.index] >= UInt8(ascii: "0"),
+                self.bytes[self.index] <= UInt8(ascii: "9")
+            {
+                self.index += 1
+            }
+            return self.index - start
+        }
+
+        mutating func number() -> String? {
+            if self.bytes[self.index] == UInt8(ascii: "-") { self.index += 1 }
+            guard self.index < self.bytes.count else { return self.failure("truncated number") }
+            if self.bytes[self.index] == UInt8(ascii: "0") {
+                self.index += 1
+            } else if self.digits() == 0 {
+                return self.failure("bad number")
+            }
+            if self.index < self.bytes.count, self.bytes[self.index] == UInt8(ascii: ".") {
+                self.index += 1
+                guard self.digits() > 0 else { return self.failure("bad fraction") }
+            }
+            if self.index < self.bytes.count, self.bytes[self.index] | 0x20 == UInt8(ascii: "e") {
+                self.index += 1
+                if self.index < self.bytes.count,
+                    self.bytes[self.index] == UInt8(ascii: "+") || self.bytes[self.index] == UInt8(ascii: "-")
+                {
+                    self.index += 1
+                }
+                guard self.digits() > 0 else { return self.failure("bad exponent") }
+            }
+            return nil
+        }
+    }
+}

@@ -1,0 +1,131 @@
+import Foundation
+import NIOCore
+
+/// One audited step of the orchestrator: the row the ledger stores.
+public struct LedgerEvent: Sendable, Hashable {
+    /// Client-assigned, time-ordered (UUIDv7); the primary key, so a retried event is stored once.
+    /// The nil UUID asks the daemon to assign one.
+    public var id: UUID
+    /// When it happened; nil asks the daemon to fill in its arrival time.
+    public var timestamp: LedgerTimestamp?
+    public var eventType: String
+    public var entityType: String
+    public var entityID: String
+    /// A JSON object, as text. The empty string stands for `{}`.
+    public var metadata: String
+    public var severity: Severity
+    public var workerID: String?
+    public var jobID: UUID?
+    public var clipID: UUID?
+
+    public init(
+        id: UUID,
+        timestamp: LedgerTimestamp? = nil,
+        eventType: String,
+        entityType: String,
+        entityID: String,
+        metadata: String = "{}",
+        severity: Severity = .info,
+        workerID: String? = nil,
+        jobID: UUID? = nil,
+        clipID: UUID? = nil
+    ) {
+        self.id = id
+        self.timestamp = timestamp
+        self.eventType = eventType
+        self.entityType = entityType
+        self.entityID = entityID
+        self.metadata = metadata
+        self.severity = severity
+        self.workerID = workerID
+        self.jobID = jobID
+        self.clipID = clipID
+    }
+
+    /// The nil UUID, which on the wire means "let the daemon assign an id".
+    public static let unassignedID = UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
+}
+
+extension LedgerEvent {
+    /// The field limits of the seed's `ledger_events` table, enforced before anything is stored.
+    public enum Limits {
+        public static let eventType = 100
+        public static let entityType = 50
+        public static let entityID = 255
+        public static let workerID = 100
+        /// Metadata is bounded by the frame size; this keeps one event from filling a batch.
+        public static let metadata = 64 * 1024
+    }
+
+    /// Checks the event against the table's rules; the error names the first field that is wrong.
+    public func validate() throws(LedgerProtocolError) {
+        try Self.check(self.eventType, "event_type", max: Limits.eventType)
+        try Self.check(self.entityType, "entity_type", max: Limits.entityType)
+        try Self.check(self.entityID, "entity_id", max: Limits.entityID)
+        if let workerID = self.workerID {
+            try Self.check(workerID, "worker_id", max: Limits.workerID)
+        }
+        if self.metadata.utf8.count > Limits.metadata {
+            throw .invalidEvent("metadata is \(self.metadata.utf8.count) bytes, the limit is \(Limits.metadata)")
+        }
+        if !self.metadata.isEmpty {
+            if let problem = JSONObjectValidator.problem(in: self.metadata) {
+                throw .invalidEvent("metadata must be a JSON object: \(problem)")
+            }
+        }
+    }
+
+    private static func check(_ value: String, _ field: String, max: Int) throws(LedgerProtocolError) {
+        let count = value.utf8.count
+        if count == 0 {
+            throw .invalidEvent("\(field) is empty")
+        }
+        if count > max {
+            throw .invalidEvent("\(field) is \(count) bytes, the limit is \(max)")
+        }
+        if value.utf8.contains(where: { $0 < 0x20 }) {
+            throw .invalidEvent("\(field) contains a control character")
+        }
+    }
+}
+
+extension LedgerEvent {
+    /// The event layout shared by log_event, log_batch and query results (PROTOCOL.md "Event").
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.ledgerWriteUUID(self.id)
+        buffer.ledgerWriteOptional(self.timestamp) { $0.ledgerWriteTimestamp($1) }
+        buffer.ledgerWriteString16(self.eventType)
+        buffer.ledgerWriteString16(self.entityType)
+        buffer.ledgerWriteString16(self.entityID)
+        buffer.writeInteger(self.severity.rawValue)
+        buffer.ledgerWriteOptional(self.workerID) { $0.ledgerWriteString16($1) }
+        buffer.ledgerWriteOptional(self.jobID) { $0.ledgerWriteUUID($1) }
+        buffer.ledgerWriteOptional(self.clipID) { $0.ledgerWriteUUID($1) }
+        buffer.ledgerWriteString32(self.metadata)
+    }
+
+    public static func decode(from buffer: inout ByteBuffer) throws(LedgerProtocolError) -> LedgerEvent {
+        let id = try buffer.ledgerReadUUID()
+        let timestamp = try buffer.ledgerReadOptional(field: "timestamp") { (b: inout ByteBuffer) throws(LedgerProtocolError) in
+            try b.ledgerReadTimestamp(field: "timestamp")
+        }
+        let eventType = try buffer.ledgerReadString16(field: "event_type")
+        let entityType = try buffer.ledgerReadString16(field: "entity_type")
+        let entityID = try buffer.ledgerReadString16(field: "entity_id")
+        let severity = try buffer.ledgerReadSeverity()
+        let workerID = try buffer.ledgerReadOptional(field: "worker_id") { (b: inout ByteBuffer) throws(LedgerProtocolError) in
+            try b.ledgerReadString16(field: "worker_id")
+        }
+        let jobID = try buffer.ledgerReadOptional(field: "job_id") { (b: inout ByteBuffer) throws(LedgerProtocolError) in
+            try b.ledgerReadUUID()
+        }
+        let clipID = try buffer.ledgerReadOptional(field: "clip_id") { (b: inout ByteBuffer) throws(LedgerProtocolError) in
+            try b.ledgerReadUUID()
+        }
+        let metadata = try buffer.ledgerReadString32(field: "metadata")
+        return LedgerEvent(
+            id: id, timestamp: timestamp, eventType: eventType, entityType: entityType, entityID: entityID,
+            metadata: metadata, severity: severity, workerID: workerID, jobID: jobID, clipID: clipID
+        )
+    }
+}

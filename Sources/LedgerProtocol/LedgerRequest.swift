@@ -1,0 +1,107 @@
+import NIOCore
+
+/// Every message a client sends, one case per wire type.
+public enum LedgerRequest: Sendable, Hashable {
+    case ping
+    case logEvent(LogEvent)
+    case logJobEvent(LogJobEvent)
+    case logClipEvent(LogClipEvent)
+    case logBatch(LogBatch)
+    /// Answered with an ack once everything this connection sent before it is committed.
+    case sync
+    case query(QueryRequest)
+    case count(CountRequest)
+    case stats
+
+    /// The type byte of each request.
+    public struct ID: RawRepresentable, Hashable, Sendable {
+        public var rawValue: UInt8
+
+        public init(rawValue: UInt8) {
+            self.rawValue = rawValue
+        }
+
+        public static let ping = ID(rawValue: 0x01)
+        public static let logEvent = ID(rawValue: 0x02)
+        public static let logJobEvent = ID(rawValue: 0x03)
+        public static let logClipEvent = ID(rawValue: 0x04)
+        public static let logBatch = ID(rawValue: 0x05)
+        public static let sync = ID(rawValue: 0x06)
+        public static let query = ID(rawValue: 0x10)
+        public static let count = ID(rawValue: 0x11)
+        public static let stats = ID(rawValue: 0x12)
+    }
+
+    public var id: ID {
+        switch self {
+        case .ping: .ping
+        case .logEvent: .logEvent
+        case .logJobEvent: .logJobEvent
+        case .logClipEvent: .logClipEvent
+        case .logBatch: .logBatch
+        case .sync: .sync
+        case .query: .query
+        case .count: .count
+        case .stats: .stats
+        }
+    }
+
+    public func encodePayload(into buffer: inout ByteBuffer) {
+        switch self {
+        case .ping, .sync, .stats: break
+        case .logEvent(let message): message.encode(into: &buffer)
+        case .logJobEvent(let message): message.encode(into: &buffer)
+        case .logClipEvent(let message): message.encode(into: &buffer)
+        case .logBatch(let message): message.encode(into: &buffer)
+        case .query(let message): message.encode(into: &buffer)
+        case .count(let message): message.encode(into: &buffer)
+        }
+    }
+
+    /// Writes the complete frame, length prefix included, straight into `buffer`.
+    public func encode(requestID: UInt32, into buffer: inout ByteBuffer) {
+        let lengthIndex = buffer.writerIndex
+        buffer.writeInteger(UInt32(0))
+        buffer.writeInteger(LedgerFrame.currentVersion)
+        buffer.writeInteger(self.id.rawValue)
+        buffer.writeInteger(requestID)
+        self.encodePayload(into: &buffer)
+        buffer.setInteger(UInt32(buffer.writerIndex - lengthIndex - 4), at: lengthIndex)
+    }
+
+    public func frame(requestID: UInt32, allocator: ByteBufferAllocator = ByteBufferAllocator()) -> LedgerFrame {
+        var payload = allocator.buffer(capacity: 64)
+        self.encodePayload(into: &payload)
+        return LedgerFrame(type: self.id.rawValue, requestID: requestID, payload: payload)
+    }
+
+    /// Interprets a frame's payload; unknown types fail for that request only.
+    public static func decode(_ frame: LedgerFrame) throws(LedgerProtocolError) -> LedgerRequest {
+        var payload = frame.payload
+        func empty(_ name: String) throws(LedgerProtocolError) {
+            try payload.ledgerExpectEnd(of: name)
+        }
+        switch ID(rawValue: frame.type) {
+        case .ping:
+            try empty("ping")
+            return .ping
+        case .logEvent: return .logEvent(try LogEvent.decode(from: &payload))
+        case .logJobEvent: return .logJobEvent(try LogJobEvent.decode(from: &payload))
+        case .logClipEvent: return .logClipEvent(try LogClipEvent.decode(from: &payload))
+        case .logBatch: return .logBatch(try LogBatch.decode(from: &payload))
+        case .sync:
+            try empty("sync")
+            return .sync
+        case .query: return .query(try QueryRequest.decode(from: &payload))
+        case .count: return .count(try CountRequest.decode(from: &payload))
+        case .stats:
+            try empty("stats")
+            return .stats
+        default:
+            throw LedgerProtocolError(
+                code: .unknownMessageType,
+                message: "message type 0x\(String(frame.type, radix: 16)) is not a request this daemon knows"
+            )
+        }
+    }
+}

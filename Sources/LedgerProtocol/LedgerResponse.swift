@@ -1,0 +1,74 @@
+import NIOCore
+
+/// Every message the daemon sends, one case per wire type.
+public enum LedgerResponse: Sendable, Hashable {
+    case pong(Pong)
+    case ack(Ack)
+    case events(EventsResult)
+    case count(CountResult)
+    case stats(StatsResult)
+    case error(ErrorResponse)
+
+    /// The type byte of each response; responses have the high bit set so a stream
+    /// read in the wrong direction fails at once.
+    public struct ID: RawRepresentable, Hashable, Sendable {
+        public var rawValue: UInt8
+
+        public init(rawValue: UInt8) {
+            self.rawValue = rawValue
+        }
+
+        public static let pong = ID(rawValue: 0x81)
+        public static let ack = ID(rawValue: 0x82)
+        public static let events = ID(rawValue: 0x90)
+        public static let count = ID(rawValue: 0x91)
+        public static let stats = ID(rawValue: 0x92)
+        public static let error = ID(rawValue: 0xFF)
+    }
+
+    public var id: ID {
+        switch self {
+        case .pong: .pong
+        case .ack: .ack
+        case .events: .events
+        case .count: .count
+        case .stats: .stats
+        case .error: .error
+        }
+    }
+
+    public func encodePayload(into buffer: inout ByteBuffer) {
+        switch self {
+        case .pong(let message): message.encode(into: &buffer)
+        case .ack(let message): message.encode(into: &buffer)
+        case .events(let message): message.encode(into: &buffer)
+        case .count(let message): message.encode(into: &buffer)
+        case .stats(let message): message.encode(into: &buffer)
+        case .error(let message): message.encode(into: &buffer)
+        }
+    }
+
+    public func frame(requestID: UInt32, allocator: ByteBufferAllocator = ByteBufferAllocator()) -> LedgerFrame {
+        var payload = allocator.buffer(capacity: 32)
+        self.encodePayload(into: &payload)
+        return LedgerFrame(type: self.id.rawValue, requestID: requestID, payload: payload)
+    }
+
+    public static func decode(_ frame: LedgerFrame) throws(LedgerProtocolError) -> LedgerResponse {
+        var payload = frame.payload
+        switch ID(rawValue: frame.type) {
+        case .pong: return .pong(try Pong.decode(from: &payload))
+        case .ack: return .ack(try Ack.decode(from: &payload))
+        case .events: return .events(try EventsResult.decode(from: &payload))
+        case .count: return .count(try CountResult.decode(from: &payload))
+        case .stats: return .stats(try StatsResult.decode(from: &payload))
+        case .error: return .error(try ErrorResponse.decode(from: &payload))
+        default:
+            throw LedgerProtocolError(
+                code: .unknownMessageType,
+                message: "message type 0x\(String(frame.type, radix: 16)) is not a response this client knows",
+                closesConnection: true
+            )
+        }
+    }
+}

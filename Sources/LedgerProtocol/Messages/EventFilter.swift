@@ -1,0 +1,92 @@
+import Foundation
+import NIOCore
+
+/// The one filter behind every query: each field present narrows the result, absent fields match all.
+public struct EventFilter: Sendable, Hashable {
+    public var eventType: String?
+    public var entityType: String?
+    public var entityID: String?
+    public var jobID: UUID?
+    public var clipID: UUID?
+    public var severity: Severity?
+    public var workerID: String?
+    /// Inclusive lower bound on the event's timestamp.
+    public var since: LedgerTimestamp?
+    /// Exclusive upper bound on the event's timestamp.
+    public var until: LedgerTimestamp?
+
+    public init(
+        eventType: String? = nil, entityType: String? = nil, entityID: String? = nil, jobID: UUID? = nil,
+        clipID: UUID? = nil, severity: Severity? = nil, workerID: String? = nil, since: LedgerTimestamp? = nil,
+        until: LedgerTimestamp? = nil
+    ) {
+        self.eventType = eventType
+        self.entityType = entityType
+        self.entityID = entityID
+        self.jobID = jobID
+        self.clipID = clipID
+        self.severity = severity
+        self.workerID = workerID
+        self.since = since
+        self.until = until
+    }
+
+    /// An entity id only makes sense within an entity type; refusing it alone avoids a silent full scan.
+    public func validate() throws(LedgerProtocolError) {
+        if self.entityID != nil, self.entityType == nil {
+            throw .invalidQuery("entity_id needs entity_type")
+        }
+        if let since = self.since, let until = self.until, until < since {
+            throw .invalidQuery("until (\(until)) is before since (\(since))")
+        }
+    }
+
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.ledgerWriteOptional(self.eventType) { $0.ledgerWriteString16($1) }
+        buffer.ledgerWriteOptional(self.entityType) { $0.ledgerWriteString16($1) }
+        buffer.ledgerWriteOptional(self.entityID) { $0.ledgerWriteString16($1) }
+        buffer.ledgerWriteOptional(self.jobID) { $0.ledgerWriteUUID($1) }
+        buffer.ledgerWriteOptional(self.clipID) { $0.ledgerWriteUUID($1) }
+        buffer.ledgerWriteOptional(self.severity) { $0.writeInteger($1.rawValue) }
+        buffer.ledgerWriteOptional(self.workerID) { $0.ledgerWriteString16($1) }
+        buffer.ledgerWriteOptional(self.since) { $0.ledgerWriteTimestamp($1) }
+        buffer.ledgerWriteOptional(self.until) { $0.ledgerWriteTimestamp($1) }
+    }
+
+    public static func decode(from buffer: inout ByteBuffer) throws(LedgerProtocolError) -> EventFilter {
+        func string(_ field: String) throws(LedgerProtocolError) -> String? {
+            try buffer.ledgerReadOptional(field: field) { (b: inout ByteBuffer) throws(LedgerProtocolError) in
+                try b.ledgerReadString16(field: field)
+            }
+        }
+        func uuid(_ field: String) throws(LedgerProtocolError) -> UUID? {
+            try buffer.ledgerReadOptional(field: field) { (b: inout ByteBuffer) throws(LedgerProtocolError) in
+                try b.ledgerReadUUID()
+            }
+        }
+        func timestamp(_ field: String) throws(LedgerProtocolError) -> LedgerTimestamp? {
+            try buffer.ledgerReadOptional(field: field) { (b: inout ByteBuffer) throws(LedgerProtocolError) in
+                try b.ledgerReadTimestamp(field: field)
+            }
+        }
+        let eventType = try string("event_type")
+        let entityType = try string("entity_type")
+        let entityID = try string("entity_id")
+        let jobID = try uuid("job_id")
+        let clipID = try uuid("clip_id")
+        let severity = try buffer.ledgerReadOptional(field: "severity") { (b: inout ByteBuffer) throws(LedgerProtocolError) in
+            let raw = try b.ledgerReadInteger(as: UInt8.self, field: "severity")
+            guard let severity = Severity(rawValue: raw) else {
+                throw .invalidQuery("severity is \(raw), expected 0 (INFO), 1 (WARN) or 2 (ERROR)")
+            }
+            return severity
+        }
+        let workerID = try string("worker_id")
+        let since = try timestamp("since")
+        let until = try timestamp("until")
+        return EventFilter(
+            eventType: eventType, entityType: entityType, entityID: entityID, jobID: jobID, clipID: clipID,
+            severity: severity, workerID: workerID, since: since, until: until
+        )
+    }
+}

@@ -1,0 +1,35 @@
+import NIOCore
+
+/// `events` (0x90): one page of a query, with the cursor to fetch the next.
+public struct EventsResult: Sendable, Hashable {
+    public var events: [LedgerEvent]
+    /// Present when the page is full, so there may be more.
+    public var next: EventCursor?
+
+    public init(events: [LedgerEvent], next: EventCursor?) {
+        self.events = events
+        self.next = next
+    }
+
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeInteger(UInt32(self.events.count))
+        for event in self.events {
+            event.encode(into: &buffer)
+        }
+        buffer.ledgerWriteOptional(self.next) { $1.encode(into: &$0) }
+    }
+
+    public static func decode(from buffer: inout ByteBuffer) throws(LedgerProtocolError) -> EventsResult {
+        let count = try buffer.ledgerReadInteger(as: UInt32.self, field: "event count")
+        var events: [LedgerEvent] = []
+        events.reserveCapacity(min(Int(count), buffer.readableBytes / 37))
+        for _ in 0..<count {
+            events.append(try LedgerEvent.decode(from: &buffer))
+        }
+        let next = try buffer.ledgerReadOptional(field: "cursor") { (b: inout ByteBuffer) throws(LedgerProtocolError) in
+            try EventCursor.decode(from: &b)
+        }
+        try buffer.ledgerExpectEnd(of: "events")
+        return EventsResult(events: events, next: next)
+    }
+}

@@ -1,0 +1,26 @@
+/// How serious an event is; the seed's three levels.
+public enum Severity: UInt8, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+    case info = 0
+    case warn = 1
+    case error = 2
+
+    /// The spelling used by the store, the CLI and JSON output.
+    public var name: String {
+        switch self {
+        case .info: "INFO"
+        case .warn: "WARN"
+        case .error: "ERROR"
+        }
+    }
+
+    public init?(name: String) {
+        switch name.uppercased() {
+        case "INFO": self = .info
+        case "WARN", "WARNING": self = .warn
+        case "ERROR": self = .error
+        default: return nil
+        }
+    }
+
+    public var description: String { self.name }
+}

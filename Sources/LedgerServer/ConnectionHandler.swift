@@ -1,0 +1,88 @@
+import LedgerProtocol
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// Serves one client connection: reads frames in order, dispatches them, and
+/// writes the responses in request order from a second task.
+///
+/// A frame that breaks the framing gets an error frame and the connection is
+/// closed after the responses owed before it; anything else gets an error for
+/// that request only. Nothing here can affect another connection.
+struct ConnectionHandler: Sendable {
+    let dispatcher: RequestDispatcher
+    let logger: Logger
+
+    func handle(_ connection: NIOAsyncChannel<LedgerFrame, LedgerFrame>) async {
+        let stats = self.dispatcher.stats
+        stats.add(\.connectionsCurrent)
+        stats.add(\.connectionsTotal)
+        defer { stats.add(\.connectionsCurrent, -1) }
+        let eventLoop = connection.channel.eventLoop
+        let responses = ResponseQueue(capacity: self.dispatcher.configuration.pendingResponsesPerConnection)
+        do {
+            try await connection.executeThenClose { inbound, outbound in
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        while let pending = await responses.next() {
+                            try await outbound.write(await Self.resolve(pending))
+                        }
+                    }
+                    do {
+                        for try await frame in inbound.cancelOnGracefulShutdown() {
+                            let outcome: RequestDispatcher.Outcome
+                            do {
+                                outcome = try await self.dispatcher.handle(frame, eventLoop: eventLoop)
+                            } catch let error as LedgerProtocolError {
+                                await self.closing(after: error, requestID: frame.requestID, responses: responses)
+                                break
+                            }
+                            switch outcome {
+                            case .noResponse: break
+                            case .respond(let response):
+                                await responses.push(.ready(response.frame(requestID: frame.requestID)))
+                            case .respondAfterCommit(let committed, let future):
+                                await responses.push(.afterCommit(requestID: frame.requestID, committed: committed, future))
+                            }
+                        }
+                    } catch let error as LedgerProtocolError {
+                        // The decoder failed, so no request id can be trusted: 0 marks the connection as a whole.
+                        await self.closing(after: error, requestID: 0, responses: responses)
+                    }
+                    responses.finish()
+                    try await group.next()
+                    group.cancelAll()
+                }
+            }
+        } catch {
+            self.logger.debug("connection ended", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func closing(after error: LedgerProtocolError, requestID: UInt32, responses: ResponseQueue) async {
+        self.dispatcher.stats.add(\.protocolErrors)
+        self.logger.info("closing connection after a protocol error", metadata: ["error": "\(error)"])
+        var response = ErrorResponse(error)
+        response.closesConnection = true
+        await responses.push(.ready(LedgerResponse.error(response).frame(requestID: requestID)))
+    }
+
+    /// Waits for a commit when the response is an ack; a failed commit becomes an error frame.
+    static func resolve(_ pending: ResponseQueue.Pending) async -> LedgerFrame {
+        switch pending {
+        case .ready(let frame):
+            return frame
+        case .afterCommit(let requestID, let committed, let future):
+            do {
+                try await future.get()
+                return LedgerResponse.ack(Ack(committed: committed)).frame(requestID: requestID)
+            } catch let error as LedgerProtocolError {
+                return LedgerResponse.error(ErrorResponse(error)).frame(requestID: requestID)
+            } catch {
+                return LedgerResponse.error(
+                    ErrorResponse(code: .storeUnavailable, message: "the events were not stored: \(error)")
+                ).frame(requestID: requestID)
+            }
+        }
+    }
+}

@@ -1,0 +1,173 @@
+import LedgerProtocol
+import NIOCore
+import Synchronization
+
+/// The bounded queue between connections and the batch writer.
+///
+/// Producers suspend when it holds `capacity` events, which stops the
+/// connection reading from its socket: the daemon pushes back instead of
+/// growing. The writer takes whole entries, up to a batch size, waiting up to
+/// `commitDelay` for a batch to fill (group commit).
+public final class IngestQueue: Sendable {
+    /// One request's worth of events and who to tell when they are durable.
+    public struct Entry: Sendable {
+        public var events: [LedgerEvent]
+        /// Succeeded after commit, failed if the store rejected the batch; nil for fire-and-forget.
+        public var completion: EventLoopPromise<Void>?
+    }
+
+    private struct Producer {
+        var count: Int
+        var continuation: CheckedContinuation<Void, any Error>
+    }
+
+    private struct State {
+        var entries: CircularBuffer<Entry> = CircularBuffer()
+        var eventCount = 0
+        var producers: CircularBuffer<Producer> = CircularBuffer()
+        var consumer: CheckedContinuation<Void, Never>?
+        /// The consumer wants waking only when a full batch is ready (it is in its commit delay).
+        var consumerWantsFullBatch = false
+        var fullBatchSize = Int.max
+        var closed = false
+    }
+
+    public let capacity: Int
+    private let state: Mutex<State>
+
+    public init(capacity: Int) {
+        self.capacity = capacity
+        self.state = Mutex(State())
+    }
+
+    public var depth: Int {
+        self.state.withLock { $0.eventCount }
+    }
+
+    /// Queues the events, suspending while the queue is full.
+    ///
+    /// - Throws: `LedgerProtocolError` with `SHUTTING_DOWN` once `close()` was called.
+    public func submit(_ events: [LedgerEvent], completion: EventLoopPromise<Void>?) async throws {
+        let count = events.count
+        let enqueued: Bool = try self.state.withLock { state in
+            if state.closed { throw Self.shuttingDown }
+            // An oversized entry is let through alone rather than waiting forever.
+            if state.producers.isEmpty, state.eventCount == 0 || state.eventCount + count <= self.capacity {
+                self.append(Entry(events: events, completion: completion), to: &state)
+                return true
+            }
+            return false
+        }
+        if enqueued { return }
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let resumeNow: Bool = self.state.withLock { state in
+                if state.closed { return true }
+                state.producers.append(Producer(count: count, continuation: continuation))
+                return false
+            }
+            if resumeNow { continuation.resume(throwing: Self.shuttingDown) }
+        }
+        try self.state.withLock { state in
+            if state.closed { throw Self.shuttingDown }
+            self.append(Entry(events: events, completion: completion), to: &state)
+        }
+    }
+
+    private static var shuttingDown: LedgerProtocolError {
+        LedgerProtocolError(code: .shuttingDown, message: "ledgerd is shutting down and accepts no more events")
+    }
+
+    private func append(_ entry: Entry, to state: inout State) {
+        state.entries.append(entry)
+        state.eventCount += entry.events.count
+        if let consumer = state.consumer, !state.consumerWantsFullBatch || state.eventCount >= state.fullBatchSize {
+            state.consumer = nil
+            consumer.resume()
+        }
+        // Space a producer reserved was granted when it was resumed; let the next ones in if they still fit.
+        self.admitProducers(&state)
+    }
+
+    private func admitProducers(_ state: inout State) {
+        var projected = state.eventCount
+        while let first = state.producers.first, projected == 0 || projected + first.count <= self.capacity {
+            state.producers.removeFirst()
+            projected += first.count
+            first.continuation.resume()
+        }
+    }
+
+    /// Stops accepting events; the writer still drains what was queued.
+    public func close() {
+        let (producers, consumer): (CircularBuffer<Producer>, CheckedContinuation<Void, Never>?) = self.state.withLock { state in
+            state.closed = true
+            defer {
+                state.producers.removeAll()
+                state.consumer = nil
+            }
+            return (state.producers, state.consumer)
+        }
+        for producer in producers {
+            producer.continuation.resume(throwing: Self.shuttingDown)
+        }
+        consumer?.resume()
+    }
+
+    /// The next group of entries to commit together, or nil once closed and drained.
+    ///
+    /// Waits for the first event, then up to `delay` for `maximumEvents` to gather.
+    func nextBatch(maximumEvents: Int, delay: Duration) async -> [Entry]? {
+        await self.waitForEntries(fullBatch: nil)
+        if delay > .zero {
+            let full = self.state.withLock { $0.eventCount >= maximumEvents || $0.closed }
+            if !full {
+                let timer = Task {
+                    try? await Task.sleep(for: delay)
+                    self.wakeConsumer()
+                }
+                await self.waitForEntries(fullBatch: maximumEvents)
+                timer.cancel()
+            }
+        }
+        return self.state.withLock { state -> [Entry]? in
+            if state.entries.isEmpty { return state.closed ? nil : [] }
+            var batch: [Entry] = []
+            var taken = 0
+            while let first = state.entries.first, batch.isEmpty || taken + first.events.count <= maximumEvents {
+                state.entries.removeFirst()
+                taken += first.events.count
+                batch.append(first)
+            }
+            state.eventCount -= taken
+            self.admitProducers(&state)
+            return batch
+        }
+    }
+
+    private func waitForEntries(fullBatch: Int?) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let ready: Bool = self.state.withLock { state in
+                if state.closed { return true }
+                if let fullBatch {
+                    if state.eventCount >= fullBatch { return true }
+                    state.fullBatchSize = fullBatch
+                    state.consumerWantsFullBatch = true
+                } else {
+                    if !state.entries.isEmpty { return true }
+                    state.consumerWantsFullBatch = false
+                }
+                state.consumer = continuation
+                return false
+            }
+            if ready { continuation.resume() }
+        }
+    }
+
+    private func wakeConsumer() {
+        let consumer = self.state.withLock { state -> CheckedContinuation<Void, Never>? in
+            defer { state.consumer = nil }
+            return state.consumer
+        }
+        consumer?.resume()
+    }
+}

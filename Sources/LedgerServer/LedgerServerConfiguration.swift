@@ -1,0 +1,29 @@
+import LedgerProtocol
+
+/// Everything the daemon's listener, ingest path and limits can be tuned by.
+public struct LedgerServerConfiguration: Sendable {
+    /// Path of the Unix domain socket.
+    public var socketPath: String
+    /// Permission bits given to the socket file; only these users may connect.
+    public var socketMode: UInt16 = 0o660
+    /// Longest frame accepted (the length prefix's value).
+    public var maximumFrameLength: Int = LedgerFrame.defaultMaximumLength
+    /// Most events one log_batch may carry.
+    public var maximumBatchEvents: Int = 10_000
+    /// Largest page a query may ask for.
+    public var maximumQueryLimit: UInt32 = 10_000
+    /// Group commit: at most this many events per transaction.
+    public var commitBatchSize: Int = 2_000
+    /// Group commit: how long the writer waits for a batch to fill before committing what it has.
+    public var commitDelay: Duration = .milliseconds(2)
+    /// Events received but not yet committed; past this the daemon stops reading from clients.
+    public var ingestQueueCapacity: Int = 50_000
+    /// Responses a connection may have waiting to be written before the daemon stops reading from it.
+    public var pendingResponsesPerConnection: Int = 1_024
+    /// Name and version reported by ping and stats.
+    public var serverName: String = "ledgerd/0.1.0"
+
+    public init(socketPath: String) {
+        self.socketPath = socketPath
+    }
+}

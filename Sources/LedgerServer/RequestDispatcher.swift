@@ -1,0 +1,139 @@
+import Foundation
+import LedgerProtocol
+import LedgerStore
+import Logging
+import NIOCore
+
+/// Decides what each request costs and what it is owed: queue events, run a query, answer at once.
+///
+/// It knows nothing of sockets; the connection handler feeds it frames and writes what it returns.
+struct RequestDispatcher: Sendable {
+    let configuration: LedgerServerConfiguration
+    let queue: IngestQueue
+    let store: any EventStore
+    let stats: ServerStats
+    let facts: [StatsResult.Fact]
+    let logger: Logger
+
+    /// What the connection should do for one request.
+    enum Outcome {
+        case respond(LedgerResponse)
+        case respondAfterCommit(committed: UInt32, EventLoopFuture<Void>)
+        case noResponse
+    }
+
+    func handle(_ frame: LedgerFrame, eventLoop: any EventLoop) async throws -> Outcome {
+        let request: LedgerRequest
+        do {
+            request = try LedgerRequest.decode(frame)
+        } catch {
+            if error.code == .invalidEvent { self.stats.add(\.eventsRejected) }
+            if error.closesConnection { throw error }
+            return .respond(.error(ErrorResponse(error)))
+        }
+        switch request {
+        case .ping:
+            return .respond(.pong(Pong(server: self.configuration.serverName)))
+        case .stats:
+            return .respond(.stats(self.stats.snapshot(queueDepth: self.queue.depth, facts: self.facts)))
+        case .sync:
+            return try await self.ingest([], acknowledged: true, eventLoop: eventLoop)
+        case .logEvent(let message):
+            return try await self.ingest([message.event], acknowledged: message.flags.contains(.acknowledge), eventLoop: eventLoop)
+        case .logJobEvent(let message):
+            return try await self.ingest(
+                { () throws(LedgerProtocolError) in [try message.event()] }, acknowledged: message.flags.contains(.acknowledge),
+                eventLoop: eventLoop)
+        case .logClipEvent(let message):
+            return try await self.ingest(
+                { () throws(LedgerProtocolError) in [try message.event()] }, acknowledged: message.flags.contains(.acknowledge),
+                eventLoop: eventLoop)
+        case .logBatch(let message):
+            guard message.events.count <= self.configuration.maximumBatchEvents else {
+                self.stats.add(\.eventsRejected, Int64(message.events.count))
+                return .respond(
+                    .error(
+                        ErrorResponse(
+                            code: .invalidEvent,
+                            message: "log_batch holds \(message.events.count) events, the limit is \(self.configuration.maximumBatchEvents)"
+                        )))
+            }
+            return try await self.ingest(message.events, acknowledged: message.flags.contains(.acknowledge), eventLoop: eventLoop)
+        case .query(let query):
+            return await self.read {
+                try query.validate(maximumLimit: self.configuration.maximumQueryLimit)
+                return .events(try await self.store.query(query))
+            }
+        case .count(let count):
+            return await self.read {
+                try count.filter.validate()
+                return .count(CountResult(count: try await self.store.count(count.filter)))
+            }
+        }
+    }
+
+    private func ingest(
+        _ makeEvents: () throws(LedgerProtocolError) -> [LedgerEvent],
+        acknowledged: Bool,
+        eventLoop: any EventLoop
+    ) async throws -> Outcome {
+        do {
+            return try await self.ingest(try makeEvents(), acknowledged: acknowledged, eventLoop: eventLoop)
+        } catch let error as LedgerProtocolError {
+            self.stats.add(\.eventsRejected)
+            return .respond(.error(ErrorResponse(error)))
+        }
+    }
+
+    /// Validates every event, fills in what the daemon owns (arrival time, missing ids), and queues them.
+    ///
+    /// A request is all or nothing: one invalid event rejects the request and stores none of it.
+    private func ingest(_ events: [LedgerEvent], acknowledged: Bool, eventLoop: any EventLoop) async throws -> Outcome {
+        var events = events
+        let now = Self.now()
+        for index in events.indices {
+            do {
+                try events[index].validate()
+            } catch {
+                self.stats.add(\.eventsRejected, Int64(events.count))
+                let prefix = events.count > 1 ? "event \(index): " : ""
+                return .respond(.error(ErrorResponse(code: error.code, message: prefix + error.message)))
+            }
+            if events[index].timestamp == nil { events[index].timestamp = now }
+            if events[index].id == LedgerEvent.unassignedID {
+                events[index].id = UUID.ledgerV7(unixMilliseconds: UInt64(max(0, now.rawValue / 1000)))
+            }
+            if events[index].metadata.isEmpty { events[index].metadata = "{}" }
+        }
+        let promise = acknowledged ? eventLoop.makePromise(of: Void.self) : nil
+        do {
+            try await self.queue.submit(events, completion: promise)
+        } catch let error as LedgerProtocolError {
+            promise?.fail(error)
+            return .respond(.error(ErrorResponse(error)))
+        }
+        self.stats.add(\.eventsReceived, Int64(events.count))
+        guard let promise else { return .noResponse }
+        return .respondAfterCommit(committed: UInt32(events.count), promise.futureResult)
+    }
+
+    private func read(_ body: () async throws -> LedgerResponse) async -> Outcome {
+        self.stats.add(\.queries)
+        do {
+            return .respond(try await body())
+        } catch let error as LedgerProtocolError {
+            return .respond(.error(ErrorResponse(error)))
+        } catch let error as StoreError {
+            self.logger.warning("query failed", metadata: ["error": "\(error)"])
+            return .respond(.error(ErrorResponse(code: .storeUnavailable, message: "the store could not answer: \(error.code)")))
+        } catch {
+            return .respond(.error(ErrorResponse(code: .internalError, message: "query failed")))
+        }
+    }
+
+    static func now() -> LedgerTimestamp {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return LedgerTimestamp(rawValue: Int64(spec.tv_sec) * 1_000_000 + Int64(spec.tv_nsec) / 1_000)
+    }
+}

@@ -1,0 +1,57 @@
+import Foundation
+
+/// Prepares the path a Unix socket will be bound to.
+///
+/// A socket file left by a daemon that died is removed; a live daemon on the
+/// path, or a path that is not a socket, stops start-up instead of being clobbered.
+enum SocketFile {
+    struct Error: Swift.Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static func prepare(path: String) throws {
+        guard path.utf8.count < MemoryLayout.size(ofValue: sockaddr_un().sun_path) else {
+            throw Error(description: "socket path \(path) is longer than the \(MemoryLayout.size(ofValue: sockaddr_un().sun_path) - 1)-byte limit of Unix sockets")
+        }
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty, !FileManager.default.fileExists(atPath: directory) {
+            do {
+                try FileManager.default.createDirectory(
+                    atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
+            } catch {
+                throw Error(description: "cannot create socket directory \(directory): \(error.localizedDescription)")
+            }
+        }
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return }
+        guard info.st_mode & S_IFMT == S_IFSOCK else {
+            throw Error(description: "\(path) exists and is not a socket; refusing to replace it")
+        }
+        if Self.answers(path: path) {
+            throw Error(description: "another ledgerd is already listening on \(path)")
+        }
+        guard unlink(path) == 0 || errno == ENOENT else {
+            throw Error(description: "cannot remove stale socket \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// True when something accepts connections on the socket.
+    static func answers(path: String) -> Bool {
+        let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            let bytes = Array(path.utf8.prefix(raw.count - 1))
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        return result == 0
+    }
+}

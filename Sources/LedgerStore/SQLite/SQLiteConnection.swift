@@ -1,0 +1,123 @@
+import CSQLite
+import Foundation
+
+/// A thin owner of one `sqlite3*` handle.
+///
+/// Not thread-safe: each instance is used from one `NIOThreadPool` thread only,
+/// which is how `SQLiteStore` keeps SQLite's blocking calls off event loops.
+final class SQLiteConnection {
+    private var handle: OpaquePointer?
+    let path: String
+
+    init(path: String) throws(StoreError) {
+        self.path = path
+        var handle: OpaquePointer?
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let status = sqlite3_open_v2(path, &handle, flags, nil)
+        guard status == SQLITE_OK, let handle else {
+            let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            sqlite3_close(handle)
+            throw StoreError(code: .unavailable, message: "cannot open SQLite database \(path): \(message)", backendCode: "SQLITE_\(status)")
+        }
+        self.handle = handle
+        sqlite3_extended_result_codes(handle, 1)
+        // A writer holding the lock briefly (a checkpoint, another process) should delay us, not fail us.
+        sqlite3_busy_timeout(handle, 5_000)
+    }
+
+    deinit {
+        self.close()
+    }
+
+    func close() {
+        if let handle = self.handle {
+            sqlite3_close_v2(handle)
+            self.handle = nil
+        }
+    }
+
+    func error(_ code: StoreError.Code, _ context: String, status: Int32) -> StoreError {
+        let message = self.handle.map { String(cString: sqlite3_errmsg($0)) } ?? "connection closed"
+        return StoreError(code: code, message: "\(context): \(message)", backendCode: "SQLITE_\(status)")
+    }
+
+    /// Runs one or more statements that return no rows.
+    func execute(_ sql: String, as code: StoreError.Code = .writeFailed) throws(StoreError) {
+        guard let handle = self.handle else { throw StoreError(code: .closed, message: "SQLite connection is closed") }
+        let status = sqlite3_exec(handle, sql, nil, nil, nil)
+        guard status == SQLITE_OK else { throw self.error(code, "\(sql.prefix(60))", status: status) }
+    }
+
+    func prepare(_ sql: String, as code: StoreError.Code = .queryFailed) throws(StoreError) -> SQLiteStatement {
+        guard let handle = self.handle else { throw StoreError(code: .closed, message: "SQLite connection is closed") }
+        var statement: OpaquePointer?
+        let status = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
+        guard status == SQLITE_OK, let statement else { throw self.error(code, "prepare", status: status) }
+        return SQLiteStatement(handle: statement, connection: self)
+    }
+
+    var changes: Int {
+        self.handle.map { Int(sqlite3_changes($0)) } ?? 0
+    }
+}
+
+/// A prepared statement, reset and reused for every row of a batch.
+final class SQLiteStatement {
+    private let handle: OpaquePointer
+    private unowned let connection: SQLiteConnection
+
+    init(handle: OpaquePointer, connection: SQLiteConnection) {
+        self.handle = handle
+        self.connection = connection
+    }
+
+    deinit {
+        sqlite3_finalize(self.handle)
+    }
+
+    enum Value {
+        case text(String)
+        case integer(Int64)
+        case null
+    }
+
+    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+    func bind(_ values: [Value]) {
+        sqlite3_reset(self.handle)
+        sqlite3_clear_bindings(self.handle)
+        for (offset, value) in values.enumerated() {
+            let index = Int32(offset + 1)
+            switch value {
+            case .text(let text): sqlite3_bind_text(self.handle, index, text, -1, Self.transient)
+            case .integer(let integer): sqlite3_bind_int64(self.handle, index, integer)
+            case .null: sqlite3_bind_null(self.handle, index)
+            }
+        }
+    }
+
+    /// Steps once; returns true while a row is available.
+    func step(as code: StoreError.Code) throws(StoreError) -> Bool {
+        let status = sqlite3_step(self.handle)
+        switch status {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE: return false
+        default:
+            sqlite3_reset(self.handle)
+            throw self.connection.error(code, "step", status: status)
+        }
+    }
+
+    func text(_ column: Int32) -> String? {
+        guard let pointer = sqlite3_column_text(self.handle, column) else { return nil }
+        return String(cString: pointer)
+    }
+
+    func integer(_ column: Int32) -> Int64 {
+        sqlite3_column_int64(self.handle, column)
+    }
+
+    func reset() {
+        sqlite3_reset(self.handle)
+    }
+}

@@ -1,0 +1,173 @@
+import CSQLite
+import Foundation
+import LedgerProtocol
+import Logging
+import NIOPosix
+
+/// The embedded store: one SQLite file in WAL mode.
+///
+/// Writes go through one connection on one thread and reads through another, so a
+/// long query never holds up a commit (WAL lets readers see the last commit while
+/// the writer works). `synchronous=FULL` makes a returned `append` survive power loss,
+/// which is what an acknowledgement promises.
+public final class SQLiteStore: EventStore {
+    public let path: String
+    private let writer: Worker<WriterState>
+    private let reader: Worker<WriterState>
+
+    public var description: String { "sqlite:\(self.path)" }
+
+    /// Opens (creating if needed) the database and brings its schema up to date.
+    public init(path: String, migrations: MigrationCatalog? = nil, logger: Logger = Logger(label: "ledger.store.sqlite")) async throws(StoreError) {
+        self.path = path
+        let catalog: MigrationCatalog
+        if let migrations {
+            catalog = migrations
+        } else {
+            catalog = try MigrationCatalog.locate(backend: "sqlite")
+        }
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty {
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            } catch {
+                throw StoreError(code: .unavailable, message: "cannot create directory \(directory) for \(path): \(error.localizedDescription)")
+            }
+        }
+        self.writer = try await Worker(name: "ledger-sqlite-writer") { () throws(StoreError) in
+            let connection = try SQLiteConnection(path: path)
+            try connection.execute("PRAGMA journal_mode=WAL", as: .unavailable)
+            try connection.execute("PRAGMA synchronous=FULL", as: .unavailable)
+            try SQLiteMigrator(connection: connection).migrate(catalog, logger: logger)
+            return try WriterState(connection: connection)
+        }
+        self.reader = try await Worker(name: "ledger-sqlite-reader") { () throws(StoreError) in
+            let connection = try SQLiteConnection(path: path)
+            try connection.execute("PRAGMA query_only=ON", as: .unavailable)
+            return WriterState(readOnly: connection)
+        }
+    }
+
+    public func append(_ events: [LedgerEvent]) async throws(StoreError) -> Int {
+        try await self.writer.run { (state: WriterState) throws(StoreError) -> Int in
+            try state.insert(events)
+        }
+    }
+
+    public func query(_ request: QueryRequest) async throws(StoreError) -> EventsResult {
+        try await self.reader.run { (state: WriterState) throws(StoreError) -> EventsResult in
+            var sql = EventQuerySQL(filter: request.filter, placeholder: { _ in "?" })
+            if let cursor = request.after { sql.add(after: cursor, order: request.order) }
+            let text = "SELECT id, timestamp, event_type, entity_type, entity_id, event_data, severity, worker_id, job_id, clip_id FROM ledger_events"
+                + sql.whereClause + EventQuerySQL.orderClause(request.order) + " LIMIT \(request.limit)"
+            let statement = try state.connection.prepare(text)
+            statement.bind(sql.values.map(SQLiteStatement.Value.init))
+            var events: [LedgerEvent] = []
+            while try statement.step(as: .queryFailed) {
+                events.append(try Self.event(from: statement))
+            }
+            let next = events.count == Int(request.limit) ? events.last.map { EventCursor(timestamp: $0.timestamp!, id: $0.id) } : nil
+            return EventsResult(events: events, next: next)
+        }
+    }
+
+    public func count(_ filter: EventFilter) async throws(StoreError) -> UInt64 {
+        try await self.reader.run { (state: WriterState) throws(StoreError) -> UInt64 in
+            let sql = EventQuerySQL(filter: filter, placeholder: { _ in "?" })
+            let statement = try state.connection.prepare("SELECT count(*) FROM ledger_events" + sql.whereClause)
+            statement.bind(sql.values.map(SQLiteStatement.Value.init))
+            guard try statement.step(as: .queryFailed) else { return 0 }
+            return UInt64(statement.integer(0))
+        }
+    }
+
+    public func close() async {
+        await self.writer.shutdown()
+        await self.reader.shutdown()
+    }
+
+    private static func event(from row: SQLiteStatement) throws(StoreError) -> LedgerEvent {
+        func uuid(_ column: Int32) throws(StoreError) -> UUID? {
+            guard let text = row.text(column) else { return nil }
+            guard let uuid = UUID(uuidString: text) else {
+                throw StoreError(code: .queryFailed, message: "stored id \(text) is not a UUID")
+            }
+            return uuid
+        }
+        guard let id = try uuid(0) else { throw StoreError(code: .queryFailed, message: "row without id") }
+        return LedgerEvent(
+            id: id,
+            timestamp: LedgerTimestamp(rawValue: row.integer(1)),
+            eventType: row.text(2) ?? "",
+            entityType: row.text(3) ?? "",
+            entityID: row.text(4) ?? "",
+            metadata: row.text(5) ?? "{}",
+            severity: row.text(6).flatMap(Severity.init(name:)) ?? .info,
+            workerID: row.text(7),
+            jobID: try uuid(8),
+            clipID: try uuid(9)
+        )
+    }
+}
+
+extension SQLiteStatement.Value {
+    init(_ value: EventQuerySQL.Value) {
+        switch value {
+        case .text(let text): self = .text(text)
+        case .integer(let integer): self = .integer(integer)
+        }
+    }
+}
+
+/// A connection and its prepared insert, confined to one worker thread.
+final class WriterState {
+    let connection: SQLiteConnection
+    private let insertStatement: SQLiteStatement?
+
+    init(connection: SQLiteConnection) throws(StoreError) {
+        self.connection = connection
+        self.insertStatement = try connection.prepare(
+            """
+            INSERT INTO ledger_events (id, timestamp, event_type, entity_type, entity_id, event_data, severity, worker_id, job_id, clip_id)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING
+            """,
+            as: .writeFailed
+        )
+    }
+
+    init(readOnly connection: SQLiteConnection) {
+        self.connection = connection
+        self.insertStatement = nil
+    }
+
+    func insert(_ events: [LedgerEvent]) throws(StoreError) -> Int {
+        guard let insert = self.insertStatement else { throw StoreError(code: .writeFailed, message: "read-only connection") }
+        try self.connection.execute("BEGIN IMMEDIATE")
+        var inserted = 0
+        do {
+            for event in events {
+                insert.bind([
+                    .text(event.id.uuidString.lowercased()),
+                    .integer(event.timestamp?.rawValue ?? 0),
+                    .text(event.eventType),
+                    .text(event.entityType),
+                    .text(event.entityID),
+                    .text(event.metadata.isEmpty ? "{}" : event.metadata),
+                    .text(event.severity.name),
+                    event.workerID.map { .text($0) } ?? .null,
+                    event.jobID.map { .text($0.uuidString.lowercased()) } ?? .null,
+                    event.clipID.map { .text($0.uuidString.lowercased()) } ?? .null,
+                ])
+                _ = try insert.step(as: .writeFailed)
+                inserted += self.connection.changes
+            }
+            insert.reset()
+            try self.connection.execute("COMMIT")
+        } catch {
+            insert.reset()
+            try? self.connection.execute("ROLLBACK")
+            throw error
+        }
+        return inserted
+    }
+}

@@ -1,0 +1,41 @@
+/// A failure of the store, with what the operator needs to act on it.
+///
+/// `description` names the store and the operation but never credentials.
+public struct StoreError: Error, Sendable, CustomStringConvertible {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        let name: String
+
+        /// The database could not be opened or reached.
+        public static let unavailable = Code(name: "unavailable")
+        /// The store's location or URI is not one this build understands.
+        public static let invalidConfiguration = Code(name: "invalid configuration")
+        /// A migration could not be found, read or applied.
+        public static let migrationFailed = Code(name: "migration failed")
+        /// A write transaction failed and was rolled back; nothing in it is stored.
+        public static let writeFailed = Code(name: "write failed")
+        /// A read failed.
+        public static let queryFailed = Code(name: "query failed")
+        /// The store was closed.
+        public static let closed = Code(name: "closed")
+
+        public var description: String { self.name }
+    }
+
+    public var code: Code
+    public var message: String
+    /// The backend's own error code (SQLite result code, PostgreSQL SQLSTATE), when there is one.
+    public var backendCode: String?
+
+    public init(code: Code, message: String, backendCode: String? = nil) {
+        self.code = code
+        self.message = message
+        self.backendCode = backendCode
+    }
+
+    public var description: String {
+        if let backendCode = self.backendCode {
+            return "\(self.code): \(self.message) (\(backendCode))"
+        }
+        return "\(self.code): \(self.message)"
+    }
+}

@@ -1,0 +1,55 @@
+import NIOPosix
+
+/// One thread that owns a piece of non-thread-safe state (a database connection)
+/// and runs blocking closures against it, off every event loop and off the
+/// cooperative pool.
+final class Worker<State>: @unchecked Sendable {
+    // @unchecked: `state` is created on the pool's single thread and only ever touched
+    // from closures that `NIOThreadPool` runs on that same thread, one at a time.
+    private let pool: NIOThreadPool
+    private var state: State?
+
+    init(name: String, makeState: @escaping @Sendable () throws(StoreError) -> State) async throws(StoreError) {
+        self.pool = NIOThreadPool(numberOfThreads: 1)
+        self.pool.start()
+        do {
+            let box = try await self.pool.runIfActive { () throws(StoreError) -> UncheckedBox<State> in
+                UncheckedBox(try makeState())
+            }
+            self.state = box.value
+        } catch let error as StoreError {
+            try? await self.pool.shutdownGracefully()
+            throw error
+        } catch {
+            try? await self.pool.shutdownGracefully()
+            throw StoreError(code: .unavailable, message: "\(name) could not start: \(error)")
+        }
+    }
+
+    func run<Result: Sendable>(_ body: @escaping @Sendable (State) throws(StoreError) -> Result) async throws(StoreError) -> Result {
+        do {
+            return try await self.pool.runIfActive { () throws(StoreError) -> Result in
+                guard let state = self.state else { throw StoreError(code: .closed, message: "the store is closed") }
+                return try body(state)
+            }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(code: .closed, message: "the store is closed")
+        }
+    }
+
+    func shutdown() async {
+        _ = try? await self.pool.runIfActive { self.state = nil }
+        try? await self.pool.shutdownGracefully()
+    }
+}
+
+/// Carries a value across the hop back from the worker thread; the value is not used there afterwards.
+struct UncheckedBox<Value>: @unchecked Sendable {
+    let value: Value
+
+    init(_ value: Value) {
+        self.value = value
+    }
+}
