@@ -1,0 +1,346 @@
+import LedgerProtocol
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// The client's one connection to the daemon and everything waiting on it.
+///
+/// Log calls only take a lock and append an encoded frame to a bounded buffer;
+/// all socket work happens on one event loop. When the daemon cannot be
+/// reached the connection backs off (doubling, capped), and during back-off log
+/// calls are dropped and counted without touching the system.
+final class ClientConnection: Sendable {
+    private enum Link {
+        case idle
+        case connecting
+        case connected(any Channel)
+        case backingOff
+        case shutdown
+    }
+
+    private struct State {
+        var link: Link = .idle
+        var pending: ByteBuffer
+        var pendingEvents = 0
+        var flushScheduled = false
+        var nextRequestID: UInt32 = 1
+        var statistics = ClientStatistics(sent: 0, droppedUnreachable: 0, droppedBufferFull: 0, rejected: 0)
+        var backoff: TimeAmount
+        var lastFailure = "not connected yet"
+        var responseWaiters: [UInt32: EventLoopPromise<LedgerResponse>] = [:]
+        var connectWaiters: [EventLoopPromise<any Channel>] = []
+    }
+
+    let configuration: LedgerClientConfiguration
+    let eventLoop: any EventLoop
+    private let state: Mutex<State>
+    private let allocator = ByteBufferAllocator()
+
+    init(configuration: LedgerClientConfiguration) {
+        self.configuration = configuration
+        self.eventLoop = configuration.eventLoopGroup.next()
+        self.state = Mutex(State(pending: ByteBufferAllocator().buffer(capacity: 4096), backoff: configuration.initialBackoff))
+    }
+
+    var statistics: ClientStatistics {
+        self.state.withLock { $0.statistics }
+    }
+
+    // MARK: Fire-and-forget
+
+    /// Buffers a request that expects no answer; never blocks on I/O and never throws.
+    func enqueue(_ request: LedgerRequest, events: Int) {
+        let scheduleFlush: Bool = self.state.withLock { state in
+            switch state.link {
+            case .backingOff, .shutdown:
+                state.statistics.droppedUnreachable += events
+                return false
+            case .idle, .connecting, .connected:
+                break
+            }
+            let mark = state.pending.writerIndex
+            request.encode(requestID: 0, into: &state.pending)
+            if state.pending.readableBytes > self.configuration.bufferLimitBytes {
+                state.pending.moveWriterIndex(to: mark)
+                state.statistics.droppedBufferFull += events
+                return false
+            }
+            state.pendingEvents += events
+            if state.flushScheduled { return false }
+            state.flushScheduled = true
+            return true
+        }
+        if scheduleFlush {
+            self.eventLoop.execute { self.flushPending() }
+        }
+    }
+
+    /// Hands the buffered frames to the socket, connecting first if needed. Runs on `eventLoop`.
+    private func flushPending() {
+        enum Action {
+            case write(any Channel, ByteBuffer)
+            case connect
+            case nothing
+        }
+        let action: Action = self.state.withLock { state in
+            state.flushScheduled = false
+            switch state.link {
+            case .connected(let channel):
+                // A full socket means the daemon is behind: keep the frames here, where the buffer
+                // limit applies, and try again when the channel becomes writable.
+                guard channel.isWritable, state.pending.readableBytes > 0 else { return .nothing }
+                let buffer = state.pending
+                state.pending = self.allocator.buffer(capacity: 4096)
+                state.statistics.sent += state.pendingEvents
+                state.pendingEvents = 0
+                return .write(channel, buffer)
+            case .idle:
+                return state.pending.readableBytes > 0 ? .connect : .nothing
+            case .connecting, .backingOff, .shutdown:
+                return .nothing
+            }
+        }
+        switch action {
+        case .write(let channel, let buffer): channel.writeAndFlush(buffer, promise: nil)
+        case .connect: self.connect()
+        case .nothing: break
+        }
+    }
+
+    // MARK: Connecting
+
+    private func connect() {
+        self.eventLoop.preconditionInEventLoop()
+        let proceed: Bool = self.state.withLock { state in
+            guard case .idle = state.link else { return false }
+            state.link = .connecting
+            return true
+        }
+        guard proceed else { return }
+        let maximumResponseLength = self.configuration.maximumResponseLength
+        ClientBootstrap(group: self.eventLoop)
+            .connectTimeout(self.configuration.connectTimeout)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        ByteToMessageHandler(LedgerFrameDecoder(maximumFrameLength: maximumResponseLength)))
+                    try channel.pipeline.syncOperations.addHandler(ClientResponseHandler(connection: self))
+                }
+            }
+            .connect(unixDomainSocketPath: self.configuration.socketPath)
+            .whenComplete { result in
+                switch result {
+                case .success(let channel): self.connected(channel)
+                case .failure(let error): self.connectFailed(error)
+                }
+            }
+    }
+
+    private func connected(_ channel: any Channel) {
+        let waiters: [EventLoopPromise<any Channel>]? = self.state.withLock { state in
+            guard case .connecting = state.link else { return nil }
+            state.link = .connected(channel)
+            state.backoff = self.configuration.initialBackoff
+            defer { state.connectWaiters = [] }
+            return state.connectWaiters
+        }
+        guard let waiters else {
+            channel.close(promise: nil)
+            return
+        }
+        self.flushPending()
+        for waiter in waiters { waiter.succeed(channel) }
+    }
+
+    private func connectFailed(_ error: any Error) {
+        let message = "cannot connect to ledgerd at \(self.configuration.socketPath): \(Self.describe(error))"
+        let (waiters, delay): ([EventLoopPromise<any Channel>], TimeAmount?) = self.state.withLock { state in
+            guard case .connecting = state.link else { return ([], nil) }
+            state.link = .backingOff
+            state.lastFailure = message
+            state.statistics.droppedUnreachable += state.pendingEvents
+            state.pendingEvents = 0
+            state.pending.clear()
+            let delay = state.backoff
+            state.backoff = min(state.backoff * 2, self.configuration.maximumBackoff)
+            defer { state.connectWaiters = [] }
+            return (state.connectWaiters, delay)
+        }
+        for waiter in waiters {
+            waiter.fail(LedgerClientError(code: .unreachable, message: message))
+        }
+        guard let delay else { return }
+        // After the pause the next log call (or request) tries again; until then calls are dropped.
+        self.eventLoop.scheduleTask(in: delay) {
+            self.state.withLock { state in
+                if case .backingOff = state.link { state.link = .idle }
+            }
+        }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? IOError {
+            return String(cString: strerror(error.errnoCode))
+        }
+        if let error = error as? ChannelError, case .connectTimeout = error {
+            return "connection timed out"
+        }
+        return "\(error)"
+    }
+
+    // MARK: Requests with an answer
+
+    /// Sends a request and waits for the daemon's answer (an error frame becomes a thrown error).
+    func request(_ request: LedgerRequest) async throws -> LedgerResponse {
+        let promise = self.eventLoop.makePromise(of: LedgerResponse.self)
+        self.eventLoop.execute { self.start(request, promise: promise) }
+        let response = try await promise.futureResult.get()
+        if case .error(let error) = response {
+            throw LedgerClientError(code: .rejected, message: "ledgerd rejected the request: \(error)", serverError: error)
+        }
+        return response
+    }
+
+    private func start(_ request: LedgerRequest, promise: EventLoopPromise<LedgerResponse>) {
+        enum Action {
+            case write(any Channel)
+            case connectThenWrite
+            case waitForConnection
+            case fail(LedgerClientError)
+        }
+        let action: Action = self.state.withLock { state in
+            switch state.link {
+            case .connected(let channel): return .write(channel)
+            case .idle: return .connectThenWrite
+            case .connecting: return .waitForConnection
+            case .backingOff: return .fail(LedgerClientError(code: .unreachable, message: state.lastFailure))
+            case .shutdown: return .fail(LedgerClientError(code: .shutdown, message: "the ledger client was shut down"))
+            }
+        }
+        switch action {
+        case .write(let channel):
+            self.write(request, on: channel, promise: promise)
+        case .connectThenWrite, .waitForConnection:
+            let connection = self.eventLoop.makePromise(of: (any Channel).self)
+            self.state.withLock { $0.connectWaiters.append(connection) }
+            connection.futureResult.whenComplete { result in
+                switch result {
+                case .success(let channel): self.write(request, on: channel, promise: promise)
+                case .failure(let error): promise.fail(error)
+                }
+            }
+            if case .connectThenWrite = action { self.connect() }
+        case .fail(let error):
+            promise.fail(error)
+        }
+    }
+
+    private func write(_ request: LedgerRequest, on channel: any Channel, promise: EventLoopPromise<LedgerResponse>) {
+        self.eventLoop.preconditionInEventLoop()
+        // Buffered fire-and-forget frames go first, so a sync really follows them.
+        self.flushPending()
+        let requestID: UInt32 = self.state.withLock { state in
+            let id = state.nextRequestID
+            state.nextRequestID = id == UInt32.max ? 1 : id + 1
+            state.responseWaiters[id] = promise
+            return id
+        }
+        var buffer = channel.allocator.buffer(capacity: 128)
+        request.encode(requestID: requestID, into: &buffer)
+        channel.writeAndFlush(buffer, promise: nil)
+        let timeout = self.configuration.requestTimeout
+        self.eventLoop.scheduleTask(in: timeout) {
+            let waiter = self.state.withLock { $0.responseWaiters.removeValue(forKey: requestID) }
+            waiter?.fail(LedgerClientError(code: .timeout, message: "ledgerd did not answer within \(timeout)"))
+        }
+    }
+
+    // MARK: Events from the channel
+
+    func received(_ frame: LedgerFrame, from channel: any Channel) {
+        let response: LedgerResponse
+        do {
+            response = try LedgerResponse.decode(frame)
+        } catch {
+            self.failAll(LedgerClientError(code: .protocolViolation, message: "unreadable answer from ledgerd: \(error)"))
+            channel.close(promise: nil)
+            return
+        }
+        if case .error(let error) = response, error.closesConnection || frame.requestID == 0 {
+            if frame.requestID == 0 && !error.closesConnection {
+                self.state.withLock { $0.statistics.rejected += 1 }
+                return
+            }
+            self.failAll(LedgerClientError(code: .rejected, message: "ledgerd closed the connection: \(error)", serverError: error))
+            return
+        }
+        let waiter = self.state.withLock { $0.responseWaiters.removeValue(forKey: frame.requestID) }
+        waiter?.succeed(response)
+    }
+
+    func writabilityChanged(_ channel: any Channel) {
+        if channel.isWritable { self.flushPending() }
+    }
+
+    func closed(_ channel: any Channel) {
+        let waiters: [EventLoopPromise<LedgerResponse>] = self.state.withLock { state in
+            guard case .connected(let current) = state.link, current === channel else { return [] }
+            // Reconnect on the next call; a refused attempt then starts the back-off.
+            state.link = .idle
+            state.lastFailure = "connection to ledgerd at \(self.configuration.socketPath) closed"
+            defer { state.responseWaiters = [:] }
+            return Array(state.responseWaiters.values)
+        }
+        let error = LedgerClientError(code: .connectionClosed, message: "ledgerd closed the connection before answering")
+        for waiter in waiters { waiter.fail(error) }
+        // Events logged while the connection was going down are still buffered: send them on a new one.
+        self.eventLoop.execute { self.flushPending() }
+    }
+
+    private func failAll(_ error: LedgerClientError) {
+        let waiters = self.state.withLock { state in
+            defer { state.responseWaiters = [:] }
+            return Array(state.responseWaiters.values)
+        }
+        for waiter in waiters { waiter.fail(error) }
+    }
+
+    func shutdown() async {
+        let channel: (any Channel)? = self.state.withLock { state in
+            defer { state.link = .shutdown }
+            if case .connected(let channel) = state.link { return channel }
+            return nil
+        }
+        try? await channel?.close()
+        self.failAll(LedgerClientError(code: .shutdown, message: "the ledger client was shut down"))
+    }
+}
+
+/// Forwards what arrives on the channel to its `ClientConnection`.
+final class ClientResponseHandler: ChannelInboundHandler, Sendable {
+    typealias InboundIn = LedgerFrame
+
+    let connection: ClientConnection
+
+    init(connection: ClientConnection) {
+        self.connection = connection
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        self.connection.received(Self.unwrapInboundIn(data), from: context.channel)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        self.connection.writabilityChanged(context.channel)
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.connection.closed(context.channel)
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}

@@ -1,0 +1,13 @@
+/// What a client did with the events its host process logged.
+public struct ClientStatistics: Sendable, Hashable {
+    /// Events handed to the socket.
+    public var sent: Int
+    /// Events dropped because the daemon could not be reached (including those buffered when a connection failed).
+    public var droppedUnreachable: Int
+    /// Events dropped because the local buffer was full (the daemon was slower than the caller).
+    public var droppedBufferFull: Int
+    /// Fire-and-forget requests the daemon refused (an invalid event); they are not stored.
+    public var rejected: Int
+
+    public var dropped: Int { self.droppedUnreachable + self.droppedBufferFull }
+}

@@ -1,0 +1,65 @@
+import Foundation
+import LedgerProtocol
+
+/// The seed's `ledger.py` reads, each one filter, order and limit.
+extension LedgerClient {
+    /// Runs any query; page on with `result.next`.
+    public func query(_ request: QueryRequest) async throws -> EventsResult {
+        guard case .events(let result) = try await self.connection.request(.query(request)) else {
+            throw LedgerClientError(code: .protocolViolation, message: "ledgerd answered a query with something else")
+        }
+        return result
+    }
+
+    public func count(_ filter: EventFilter = EventFilter()) async throws -> UInt64 {
+        guard case .count(let result) = try await self.connection.request(.count(CountRequest(filter: filter))) else {
+            throw LedgerClientError(code: .protocolViolation, message: "ledgerd answered a count with something else")
+        }
+        return result.count
+    }
+
+    /// The most recent events, newest first.
+    public func recent(limit: UInt32 = 50) async throws -> [LedgerEvent] {
+        try await self.query(QueryRequest(limit: limit)).events
+    }
+
+    /// The most recent events of one type, newest first.
+    public func events(ofType eventType: String, limit: UInt32 = 50) async throws -> [LedgerEvent] {
+        try await self.query(QueryRequest(filter: EventFilter(eventType: eventType), limit: limit)).events
+    }
+
+    /// One entity's history, oldest first, as a timeline reads.
+    public func timeline(entityType: String, entityID: String, limit: UInt32 = 1_000) async throws -> [LedgerEvent] {
+        try await self.query(
+            QueryRequest(filter: EventFilter(entityType: entityType, entityID: entityID), order: .oldestFirst, limit: limit)
+        ).events
+    }
+
+    /// Every event that names the job (its own and its clips'), oldest first.
+    public func events(forJob jobID: UUID, limit: UInt32 = 1_000) async throws -> [LedgerEvent] {
+        try await self.query(QueryRequest(filter: EventFilter(jobID: jobID), order: .oldestFirst, limit: limit)).events
+    }
+
+    /// How many ERROR events there have been since the given time (all time when nil).
+    public func errorCount(since: LedgerTimestamp? = nil) async throws -> UInt64 {
+        try await self.count(EventFilter(severity: .error, since: since))
+    }
+
+    public func totalCount() async throws -> UInt64 {
+        try await self.count()
+    }
+
+    public func ping() async throws -> Pong {
+        guard case .pong(let pong) = try await self.connection.request(.ping) else {
+            throw LedgerClientError(code: .protocolViolation, message: "ledgerd answered ping with something else")
+        }
+        return pong
+    }
+
+    public func stats() async throws -> StatsResult {
+        guard case .stats(let stats) = try await self.connection.request(.stats) else {
+            throw LedgerClientError(code: .protocolViolation, message: "ledgerd answered stats with something else")
+        }
+        return stats
+    }
+}

@@ -1,0 +1,22 @@
+/// Where the daemon and its clients meet when nobody says otherwise.
+///
+/// Pure functions of the environment and the user id, so the daemon and every
+/// client compute the same path and tests can pass their own environment.
+public enum LedgerDefaults {
+    /// `$LEDGER_SOCKET`; else `$XDG_RUNTIME_DIR/ledgerd.sock`; else `/run/ledgerd/ledgerd.sock`
+    /// for root; else `/tmp/ledgerd-<uid>/ledgerd.sock`. Every one is creatable by its user.
+    public static func socketPath(environment: [String: String], userID: UInt32) -> String {
+        if let explicit = environment["LEDGER_SOCKET"], !explicit.isEmpty { return explicit }
+        if let runtime = environment["XDG_RUNTIME_DIR"], !runtime.isEmpty { return "\(runtime)/ledgerd.sock" }
+        if userID == 0 { return "/run/ledgerd/ledgerd.sock" }
+        return "/tmp/ledgerd-\(userID)/ledgerd.sock"
+    }
+
+    /// `$XDG_DATA_HOME/socialsync-ledger/ledger.sqlite`, `~/.local/share/...` for users, `/var/lib/socialsync-ledger/...` for root.
+    public static func sqlitePath(environment: [String: String], userID: UInt32) -> String {
+        if let data = environment["XDG_DATA_HOME"], !data.isEmpty { return "\(data)/socialsync-ledger/ledger.sqlite" }
+        if userID == 0 { return "/var/lib/socialsync-ledger/ledger.sqlite" }
+        if let home = environment["HOME"], !home.isEmpty { return "\(home)/.local/share/socialsync-ledger/ledger.sqlite" }
+        return "/tmp/ledgerd-\(userID)/ledger.sqlite"
+    }
+}

@@ -1,0 +1,55 @@
+import Atomics
+import LedgerStore
+import Logging
+import NIOPosix
+import ServiceLifecycle
+
+/// The whole daemon: a store, the ingest queue, the batch writer and the listener,
+/// run as one service group that shuts down gracefully on SIGTERM and SIGINT.
+public struct LedgerDaemon: Sendable {
+    public var configuration: LedgerServerConfiguration
+    public var store: StoreLocation
+    public var logger: Logger
+
+    public init(configuration: LedgerServerConfiguration, store: StoreLocation, logger: Logger) {
+        self.configuration = configuration
+        self.store = store
+        self.logger = logger
+    }
+
+    /// Runs until a shutdown signal; returns after every received event is committed.
+    /// - Parameter onReady: called once the socket accepts connections.
+    public func run(onReady: @escaping @Sendable (String) -> Void = { _ in }) async throws {
+        let store = try await self.store.open(logger: self.logger)
+        let stats = ServerStats()
+        let queue = IngestQueue(capacity: self.configuration.ingestQueueCapacity)
+        let writer = BatchWriter(
+            queue: queue, store: store, stats: stats, batchSize: self.configuration.commitBatchSize,
+            delay: self.configuration.commitDelay, logger: self.logger
+        )
+        let server = LedgerServer(
+            configuration: self.configuration, queue: queue, store: store, stats: stats, logger: self.logger,
+            onListening: onReady
+        )
+        // Services stop in reverse order: the listener first, so the writer still commits
+        // what the connections received, then the writer drains the queue.
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: writer, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
+                    .init(service: server, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: self.logger
+            )
+        )
+        do {
+            try await group.run()
+        } catch {
+            await store.close()
+            throw error
+        }
+        await store.close()
+        self.logger.info("stopped", metadata: ["committed": "\(stats.eventsCommitted.load(ordering: .relaxed))"])
+    }
+}

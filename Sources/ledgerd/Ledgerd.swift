@@ -1,0 +1,141 @@
+import ArgumentParser
+import Foundation
+import LedgerProtocol
+import LedgerServer
+import LedgerStore
+import Logging
+
+@main
+struct Ledgerd: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ledgerd",
+        abstract: "The SocialSyncLedger daemon: records audit events sent over a Unix socket.",
+        discussion: """
+            ledgerd accepts events from co-located services on a Unix domain socket, commits \
+            them to the store in batches, and acknowledges each acknowledged request only after \
+            its transaction is durable. Queries (ledger-rpc query ...) read the same store.
+
+            With no options it stores in a SQLite file under the user's data directory and \
+            listens on a socket the user can create; migrations are applied at start.
+
+            Every option can also be set through the environment variable shown beside it; \
+            an option on the command line wins. On SIGTERM or SIGINT the daemon stops \
+            accepting, commits everything it has received, and exits 0.
+
+            When the socket accepts connections a line beginning with "ready" is written to \
+            standard error.
+            """
+    )
+
+    @Option(name: .long, help: ArgumentHelp("Path of the Unix socket to listen on. [env: LEDGER_SOCKET]", valueName: "path"))
+    var socket: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Where to store events: sqlite:PATH. [env: LEDGER_STORE] (default: sqlite:<data dir>/socialsync-ledger/ledger.sqlite)", valueName: "uri")
+    )
+    var store: String?
+
+    @Option(name: .long, help: ArgumentHelp("Permission bits of the socket file, in octal. [env: LEDGER_SOCKET_MODE] (default: 0660)", valueName: "mode"))
+    var socketMode: String?
+
+    @Option(name: .long, help: ArgumentHelp("Most events committed in one transaction. [env: LEDGER_COMMIT_BATCH] (default: 2000)", valueName: "n"))
+    var commitBatch: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Longest wait, in milliseconds, for a batch to fill before committing. [env: LEDGER_COMMIT_DELAY_MS] (default: 2)", valueName: "ms")
+    )
+    var commitDelayMs: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Events held uncommitted before the daemon stops reading from clients. [env: LEDGER_QUEUE_CAPACITY] (default: 50000)", valueName: "n")
+    )
+    var queueCapacity: String?
+
+    @Option(name: .long, help: ArgumentHelp("Longest frame accepted, in bytes. [env: LEDGER_MAX_FRAME_BYTES] (default: 1048576)", valueName: "bytes"))
+    var maxFrameBytes: String?
+
+    @Option(name: .long, help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical. [env: LEDGER_LOG_LEVEL] (default: info)", valueName: "level"))
+    var logLevel: String?
+
+    func run() async throws {
+        signal(SIGPIPE, SIG_IGN)
+        let environment = ProcessInfo.processInfo.environment
+        var settings = DaemonSettings(environment: environment)
+        let uid = UInt32(getuid())
+
+        let level = try settings.value(self.logLevel, env: "LEDGER_LOG_LEVEL", default: Logger.Level.info) { Logger.Level(rawValue: $0.lowercased()) }
+        var logger = Logger(label: "ledgerd") { StreamLogHandler.standardError(label: $0) }
+        logger.logLevel = level
+
+        let socketPath = try settings.value(self.socket, env: "LEDGER_SOCKET", default: LedgerDefaults.socketPath(environment: environment, userID: uid)) {
+            $0.isEmpty ? nil : $0
+        }
+        let storeText = try settings.value(self.store, env: "LEDGER_STORE", default: "sqlite:" + LedgerDefaults.sqlitePath(environment: environment, userID: uid)) { $0 }
+        let storeLocation: StoreLocation
+        do {
+            storeLocation = try StoreLocation(parsing: storeText)
+        } catch {
+            throw ValidationError("--store: \(error.message)")
+        }
+
+        var configuration = LedgerServerConfiguration(socketPath: socketPath)
+        configuration.socketMode = try settings.value(self.socketMode, env: "LEDGER_SOCKET_MODE", default: 0o660) {
+            UInt16($0, radix: 8).flatMap { $0 <= 0o777 ? $0 : nil }
+        }
+        configuration.commitBatchSize = try settings.value(self.commitBatch, env: "LEDGER_COMMIT_BATCH", default: configuration.commitBatchSize) {
+            Int($0).flatMap { (1...100_000).contains($0) ? $0 : nil }
+        }
+        configuration.commitDelay = .milliseconds(
+            try settings.value(self.commitDelayMs, env: "LEDGER_COMMIT_DELAY_MS", default: 2) { Int($0).flatMap { (0...1_000).contains($0) ? $0 : nil } })
+        configuration.ingestQueueCapacity = try settings.value(self.queueCapacity, env: "LEDGER_QUEUE_CAPACITY", default: configuration.ingestQueueCapacity) {
+            Int($0).flatMap { (1...10_000_000).contains($0) ? $0 : nil }
+        }
+        configuration.maximumFrameLength = try settings.value(self.maxFrameBytes, env: "LEDGER_MAX_FRAME_BYTES", default: configuration.maximumFrameLength) {
+            Int($0).flatMap { (1024...(64 << 20)).contains($0) ? $0 : nil }
+        }
+
+        let daemon = LedgerDaemon(configuration: configuration, store: storeLocation, logger: logger)
+        do {
+            try await daemon.run { path in
+                FileHandle.standardError.write(Data("ready socket=\(path) store=\(storeLocation)\n".utf8))
+            }
+        } catch let error as StoreError {
+            FileHandle.standardError.write(Data("ledgerd: store \(storeLocation): \(error)\n".utf8))
+            throw ExitCode.failure
+        } catch {
+            FileHandle.standardError.write(Data("ledgerd: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+}
+
+/// Resolves each setting from its flag, then its environment variable, then its default,
+/// and names the flag or variable when a value does not parse.
+struct DaemonSettings {
+    let environment: [String: String]
+
+    func value<Value>(
+        _ flag: String?, env name: String, default defaultValue: Value, parse: (String) -> Value?
+    ) throws -> Value {
+        if let flag {
+            guard let value = parse(flag) else {
+                throw ValidationError("--\(Self.flagName(forEnvironment: name)) \"\(flag)\" is not a valid value")
+            }
+            return value
+        }
+        if let text = self.environment[name], !text.isEmpty {
+            guard let value = parse(text) else {
+                throw ValidationError("environment variable \(name)=\"\(text)\" is not a valid value")
+            }
+            return value
+        }
+        return defaultValue
+    }
+
+    static func flagName(forEnvironment name: String) -> String {
+        name.dropFirst("LEDGER_".count).lowercased().replacingOccurrences(of: "_", with: "-")
+    }
+}
