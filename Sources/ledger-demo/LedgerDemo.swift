@@ -1,0 +1,97 @@
+import ArgumentParser
+import Foundation
+import LedgerClient
+import LedgerProtocol
+
+@main
+struct LedgerDemo: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ledger-demo",
+        abstract: "A simulated video orchestrator that logs its steps to ledgerd.",
+        discussion: """
+            The upload service, the job service and the workers each hold their own thin \
+            client, as separate processes would. For every video: video_uploaded, job_created, \
+            job_processing_started, clip_created per clip, then job_processing_completed, or \
+            job_processing_failed with severity ERROR for every --fail-every'th job.
+
+            Without a daemon the orchestrator runs exactly the same: the ledger never gets in \
+            its way.
+            """
+    )
+
+    @Option(name: .long, help: "How many videos to upload.")
+    var videos: Int = 3
+
+    @Option(name: .long, help: "Clips cut from each successful job.")
+    var clips: Int = 2
+
+    @Option(name: .long, help: "Fail every Nth job (0: none fail).")
+    var failEvery: Int = 3
+
+    @Option(name: .long, help: ArgumentHelp("Simulated work between steps, in milliseconds.", valueName: "ms"))
+    var stepDelayMs: Int = 2
+
+    @Option(name: .long, help: ArgumentHelp("The daemon's Unix socket. [env: LEDGER_SOCKET]", valueName: "path"))
+    var socket: String?
+
+    func validate() throws {
+        guard (1...10_000).contains(self.videos) else { throw ValidationError("--videos must be between 1 and 10000") }
+        guard (0...100).contains(self.clips) else { throw ValidationError("--clips must be between 0 and 100") }
+        guard self.failEvery >= 0 else { throw ValidationError("--fail-every must be 0 or more") }
+        guard (0...10_000).contains(self.stepDelayMs) else { throw ValidationError("--step-delay-ms must be between 0 and 10000") }
+    }
+
+    func run() async throws {
+        var configuration = LedgerClientConfiguration.default()
+        if let socket = self.socket { configuration.socketPath = socket }
+        let uploads = LedgerClient(configuration: configuration)
+        let jobs = LedgerClient(configuration: configuration)
+        let worker = LedgerClient(configuration: configuration)
+        let workerID = "worker-\(ProcessInfo.processInfo.processIdentifier)"
+
+        for index in 1...self.videos {
+            let videoID = UUID().uuidString.lowercased()
+            await self.step()
+            uploads.logEvent(
+                eventType: "video_uploaded", entityType: "video_asset", entityID: videoID,
+                metadata: "{\"filename\":\"video-\(index).mp4\",\"size_bytes\":\(1_000_000 * index)}")
+            print("uploaded video \(videoID)")
+
+            let jobID = UUID()
+            await self.step()
+            jobs.logJobEvent(jobID: jobID, eventType: "job_created", metadata: "{\"video_id\":\"\(videoID)\",\"job_type\":\"clip_extraction\"}")
+            await self.step()
+            worker.logJobEvent(jobID: jobID, eventType: "job_processing_started", workerID: workerID)
+
+            if self.failEvery > 0, index % self.failEvery == 0 {
+                await self.step()
+                worker.logJobEvent(
+                    jobID: jobID, eventType: "job_processing_failed", metadata: "{\"error\":\"transcoder exited with status 1\"}",
+                    severity: .error, workerID: workerID)
+                print("job \(jobID.uuidString.lowercased()) failed")
+                continue
+            }
+            for clip in 1...max(self.clips, 1) where self.clips > 0 {
+                await self.step()
+                worker.logClipEvent(
+                    clipID: UUID(), eventType: "clip_created", metadata: "{\"index\":\(clip),\"duration_ms\":\(15_000 * clip)}",
+                    jobID: jobID, workerID: workerID)
+            }
+            await self.step()
+            worker.logJobEvent(
+                jobID: jobID, eventType: "job_processing_completed", metadata: "{\"clips\":\(self.clips)}", workerID: workerID)
+            print("job \(jobID.uuidString.lowercased()) completed with \(self.clips) clips")
+        }
+        // Give the clients a moment to deliver before the process exits; without a daemon this returns at once.
+        for client in [uploads, jobs, worker] {
+            _ = await client.flush(timeout: .seconds(2))
+            await client.shutdown()
+        }
+    }
+
+    private func step() async {
+        if self.stepDelayMs > 0 {
+            try? await Task.sleep(for: .milliseconds(self.stepDelayMs))
+        }
+    }
+}

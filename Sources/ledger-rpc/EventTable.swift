@@ -1,0 +1,30 @@
+import LedgerProtocol
+
+/// Events as fixed-width lines for a terminal: the columns an operator scans first come first.
+enum EventTable {
+    static func render(_ events: [LedgerEvent]) -> String {
+        guard !events.isEmpty else { return "(no events)\n" }
+        let header = ["TIMESTAMP", "SEVERITY", "EVENT_TYPE", "ENTITY", "JOB_ID", "WORKER", "METADATA"]
+        let rows = events.map { event -> [String] in
+            [
+                event.timestamp?.iso8601 ?? "-",
+                event.severity.name,
+                event.eventType,
+                "\(event.entityType):\(event.entityID)",
+                event.jobID?.uuidString.lowercased() ?? "-",
+                event.workerID ?? "-",
+                event.metadata.count > 60 ? String(event.metadata.prefix(57)) + "..." : event.metadata,
+            ]
+        }
+        var widths = header.map(\.count)
+        for row in rows {
+            for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) }
+        }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { index, cell in
+                index == cells.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ") + "\n"
+        }
+        return ([header] + rows).map(line).joined()
+    }
+}
