@@ -75,7 +75,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LedgerProtocolTests",
-            dependencies: ["LedgerProtocol", nioCore],
+            dependencies: ["LedgerProtocol", nioCore, .product(name: "NIOTestUtils", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -85,12 +85,12 @@ let package = Package(
         ),
         .testTarget(
             name: "LedgerServerTests",
-            dependencies: ["LedgerServer", "LedgerStore", "LedgerProtocol", nioCore, nioPosix, .product(name: "NIOEmbedded", package: "swift-nio")],
+            dependencies: ["LedgerServer", "LedgerStore", "LedgerProtocol", nioCore, nioPosix, logging, serviceLifecycle],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "LedgerClientTests",
-            dependencies: ["LedgerClient", "LedgerServer", "LedgerStore", "LedgerProtocol"],
+            dependencies: ["LedgerClient", "LedgerServer", "LedgerStore", "LedgerProtocol", logging, serviceLifecycle],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,0 +1,52 @@
+import Foundation
+import LedgerProtocol
+
+/// Fixed values so encodings are reproducible byte for byte.
+enum Fixtures {
+    static let eventID = UUID(uuidString: "0190f5a2-7b3c-7d4e-8f60-123456789abc")!
+    static let jobID = UUID(uuidString: "11111111-2222-4333-8444-555555555555")!
+    static let clipID = UUID(uuidString: "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee")!
+    static let timestamp = LedgerTimestamp(iso8601: "2026-11-25T10:15:30.123456Z")!
+
+    static let fullEvent = LedgerEvent(
+        id: eventID, timestamp: timestamp, eventType: "clip_created", entityType: "clip",
+        entityID: clipID.uuidString.lowercased(), metadata: #"{"index":1,"duration_ms":15000}"#, severity: .warn,
+        workerID: "worker-7", jobID: jobID, clipID: clipID
+    )
+
+    static let minimalEvent = LedgerEvent(
+        id: eventID, eventType: "video_uploaded", entityType: "video_asset", entityID: "v-1", metadata: "{}"
+    )
+
+    static let filter = EventFilter(
+        eventType: "job_processing_failed", entityType: "job", entityID: "j-1", jobID: jobID, clipID: clipID,
+        severity: .error, workerID: "worker-7", since: LedgerTimestamp(rawValue: 1_000), until: LedgerTimestamp(rawValue: 2_000)
+    )
+
+    static let requests: [LedgerRequest] = [
+        .ping,
+        .sync,
+        .stats,
+        .logEvent(LogEvent(event: fullEvent)),
+        .logEvent(LogEvent(event: minimalEvent, acknowledged: true)),
+        .logJobEvent(LogJobEvent(id: eventID, timestamp: timestamp, jobID: jobID, eventType: "job_created", metadata: #"{"a":1}"#)),
+        .logJobEvent(LogJobEvent(id: eventID, jobID: jobID, eventType: "job_processing_failed", severity: .error, workerID: "w", clipID: clipID, acknowledged: true)),
+        .logClipEvent(LogClipEvent(id: eventID, timestamp: timestamp, clipID: clipID, eventType: "clip_created", jobID: jobID)),
+        .logBatch(LogBatch(events: [fullEvent, minimalEvent], acknowledged: true)),
+        .query(QueryRequest()),
+        .query(QueryRequest(filter: filter, order: .oldestFirst, limit: 7, after: EventCursor(timestamp: timestamp, id: eventID))),
+        .count(CountRequest()),
+        .count(CountRequest(filter: EventFilter(severity: .error, since: timestamp))),
+    ]
+
+    static let responses: [LedgerResponse] = [
+        .pong(Pong(server: "ledgerd/0.1.0")),
+        .ack(Ack(committed: 3)),
+        .events(EventsResult(events: [], next: nil)),
+        .events(EventsResult(events: [fullEvent], next: EventCursor(timestamp: timestamp, id: eventID))),
+        .count(CountResult(count: 42)),
+        .stats(StatsResult(counters: [.init("events_received", 10), .init("queue_depth", 0)], facts: [.init("store", "sqlite:/x")])),
+        .error(ErrorResponse(code: .invalidEvent, message: "metadata must be a JSON object")),
+        .error(ErrorResponse(code: .frameTooLarge, closesConnection: true, message: "too big")),
+    ]
+}
