@@ -29,6 +29,9 @@ public final class IngestQueue: Sendable {
         /// The consumer wants waking only when a full batch is ready (it is in its commit delay).
         var consumerWantsFullBatch = false
         var fullBatchSize = Int.max
+        /// Counts commit delays, so a timer left over from an earlier batch cannot cut a later one short.
+        var delayCycle = 0
+        var expiredDelayCycle = -1
         var closed = false
     }
 
@@ -117,15 +120,18 @@ public final class IngestQueue: Sendable {
     ///
     /// Waits for the first event, then up to `delay` for `maximumEvents` to gather.
     func nextBatch(maximumEvents: Int, delay: Duration) async -> [Entry]? {
-        await self.waitForEntries(fullBatch: nil)
+        await self.waitForEntries(fullBatch: nil, cycle: nil)
         if delay > .zero {
-            let full = self.state.withLock { $0.eventCount >= maximumEvents || $0.closed }
+            let (cycle, full) = self.state.withLock { state in
+                state.delayCycle += 1
+                return (state.delayCycle, state.eventCount >= maximumEvents || state.closed)
+            }
             if !full {
                 let timer = Task {
                     try? await Task.sleep(for: delay)
-                    self.wakeConsumer()
+                    self.expireDelay(cycle: cycle)
                 }
-                await self.waitForEntries(fullBatch: maximumEvents)
+                await self.waitForEntries(fullBatch: maximumEvents, cycle: cycle)
                 timer.cancel()
             }
         }
@@ -144,12 +150,12 @@ public final class IngestQueue: Sendable {
         }
     }
 
-    private func waitForEntries(fullBatch: Int?) async {
+    private func waitForEntries(fullBatch: Int?, cycle: Int?) async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let ready: Bool = self.state.withLock { state in
                 if state.closed { return true }
                 if let fullBatch {
-                    if state.eventCount >= fullBatch { return true }
+                    if state.eventCount >= fullBatch || state.expiredDelayCycle == cycle { return true }
                     state.fullBatchSize = fullBatch
                     state.consumerWantsFullBatch = true
                 } else {
@@ -163,8 +169,10 @@ public final class IngestQueue: Sendable {
         }
     }
 
-    private func wakeConsumer() {
+    private func expireDelay(cycle: Int) {
         let consumer = self.state.withLock { state -> CheckedContinuation<Void, Never>? in
+            state.expiredDelayCycle = cycle
+            guard state.consumerWantsFullBatch, state.delayCycle == cycle else { return nil }
             defer { state.consumer = nil }
             return state.consumer
         }

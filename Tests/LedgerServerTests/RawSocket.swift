@@ -1,0 +1,88 @@
+import Foundation
+import LedgerProtocol
+import NIOCore
+
+/// A Unix-socket peer that sends exactly the bytes a test gives it, so hostile
+/// input reaches the daemon unfiltered by any client library.
+///
+/// Its blocking reads run on a thread of their own so they never hold a thread of the
+/// cooperative pool the in-process daemon needs.
+final class RawSocket: @unchecked Sendable {
+    // @unchecked: each test uses a socket from one task at a time; the thread hop only lends the call a thread.
+    private let descriptor: Int32
+    private var received = ByteBuffer()
+
+    init(path: String) throws {
+        self.descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            let bytes = Array(path.utf8)
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(self.descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        guard result == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(self.descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    deinit {
+        close(self.descriptor)
+    }
+
+    func send(_ bytes: [UInt8]) {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { Foundation.send(self.descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if written <= 0 { return }
+            offset += written
+        }
+    }
+
+    func send(_ request: LedgerRequest, requestID: UInt32) {
+        var buffer = ByteBuffer()
+        request.encode(requestID: requestID, into: &buffer)
+        self.send(Array(buffer.readableBytesView))
+    }
+
+    func shutdownWrite() {
+        shutdown(self.descriptor, Int32(SHUT_WR))
+    }
+
+    /// The next response, or nil when the daemon closed the connection.
+    func receive() async throws -> (requestID: UInt32, response: LedgerResponse)? {
+        try await withCheckedThrowingContinuation { continuation in
+            // A thread of its own: GCD's pool is as narrow as the machine, and blocked reads would starve it.
+            Thread {
+                continuation.resume(with: Result { try self.receiveBlocking() })
+            }.start()
+        }
+    }
+
+    private func receiveBlocking() throws -> (requestID: UInt32, response: LedgerResponse)? {
+        var decoder = LedgerFrameDecoder(maximumFrameLength: 64 << 20)
+        while true {
+            if let frame = try decoder.decode(buffer: &self.received) {
+                return (frame.requestID, try LedgerResponse.decode(frame))
+            }
+            var chunk = [UInt8](repeating: 0, count: 65_536)
+            let count = recv(self.descriptor, &chunk, chunk.count, 0)
+            if count == 0 { return nil }
+            if count < 0 {
+                if errno == ECONNRESET { return nil }
+                throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
+            }
+            self.received.writeBytes(chunk[0..<count])
+        }
+    }
+
+    func request(_ request: LedgerRequest, requestID: UInt32 = 1) async throws -> LedgerResponse? {
+        self.send(request, requestID: requestID)
+        return try await self.receive()?.response
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+import LedgerProtocol
+import LedgerServer
+import LedgerStore
+import Logging
+import ServiceLifecycle
+
+/// The real listener and batch writer on a real Unix socket and SQLite file, in this process.
+final class TestServer: Sendable {
+    let directory: String
+    let socketPath: String
+    let store: SQLiteStore
+    let stats: ServerStats
+    private let group: ServiceGroup
+    private let task: Task<Void, any Error>
+
+    static func start(configure: (inout LedgerServerConfiguration) -> Void = { _ in }) async throws -> TestServer {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-srv-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var configuration = LedgerServerConfiguration(socketPath: "\(directory)/ledgerd.sock")
+        configure(&configuration)
+        var logger = Logger(label: "test-ledgerd")
+        logger.logLevel = .warning
+        let store = try await SQLiteStore(path: "\(directory)/ledger.sqlite", logger: logger)
+        return try await TestServer(directory: directory, configuration: configuration, store: store, logger: logger)
+    }
+
+    private init(directory: String, configuration: LedgerServerConfiguration, store: SQLiteStore, logger: Logger) async throws {
+        self.directory = directory
+        self.socketPath = configuration.socketPath
+        self.store = store
+        let stats = ServerStats()
+        self.stats = stats
+        let queue = IngestQueue(capacity: configuration.ingestQueueCapacity)
+        let writer = BatchWriter(
+            queue: queue, store: store, stats: stats, batchSize: configuration.commitBatchSize,
+            delay: configuration.commitDelay, logger: logger)
+        let (listening, continuation) = AsyncStream<String>.makeStream()
+        let server = LedgerServer(
+            configuration: configuration, queue: queue, store: store, stats: stats, logger: logger,
+            onListening: { continuation.yield($0) })
+        let group = ServiceGroup(services: [writer, server], logger: logger)
+        self.group = group
+        self.task = Task { try await group.run() }
+        var iterator = listening.makeAsyncIterator()
+        _ = await iterator.next()
+    }
+
+    /// Graceful shutdown, as on SIGTERM: returns once everything received is committed.
+    func stop() async throws {
+        await self.group.triggerGracefulShutdown()
+        try await self.task.value
+    }
+
+    func stopAndRemove() async throws {
+        try await self.stop()
+        await self.store.close()
+        try? FileManager.default.removeItem(atPath: self.directory)
+    }
+}
