@@ -26,11 +26,16 @@ public struct BatchWriter: Service {
     }
 
     public func run() async throws {
-        await withGracefulShutdownHandler {
-            while let batch = await self.queue.nextBatch(maximumEvents: self.batchSize, delay: self.delay) {
-                await self.commit(batch)
+        // Cancellation closes the queue too, so a group torn down after a failed start still ends.
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                while let batch = await self.queue.nextBatch(maximumEvents: self.batchSize, delay: self.delay) {
+                    await self.commit(batch)
+                }
+            } onGracefulShutdown: {
+                self.queue.close()
             }
-        } onGracefulShutdown: {
+        } onCancel: {
             self.queue.close()
         }
         self.logger.debug("batch writer drained")

@@ -5,6 +5,10 @@ import LedgerStore
 import Logging
 import ServiceLifecycle
 
+enum TestServerError: Error {
+    case stoppedBeforeListening
+}
+
 /// The real listener and batch writer on a real Unix socket and SQLite file, in this process.
 final class TestServer: Sendable {
     let directory: String
@@ -41,9 +45,16 @@ final class TestServer: Sendable {
             onListening: { continuation.yield($0) })
         let group = ServiceGroup(services: [writer, server], logger: logger)
         self.group = group
-        self.task = Task { try await group.run() }
+        self.task = Task {
+            // Finishing the stream lets a daemon that fails to start fail the test instead of hanging it.
+            defer { continuation.finish() }
+            try await group.run()
+        }
         var iterator = listening.makeAsyncIterator()
-        _ = await iterator.next()
+        if await iterator.next() == nil {
+            try await self.task.value
+            throw TestServerError.stoppedBeforeListening
+        }
     }
 
     /// Graceful shutdown, as on SIGTERM: returns once everything received is committed.

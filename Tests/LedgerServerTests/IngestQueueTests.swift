@@ -1,0 +1,86 @@
+import Foundation
+import LedgerProtocol
+@testable import LedgerServer
+import Synchronization
+import Testing
+
+@Suite struct IngestQueueTests {
+    static func events(_ count: Int) -> [LedgerEvent] {
+        (0..<count).map { LedgerEvent(id: UUID(), eventType: "t", entityType: "e", entityID: "\($0)") }
+    }
+
+    @Test func takesEverythingQueuedAsOneBatch() async throws {
+        let queue = IngestQueue(capacity: 100)
+        for _ in 0..<3 { try await queue.submit(Self.events(2), completion: nil) }
+        let batch = try #require(await queue.nextBatch(maximumEvents: 100, delay: .zero))
+        #expect(batch.count == 3)
+        #expect(queue.depth == 0)
+    }
+
+    @Test func capsABatchAtWholeEntries() async throws {
+        let queue = IngestQueue(capacity: 100)
+        for _ in 0..<3 { try await queue.submit(Self.events(5), completion: nil) }
+        let first = try #require(await queue.nextBatch(maximumEvents: 10, delay: .zero))
+        #expect(first.map(\.events.count) == [5, 5])
+        let second = try #require(await queue.nextBatch(maximumEvents: 10, delay: .zero))
+        #expect(second.map(\.events.count) == [5])
+    }
+
+    @Test func aFullBatchDoesNotWaitForTheDelay() async throws {
+        let queue = IngestQueue(capacity: 100)
+        try await queue.submit(Self.events(10), completion: nil)
+        // With an hour's delay this only returns because the batch is already full.
+        let batch = try #require(await queue.nextBatch(maximumEvents: 10, delay: .seconds(3600)))
+        #expect(batch.count == 1)
+    }
+
+    @Test func aBatchFillingDuringTheDelayIsTakenAtOnce() async throws {
+        let queue = IngestQueue(capacity: 100)
+        try await queue.submit(Self.events(4), completion: nil)
+        async let batch = queue.nextBatch(maximumEvents: 10, delay: .seconds(3600))
+        try await Task.sleep(for: .milliseconds(20))
+        try await queue.submit(Self.events(6), completion: nil)
+        let taken = try #require(await batch)
+        #expect(taken.flatMap(\.events).count == 10)
+    }
+
+    @Test func commitsAPartialBatchWhenTheDelayPasses() async throws {
+        let queue = IngestQueue(capacity: 100)
+        try await queue.submit(Self.events(3), completion: nil)
+        let batch = try #require(await queue.nextBatch(maximumEvents: 1000, delay: .milliseconds(5)))
+        #expect(batch.flatMap(\.events).count == 3)
+    }
+
+    @Test func aFullQueueSuspendsTheProducerUntilTheWriterTakesABatch() async throws {
+        let queue = IngestQueue(capacity: 10)
+        try await queue.submit(Self.events(10), completion: nil)
+        let admitted = Atomic<Bool>(false)
+        let producer = Task {
+            try await queue.submit(Self.events(1), completion: nil)
+            admitted.store(true, ordering: .sequentiallyConsistent)
+        }
+        try await Task.sleep(for: .milliseconds(50))
+        let admittedEarly = admitted.load(ordering: .sequentiallyConsistent)
+        #expect(!admittedEarly, "the queue is full, so the producer must wait")
+        #expect(queue.depth == 10)
+        _ = await queue.nextBatch(maximumEvents: 10, delay: .zero)
+        try await producer.value
+        let admittedLater = admitted.load(ordering: .sequentiallyConsistent)
+        #expect(admittedLater)
+        #expect(queue.depth == 1)
+    }
+
+    @Test func closeRefusesNewEventsButDrainsQueuedOnes() async throws {
+        let queue = IngestQueue(capacity: 5)
+        try await queue.submit(Self.events(5), completion: nil)
+        let waiting = Task { try await queue.submit(Self.events(1), completion: nil) }
+        try await Task.sleep(for: .milliseconds(20))
+        queue.close()
+        let error = await #expect(throws: LedgerProtocolError.self) { try await waiting.value }
+        #expect(error?.code == .shuttingDown)
+        await #expect(throws: LedgerProtocolError.self) { try await queue.submit(Self.events(1), completion: nil) }
+        let drained = try #require(await queue.nextBatch(maximumEvents: 100, delay: .milliseconds(1)))
+        #expect(drained.flatMap(\.events).count == 5)
+        #expect(await queue.nextBatch(maximumEvents: 100, delay: .zero) == nil)
+    }
+}
