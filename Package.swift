@@ -83,14 +83,20 @@ let package = Package(
             dependencies: ["LedgerStore", "LedgerProtocol"],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "LedgerTestSupport",
+            dependencies: ["LedgerServer", "LedgerStore", "LedgerProtocol", logging, serviceLifecycle],
+            path: "Tests/LedgerTestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "LedgerServerTests",
-            dependencies: ["LedgerServer", "LedgerStore", "LedgerProtocol", nioCore, nioPosix, logging, serviceLifecycle],
+            dependencies: ["LedgerTestSupport", "LedgerServer", "LedgerStore", "LedgerProtocol", nioCore, nioPosix, logging, serviceLifecycle],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "LedgerClientTests",
-            dependencies: ["LedgerClient", "LedgerServer", "LedgerStore", "LedgerProtocol", logging, serviceLifecycle],
+            dependencies: ["LedgerTestSupport", "LedgerClient", "LedgerProtocol"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

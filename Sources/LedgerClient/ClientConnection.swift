@@ -114,6 +114,7 @@ final class ClientConnection: Sendable {
         let proceed: Bool = self.state.withLock { state in
             guard case .idle = state.link else { return false }
             state.link = .connecting
+            state.statistics.connectionAttempts += 1
             return true
         }
         guard proceed else { return }

@@ -8,6 +8,8 @@ public struct ClientStatistics: Sendable, Hashable {
     public var droppedBufferFull: Int
     /// Fire-and-forget requests the daemon refused (an invalid event); they are not stored.
     public var rejected: Int
+    /// Connections tried; with the daemon down this grows with the back-off schedule, not with the calls.
+    public var connectionAttempts: Int = 0
 
     public var dropped: Int { self.droppedUnreachable + self.droppedBufferFull }
 }

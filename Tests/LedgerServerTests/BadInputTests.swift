@@ -2,6 +2,7 @@ import Foundation
 import LedgerProtocol
 import LedgerServer
 import NIOCore
+import LedgerTestSupport
 import Testing
 
 /// Hostile and broken input against a running daemon: each gets the documented error,

@@ -2,6 +2,7 @@ import Foundation
 import LedgerProtocol
 import LedgerServer
 import NIOCore
+import LedgerTestSupport
 import Testing
 
 @Suite struct LedgerServerTests {

@@ -5,20 +5,20 @@ import LedgerStore
 import Logging
 import ServiceLifecycle
 
-enum TestServerError: Error {
+public enum TestServerError: Error {
     case stoppedBeforeListening
 }
 
 /// The real listener and batch writer on a real Unix socket and SQLite file, in this process.
-final class TestServer: Sendable {
-    let directory: String
-    let socketPath: String
-    let store: SQLiteStore
-    let stats: ServerStats
+public final class TestServer: Sendable {
+    public let directory: String
+    public let socketPath: String
+    public let store: SQLiteStore
+    public let stats: ServerStats
     private let group: ServiceGroup
     private let task: Task<Void, any Error>
 
-    static func start(configure: (inout LedgerServerConfiguration) -> Void = { _ in }) async throws -> TestServer {
+    public static func start(configure: (inout LedgerServerConfiguration) -> Void = { _ in }) async throws -> TestServer {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-srv-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var configuration = LedgerServerConfiguration(socketPath: "\(directory)/ledgerd.sock")
@@ -58,12 +58,12 @@ final class TestServer: Sendable {
     }
 
     /// Graceful shutdown, as on SIGTERM: returns once everything received is committed.
-    func stop() async throws {
+    public func stop() async throws {
         await self.group.triggerGracefulShutdown()
         try await self.task.value
     }
 
-    func stopAndRemove() async throws {
+    public func stopAndRemove() async throws {
         try await self.stop()
         await self.store.close()
         try? FileManager.default.removeItem(atPath: self.directory)
