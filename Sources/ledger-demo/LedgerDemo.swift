@@ -71,15 +71,15 @@ struct LedgerDemo: AsyncParsableCommand {
                 print("job \(jobID.uuidString.lowercased()) failed")
                 continue
             }
-            for clip in 1...max(self.clips, 1) where self.clips > 0 {
+            await self.step()
+            worker.logJobEvent(
+                jobID: jobID, eventType: "job_processing_completed", metadata: "{\"clips\":\(self.clips)}", workerID: workerID)
+            for clip in stride(from: 1, through: self.clips, by: 1) {
                 await self.step()
                 worker.logClipEvent(
                     clipID: UUID(), eventType: "clip_created", metadata: "{\"index\":\(clip),\"duration_ms\":\(15_000 * clip)}",
                     jobID: jobID, workerID: workerID)
             }
-            await self.step()
-            worker.logJobEvent(
-                jobID: jobID, eventType: "job_processing_completed", metadata: "{\"clips\":\(self.clips)}", workerID: workerID)
             print("job \(jobID.uuidString.lowercased()) completed with \(self.clips) clips")
         }
         // Give the clients a moment to deliver before the process exits; without a daemon this returns at once.

@@ -1,0 +1,155 @@
+import Foundation
+import Testing
+
+/// The built `ledgerd`, `ledger-rpc` and `ledger-demo`, as separate processes on a real socket and SQLite file.
+@Suite struct EndToEndTests {
+    @Test func theDemosTimelineComesBackNewestFirst() async throws {
+        let directory = try makeTemporaryDirectory()
+        let daemon = try await Daemon.start(in: directory)
+        let demo = try await runTool(
+            "ledger-demo", ["--videos", "4", "--clips", "2", "--fail-every", "2", "--step-delay-ms", "2", "--socket", daemon.socketPath])
+        #expect(demo.status == 0, "\(demo.stderr)")
+
+        let recent = try await runTool("ledger-rpc", ["query", "recent", "--limit", "100", "--json", "--socket", daemon.socketPath])
+        #expect(recent.status == 0, "\(recent.stderr)")
+        let page = try #require(try JSONSerialization.jsonObject(with: Data(recent.stdout.utf8)) as? [String: Any])
+        let events = try #require(page["events"] as? [[String: Any]])
+        // Two videos succeed (6 events each with their 2 clips), two fail (4 events each).
+        #expect(events.count == 20)
+        #expect(page["total"] as? Int == 20 && page["limit"] as? Int == 100)
+        let timestamps = events.compactMap { $0["timestamp"] as? String }
+        #expect(timestamps.count == events.count)
+        #expect(timestamps == timestamps.sorted(by: >), "newest first")
+        for key in ["id", "timestamp", "event_type", "entity_type", "entity_id", "metadata", "severity", "worker_id", "job_id", "clip_id"] {
+            #expect(events.allSatisfy { $0.keys.contains(key) }, "every event has \(key)")
+        }
+
+        let oldestFirst = events.reversed().compactMap { $0["event_type"] as? String }
+        let completed = ["video_uploaded", "job_created", "job_processing_started", "job_processing_completed", "clip_created", "clip_created"]
+        let failed = ["video_uploaded", "job_created", "job_processing_started", "job_processing_failed"]
+        #expect(oldestFirst == completed + failed + completed + failed)
+        let failures = events.filter { $0["event_type"] as? String == "job_processing_failed" }
+        #expect(failures.allSatisfy { $0["severity"] as? String == "ERROR" })
+
+        let total = try await runTool("ledger-rpc", ["query", "total", "--socket", daemon.socketPath])
+        #expect(total.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "20")
+        let errors = try await runTool("ledger-rpc", ["query", "errors", "--since", "1h", "--socket", daemon.socketPath])
+        #expect(errors.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "2")
+
+        await daemon.stop()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    @Test func anAcknowledgedEventSurvivesKill9() async throws {
+        let directory = try makeTemporaryDirectory()
+        let daemon = try await Daemon.start(in: directory)
+        let logged = try await runTool(
+            "ledger-rpc",
+            ["log", "job_processing_completed", "job", "job-42", "--metadata", #"{"clips": 3}"#, "--worker-id", "w-7", "--socket", daemon.socketPath])
+        #expect(logged.status == 0, "\(logged.stderr)")
+        let id = logged.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(UUID(uuidString: id) != nil, "ledger-rpc log prints the event id, got \(id)")
+
+        daemon.signal(SIGKILL)
+        #expect(await daemon.waitForExit() == 128 + SIGKILL)
+
+        let restarted = try await Daemon.start(in: directory)
+        let timeline = try await runTool("ledger-rpc", ["query", "entity", "job", "job-42", "--json", "--socket", restarted.socketPath])
+        let page = try #require(try JSONSerialization.jsonObject(with: Data(timeline.stdout.utf8)) as? [String: Any])
+        let events = try #require(page["events"] as? [[String: Any]])
+        #expect(events.map { $0["id"] as? String } == [id])
+        #expect((events.first?["metadata"] as? [String: Any])?["clips"] as? Int == 3)
+        #expect(events.first?["worker_id"] as? String == "w-7")
+        await restarted.stop()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    @Test func aClientOutlivesTheDaemonAndReachesItsSuccessor() async throws {
+        let directory = try makeTemporaryDirectory()
+        let daemon = try await Daemon.start(in: directory)
+        let demo = Task {
+            try await runTool(
+                "ledger-demo", ["--videos", "150", "--clips", "1", "--fail-every", "0", "--step-delay-ms", "10", "--socket", daemon.socketPath])
+        }
+        try await Self.waitForEvents(atLeast: 20, socket: daemon.socketPath)
+        daemon.signal(SIGKILL)
+        _ = await daemon.waitForExit()
+        try await Task.sleep(for: .milliseconds(300))
+
+        let restarted = try await Daemon.start(in: directory)
+        let atRestart = try await Self.total(socket: restarted.socketPath)
+        let finished = try await demo.value
+        #expect(finished.status == 0, "the demo keeps running: \(finished.stderr)")
+        #expect(finished.stdout.components(separatedBy: "completed with").count - 1 == 150)
+        let atEnd = try await Self.total(socket: restarted.socketPath)
+        #expect(atEnd > atRestart, "events logged after the restart arrive: \(atRestart) then \(atEnd)")
+        await restarted.stop()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    @Test func sigtermStopsCleanlyAndRemovesTheSocket() async throws {
+        let directory = try makeTemporaryDirectory()
+        let daemon = try await Daemon.start(in: directory)
+        let demo = try await runTool("ledger-demo", ["--videos", "20", "--fail-every", "0", "--socket", daemon.socketPath])
+        #expect(demo.status == 0)
+        daemon.signal(SIGTERM)
+        #expect(await daemon.waitForExit() == 0)
+        #expect(!FileManager.default.fileExists(atPath: daemon.socketPath))
+
+        let restarted = try await Daemon.start(in: directory)
+        #expect(try await Self.total(socket: restarted.socketPath) == 20 * 6)
+        await restarted.stop()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    @Test func withoutADaemonTheToolsSayWhereTheyLooked() async throws {
+        let directory = try makeTemporaryDirectory()
+        let socket = "\(directory)/ledgerd.sock"
+        let query = try await runTool("ledger-rpc", ["query", "recent", "--socket", socket])
+        #expect(query.status != 0)
+        let lines = query.stderr.split(separator: "\n")
+        #expect(lines.count == 1 && lines[0].contains(socket), "\(query.stderr)")
+
+        let demo = try await runTool("ledger-demo", ["--videos", "3", "--socket", socket])
+        #expect(demo.status == 0)
+        #expect(!demo.stdout.lowercased().contains("ledger") && demo.stderr.isEmpty, "the demo says nothing about the ledger")
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    @Test func badFlagsGetAOneLineError() async throws {
+        let directory = try makeTemporaryDirectory()
+        let cases: [[String]] = [
+            ["--socket", "\(directory)/s.sock", "--store", "oracle://db"],
+            ["--socket", "\(directory)/s.sock", "--store", "sqlite:\(directory)/no/such/dir/ledger.sqlite", "--commit-batch", "0"],
+            ["--socket", "\(directory)/s.sock", "--socket-mode", "999"],
+        ]
+        for arguments in cases {
+            let result = try await runTool("ledgerd", arguments)
+            #expect(result.status != 0, "\(arguments)")
+            #expect(!result.stderr.isEmpty, "\(arguments)")
+            #expect(!FileManager.default.fileExists(atPath: "\(directory)/s.sock"))
+        }
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    static func total(socket: String) async throws -> Int {
+        let result = try await runTool("ledger-rpc", ["query", "total", "--socket", socket])
+        guard result.status == 0, let total = Int(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            throw ToolFailure(result: result)
+        }
+        return total
+    }
+
+    static func waitForEvents(atLeast count: Int, socket: String) async throws {
+        for _ in 0..<600 {
+            if let total = try? await self.total(socket: socket), total >= count { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw ToolFailure(result: ToolResult(status: -1, stdout: "", stderr: "fewer than \(count) events arrived"))
+    }
+}
+
+struct ToolFailure: Error, CustomStringConvertible {
+    var result: ToolResult
+    var description: String { "status \(result.status): \(result.stderr)" }
+}
