@@ -10,8 +10,10 @@ public struct LedgerServerConfiguration: Sendable {
     public var maximumFrameLength: Int = LedgerFrame.defaultMaximumLength
     /// Most events one log_batch may carry.
     public var maximumBatchEvents: Int = 10_000
-    /// Largest page a query may ask for.
-    public var maximumQueryLimit: UInt32 = 10_000
+    /// Largest page a query may ask for, in events.
+    public var maximumQueryLimit: UInt32 = 1_000
+    /// Largest page a query gets, in bytes; a longer page is cut short and its cursor leads on.
+    public var maximumResponseBytes: Int = 4 << 20
     /// Group commit: at most this many events per transaction.
     public var commitBatchSize: Int = 2_000
     /// Group commit: how long the writer waits for a batch to fill before committing what it has.

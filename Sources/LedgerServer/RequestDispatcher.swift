@@ -62,7 +62,7 @@ struct RequestDispatcher: Sendable {
         case .query(let query):
             return await self.read {
                 try query.validate(maximumLimit: self.configuration.maximumQueryLimit)
-                return .events(try await self.store.query(query))
+                return .events(try await self.store.query(query).truncated(toEncodedBytes: self.configuration.maximumResponseBytes))
             }
         case .count(let count):
             return await self.read {

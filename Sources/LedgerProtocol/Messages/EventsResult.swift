@@ -11,6 +11,26 @@ public struct EventsResult: Sendable, Hashable {
         self.next = next
     }
 
+    /// The longest prefix of this page whose encoding fits in `maximumBytes` (never fewer than one
+    /// event), with the cursor moved to its last event so the client pages on from there.
+    ///
+    /// Events carry up to 64 KiB of metadata each, so a page's size is bounded by bytes as well as count.
+    public func truncated(toEncodedBytes maximumBytes: Int) -> EventsResult {
+        var scratch = ByteBuffer()
+        var used = 4 + 1 + 2 + EventCursor.encodedLength
+        for (index, event) in self.events.enumerated() {
+            scratch.clear()
+            event.encode(into: &scratch)
+            used += scratch.readableBytes
+            if used > maximumBytes, index > 0 {
+                let kept = Array(self.events[..<index])
+                let last = kept[kept.count - 1]
+                return EventsResult(events: kept, next: EventCursor(timestamp: last.timestamp ?? LedgerTimestamp(rawValue: 0), id: last.id))
+            }
+        }
+        return self
+    }
+
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeInteger(UInt32(self.events.count))
         for event in self.events {
