@@ -27,8 +27,8 @@ struct RequestDispatcher: Sendable {
         do {
             request = try LedgerRequest.decode(frame)
         } catch {
-            if error.code == .invalidEvent { self.stats.add(\.eventsRejected) }
             if error.closesConnection { throw error }
+            self.stats.add(error.code == .invalidEvent ? \.eventsRejected : \.protocolErrors)
             return .respond(.error(ErrorResponse(error)))
         }
         switch request {
@@ -122,6 +122,7 @@ struct RequestDispatcher: Sendable {
         do {
             return .respond(try await body())
         } catch let error as LedgerProtocolError {
+            self.stats.add(\.protocolErrors)
             return .respond(.error(ErrorResponse(error)))
         } catch let error as StoreError {
             self.logger.warning("query failed", metadata: ["error": "\(error)"])
