@@ -42,9 +42,13 @@ let package = Package(
             name: "CSQLite",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        .systemLibrary(
+            name: "CLibPQ",
+            providers: [.apt(["libpq-dev"])]
+        ),
         .target(
             name: "LedgerStore",
-            dependencies: ["LedgerProtocol", "CSQLite", nioCore, nioPosix, logging],
+            dependencies: ["LedgerProtocol", "CSQLite", "CLibPQ", nioCore, nioPosix, logging],
             resources: [.copy("Migrations")],
             swiftSettings: swiftSettings
         ),
@@ -80,7 +84,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LedgerStoreTests",
-            dependencies: ["LedgerStore", "LedgerProtocol"],
+            dependencies: ["LedgerTestSupport", "LedgerStore", "LedgerProtocol"],
             swiftSettings: swiftSettings
         ),
         .target(

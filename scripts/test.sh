@@ -5,10 +5,12 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 
-# The system libraries the package links against, and the sqlite3 shell the store tests use.
+# The system libraries the package links against, and the sqlite3 and psql shells the store tests use.
 missing=()
 [ -e /usr/include/sqlite3.h ] || missing+=(libsqlite3-dev)
+[ -e /usr/include/postgresql/libpq-fe.h ] || missing+=(libpq-dev)
 command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)
+command -v psql >/dev/null 2>&1 || missing+=(postgresql-client)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "test.sh: installing ${missing[*]}" >&2
     sudo_cmd=()
@@ -16,6 +18,14 @@ if [ ${#missing[@]} -gt 0 ]; then
     "${sudo_cmd[@]}" apt-get update -qq
     DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+
+# Every store test also runs against a real PostgreSQL: a throwaway server of our own,
+# stopped and removed when the tests end. dev-postgres.sh installs PostgreSQL if needed.
+postgres_dir="$(mktemp -d /tmp/ledger-test-pg.XXXXXX)"
+trap 'scripts/dev-postgres.sh destroy "$postgres_dir" >/dev/null 2>&1 || true' EXIT
+LEDGER_TEST_POSTGRES_URI="$(scripts/dev-postgres.sh start "$postgres_dir")"
+export LEDGER_TEST_POSTGRES_URI LEDGER_TEST_POSTGRES_DIR="$postgres_dir"
+echo "test.sh: PostgreSQL at $LEDGER_TEST_POSTGRES_URI" >&2
 
 swift build --build-tests
 swift test --skip-build "$@"

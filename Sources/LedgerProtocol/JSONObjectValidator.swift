@@ -131,11 +131,24 @@ public enum JSONObjectValidator {
                         UInt8(ascii: "f"), UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
                         self.index += 1
                     case UInt8(ascii: "u"):
-                        guard self.index + 4 < self.bytes.count else { return self.failure("truncated \\u escape") }
-                        for offset in 1...4 where !Self.isHexDigit(self.bytes[self.index + offset]) {
-                            return self.failure("bad \\u escape")
-                        }
+                        // Both stores must accept what is valid here, and PostgreSQL's jsonb refuses
+                        // \u0000 and unpaired surrogates, so they are refused up front.
+                        guard let unit = self.codeUnit(at: self.index + 1) else { return self.failure("bad \\u escape") }
                         self.index += 5
+                        switch unit {
+                        case 0:
+                            return self.failure("\\u0000 is not allowed in strings")
+                        case 0xD800...0xDBFF:
+                            guard self.index + 1 < self.bytes.count, self.bytes[self.index] == UInt8(ascii: "\\"),
+                                self.bytes[self.index + 1] == UInt8(ascii: "u"),
+                                let low = self.codeUnit(at: self.index + 2), (0xDC00...0xDFFF).contains(low)
+                            else { return self.failure("unpaired surrogate in \\u escape") }
+                            self.index += 6
+                        case 0xDC00...0xDFFF:
+                            return self.failure("unpaired surrogate in \\u escape")
+                        default:
+                            break
+                        }
                     default: return self.failure("bad escape")
                     }
                 case 0x00..<0x20:
@@ -145,6 +158,18 @@ public enum JSONObjectValidator {
                 }
             }
             return self.failure("unterminated string")
+        }
+
+        /// The UTF-16 code unit spelled by the four hex digits at `start`, or nil when they are not four hex digits.
+        func codeUnit(at start: Int) -> UInt16? {
+            guard start + 4 <= self.bytes.count else { return nil }
+            var value: UInt16 = 0
+            for byte in self.bytes[start..<start + 4] {
+                guard Self.isHexDigit(byte) else { return nil }
+                let digit = byte <= UInt8(ascii: "9") ? byte - UInt8(ascii: "0") : (byte | 0x20) - UInt8(ascii: "a") + 10
+                value = value << 4 | UInt16(digit)
+            }
+            return value
         }
 
         static func isHexDigit(_ byte: UInt8) -> Bool {

@@ -10,16 +10,24 @@ struct EventQuerySQL {
         case integer(Int64)
     }
 
+    /// How the backend's timestamp column compares with a bound value.
+    enum TimestampEncoding {
+        /// An integer column of microseconds since the epoch (SQLite).
+        case microseconds
+        /// A native timestamp column, bound as ISO-8601 text with this cast (PostgreSQL's `::timestamptz`).
+        case iso8601(cast: String)
+    }
+
     var conditions: [String] = []
     var values: [Value] = []
     let placeholder: (Int) -> String
-    /// The column expression for the timestamp in microseconds since the epoch.
-    let timestampColumn: String
+    let timestampColumn = "timestamp"
+    let timestampEncoding: TimestampEncoding
     let uuidCast: String
 
-    init(filter: EventFilter, placeholder: @escaping (Int) -> String, timestampColumn: String = "timestamp", uuidCast: String = "") {
+    init(filter: EventFilter, placeholder: @escaping (Int) -> String, timestampEncoding: TimestampEncoding = .microseconds, uuidCast: String = "") {
         self.placeholder = placeholder
-        self.timestampColumn = timestampColumn
+        self.timestampEncoding = timestampEncoding
         self.uuidCast = uuidCast
         if let eventType = filter.eventType { self.add("event_type = ", .text(eventType)) }
         if let entityType = filter.entityType { self.add("entity_type = ", .text(entityType)) }
@@ -28,8 +36,22 @@ struct EventQuerySQL {
         if let clipID = filter.clipID { self.add("clip_id = ", .text(clipID.uuidString.lowercased()), cast: uuidCast) }
         if let severity = filter.severity { self.add("severity = ", .text(severity.name)) }
         if let workerID = filter.workerID { self.add("worker_id = ", .text(workerID)) }
-        if let since = filter.since { self.add("\(timestampColumn) >= ", .integer(since.rawValue)) }
-        if let until = filter.until { self.add("\(timestampColumn) < ", .integer(until.rawValue)) }
+        if let since = filter.since { self.add("\(self.timestampColumn) >= ", self.timestampValue(since), cast: self.timestampCast) }
+        if let until = filter.until { self.add("\(self.timestampColumn) < ", self.timestampValue(until), cast: self.timestampCast) }
+    }
+
+    private func timestampValue(_ timestamp: LedgerTimestamp) -> Value {
+        switch self.timestampEncoding {
+        case .microseconds: .integer(timestamp.rawValue)
+        case .iso8601: .text(timestamp.iso8601)
+        }
+    }
+
+    private var timestampCast: String {
+        switch self.timestampEncoding {
+        case .microseconds: ""
+        case .iso8601(let cast): cast
+        }
     }
 
     private mutating func bind(_ value: Value) -> String {
@@ -45,16 +67,16 @@ struct EventQuerySQL {
     /// Restricts to rows strictly after the cursor in the given order, over the (timestamp, id) key.
     mutating func add(after cursor: EventCursor, order: QueryRequest.Order) {
         let comparison = order == .newestFirst ? "<" : ">"
-        let timestamp = self.bind(.integer(cursor.timestamp.rawValue))
+        let timestamp = self.bind(self.timestampValue(cursor.timestamp))
         let id = self.bind(.text(cursor.id.uuidString.lowercased()))
-        self.conditions.append("(\(self.timestampColumn), id) \(comparison) (\(timestamp), \(id)\(self.uuidCast))")
+        self.conditions.append("(\(self.timestampColumn), id) \(comparison) (\(timestamp)\(self.timestampCast), \(id)\(self.uuidCast))")
     }
 
     var whereClause: String {
         self.conditions.isEmpty ? "" : " WHERE " + self.conditions.joined(separator: " AND ")
     }
 
-    static func orderClause(_ order: QueryRequest.Order, timestampColumn: String = "timestamp") -> String {
-        order == .newestFirst ? " ORDER BY \(timestampColumn) DESC, id DESC" : " ORDER BY \(timestampColumn) ASC, id ASC"
+    static func orderClause(_ order: QueryRequest.Order) -> String {
+        order == .newestFirst ? " ORDER BY timestamp DESC, id DESC" : " ORDER BY timestamp ASC, id ASC"
     }
 }

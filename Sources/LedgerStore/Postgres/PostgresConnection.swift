@@ -1,0 +1,136 @@
+import CLibPQ
+import Foundation
+
+/// A thin owner of one libpq `PGconn`.
+///
+/// Not thread-safe: each instance is used from one worker thread only, which is how
+/// `PostgresStore` keeps libpq's blocking calls off event loops.
+final class PostgresConnection {
+    private var handle: OpaquePointer?
+    let info: PostgresConnectionInfo
+
+    init(info: PostgresConnectionInfo) throws(StoreError) {
+        self.info = info
+        try self.connect()
+    }
+
+    deinit {
+        self.close()
+    }
+
+    func close() {
+        if let handle = self.handle {
+            PQfinish(handle)
+            self.handle = nil
+        }
+    }
+
+    /// True when the server went away (or never answered); the next call reconnects.
+    var isBroken: Bool {
+        guard let handle = self.handle else { return true }
+        return PQstatus(handle) != CONNECTION_OK
+    }
+
+    /// Replaces a broken connection with a new one; a healthy one is left alone.
+    func reconnectIfBroken() throws(StoreError) {
+        guard self.isBroken else { return }
+        self.close()
+        try self.connect()
+    }
+
+    private func connect() throws(StoreError) {
+        // Defaults come first so that anything in the connection string overrides them.
+        let keywords = ["connect_timeout", "application_name", "dbname"]
+        let values = ["10", "ledgerd", self.info.conninfo]
+        let handle = withCStringArray(keywords) { keywords in
+            withCStringArray(values) { values in PQconnectdbParams(keywords, values, 1) }
+        }
+        guard let handle, PQstatus(handle) == CONNECTION_OK else {
+            let message = handle.map { String(cString: PQerrorMessage($0)).trimmingTrailingNewlines } ?? "out of memory"
+            PQfinish(handle)
+            throw StoreError(
+                code: .unavailable, message: "cannot connect to PostgreSQL at \(self.info): \(Self.oneLine(message))")
+        }
+        // Server notices ("already exists, skipping") are not errors and must not reach stderr.
+        PQsetNoticeProcessor(handle, { _, _ in }, nil)
+        self.handle = handle
+    }
+
+    /// Runs one statement with text parameters (`$1`, `$2`, ...); nil is SQL NULL.
+    /// Without parameters `sql` may hold several statements.
+    @discardableResult
+    func execute(_ sql: String, _ parameters: [String?] = [], as code: StoreError.Code) throws(StoreError) -> PostgresResult {
+        guard let handle = self.handle else {
+            throw StoreError(code: .unavailable, message: "no connection to PostgreSQL at \(self.info)")
+        }
+        // Without parameters the simple protocol runs a whole script, as migrations need.
+        let result =
+            parameters.isEmpty
+            ? PQexec(handle, sql)
+            : withOptionalCStringArray(parameters) { values in
+                PQexecParams(handle, sql, Int32(parameters.count), nil, values, nil, nil, 0)
+            }
+        guard let result else {
+            throw self.failure(code, sqlstate: nil, message: String(cString: PQerrorMessage(handle)))
+        }
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK:
+            return PostgresResult(handle: result)
+        default:
+            let sqlstate = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
+            let message = String(cString: PQresultErrorMessage(result))
+            PQclear(result)
+            throw self.failure(code, sqlstate: sqlstate, message: message)
+        }
+    }
+
+    /// A lost connection, a server shutting down or out of resources is worth retrying; a rejected statement is not.
+    private func failure(_ code: StoreError.Code, sqlstate: String?, message: String) -> StoreError {
+        let transient =
+            self.isBroken || sqlstate.map { state in
+                state.hasPrefix("08") || state.hasPrefix("53") || state.hasPrefix("57P") || state == "40001" || state == "40P01"
+            } ?? true
+        return StoreError(
+            code: transient ? .unavailable : code, message: "PostgreSQL at \(self.info): \(Self.oneLine(message))",
+            backendCode: sqlstate)
+    }
+
+    private static func oneLine(_ message: String) -> String {
+        message.trimmingTrailingNewlines.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: "; ")
+    }
+}
+
+/// One `PGresult`, freed when the value goes away.
+final class PostgresResult {
+    private let handle: OpaquePointer
+
+    init(handle: OpaquePointer) {
+        self.handle = handle
+    }
+
+    deinit {
+        PQclear(self.handle)
+    }
+
+    var rowCount: Int { Int(PQntuples(self.handle)) }
+
+    /// Rows the command inserted, updated or deleted.
+    var affectedRows: Int { Int(String(cString: PQcmdTuples(self.handle))) ?? 0 }
+
+    func text(_ row: Int, _ column: Int) -> String? {
+        if PQgetisnull(self.handle, Int32(row), Int32(column)) == 1 { return nil }
+        return String(cString: PQgetvalue(self.handle, Int32(row), Int32(column)))
+    }
+}
+
+private func withCStringArray<Result>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> Result) -> Result {
+    withOptionalCStringArray(strings) { body($0) }
+}
+
+/// Lends libpq a NULL-terminated C array of C strings (NULL for nil) for the duration of `body`.
+private func withOptionalCStringArray<Result>(_ strings: [String?], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> Result) -> Result {
+    let copies: [UnsafeMutablePointer<CChar>?] = strings.map { $0.flatMap { strdup($0) } }
+    defer { copies.forEach { free($0) } }
+    let pointers = copies.map { UnsafePointer($0) } + [nil]
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+}

@@ -1,0 +1,52 @@
+import Foundation
+import Logging
+
+/// Applies the PostgreSQL migrations not yet recorded in `schema_migrations`.
+///
+/// A session advisory lock serialises daemons that start at once against one
+/// database: the second waits, then finds every migration applied.
+struct PostgresMigrator {
+    /// An arbitrary constant shared by every ledgerd; "ledger" in ASCII.
+    static let advisoryLockKey = "108101100103101114"
+
+    let connection: PostgresConnection
+
+    func migrate(_ catalog: MigrationCatalog, logger: Logger) throws(StoreError) {
+        try self.connection.execute("SELECT pg_advisory_lock($1::bigint)", [Self.advisoryLockKey], as: .migrationFailed)
+        defer { _ = try? self.connection.execute("SELECT pg_advisory_unlock($1::bigint)", [Self.advisoryLockKey], as: .migrationFailed) }
+        try self.connection.execute(
+            """
+            CREATE TABLE IF NOT EXISTS schema_migrations (
+                version    integer     PRIMARY KEY,
+                name       text        NOT NULL,
+                applied_at timestamptz NOT NULL DEFAULT now()
+            )
+            """,
+            as: .migrationFailed
+        )
+        let applied = try self.connection.execute("SELECT version FROM schema_migrations", as: .migrationFailed)
+        let versions = Set((0..<applied.rowCount).compactMap { applied.text($0, 0).flatMap { Int($0) } })
+        if let newest = versions.max(), let known = catalog.migrations.last?.version, newest > known {
+            throw StoreError(
+                code: .migrationFailed,
+                message: "the database is at schema version \(newest), newer than this build's \(known); upgrade ledgerd")
+        }
+        for migration in catalog.migrations where !versions.contains(migration.version) {
+            do {
+                try self.connection.execute("BEGIN", as: .migrationFailed)
+                try self.connection.execute(migration.sql, as: .migrationFailed)
+                try self.connection.execute(
+                    "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", ["\(migration.version)", migration.name],
+                    as: .migrationFailed)
+                try self.connection.execute("COMMIT", as: .migrationFailed)
+                logger.info("applied migration", metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
+            } catch {
+                _ = try? self.connection.execute("ROLLBACK", as: .migrationFailed)
+                throw StoreError(
+                    code: error.code == .unavailable ? .unavailable : .migrationFailed,
+                    message: "migration \(migration.version)_\(migration.name) from \(catalog.directory): \(error.message)",
+                    backendCode: error.backendCode)
+            }
+        }
+    }
+}

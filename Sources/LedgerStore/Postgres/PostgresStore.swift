@@ -1,0 +1,169 @@
+import Foundation
+import LedgerProtocol
+import Logging
+
+/// The production store: PostgreSQL through libpq.
+///
+/// Writes and reads each have their own connection on their own thread, so a long
+/// query never stalls ingest. A connection that breaks is replaced on its next use;
+/// until then calls fail with `StoreError.Code.unavailable`, which the batch writer
+/// answers by holding its batch and retrying.
+public final class PostgresStore: EventStore {
+    public let connectionInfo: PostgresConnectionInfo
+    private let writer: Worker<PostgresConnection>
+    private let reader: Worker<PostgresConnection>
+
+    public var description: String { self.connectionInfo.description }
+
+    /// Rows per INSERT statement: 10 parameters each, well under libpq's 65,535.
+    static let rowsPerStatement = 1_000
+
+    /// Connects, applies migrations under an advisory lock, and opens the query connection.
+    public init(
+        connectionInfo: PostgresConnectionInfo, migrations: MigrationCatalog? = nil, logger: Logger = Logger(label: "ledger.store.postgres")
+    ) async throws(StoreError) {
+        self.connectionInfo = connectionInfo
+        let catalog: MigrationCatalog
+        if let migrations {
+            catalog = migrations
+        } else {
+            catalog = try MigrationCatalog.locate(backend: "postgres")
+        }
+        self.writer = try await Worker(name: "ledger-postgres-writer") { () throws(StoreError) in
+            let connection = try PostgresConnection(info: connectionInfo)
+            try PostgresMigrator(connection: connection).migrate(catalog, logger: logger)
+            return connection
+        }
+        do {
+            self.reader = try await Worker(name: "ledger-postgres-reader") { () throws(StoreError) in
+                try PostgresConnection(info: connectionInfo)
+            }
+        } catch {
+            await self.writer.shutdown()
+            throw error
+        }
+    }
+
+    public func append(_ events: [LedgerEvent]) async throws(StoreError) -> Int {
+        guard !events.isEmpty else { return 0 }
+        return try await self.writer.run { (connection: PostgresConnection) throws(StoreError) -> Int in
+            try connection.reconnectIfBroken()
+            try connection.execute("BEGIN", as: .writeFailed)
+            do throws(StoreError) {
+                var inserted = 0
+                var start = 0
+                while start < events.count {
+                    let end = min(start + Self.rowsPerStatement, events.count)
+                    let (sql, parameters) = Self.insert(events[start..<end])
+                    inserted += try connection.execute(sql, parameters, as: .writeFailed).affectedRows
+                    start = end
+                }
+                try connection.execute("COMMIT", as: .writeFailed)
+                return inserted
+            } catch {
+                _ = try? connection.execute("ROLLBACK", as: .writeFailed)
+                throw error
+            }
+        }
+    }
+
+    /// One multi-row INSERT; an id already stored is skipped, so a retried batch is stored once.
+    static func insert(_ events: ArraySlice<LedgerEvent>) -> (String, [String?]) {
+        var sql = "INSERT INTO ledger_events (id, timestamp, event_type, entity_type, entity_id, event_data, severity, worker_id, job_id, clip_id) VALUES "
+        var parameters: [String?] = []
+        parameters.reserveCapacity(events.count * 10)
+        for (row, event) in events.enumerated() {
+            let base = row * 10
+            if row > 0 { sql += "," }
+            sql += "($\(base + 1)::uuid,$\(base + 2)::timestamptz,$\(base + 3),$\(base + 4),$\(base + 5),$\(base + 6)::jsonb,"
+            sql += "$\(base + 7)::event_severity,$\(base + 8),$\(base + 9)::uuid,$\(base + 10)::uuid)"
+            parameters.append(event.id.uuidString.lowercased())
+            parameters.append((event.timestamp ?? LedgerTimestamp(rawValue: 0)).iso8601)
+            parameters.append(event.eventType)
+            parameters.append(event.entityType)
+            parameters.append(event.entityID)
+            parameters.append(event.metadata.isEmpty ? "{}" : event.metadata)
+            parameters.append(event.severity.name)
+            parameters.append(event.workerID)
+            parameters.append(event.jobID?.uuidString.lowercased())
+            parameters.append(event.clipID?.uuidString.lowercased())
+        }
+        sql += " ON CONFLICT (id) DO NOTHING"
+        return (sql, parameters)
+    }
+
+    public func query(_ request: QueryRequest) async throws(StoreError) -> EventsResult {
+        try await self.reader.run { (connection: PostgresConnection) throws(StoreError) -> EventsResult in
+            try connection.reconnectIfBroken()
+            var sql = Self.filterSQL(request.filter)
+            if let cursor = request.after { sql.add(after: cursor, order: request.order) }
+            let text =
+                """
+                SELECT id::text, (extract(epoch FROM timestamp) * 1000000)::bigint, event_type, entity_type, entity_id,
+                       event_data::text, severity::text, worker_id, job_id::text, clip_id::text
+                FROM ledger_events
+                """ + sql.whereClause + EventQuerySQL.orderClause(request.order) + " LIMIT \(request.limit)"
+            let result = try connection.execute(text, sql.values.map(\.postgresText), as: .queryFailed)
+            var events: [LedgerEvent] = []
+            events.reserveCapacity(result.rowCount)
+            for row in 0..<result.rowCount {
+                events.append(try Self.event(result, row))
+            }
+            let next = events.count == Int(request.limit) ? events.last.map { EventCursor(timestamp: $0.timestamp!, id: $0.id) } : nil
+            return EventsResult(events: events, next: next)
+        }
+    }
+
+    public func count(_ filter: EventFilter) async throws(StoreError) -> UInt64 {
+        try await self.reader.run { (connection: PostgresConnection) throws(StoreError) -> UInt64 in
+            try connection.reconnectIfBroken()
+            let sql = Self.filterSQL(filter)
+            let result = try connection.execute(
+                "SELECT count(*) FROM ledger_events" + sql.whereClause, sql.values.map(\.postgresText), as: .queryFailed)
+            return result.text(0, 0).flatMap { UInt64($0) } ?? 0
+        }
+    }
+
+    public func close() async {
+        await self.writer.shutdown()
+        await self.reader.shutdown()
+    }
+
+    private static func filterSQL(_ filter: EventFilter) -> EventQuerySQL {
+        EventQuerySQL(filter: filter, placeholder: { "$\($0)" }, timestampEncoding: .iso8601(cast: "::timestamptz"), uuidCast: "::uuid")
+    }
+
+    private static func event(_ result: PostgresResult, _ row: Int) throws(StoreError) -> LedgerEvent {
+        func uuid(_ column: Int) throws(StoreError) -> UUID? {
+            guard let text = result.text(row, column) else { return nil }
+            guard let uuid = UUID(uuidString: text) else {
+                throw StoreError(code: .queryFailed, message: "stored id \(text) is not a UUID")
+            }
+            return uuid
+        }
+        guard let id = try uuid(0), let microseconds = result.text(row, 1).flatMap({ Int64($0) }) else {
+            throw StoreError(code: .queryFailed, message: "row \(row) has no id or timestamp")
+        }
+        return LedgerEvent(
+            id: id,
+            timestamp: LedgerTimestamp(rawValue: microseconds),
+            eventType: result.text(row, 2) ?? "",
+            entityType: result.text(row, 3) ?? "",
+            entityID: result.text(row, 4) ?? "",
+            metadata: result.text(row, 5) ?? "{}",
+            severity: result.text(row, 6).flatMap(Severity.init(name:)) ?? .info,
+            workerID: result.text(row, 7),
+            jobID: try uuid(8),
+            clipID: try uuid(9)
+        )
+    }
+}
+
+extension EventQuerySQL.Value {
+    var postgresText: String? {
+        switch self {
+        case .text(let text): text
+        case .integer(let integer): String(integer)
+        }
+    }
+}

@@ -1,0 +1,174 @@
+import Foundation
+import LedgerProtocol
+import LedgerStore
+import LedgerTestSupport
+import Testing
+
+/// The behaviour every store owes the daemon, run against SQLite and PostgreSQL alike.
+@Suite struct EventStoreTests {
+    static let jobA = UUID(uuidString: "0a0a0a0a-0000-4000-8000-000000000001")!
+    static let jobB = UUID(uuidString: "0b0b0b0b-0000-4000-8000-000000000002")!
+    static let clip = UUID(uuidString: "0c0c0c0c-0000-4000-8000-000000000003")!
+
+    /// 30 events over three types, two jobs, and severities, with distinct and with shared timestamps.
+    static func sampleEvents() -> [LedgerEvent] {
+        let types = ["job_created", "clip_created", "job_processing_failed"]
+        return (0..<30).map { (index: Int) -> LedgerEvent in
+            // Pairs share a timestamp, so ordering must fall back to the id.
+            let micros: Int64 = 1_700_000_000_000_000 + Int64(index / 2) * 1_000 + 7
+            let severity: Severity = index % 3 == 2 ? .error : .info
+            let jobID: UUID = index % 2 == 0 ? Self.jobA : Self.jobB
+            return LedgerEvent(
+                id: UUID.ledgerV7(unixMilliseconds: 1_000 + UInt64(index)),
+                timestamp: LedgerTimestamp(rawValue: micros),
+                eventType: types[index % 3],
+                entityType: index % 3 == 1 ? "clip" : "job",
+                entityID: "entity-\(index % 5)",
+                metadata: "{\"index\":\(index),\"name\":\"é \\\"q\\\"\"}",
+                severity: severity,
+                workerID: index % 2 == 0 ? "worker-a" : nil,
+                jobID: jobID,
+                clipID: index == 4 ? Self.clip : nil
+            )
+        }
+    }
+
+    /// Stores may re-serialise metadata (PostgreSQL's jsonb does); what must survive is the JSON value.
+    static func sameEvent(_ stored: LedgerEvent, _ sent: LedgerEvent) throws -> Bool {
+        var storedWithoutMetadata = stored
+        var sentWithoutMetadata = sent
+        storedWithoutMetadata.metadata = ""
+        sentWithoutMetadata.metadata = ""
+        let storedJSON = try JSONSerialization.jsonObject(with: Data(stored.metadata.utf8)) as? NSDictionary
+        let sentJSON = try JSONSerialization.jsonObject(with: Data(sent.metadata.utf8)) as? NSDictionary
+        return storedWithoutMetadata == sentWithoutMetadata && storedJSON == sentJSON
+    }
+
+    /// Runs `body` on a freshly migrated store that lives (file or database included) until it returns.
+    static func withStore(_ kind: StoreKind, _ body: (any EventStore) async throws -> Void) async throws {
+        let database = try TestStore.make(kind)
+        let store = try await database.open()
+        do {
+            try await body(store)
+        } catch {
+            await store.close()
+            throw error
+        }
+        await store.close()
+        withExtendedLifetime(database) {}
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func appendsQueriesAndCounts(kind: StoreKind) async throws {
+        try await Self.withStore(kind) { (store: any EventStore) async throws in
+            let events = Self.sampleEvents()
+            #expect(try await store.append(events) == 30)
+
+            let recent = try await store.query(QueryRequest(limit: 5))
+            #expect(recent.events.count == 5)
+            #expect(recent.events.first?.timestamp == events.last?.timestamp)
+            #expect(recent.next != nil)
+
+            let all = try await store.query(QueryRequest(limit: 100)).events
+            for event in events {
+                let stored = try #require(all.first { $0.id == event.id })
+                #expect(try Self.sameEvent(stored, event), "\(stored) != \(event)")
+            }
+
+            #expect(try await store.count(EventFilter()) == 30)
+            #expect(try await store.count(EventFilter(severity: .error)) == 10)
+            #expect(try await store.count(EventFilter(jobID: Self.jobA)) == 15)
+            #expect(try await store.count(EventFilter(clipID: Self.clip)) == 1)
+            #expect(try await store.count(EventFilter(entityType: "job", entityID: "entity-0")) == 4)
+            #expect(try await store.count(EventFilter(workerID: "worker-a", since: events[10].timestamp)) == 10)
+            #expect(try await store.count(EventFilter(until: events[10].timestamp)) == 10)
+            #expect(try await store.count(EventFilter(eventType: "clip_created", severity: .error)) == 0)
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func storesARetriedEventOnce(kind: StoreKind) async throws {
+        try await Self.withStore(kind) { (store: any EventStore) async throws in
+            let events = Self.sampleEvents()
+            #expect(try await store.append(Array(events[0..<10])) == 10)
+            #expect(try await store.append(Array(events[5..<15])) == 5)
+            #expect(try await store.append(Array(events[5..<15])) == 0)
+            #expect(try await store.count(EventFilter()) == 15)
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases, [QueryRequest.Order.newestFirst, .oldestFirst])
+    func pagesWithCursorsWithoutSkippingOrRepeating(kind: StoreKind, order: QueryRequest.Order) async throws {
+        try await Self.withStore(kind) { (store: any EventStore) async throws in
+            let events = Self.sampleEvents()
+            _ = try await store.append(events)
+            for filter in [
+                EventFilter(), EventFilter(jobID: Self.jobA), EventFilter(eventType: "clip_created"),
+                EventFilter(severity: .error, since: events[3].timestamp),
+            ] {
+                let all = try await store.query(QueryRequest(filter: filter, order: order, limit: 1000)).events
+                var paged: [LedgerEvent] = []
+                var cursor: EventCursor?
+                repeat {
+                    let page = try await store.query(QueryRequest(filter: filter, order: order, limit: 3, after: cursor))
+                    paged += page.events
+                    cursor = page.next
+                } while cursor != nil
+                #expect(!all.isEmpty)
+                #expect(paged.map(\.id) == all.map(\.id))
+                #expect(Set(paged.map(\.id)).count == paged.count)
+                let keys = all.map { ($0.timestamp!.rawValue, $0.id.uuidString.lowercased()) }
+                let sorted = keys.sorted { order == .newestFirst ? $0 > $1 : $0 < $1 }
+                #expect(keys.map(\.1) == sorted.map(\.1))
+            }
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func aBatchLargerThanOneStatementIsOneTransaction(kind: StoreKind) async throws {
+        try await Self.withStore(kind) { (store: any EventStore) async throws in
+            let events = (0..<2_500).map { index in
+                LedgerEvent(
+                    id: UUID(), timestamp: LedgerTimestamp(rawValue: 1_700_000_000_000_000 + Int64(index)), eventType: "clip_created",
+                    entityType: "clip", entityID: "c-\(index)")
+            }
+            #expect(try await store.append(events) == 2_500)
+            #expect(try await store.count(EventFilter(eventType: "clip_created")) == 2_500)
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func migrationsAreIdempotentAndRecorded(kind: StoreKind) async throws {
+        let database = try TestStore.make(kind)
+        let first = try await database.open()
+        _ = try await first.append([Self.sampleEvents()[0]])
+        await first.close()
+        let second = try await database.open()
+        #expect(try await second.count(EventFilter()) == 1)
+        await second.close()
+        #expect(try database.shell("SELECT version FROM schema_migrations ORDER BY version") == "1")
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func refusesADatabaseNewerThanThisBuild(kind: StoreKind) async throws {
+        let database = try TestStore.make(kind)
+        await (try await database.open()).close()
+        switch kind {
+        case .sqlite: try database.shell("INSERT INTO schema_migrations VALUES (999, 'future', 0)")
+        case .postgres: try database.shell("INSERT INTO schema_migrations (version, name) VALUES (999, 'future')")
+        }
+        let error = await #expect(throws: StoreError.self) { try await database.open() }
+        #expect(error?.code == .migrationFailed)
+        #expect(error?.message.contains("999") == true)
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func aClosedStoreSaysSo(kind: StoreKind) async throws {
+        let database = try TestStore.make(kind)
+        let store = try await database.open()
+        await store.close()
+        let error = await #expect(throws: StoreError.self) { try await store.count(EventFilter()) }
+        #expect(error?.code == .closed)
+        withExtendedLifetime(database) {}
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+import LedgerStore
+import Logging
+
+/// The backends every store test runs against.
+public enum StoreKind: String, CaseIterable, Sendable, CustomStringConvertible {
+    case sqlite
+    case postgres
+
+    public var description: String { self.rawValue }
+}
+
+/// A store on a fresh SQLite file or a fresh PostgreSQL database, and the way to reopen it.
+public final class TestStore: Sendable {
+    public let kind: StoreKind
+    /// What `--store` would say for this database.
+    public let location: String
+    private let directory: String
+
+    public static func make(_ kind: StoreKind) throws -> TestStore {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-store-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        switch kind {
+        case .sqlite: return TestStore(kind: kind, location: "sqlite:\(directory)/ledger.sqlite", directory: directory)
+        case .postgres: return TestStore(kind: kind, location: try TestPostgres.createDatabase(), directory: directory)
+        }
+    }
+
+    private init(kind: StoreKind, location: String, directory: String) {
+        self.kind = kind
+        self.location = location
+        self.directory = directory
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: self.directory)
+    }
+
+    /// Opens the store, applying migrations, as ledgerd does at start.
+    public func open() async throws -> any EventStore {
+        var logger = Logger(label: "test-store")
+        logger.logLevel = .warning
+        return try await StoreLocation(parsing: self.location).open(logger: logger)
+    }
+
+    /// Runs SQL with the backend's own shell (sqlite3 or psql) and returns its output.
+    @discardableResult
+    public func shell(_ sql: String) throws -> String {
+        switch self.kind {
+        case .sqlite:
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["sqlite3", String(self.location.dropFirst("sqlite:".count)), sql]
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            try process.run()
+            let data = pipe.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        case .postgres:
+            return try TestPostgres.psql(self.location, sql)
+        }
+    }
+}
