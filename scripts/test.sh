@@ -24,7 +24,7 @@ fi
 postgres_dir="$(mktemp -d /tmp/ledger-test-pg.XXXXXX)"
 trap 'scripts/dev-postgres.sh destroy "$postgres_dir" >/dev/null 2>&1 || true' EXIT
 LEDGER_TEST_POSTGRES_URI="$(scripts/dev-postgres.sh start "$postgres_dir")"
-export LEDGER_TEST_POSTGRES_URI LEDGER_TEST_POSTGRES_DIR="$postgres_dir"
+export LEDGER_TEST_POSTGRES_URI
 echo "test.sh: PostgreSQL at $LEDGER_TEST_POSTGRES_URI" >&2
 
 swift build --build-tests

@@ -14,10 +14,15 @@ public struct BatchWriter: Service {
     let stats: ServerStats
     let batchSize: Int
     let delay: Duration
+    let retry: StoreRetryPolicy
     let logger: Logger
 
-    public init(queue: IngestQueue, store: any EventStore, stats: ServerStats, batchSize: Int, delay: Duration, logger: Logger) {
+    public init(
+        queue: IngestQueue, store: any EventStore, stats: ServerStats, batchSize: Int, delay: Duration,
+        retry: StoreRetryPolicy = StoreRetryPolicy(), logger: Logger
+    ) {
         self.queue = queue
+        self.retry = retry
         self.store = store
         self.stats = stats
         self.batchSize = batchSize
@@ -44,23 +49,70 @@ public struct BatchWriter: Service {
     func commit(_ batch: [IngestQueue.Entry]) async {
         guard !batch.isEmpty else { return }
         let events = batch.count == 1 ? batch[0].events : batch.flatMap(\.events)
-        do {
-            let inserted = events.isEmpty ? 0 : try await self.store.append(events)
-            self.stats.add(\.eventsCommitted, Int64(inserted))
-            self.stats.add(\.eventsDuplicate, Int64(events.count - inserted))
-            self.stats.add(\.batchesCommitted)
-            for entry in batch {
-                entry.completion?.succeed()
-            }
-        } catch {
-            self.stats.add(\.eventsFailed, Int64(events.count))
-            self.logger.error(
-                "store rejected a batch; its events are not stored",
-                metadata: ["events": "\(events.count)", "error": "\(error)"]
-            )
-            for entry in batch {
-                entry.completion?.fail(error)
+        self.stats.eventsInFlight.store(Int64(events.count), ordering: .relaxed)
+        defer { self.stats.eventsInFlight.store(0, ordering: .relaxed) }
+        var backoff = self.retry.initialBackoff
+        var givingUpAt: ContinuousClock.Instant?
+        while true {
+            do {
+                let inserted = events.isEmpty ? 0 : try await self.store.append(events)
+                if self.stats.storeAvailable.exchange(1, ordering: .relaxed) == 0 {
+                    self.logger.notice("store is back; writing the held events", metadata: ["store": "\(self.store.description)"])
+                }
+                self.stats.add(\.eventsCommitted, Int64(inserted))
+                self.stats.add(\.eventsDuplicate, Int64(events.count - inserted))
+                self.stats.add(\.batchesCommitted)
+                for entry in batch {
+                    entry.completion?.succeed()
+                }
+                return
+            } catch where error.code == .unavailable {
+                // An outage: hold the batch (and, through the full queue, everything behind it) and
+                // retry. Nothing is acknowledged meanwhile, and nothing acknowledged is lost.
+                if self.stats.storeAvailable.exchange(0, ordering: .relaxed) == 1 {
+                    self.stats.add(\.storeOutages)
+                    self.logger.error(
+                        "store unavailable; holding events and retrying",
+                        metadata: ["events": "\(events.count)", "error": "\(error)"])
+                }
+                self.stats.add(\.storeRetries)
+                if self.queue.isClosed {
+                    let deadline = givingUpAt ?? ContinuousClock.now + self.retry.shutdownLimit
+                    givingUpAt = deadline
+                    if ContinuousClock.now >= deadline {
+                        self.fail(batch, events: events.count, error: error, reason: "the store did not come back before shutdown")
+                        return
+                    }
+                }
+                do {
+                    try await Task.sleep(for: backoff)
+                } catch {
+                    self.fail(batch, events: events.count, error: error, reason: "the daemon was stopped during a store outage")
+                    return
+                }
+                backoff = min(backoff * 2, self.retry.maximumBackoff)
+            } catch {
+                self.fail(batch, events: events.count, error: error, reason: "the store rejected the batch")
+                return
             }
         }
     }
+
+    private func fail(_ batch: [IngestQueue.Entry], events: Int, error: any Error, reason: String) {
+        self.stats.add(\.eventsFailed, Int64(events))
+        self.logger.error("\(reason); its events are not stored", metadata: ["events": "\(events)", "error": "\(error)"])
+        for entry in batch {
+            entry.completion?.fail(error)
+        }
+    }
+}
+
+/// How the batch writer rides out a store outage.
+public struct StoreRetryPolicy: Sendable {
+    public var initialBackoff: Duration = .milliseconds(100)
+    public var maximumBackoff: Duration = .seconds(5)
+    /// After shutdown begins, how long to keep retrying before the held events are given up.
+    public var shutdownLimit: Duration = .seconds(10)
+
+    public init() {}
 }

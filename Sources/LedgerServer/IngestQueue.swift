@@ -43,6 +43,11 @@ public final class IngestQueue: Sendable {
         self.state = Mutex(State())
     }
 
+    /// True once `close()` was called: the daemon is shutting down.
+    public var isClosed: Bool {
+        self.state.withLock { $0.closed }
+    }
+
     public var depth: Int {
         self.state.withLock { $0.eventCount }
     }

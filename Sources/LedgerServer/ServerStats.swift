@@ -13,6 +13,12 @@ public final class ServerStats: Sendable {
     public let connectionsTotal = ManagedAtomic<Int64>(0)
     public let protocolErrors = ManagedAtomic<Int64>(0)
     public let queries = ManagedAtomic<Int64>(0)
+    /// 1 while the last write to the store succeeded (or none was tried), 0 during an outage.
+    public let storeAvailable = ManagedAtomic<Int64>(1)
+    public let storeOutages = ManagedAtomic<Int64>(0)
+    public let storeRetries = ManagedAtomic<Int64>(0)
+    /// Events taken from the queue and not yet committed: the batch being written or retried.
+    public let eventsInFlight = ManagedAtomic<Int64>(0)
 
     public init() {}
 
@@ -34,6 +40,11 @@ public final class ServerStats: Sendable {
                 .init("events_failed", load(\.eventsFailed)),
                 .init("batches_committed", load(\.batchesCommitted)),
                 .init("queue_depth", Int64(queueDepth)),
+                .init("events_in_flight", load(\.eventsInFlight)),
+                .init("backlog", Int64(queueDepth) + load(\.eventsInFlight)),
+                .init("store_available", load(\.storeAvailable)),
+                .init("store_outages", load(\.storeOutages)),
+                .init("store_retries", load(\.storeRetries)),
                 .init("connections_current", load(\.connectionsCurrent)),
                 .init("connections_total", load(\.connectionsTotal)),
                 .init("protocol_errors", load(\.protocolErrors)),

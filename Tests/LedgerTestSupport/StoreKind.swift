@@ -48,15 +48,9 @@ public final class TestStore: Sendable {
     public func shell(_ sql: String) throws -> String {
         switch self.kind {
         case .sqlite:
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["sqlite3", String(self.location.dropFirst("sqlite:".count)), sql]
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            try process.run()
-            let data = pipe.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            let result = try Subprocess.run(["sqlite3", String(self.location.dropFirst("sqlite:".count)), sql])
+            guard result.status == 0 else { throw TestPostgres.PSQLFailure(sql: sql, message: result.stderr) }
+            return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         case .postgres:
             return try TestPostgres.psql(self.location, sql)
         }

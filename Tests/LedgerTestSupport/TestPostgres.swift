@@ -10,11 +10,6 @@ public enum TestPostgres {
         ProcessInfo.processInfo.environment["LEDGER_TEST_POSTGRES_URI"].flatMap { $0.isEmpty ? nil : $0 }
     }
 
-    /// The server's directory, for tests that stop and start it.
-    public static var directory: String? {
-        ProcessInfo.processInfo.environment["LEDGER_TEST_POSTGRES_DIR"].flatMap { $0.isEmpty ? nil : $0 }
-    }
-
     /// Under CI a missing server fails the run instead of skipping the PostgreSQL half of the suite.
     public static var isRequired: Bool {
         ProcessInfo.processInfo.environment["CI"] == "true"
@@ -45,21 +40,9 @@ public enum TestPostgres {
     /// Runs SQL through psql, the way an operator would, and returns its unaligned output.
     @discardableResult
     public static func psql(_ uri: String, _ sql: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["psql", uri, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql]
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let errorData = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw PSQLFailure(sql: sql, message: String(decoding: errorData, as: UTF8.self))
-        }
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let result = try Subprocess.run(["psql", uri, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql])
+        guard result.status == 0 else { throw PSQLFailure(sql: sql, message: result.stderr) }
+        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     public struct PSQLFailure: Error, CustomStringConvertible {
@@ -68,17 +51,34 @@ public enum TestPostgres {
         public var description: String { "psql failed on \(sql): \(message)" }
     }
 
-    /// Runs scripts/dev-postgres.sh (`stop` or `start`) against the test server's directory.
-    public static func control(_ action: String) throws {
-        guard let directory = self.directory else { throw Unavailable() }
+    /// A server of the test's own, for tests that stop and start PostgreSQL under a running store.
+    public final class PrivateServer: Sendable {
+        public let directory: String
+        public let uri: String
+
+        public init() throws {
+            guard TestPostgres.uri != nil else { throw Unavailable() }
+            self.directory = "/tmp/ledger-pg-\(UUID().uuidString.prefix(8))"
+            self.uri = try TestPostgres.devPostgres("start", self.directory)
+        }
+
+        public func stop() throws { try TestPostgres.devPostgres("stop", self.directory) }
+        public func start() throws { try TestPostgres.devPostgres("start", self.directory) }
+
+        deinit {
+            _ = try? TestPostgres.devPostgres("destroy", self.directory)
+        }
+    }
+
+    /// Runs scripts/dev-postgres.sh and returns what it printed.
+    @discardableResult
+    static func devPostgres(_ action: String, _ directory: String) throws -> String {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("scripts/dev-postgres.sh").path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [script, action, directory]
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw PSQLFailure(sql: "dev-postgres.sh \(action)", message: "exit \(process.terminationStatus)") }
+        let result = try Subprocess.run(["bash", script, action, directory])
+        guard result.status == 0 else {
+            throw PSQLFailure(sql: "dev-postgres.sh \(action)", message: "exit \(result.status): \(result.stderr)")
+        }
+        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }

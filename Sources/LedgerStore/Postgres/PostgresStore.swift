@@ -88,7 +88,8 @@ public final class PostgresStore: EventStore {
             parameters.append(event.jobID?.uuidString.lowercased())
             parameters.append(event.clipID?.uuidString.lowercased())
         }
-        sql += " ON CONFLICT (id) DO NOTHING"
+        // No conflict target: on the optional partitioned layout the key is (id, timestamp).
+        sql += " ON CONFLICT DO NOTHING"
         return (sql, parameters)
     }
 

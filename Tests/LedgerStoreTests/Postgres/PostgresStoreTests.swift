@@ -1,0 +1,138 @@
+import Foundation
+import LedgerProtocol
+import LedgerStore
+import LedgerTestSupport
+import Testing
+
+@Suite struct PostgresStoreTests {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+
+    @Test func anUnreachableServerIsOneLineWithoutThePassword() async throws {
+        let location = try StoreLocation(parsing: "postgresql://ledger:s3cret-pw@/ledger?host=/nonexistent-ledger-dir")
+        let error = await #expect(throws: StoreError.self) { try await location.open(logger: .init(label: "test")) }
+        let text = try #require(error).description
+        #expect(error?.code == .unavailable)
+        #expect(!text.contains("s3cret-pw"))
+        #expect(!text.contains("\n"))
+        #expect(text.contains("/nonexistent-ledger-dir"), "names where it looked: \(text)")
+    }
+
+    @Test(arguments: ["postgresql://ledger:s3cret-pw@/ledger?bogus_option=1", "host=/tmp password=s3cret-pw bogus_option=1"])
+    func aMalformedConnectionStringIsRefusedWithoutThePassword(text: String) {
+        let error = #expect(throws: StoreError.self) { try StoreLocation(parsing: text) }
+        #expect(error?.code == .invalidConfiguration)
+        #expect(error?.description.contains("s3cret-pw") == false)
+        #expect(error?.description.contains("bogus_option") == true)
+    }
+
+    @Test(arguments: [
+        ("postgresql://app:pw@db.example:6432/ledger?sslmode=require", "postgres://app@db.example:6432/ledger"),
+        ("host=/run/postgresql dbname=ledger user=app password=pw", "postgres://app@/ledger?host=/run/postgresql"),
+        ("postgres:///ledger", "postgres:///ledger"),
+    ])
+    func describesAConnectionWithoutItsPassword(text: String, expected: String) throws {
+        #expect(try StoreLocation(parsing: text).description == expected)
+    }
+
+    @Test(.enabled(if: TestPostgres.uri != nil || TestPostgres.isRequired))
+    func daemonsStartingAtOnceApplyEachMigrationOnce() async throws {
+        let database = try TestStore.make(.postgres)
+        let stores = try await withThrowingTaskGroup(of: (any EventStore).self) { group in
+            for _ in 0..<4 {
+                group.addTask { try await database.open() }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(stores.count == 4)
+        #expect(try database.shell("SELECT count(*) FROM schema_migrations") == "1")
+        for store in stores { await store.close() }
+    }
+
+    @Test(.enabled(if: TestPostgres.uri != nil || TestPostgres.isRequired))
+    func ridesOutARestartOfTheServer() async throws {
+        let server = try TestPostgres.PrivateServer()
+        let store = try await StoreLocation(parsing: server.uri).open(logger: .init(label: "test"))
+        let first = LedgerEvent(id: UUID(), timestamp: LedgerTimestamp(rawValue: 1_700_000_000_000_000), eventType: "job_created", entityType: "job", entityID: "a")
+        #expect(try await store.append([first]) == 1)
+
+        try server.stop()
+        let second = LedgerEvent(id: UUID(), timestamp: LedgerTimestamp(rawValue: 1_700_000_000_000_001), eventType: "job_created", entityType: "job", entityID: "b")
+        let writeError = await #expect(throws: StoreError.self) { try await store.append([second]) }
+        #expect(writeError?.code == .unavailable, "an outage is reported as one, so the writer retries")
+        let readError = await #expect(throws: StoreError.self) { try await store.count(EventFilter()) }
+        #expect(readError?.code == .unavailable)
+
+        try server.start()
+        #expect(try await store.append([second]) == 1)
+        #expect(try await store.count(EventFilter()) == 2)
+        await store.close()
+    }
+
+    @Test(.enabled(if: TestPostgres.uri != nil || TestPostgres.isRequired))
+    func theREADMEsAnalyticalQueriesAnswerOnThisSchema() async throws {
+        let database = try TestStore.make(.postgres)
+        let store = try await database.open()
+        let now = Int64(Date().timeIntervalSince1970 * 1_000_000) - 3_600_000_000
+        var events: [LedgerEvent] = []
+        // Three clip_extraction jobs (one fails) and one transcode job; job i runs for (i + 1) minutes.
+        for (index, jobType) in ["clip_extraction", "clip_extraction", "clip_extraction", "transcode"].enumerated() {
+            let jobID = UUID()
+            let start = now + Int64(index) * 1_000_000
+            func event(_ type: String, _ offset: Int64, _ metadata: String = "{}") -> LedgerEvent {
+                LedgerEvent(
+                    id: UUID(), timestamp: LedgerTimestamp(rawValue: start + offset), eventType: type, entityType: "job",
+                    entityID: jobID.uuidString.lowercased(), metadata: metadata, severity: type.hasSuffix("failed") ? .error : .info,
+                    workerID: "w-\(index)", jobID: jobID)
+            }
+            events.append(event("job_created", 0, #"{"job_type": "\#(jobType)"}"#))
+            events.append(event("job_processing_started", 1_000))
+            let outcome = index == 1 ? "job_processing_failed" : "job_processing_completed"
+            events.append(event(outcome, 1_000 + Int64(index + 1) * 60_000_000))
+        }
+        _ = try await store.append(events)
+        await store.close()
+
+        let slowest = try database.shell(try String(contentsOf: Self.repository.appendingPathComponent("docs/analytics/slowest_jobs.sql"), encoding: .utf8))
+        let rows = slowest.split(separator: "\n").map { $0.split(separator: "|").map(String.init) }
+        #expect(rows.map { $0[1] } == ["transcode", "clip_extraction", "clip_extraction"], "slowest first, failed job left out: \(slowest)")
+        #expect(rows.first?[2] == "00:04:00")
+
+        let rates = try database.shell(
+            try String(contentsOf: Self.repository.appendingPathComponent("docs/analytics/failure_rate_by_job_type.sql"), encoding: .utf8))
+        #expect(rates.split(separator: "\n") == ["clip_extraction|3|1|33.3", "transcode|1|0|0.0"], "\(rates)")
+    }
+
+    @Test(.enabled(if: TestPostgres.uri != nil || TestPostgres.isRequired))
+    func theOptionalPartitionedLayoutKeepsEverythingWorking() async throws {
+        let database = try TestStore.make(.postgres)
+        let store = try await database.open()
+        let recent = Int64(Date().timeIntervalSince1970 * 1_000_000)
+        let old = recent - 400 * 86_400_000_000
+        let events = (0..<40).map { index in
+            LedgerEvent(
+                id: UUID(), timestamp: LedgerTimestamp(rawValue: (index < 20 ? old : recent) + Int64(index)), eventType: "clip_created",
+                entityType: "clip", entityID: "c-\(index)", jobID: index % 2 == 0 ? UUID() : nil)
+        }
+        _ = try await store.append(Array(events[0..<30]))
+        await store.close()
+
+        let script = Self.repository.appendingPathComponent("Migrations/postgres/optional/partition_by_month.sql")
+        try database.shell(try String(contentsOf: script, encoding: .utf8))
+        #expect(try database.shell("SELECT relkind FROM pg_class WHERE relname = 'ledger_events'") == "p")
+        #expect(try database.shell("SELECT count(*) FROM ledger_events_default") == "20", "old months land in the default partition")
+
+        let reopened = try await database.open()
+        #expect(try await reopened.append(Array(events[25..<40])) == 10, "already-stored events are skipped")
+        #expect(try await reopened.count(EventFilter()) == 40)
+        var paged: [UUID] = []
+        var cursor: EventCursor?
+        repeat {
+            let page = try await reopened.query(QueryRequest(order: .oldestFirst, limit: 7, after: cursor))
+            paged += page.events.map(\.id)
+            cursor = page.next
+        } while cursor != nil
+        #expect(paged == events.map(\.id))
+        await reopened.close()
+    }
+}

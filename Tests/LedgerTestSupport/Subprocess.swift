@@ -1,0 +1,93 @@
+import Foundation
+
+/// Runs a command to completion with posix_spawn and waitpid, collecting its output.
+///
+/// Foundation's `Process` reaps children from a run loop, and can miss a child that
+/// exits while many threads are busy; tests that stop and start servers need a wait
+/// that cannot hang.
+public enum Subprocess {
+    public struct Result: Sendable {
+        public var status: Int32
+        public var stdout: String
+        public var stderr: String
+    }
+
+    public struct Failure: Error, CustomStringConvertible {
+        public var command: [String]
+        public var errno: Int32
+        public var description: String { "cannot run \(command.joined(separator: " ")): \(String(cString: strerror(self.errno)))" }
+    }
+
+    public static func run(_ arguments: [String]) throws -> Result {
+        var output: [Int32] = [0, 0]
+        var errors: [Int32] = [0, 0]
+        guard pipe(&output) == 0, pipe(&errors) == 0 else { throw Failure(command: arguments, errno: errno) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, output[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, errors[1], 2)
+        // The originals are closed in the child, so a daemon it starts cannot hold our pipes open.
+        for descriptor in output + errors {
+            posix_spawn_file_actions_addclose(&actions, descriptor)
+        }
+
+        let cArguments = arguments.map { strdup($0) } + [nil]
+        defer { cArguments.forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawnp(&pid, arguments[0], &actions, nil, cArguments, environ)
+        close(output[1])
+        close(errors[1])
+        guard spawned == 0 else {
+            close(output[0])
+            close(errors[0])
+            throw Failure(command: arguments, errno: spawned)
+        }
+        // Both pipes are drained at once so a chatty child never blocks on a full one.
+        let errorText = ReadAll(descriptor: errors[0])
+        let thread = Thread { errorText.read() }
+        thread.start()
+        let outputText = ReadAll(descriptor: output[0])
+        outputText.read()
+        errorText.wait()
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let exitStatus = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        return Result(status: exitStatus, stdout: outputText.text, stderr: errorText.text)
+    }
+}
+
+/// Reads a descriptor to its end, then closes it.
+private final class ReadAll: @unchecked Sendable {
+    // @unchecked: `data` is written by one thread before `done` is signalled and read after.
+    private let descriptor: Int32
+    private var data = Data()
+    private let done = DispatchSemaphore(value: 0)
+
+    init(descriptor: Int32) {
+        self.descriptor = descriptor
+    }
+
+    func read() {
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = Foundation.read(self.descriptor, &chunk, chunk.count)
+            if count > 0 {
+                self.data.append(contentsOf: chunk[0..<count])
+            } else if count < 0 && errno == EINTR {
+                continue
+            } else {
+                break
+            }
+        }
+        close(self.descriptor)
+        self.done.signal()
+    }
+
+    func wait() {
+        self.done.wait()
+    }
+
+    var text: String { String(decoding: self.data, as: UTF8.self) }
+}
