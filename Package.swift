@@ -105,7 +105,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["LedgerProtocol", "LedgerClient"],
+            dependencies: ["LedgerTestSupport", "LedgerProtocol", "LedgerClient"],
             swiftSettings: swiftSettings
         ),
     ]

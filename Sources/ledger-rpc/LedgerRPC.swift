@@ -67,7 +67,7 @@ struct Ping: AsyncParsableCommand {
 
 struct Stats: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show the daemon's counters: events received, committed, queue depth, connections, drops.")
+        abstract: "Show the daemon's counters: events received, committed and refused, the backlog, connections, the store's state.")
 
     @OptionGroup var connection: ConnectionOptions
 

@@ -18,6 +18,13 @@ struct Ledgerd: AsyncParsableCommand {
             With no options it stores in a SQLite file under the user's data directory and \
             listens on a socket the user can create; migrations are applied at start.
 
+            On PostgreSQL (--store postgres://...) migrations run under an advisory lock, so \
+            several daemons may start against one database at once. When the database goes \
+            away ledgerd keeps running: it stops acknowledging, holds what it has received \
+            (stopping reading from clients when its queue is full), retries with back-off and \
+            writes the backlog when the database returns. `ledger-rpc stats` shows \
+            store_available and backlog.
+
             Every option can also be set through the environment variable shown beside it; \
             an option on the command line wins. On SIGTERM or SIGINT the daemon stops \
             accepting, commits everything it has received, and exits 0.
@@ -32,7 +39,9 @@ struct Ledgerd: AsyncParsableCommand {
 
     @Option(
         name: .long,
-        help: ArgumentHelp("Where to store events: sqlite:PATH. [env: LEDGER_STORE] (default: sqlite:<data dir>/socialsync-ledger/ledger.sqlite)", valueName: "uri")
+        help: ArgumentHelp(
+            "Where to store events: sqlite:PATH, or PostgreSQL as a libpq URI (postgres://user@host/db, postgresql:///db?host=/run/postgresql) or key=value pairs. [env: LEDGER_STORE] (default: sqlite:<data dir>/socialsync-ledger/ledger.sqlite)",
+            valueName: "uri")
     )
     var store: String?
 

@@ -21,19 +21,20 @@ final class Daemon: Sendable {
     var stderr: String { self.log.withLock { $0 } }
 
     /// Starts ledgerd and returns once it printed its `ready` line.
-    static func start(in directory: String, extraArguments: [String] = []) async throws -> Daemon {
-        let daemon = try Daemon(directory: directory, extraArguments: extraArguments)
+    /// - Parameter store: a `--store` value; by default a SQLite file in `directory`.
+    static func start(in directory: String, store: String? = nil, extraArguments: [String] = []) async throws -> Daemon {
+        let daemon = try Daemon(directory: directory, store: store, extraArguments: extraArguments)
         try await daemon.waitUntilReady()
         return daemon
     }
 
-    private init(directory: String, extraArguments: [String]) throws {
+    private init(directory: String, store: String?, extraArguments: [String]) throws {
         self.socketPath = "\(directory)/ledgerd.sock"
         self.storePath = "\(directory)/ledger.sqlite"
         self.log = Mutex("")
         self.process = Process()
         self.process.executableURL = Binaries.url("ledgerd")
-        self.process.arguments = ["--socket", self.socketPath, "--store", "sqlite:\(self.storePath)"] + extraArguments
+        self.process.arguments = ["--socket", self.socketPath, "--store", store ?? "sqlite:\(self.storePath)"] + extraArguments
         self.process.standardInput = FileHandle.nullDevice
         self.process.standardOutput = FileHandle.nullDevice
     }

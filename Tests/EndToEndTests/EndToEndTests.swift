@@ -1,11 +1,14 @@
 import Foundation
+import LedgerTestSupport
 import Testing
 
 /// The built `ledgerd`, `ledger-rpc` and `ledger-demo`, as separate processes on a real socket and SQLite file.
 @Suite struct EndToEndTests {
-    @Test func theDemosTimelineComesBackNewestFirst() async throws {
+    @Test(arguments: StoreKind.allCases)
+    func theDemosTimelineComesBackNewestFirst(kind: StoreKind) async throws {
         let directory = try makeTemporaryDirectory()
-        let daemon = try await Daemon.start(in: directory)
+        let database = try TestStore.make(kind)
+        let daemon = try await Daemon.start(in: directory, store: database.location)
         let demo = try await runTool(
             "ledger-demo", ["--videos", "4", "--clips", "2", "--fail-every", "2", "--step-delay-ms", "2", "--socket", daemon.socketPath])
         #expect(demo.status == 0, "\(demo.stderr)")
@@ -37,12 +40,15 @@ import Testing
         #expect(errors.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "2")
 
         await daemon.stop()
+        withExtendedLifetime(database) {}
         try? FileManager.default.removeItem(atPath: directory)
     }
 
-    @Test func anAcknowledgedEventSurvivesKill9() async throws {
+    @Test(arguments: StoreKind.allCases)
+    func anAcknowledgedEventSurvivesKill9(kind: StoreKind) async throws {
         let directory = try makeTemporaryDirectory()
-        let daemon = try await Daemon.start(in: directory)
+        let database = try TestStore.make(kind)
+        let daemon = try await Daemon.start(in: directory, store: database.location)
         let logged = try await runTool(
             "ledger-rpc",
             ["log", "job_processing_completed", "job", "job-42", "--metadata", #"{"clips": 3}"#, "--worker-id", "w-7", "--socket", daemon.socketPath])
@@ -53,7 +59,7 @@ import Testing
         daemon.signal(SIGKILL)
         #expect(await daemon.waitForExit() == 128 + SIGKILL)
 
-        let restarted = try await Daemon.start(in: directory)
+        let restarted = try await Daemon.start(in: directory, store: database.location)
         let timeline = try await runTool("ledger-rpc", ["query", "entity", "job", "job-42", "--json", "--socket", restarted.socketPath])
         let page = try #require(try JSONSerialization.jsonObject(with: Data(timeline.stdout.utf8)) as? [String: Any])
         let events = try #require(page["events"] as? [[String: Any]])
@@ -61,6 +67,7 @@ import Testing
         #expect((events.first?["metadata"] as? [String: Any])?["clips"] as? Int == 3)
         #expect(events.first?["worker_id"] as? String == "w-7")
         await restarted.stop()
+        withExtendedLifetime(database) {}
         try? FileManager.default.removeItem(atPath: directory)
     }
 

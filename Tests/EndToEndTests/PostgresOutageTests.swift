@@ -1,0 +1,112 @@
+import Foundation
+import LedgerClient
+import LedgerProtocol
+import LedgerTestSupport
+import Synchronization
+import Testing
+
+/// ledgerd on PostgreSQL while the PostgreSQL server is stopped and started under load.
+@Suite struct PostgresOutageTests {
+    @Test(.enabled(if: TestPostgres.uri != nil || TestPostgres.isRequired))
+    func nothingAcknowledgedIsLostWhenPostgreSQLRestartsUnderLoad() async throws {
+        let server = try TestPostgres.PrivateServer()
+        let directory = try makeTemporaryDirectory()
+        let daemon = try await Daemon.start(in: directory, store: server.uri)
+        var settings = LedgerClientConfiguration(socketPath: daemon.socketPath)
+        settings.requestTimeout = .seconds(60)
+        let configuration = settings
+        let tally = Tally()
+
+        // Four writers wait for each acknowledgement; a fifth logs fire-and-forget and must never block.
+        let writers = Task {
+            await withTaskGroup(of: Void.self) { group in
+                for writer in 0..<4 {
+                    group.addTask {
+                        let client = LedgerClient(configuration: configuration)
+                        var index = 0
+                        while !tally.stop.load(ordering: .relaxed) {
+                            let event = LedgerClient.makeEvent(eventType: "job_processing_completed", entityType: "job", entityID: "w\(writer)-\(index)")
+                            do {
+                                try await client.logAcknowledged(event)
+                                tally.acknowledged.withLock { $0.append(event.id) }
+                            } catch {
+                                tally.failures.withLock { $0.append("\(error)") }
+                            }
+                            index += 1
+                        }
+                        await client.shutdown()
+                    }
+                }
+            }
+        }
+        let fireAndForget = Task { () -> Duration in
+            let client = LedgerClient(configuration: configuration)
+            var slowest = Duration.zero
+            while !tally.stop.load(ordering: .relaxed) {
+                let started = ContinuousClock.now
+                client.logEvent(eventType: "clip_created", entityType: "clip", entityID: "ff")
+                slowest = max(slowest, ContinuousClock.now - started)
+                try? await Task.sleep(for: .milliseconds(1))
+            }
+            await client.shutdown()
+            return slowest
+        }
+
+        try await Task.sleep(for: .seconds(1))
+        let beforeOutage = tally.acknowledged.withLock { $0.count }
+        try server.stop()
+        try await Task.sleep(for: .seconds(2))
+
+        // The daemon stays up and says what is happening.
+        let ping = try await runTool("ledger-rpc", ["ping", "--socket", daemon.socketPath])
+        #expect(ping.status == 0, "ping during the outage: \(ping.stderr)")
+        let stats = try await Self.stats(daemon.socketPath)
+        #expect(stats["store_available"] == 0)
+        #expect((stats["backlog"] ?? 0) > 0, "held events are visible: \(stats)")
+        let duringOutage = tally.acknowledged.withLock { $0.count }
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(tally.acknowledged.withLock { $0.count } == duringOutage, "nothing is acknowledged while the database is down")
+
+        try server.start()
+        try await Task.sleep(for: .seconds(3))
+        tally.stop.store(true, ordering: .relaxed)
+        await writers.value
+        let slowestCall = await fireAndForget.value
+
+        let ids = tally.acknowledged.withLock { $0 }
+        #expect(tally.failures.withLock { $0 }.isEmpty, "acknowledged writers waited out the outage: \(tally.failures.withLock { $0.prefix(3) })")
+        #expect(ids.count > beforeOutage, "writes resumed after the restart")
+        #expect(slowestCall < .seconds(1), "a fire-and-forget call never waits on the outage: \(slowestCall)")
+        let afterStats = try await Self.stats(daemon.socketPath)
+        #expect(afterStats["store_available"] == 1)
+        #expect(afterStats["store_outages"] == 1)
+
+        let stored = try TestPostgres.psql(server.uri, "SELECT id FROM ledger_events WHERE event_type = 'job_processing_completed'")
+        let storedIDs = stored.split(separator: "\n").compactMap { UUID(uuidString: String($0)) }
+        #expect(Set(storedIDs).isSuperset(of: ids), "\(Set(ids).subtracting(storedIDs).count) acknowledged events are missing")
+        #expect(Set(storedIDs).count == storedIDs.count)
+
+        daemon.signal(SIGTERM)
+        #expect(await daemon.waitForExit() == 0)
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// What the concurrent writers saw, shared with the test body.
+    final class Tally: Sendable {
+        let acknowledged = Mutex<[UUID]>([])
+        let failures = Mutex<[String]>([])
+        let stop = Atomic<Bool>(false)
+    }
+
+    static func stats(_ socket: String) async throws -> [String: Int64] {
+        let result = try await runTool("ledger-rpc", ["stats", "--json", "--socket", socket])
+        guard result.status == 0, let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any] else {
+            throw ToolFailure(result: result)
+        }
+        var counters: [String: Int64] = [:]
+        for (key, value) in object {
+            if let number = value as? NSNumber { counters[key] = number.int64Value }
+        }
+        return counters
+    }
+}
