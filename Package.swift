@@ -12,6 +12,8 @@ let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
 let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
 let atomics: Target.Dependency = .product(name: "Atomics", package: "swift-atomics")
 let serviceLifecycle: Target.Dependency = .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let nioSSL: Target.Dependency = .product(name: "NIOSSL", package: "swift-nio-ssl")
+let nioTLS: Target.Dependency = .product(name: "NIOTLS", package: "swift-nio")
 
 let package = Package(
     name: "SocialSyncLedger",
@@ -31,6 +33,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         .target(
@@ -54,12 +57,12 @@ let package = Package(
         ),
         .target(
             name: "LedgerServer",
-            dependencies: ["LedgerProtocol", "LedgerStore", nioCore, nioPosix, logging, serviceLifecycle, atomics],
+            dependencies: ["LedgerProtocol", "LedgerStore", nioCore, nioPosix, nioSSL, nioTLS, logging, serviceLifecycle, atomics],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "LedgerClient",
-            dependencies: ["LedgerProtocol", nioCore, nioPosix, atomics],
+            dependencies: ["LedgerProtocol", nioCore, nioPosix, nioSSL, nioTLS, atomics],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

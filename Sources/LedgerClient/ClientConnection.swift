@@ -1,6 +1,7 @@
 import LedgerProtocol
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// The client's one connection to the daemon and everything waiting on it.
@@ -26,18 +27,23 @@ final class ClientConnection: Sendable {
         var nextRequestID: UInt32 = 1
         var statistics = ClientStatistics(sent: 0, droppedUnreachable: 0, droppedBufferFull: 0, rejected: 0)
         var backoff: TimeAmount
-        var lastFailure = "not connected yet"
+        var lastFailure = LedgerClientError(code: .unreachable, message: "not connected yet")
         var responseWaiters: [UInt32: EventLoopPromise<LedgerResponse>] = [:]
         var connectWaiters: [EventLoopPromise<any Channel>] = []
+        /// Why the current connection is being closed, when the peer told us (a TLS alert).
+        var closeReason: LedgerClientError?
     }
 
     let configuration: LedgerClientConfiguration
     let eventLoop: any EventLoop
     private let state: Mutex<State>
     private let allocator = ByteBufferAllocator()
+    /// Built once: a bad certificate file fails every connection attempt with the same clear error.
+    private let tlsContext: Result<NIOSSLContext, LedgerClientError>?
 
     init(configuration: LedgerClientConfiguration) {
         self.configuration = configuration
+        self.tlsContext = configuration.tls.map { endpoint in Result { () throws(LedgerClientError) in try endpoint.makeContext() } }
         self.eventLoop = configuration.eventLoopGroup.next()
         self.state = Mutex(State(pending: ByteBufferAllocator().buffer(capacity: 4096), backoff: configuration.initialBackoff))
     }
@@ -119,22 +125,50 @@ final class ClientConnection: Sendable {
         }
         guard proceed else { return }
         let maximumResponseLength = self.configuration.maximumResponseLength
-        ClientBootstrap(group: self.eventLoop)
+        var tls: (endpoint: LedgerTLSEndpoint, context: NIOSSLContext)?
+        if let endpoint = self.configuration.tls, let context = self.tlsContext {
+            switch context {
+            case .success(let context): tls = (endpoint, context)
+            case .failure(let error):
+                self.connectFailed(error)
+                return
+            }
+        }
+        let handshake = tls == nil ? nil : self.eventLoop.makePromise(of: Void.self)
+        let bootstrap = ClientBootstrap(group: self.eventLoop)
             .connectTimeout(self.configuration.connectTimeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls, let handshake {
+                        // An IP address is checked against the certificate's IP SANs; SNI carries only names.
+                        let isAddress = (try? SocketAddress(ipAddress: tls.endpoint.host, port: 0)) != nil
+                        try channel.pipeline.syncOperations.addHandler(
+                            try NIOSSLClientHandler(context: tls.context, serverHostname: isAddress ? nil : tls.endpoint.host))
+                        try channel.pipeline.syncOperations.addHandler(TLSHandshakeWaiter(promise: handshake))
+                    }
                     try channel.pipeline.syncOperations.addHandler(
                         ByteToMessageHandler(LedgerFrameDecoder(maximumFrameLength: maximumResponseLength)))
                     try channel.pipeline.syncOperations.addHandler(ClientResponseHandler(connection: self))
                 }
             }
-            .connect(unixDomainSocketPath: self.configuration.socketPath)
-            .whenComplete { result in
-                switch result {
-                case .success(let channel): self.connected(channel)
-                case .failure(let error): self.connectFailed(error)
+        let connected: EventLoopFuture<any Channel>
+        if let tls, let handshake {
+            connected = bootstrap.connect(host: tls.endpoint.host, port: tls.endpoint.port).flatMap { channel in
+                // Connected means verified both ways; until then nothing is written.
+                handshake.futureResult.map { channel }.flatMapErrorThrowing { error in
+                    channel.close(promise: nil)
+                    throw error
                 }
             }
+        } else {
+            connected = bootstrap.connect(unixDomainSocketPath: self.configuration.socketPath)
+        }
+        connected.whenComplete { result in
+            switch result {
+            case .success(let channel): self.connected(channel)
+            case .failure(let error): self.connectFailed(error)
+            }
+        }
     }
 
     private func connected(_ channel: any Channel) {
@@ -154,11 +188,11 @@ final class ClientConnection: Sendable {
     }
 
     private func connectFailed(_ error: any Error) {
-        let message = "cannot connect to ledgerd at \(self.configuration.socketPath): \(Self.describe(error))"
+        let failure = Self.failure(error, endpoint: self.configuration.endpointDescription)
         let (waiters, delay): ([EventLoopPromise<any Channel>], TimeAmount?) = self.state.withLock { state in
             guard case .connecting = state.link else { return ([], nil) }
             state.link = .backingOff
-            state.lastFailure = message
+            state.lastFailure = failure
             state.statistics.droppedUnreachable += state.pendingEvents
             state.pendingEvents = 0
             state.pending.clear()
@@ -168,7 +202,7 @@ final class ClientConnection: Sendable {
             return (state.connectWaiters, delay)
         }
         for waiter in waiters {
-            waiter.fail(LedgerClientError(code: .unreachable, message: message))
+            waiter.fail(failure)
         }
         guard let delay else { return }
         // After the pause the next log call (or request) tries again; until then calls are dropped.
@@ -179,7 +213,19 @@ final class ClientConnection: Sendable {
         }
     }
 
+    /// One line saying why a connection could not be made, TLS failures named as such.
+    static func failure(_ error: any Error, endpoint: String) -> LedgerClientError {
+        if let error = error as? LedgerClientError { return error }
+        if let reason = TLSFailure.reason(error) {
+            return LedgerClientError(code: .tlsHandshake, message: "TLS handshake with ledgerd at \(endpoint) failed: \(reason)")
+        }
+        return LedgerClientError(code: .unreachable, message: "cannot connect to ledgerd at \(endpoint): \(Self.describe(error))")
+    }
+
     static func describe(_ error: any Error) -> String {
+        if let error = error as? NIOConnectionError, let first = error.connectionErrors.first {
+            return Self.describe(first.error)
+        }
         if let error = error as? IOError {
             return String(cString: strerror(error.errnoCode))
         }
@@ -214,7 +260,7 @@ final class ClientConnection: Sendable {
             case .connected(let channel): return .write(channel)
             case .idle: return .connectThenWrite
             case .connecting: return .waitForConnection
-            case .backingOff: return .fail(LedgerClientError(code: .unreachable, message: state.lastFailure))
+            case .backingOff: return .fail(state.lastFailure)
             case .shutdown: return .fail(LedgerClientError(code: .shutdown, message: "the ledger client was shut down"))
             }
         }
@@ -283,16 +329,29 @@ final class ClientConnection: Sendable {
         if channel.isWritable { self.flushPending() }
     }
 
+    /// Closes the channel after an error; a TLS alert (our certificate refused) becomes the reason waiters see.
+    func failed(_ channel: any Channel, error: any Error) {
+        if let reason = TLSFailure.reason(error) {
+            self.state.withLock { state in
+                state.closeReason = LedgerClientError(
+                    code: .tlsHandshake, message: "TLS handshake with ledgerd at \(self.configuration.endpointDescription) failed: \(reason)")
+            }
+        }
+        channel.close(promise: nil)
+    }
+
     func closed(_ channel: any Channel) {
-        let waiters: [EventLoopPromise<LedgerResponse>] = self.state.withLock { state in
-            guard case .connected(let current) = state.link, current === channel else { return [] }
+        let (waiters, reason): ([EventLoopPromise<LedgerResponse>], LedgerClientError?) = self.state.withLock { state in
+            defer { state.closeReason = nil }
+            guard case .connected(let current) = state.link, current === channel else { return ([], nil) }
             // Reconnect on the next call; a refused attempt then starts the back-off.
             state.link = .idle
-            state.lastFailure = "connection to ledgerd at \(self.configuration.socketPath) closed"
+            state.lastFailure = LedgerClientError(
+                code: .unreachable, message: "connection to ledgerd at \(self.configuration.endpointDescription) closed")
             defer { state.responseWaiters = [:] }
-            return Array(state.responseWaiters.values)
+            return (Array(state.responseWaiters.values), state.closeReason)
         }
-        let error = LedgerClientError(code: .connectionClosed, message: "ledgerd closed the connection before answering")
+        let error = reason ?? LedgerClientError(code: .connectionClosed, message: "ledgerd closed the connection before answering")
         for waiter in waiters { waiter.fail(error) }
         // Events logged while the connection was going down are still buffered: send them on a new one.
         self.eventLoop.execute { self.flushPending() }
@@ -342,6 +401,6 @@ final class ClientResponseHandler: ChannelInboundHandler, Sendable {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        context.close(promise: nil)
+        self.connection.failed(context.channel, error: error)
     }
 }

@@ -19,6 +19,13 @@ public struct LedgerClientConfiguration: Sendable {
     /// Largest response frame accepted (a page of query results).
     public var maximumResponseLength: Int = 128 << 20
     public var eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    /// Connect to a remote daemon over TLS instead of the Unix socket.
+    public var tls: LedgerTLSEndpoint?
+
+    /// Where this client connects, for error messages.
+    var endpointDescription: String {
+        self.tls?.description ?? self.socketPath
+    }
 
     public init(socketPath: String) {
         self.socketPath = socketPath

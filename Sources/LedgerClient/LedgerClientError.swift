@@ -17,6 +17,10 @@ public struct LedgerClientError: Error, Sendable, CustomStringConvertible {
         public static let protocolViolation = Code(name: "protocol violation")
         /// The client was shut down.
         public static let shutdown = Code(name: "shut down")
+        /// The client's certificate, key or CA file could not be used.
+        public static let tlsConfiguration = Code(name: "TLS configuration")
+        /// The TLS handshake failed: the daemon's certificate was not trusted, or ours was refused.
+        public static let tlsHandshake = Code(name: "TLS handshake")
 
         public var description: String { self.name }
     }

@@ -13,6 +13,14 @@ public enum LedgerRequest: Sendable, Hashable {
     case count(CountRequest)
     case stats
 
+    /// Whether the request changes the ledger (and so needs write access).
+    public var isWrite: Bool {
+        switch self {
+        case .logEvent, .logJobEvent, .logClipEvent, .logBatch: true
+        case .ping, .sync, .query, .count, .stats: false
+        }
+    }
+
     /// The type byte of each request.
     public struct ID: RawRepresentable, Hashable, Sendable {
         public var rawValue: UInt8

@@ -14,6 +14,10 @@ struct ConnectionHandler: Sendable {
     let logger: Logger
 
     func handle(_ connection: NIOAsyncChannel<LedgerFrame, LedgerFrame>) async {
+        await self.handle(connection, access: .local)
+    }
+
+    func handle(_ connection: NIOAsyncChannel<LedgerFrame, LedgerFrame>, access: PeerAccess) async {
         let stats = self.dispatcher.stats
         stats.add(\.connectionsCurrent)
         stats.add(\.connectionsTotal)
@@ -32,7 +36,7 @@ struct ConnectionHandler: Sendable {
                         for try await frame in inbound.cancelOnGracefulShutdown() {
                             let outcome: RequestDispatcher.Outcome
                             do {
-                                outcome = try await self.dispatcher.handle(frame, eventLoop: eventLoop)
+                                outcome = try await self.dispatcher.handle(frame, access: access, eventLoop: eventLoop)
                             } catch let error as LedgerProtocolError {
                                 await self.closing(after: error, requestID: frame.requestID, responses: responses)
                                 break

@@ -18,8 +18,8 @@ public struct LedgerDaemon: Sendable {
     }
 
     /// Runs until a shutdown signal; returns after every received event is committed.
-    /// - Parameter onReady: called once the socket accepts connections.
-    public func run(onReady: @escaping @Sendable (String) -> Void = { _ in }) async throws {
+    /// - Parameter onReady: called once every listener accepts connections.
+    public func run(onReady: @escaping @Sendable (LedgerServer.Listening) -> Void = { _ in }) async throws {
         let store = try await self.store.open(logger: self.logger)
         let stats = ServerStats()
         let queue = IngestQueue(capacity: self.configuration.ingestQueueCapacity)

@@ -4,19 +4,28 @@ import LedgerStore
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import ServiceLifecycle
 
-/// The Unix socket listener: accepts connections and serves each in its own task.
+/// The listeners: the Unix socket, and the TLS port when one is configured. Each
+/// accepted connection is served in its own task.
 ///
 /// On graceful shutdown it stops accepting, stops reading from every
 /// connection, writes the acks still owed (the batch writer keeps running
 /// until this service has returned), and removes its socket file.
 public struct LedgerServer: Service {
+    /// Where the daemon listens, reported once every listener is bound.
+    public struct Listening: Sendable {
+        public var socketPath: String
+        /// The TLS listener's bound address (its port resolved when 0 was asked for).
+        public var tlsAddress: String?
+    }
+
     let configuration: LedgerServerConfiguration
     let dispatcher: RequestDispatcher
     let eventLoopGroup: any EventLoopGroup
     let logger: Logger
-    let onListening: @Sendable (String) -> Void
+    let onListening: @Sendable (Listening) -> Void
 
     public init(
         configuration: LedgerServerConfiguration,
@@ -25,7 +34,7 @@ public struct LedgerServer: Service {
         stats: ServerStats,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger,
-        onListening: @escaping @Sendable (String) -> Void = { _ in }
+        onListening: @escaping @Sendable (Listening) -> Void = { _ in }
     ) {
         self.configuration = configuration
         let started = RequestDispatcher.now()
@@ -35,6 +44,7 @@ public struct LedgerServer: Service {
                 .init("server", configuration.serverName),
                 .init("store", store.description),
                 .init("socket", configuration.socketPath),
+                .init("tls_listen", configuration.tls.map { "\($0.host):\($0.port)" } ?? "off"),
                 .init("started_at", started.iso8601),
                 .init("pid", "\(getpid())"),
             ],
@@ -46,6 +56,8 @@ public struct LedgerServer: Service {
     }
 
     public func run() async throws {
+        // The TLS files are checked before anything is bound, so a bad one leaves no socket behind.
+        let tlsContext = try self.configuration.tls.map { try $0.makeServerContext() }
         let path = self.configuration.socketPath
         try SocketFile.prepare(path: path)
         let maximumFrameLength = self.configuration.maximumFrameLength
@@ -63,19 +75,82 @@ public struct LedgerServer: Service {
             try? await listener.channel.close()
             throw SocketFile.Error(description: "cannot set mode of \(path): \(String(cString: strerror(errno)))")
         }
-        self.logger.info("listening", metadata: ["socket": "\(path)"])
-        self.onListening(path)
-        let handler = ConnectionHandler(dispatcher: self.dispatcher, logger: self.logger)
         defer { unlink(path) }
+        self.logger.info("listening", metadata: ["socket": "\(path)"])
+        let handler = ConnectionHandler(dispatcher: self.dispatcher, logger: self.logger)
+
+        var tlsListener: NIOAsyncChannel<NIOAsyncChannel<LedgerFrame, LedgerFrame>, Never>?
+        if let tls = self.configuration.tls, let tlsContext {
+            do {
+                tlsListener = try await self.bindTLS(tls, context: tlsContext)
+            } catch {
+                try? await listener.channel.close()
+                throw error
+            }
+        }
+        let tlsAddress = tlsListener.flatMap { $0.channel.localAddress }.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" }
+        if let tlsAddress {
+            self.logger.info("listening for TLS peers", metadata: ["address": "\(tlsAddress)", "writes": "\(self.configuration.tls?.allowWrites == true)"])
+        }
+        self.onListening(Listening(socketPath: path, tlsAddress: tlsAddress))
+
+        let remoteMayWrite = self.configuration.tls?.allowWrites == true
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            if let tlsListener {
+                group.addTask {
+                    try await Self.serve(tlsListener, handler: handler) { channel in
+                        PeerAccess(mayWrite: remoteMayWrite, peer: "TLS peer \(channel.remoteAddress?.description ?? "unknown")")
+                    }
+                }
+            }
+            group.addTask {
+                try await Self.serve(listener, handler: handler) { _ in .local }
+            }
+            try await group.waitForAll()
+        }
+        self.logger.info("stopped accepting; all connections closed")
+    }
+
+    /// Accepts until graceful shutdown, serving each connection in its own task, and returns once all have closed.
+    private static func serve(
+        _ listener: NIOAsyncChannel<NIOAsyncChannel<LedgerFrame, LedgerFrame>, Never>,
+        handler: ConnectionHandler,
+        access: @escaping @Sendable (any Channel) -> PeerAccess
+    ) async throws {
         try await withThrowingDiscardingTaskGroup { group in
             try await listener.executeThenClose { connections in
                 for try await connection in connections.cancelOnGracefulShutdown() {
+                    let peer = access(connection.channel)
                     group.addTask {
-                        await handler.handle(connection)
+                        await handler.handle(connection, access: peer)
                     }
                 }
             }
         }
-        self.logger.info("stopped accepting; all connections closed")
+    }
+
+    /// TCP with TLS in front of the same framing; a peer without a certificate from the client CA never gets a frame through.
+    private func bindTLS(
+        _ tls: TLSListenerConfiguration, context: NIOSSLContext
+    ) async throws -> NIOAsyncChannel<NIOAsyncChannel<LedgerFrame, LedgerFrame>, Never> {
+        let maximumFrameLength = self.configuration.maximumFrameLength
+        let logger = self.logger
+        do {
+            return try await ServerBootstrap(group: self.eventLoopGroup)
+                .serverChannelOption(.backlog, value: 256)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .bind(host: tls.host, port: tls.port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
+                        try channel.pipeline.syncOperations.addHandler(TLSPeerLogger(logger: logger))
+                        try channel.pipeline.syncOperations.addHandler(
+                            ByteToMessageHandler(LedgerFrameDecoder(maximumFrameLength: maximumFrameLength)))
+                        try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(LedgerFrameEncoder()))
+                        return try NIOAsyncChannel<LedgerFrame, LedgerFrame>(wrappingChannelSynchronously: channel)
+                    }
+                }
+        } catch {
+            throw TLSListenerConfiguration.Error(description: "cannot listen for TLS on \(tls.host):\(tls.port): \(error)")
+        }
     }
 }

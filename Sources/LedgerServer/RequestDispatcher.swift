@@ -22,7 +22,7 @@ struct RequestDispatcher: Sendable {
         case noResponse
     }
 
-    func handle(_ frame: LedgerFrame, eventLoop: any EventLoop) async throws -> Outcome {
+    func handle(_ frame: LedgerFrame, access: PeerAccess, eventLoop: any EventLoop) async throws -> Outcome {
         let request: LedgerRequest
         do {
             request = try LedgerRequest.decode(frame)
@@ -30,6 +30,11 @@ struct RequestDispatcher: Sendable {
             if error.closesConnection { throw error }
             self.stats.add(error.code == .invalidEvent ? \.eventsRejected : \.protocolErrors)
             return .respond(.error(ErrorResponse(error)))
+        }
+        if request.isWrite, !access.mayWrite {
+            self.stats.add(\.requestsDenied)
+            return .respond(
+                .error(ErrorResponse(code: .permissionDenied, message: "\(access.peer) may read but not log; ledgerd allows remote writes with --tls-allow-writes")))
         }
         switch request {
         case .ping:

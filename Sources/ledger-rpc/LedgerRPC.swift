@@ -13,8 +13,12 @@ struct LedgerRPC: AsyncParsableCommand {
             connection options after its name; --socket defaults to $LEDGER_SOCKET, then to \
             the same per-user path ledgerd uses.
 
+            With --connect tls://HOST:PORT --cert PEM --key PEM --ca PEM every command \
+            talks to a remote daemon's TLS listener instead; remote peers may read \
+            (query, stats, tail) but not log unless that daemon allows it.
+
             When the daemon cannot be reached, ledger-rpc prints one line naming the socket \
-            and exits with status 1.
+            (or the TLS address, with the reason a handshake failed) and exits with status 1.
             """,
         subcommands: [Query.self, Log.self, Ping.self, Stats.self]
     )
@@ -25,16 +29,50 @@ struct ConnectionOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The daemon's Unix socket. [env: LEDGER_SOCKET]", valueName: "path"))
     var socket: String?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp("A remote daemon's TLS listener, tls://HOST:PORT, instead of the socket; needs --cert, --key and --ca.", valueName: "url"))
+    var connect: String?
+
+    @Option(name: .long, help: ArgumentHelp("This client's certificate (PEM) for --connect.", valueName: "pem"))
+    var cert: String?
+
+    @Option(name: .long, help: ArgumentHelp("This client's private key (PEM) for --connect.", valueName: "pem"))
+    var key: String?
+
+    @Option(name: .long, help: ArgumentHelp("The CA (PEM) that issued the daemon's certificate, for --connect.", valueName: "pem"))
+    var ca: String?
+
     @Option(name: .long, help: ArgumentHelp("Seconds to wait for an answer.", valueName: "seconds"))
     var timeout: Int = 10
 
     func validate() throws {
         guard (1...3600).contains(self.timeout) else { throw ValidationError("--timeout must be between 1 and 3600 seconds") }
+        _ = try self.tlsEndpoint()
+    }
+
+    func tlsEndpoint() throws -> LedgerTLSEndpoint? {
+        guard let connect = self.connect else {
+            if self.cert != nil || self.key != nil || self.ca != nil {
+                throw ValidationError("--cert, --key and --ca go with --connect tls://HOST:PORT")
+            }
+            return nil
+        }
+        guard self.socket == nil else { throw ValidationError("--socket and --connect are alternatives; give one") }
+        guard let address = LedgerTLSEndpoint.parse(address: connect) else {
+            throw ValidationError("--connect \"\(connect)\" is not tls://HOST:PORT")
+        }
+        guard let cert = self.cert, let key = self.key, let ca = self.ca else {
+            let missing = [("--cert", self.cert), ("--key", self.key), ("--ca", self.ca)].filter { $0.1 == nil }.map(\.0)
+            throw ValidationError("--connect needs \(missing.joined(separator: ", ")): the daemon accepts only clients with a certificate")
+        }
+        return LedgerTLSEndpoint(host: address.host, port: address.port, certificatePath: cert, privateKeyPath: key, caPath: ca)
     }
 
     func client() -> LedgerClient {
         var configuration = LedgerClientConfiguration.default()
         if let socket = self.socket { configuration.socketPath = socket }
+        configuration.tls = try? self.tlsEndpoint()
         configuration.requestTimeout = .seconds(Int64(self.timeout))
         return LedgerClient(configuration: configuration)
     }

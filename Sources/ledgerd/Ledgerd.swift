@@ -69,6 +69,27 @@ struct Ledgerd: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical. [env: LEDGER_LOG_LEVEL] (default: info)", valueName: "level"))
     var logLevel: String?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Also listen for remote debugging on this TCP address, TLS only, client certificates required; port 0 picks a free port. [env: LEDGER_TLS_LISTEN] (default: no TCP listener)",
+            valueName: "host:port"))
+    var tlsListen: String?
+
+    @Option(name: .long, help: ArgumentHelp("The TLS listener's certificate chain, PEM. [env: LEDGER_TLS_CERT]", valueName: "pem"))
+    var tlsCert: String?
+
+    @Option(name: .long, help: ArgumentHelp("The TLS listener's private key, PEM. [env: LEDGER_TLS_KEY]", valueName: "pem"))
+    var tlsKey: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp("CA certificates, PEM, that issue the client certificates TLS peers must present. [env: LEDGER_TLS_CLIENT_CA]", valueName: "pem"))
+    var tlsClientCa: String?
+
+    @Flag(name: .long, help: "Let TLS peers log events too; by default they may only query, read stats and tail. [env: LEDGER_TLS_ALLOW_WRITES=1]")
+    var tlsAllowWrites = false
+
     func run() async throws {
         signal(SIGPIPE, SIG_IGN)
         let environment = ProcessInfo.processInfo.environment
@@ -106,11 +127,17 @@ struct Ledgerd: AsyncParsableCommand {
             Int($0).flatMap { (1024...(64 << 20)).contains($0) ? $0 : nil }
         }
 
+        configuration.tls = try self.tlsConfiguration(settings)
+
         let daemon = LedgerDaemon(configuration: configuration, store: storeLocation, logger: logger)
         do {
-            try await daemon.run { path in
-                FileHandle.standardError.write(Data("ready socket=\(path) store=\(storeLocation)\n".utf8))
+            try await daemon.run { listening in
+                let tls = listening.tlsAddress.map { " tls=\($0)" } ?? ""
+                FileHandle.standardError.write(Data("ready socket=\(listening.socketPath)\(tls) store=\(storeLocation)\n".utf8))
             }
+        } catch let error as TLSListenerConfiguration.Error {
+            FileHandle.standardError.write(Data("ledgerd: \(error)\n".utf8))
+            throw ExitCode.failure
         } catch let error as StoreError {
             FileHandle.standardError.write(Data("ledgerd: store \(storeLocation): \(error)\n".utf8))
             throw ExitCode.failure
@@ -118,6 +145,41 @@ struct Ledgerd: AsyncParsableCommand {
             FileHandle.standardError.write(Data("ledgerd: \(error)\n".utf8))
             throw ExitCode.failure
         }
+    }
+}
+
+extension Ledgerd {
+    /// The TLS listener, when --tls-listen is given; its three files are required together.
+    func tlsConfiguration(_ settings: DaemonSettings) throws -> TLSListenerConfiguration? {
+        let address = try settings.value(self.tlsListen, env: "LEDGER_TLS_LISTEN", default: nil as (host: String, port: Int)?) {
+            Self.parseAddress($0).map { Optional($0) }
+        }
+        let certificate = try settings.value(self.tlsCert, env: "LEDGER_TLS_CERT", default: nil as String?) { $0 }
+        let key = try settings.value(self.tlsKey, env: "LEDGER_TLS_KEY", default: nil as String?) { $0 }
+        let authority = try settings.value(self.tlsClientCa, env: "LEDGER_TLS_CLIENT_CA", default: nil as String?) { $0 }
+        guard let address else {
+            if certificate != nil || key != nil || authority != nil {
+                throw ValidationError("--tls-cert, --tls-key and --tls-client-ca need --tls-listen HOST:PORT")
+            }
+            return nil
+        }
+        guard let certificate, let key, let authority else {
+            let missing = [("--tls-cert", certificate), ("--tls-key", key), ("--tls-client-ca", authority)].filter { $0.1 == nil }.map(\.0)
+            throw ValidationError("--tls-listen needs \(missing.joined(separator: ", ")): there is no TLS without a certificate, nor without client certificates")
+        }
+        var tls = TLSListenerConfiguration(
+            host: address.host, port: address.port, certificatePath: certificate, privateKeyPath: key, clientCAPath: authority)
+        tls.allowWrites = self.tlsAllowWrites || settings.environment["LEDGER_TLS_ALLOW_WRITES"] == "1"
+        return tls
+    }
+
+    /// `127.0.0.1:7443`, `localhost:0`, `[::1]:7443`.
+    static func parseAddress(_ text: String) -> (host: String, port: Int)? {
+        guard let colon = text.lastIndex(of: ":") else { return nil }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty, let port = Int(text[text.index(after: colon)...]), (0...65_535).contains(port) else { return nil }
+        return (host, port)
     }
 }
 

@@ -20,6 +20,12 @@ final class Daemon: Sendable {
 
     var stderr: String { self.log.withLock { $0 } }
 
+    /// `tls://127.0.0.1:PORT` from the ready line, when ledgerd listens for TLS.
+    var tlsURL: String? {
+        let ready = self.stderr.split(separator: "\n").first { $0.hasPrefix("ready") } ?? ""
+        return ready.split(separator: " ").first { $0.hasPrefix("tls=") }.map { "tls://" + $0.dropFirst(4) }
+    }
+
     /// Starts ledgerd and returns once it printed its `ready` line.
     /// - Parameter store: a `--store` value; by default a SQLite file in `directory`.
     static func start(in directory: String, store: String? = nil, extraArguments: [String] = []) async throws -> Daemon {

@@ -42,7 +42,7 @@ public final class TestServer: Sendable {
         let (listening, continuation) = AsyncStream<String>.makeStream()
         let server = LedgerServer(
             configuration: configuration, queue: queue, store: store, stats: stats, logger: logger,
-            onListening: { continuation.yield($0) })
+            onListening: { continuation.yield($0.socketPath) })
         let group = ServiceGroup(services: [writer, server], logger: logger)
         self.group = group
         self.task = Task {
