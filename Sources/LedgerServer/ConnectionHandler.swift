@@ -52,7 +52,11 @@ struct ConnectionHandler: Sendable {
                     } catch let error as LedgerProtocolError {
                         // The decoder failed, so no request id can be trusted: 0 marks the connection as a whole.
                         await self.closing(after: error, requestID: 0, responses: responses)
+                    } catch {
+                        // The peer went away (a reset, a TLS peer closing without close_notify): nothing to answer.
+                        self.logger.debug("connection lost", metadata: ["peer": "\(access.peer)", "error": "\(error)"])
                     }
+                    // Always: the writer task ends only when the queue is finished.
                     responses.finish()
                     try await group.next()
                     group.cancelAll()
