@@ -14,7 +14,8 @@ extension LedgerEvent {
             + "\"event_type\":\(string(self.eventType)),\"entity_type\":\(string(self.entityType)),"
             + "\"entity_id\":\(string(self.entityID)),\"metadata\":\(self.metadata.isEmpty ? "{}" : self.metadata),"
             + "\"severity\":\(string(self.severity.name)),\"worker_id\":\(string(self.workerID)),"
-            + "\"job_id\":\(uuid(self.jobID)),\"clip_id\":\(uuid(self.clipID))}"
+            + "\"job_id\":\(uuid(self.jobID)),\"clip_id\":\(uuid(self.clipID)),"
+            + "\"peer_uid\":\(self.peer.map { String($0.uid) } ?? "null"),\"peer_pid\":\(self.peer.map { String($0.pid) } ?? "null")}"
     }
 }
 

@@ -17,6 +17,8 @@ public struct LedgerEvent: Sendable, Hashable {
     public var workerID: String?
     public var jobID: UUID?
     public var clipID: UUID?
+    /// Set by the daemon from the connection, never taken from the client; returned by queries.
+    public var peer: PeerCredentials?
 
     public init(
         id: UUID,
@@ -28,7 +30,8 @@ public struct LedgerEvent: Sendable, Hashable {
         severity: Severity = .info,
         workerID: String? = nil,
         jobID: UUID? = nil,
-        clipID: UUID? = nil
+        clipID: UUID? = nil,
+        peer: PeerCredentials? = nil
     ) {
         self.id = id
         self.timestamp = timestamp
@@ -40,6 +43,7 @@ public struct LedgerEvent: Sendable, Hashable {
         self.workerID = workerID
         self.jobID = jobID
         self.clipID = clipID
+        self.peer = peer
     }
 
     /// The nil UUID, which on the wire means "let the daemon assign an id".

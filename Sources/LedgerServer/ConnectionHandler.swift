@@ -67,6 +67,16 @@ struct ConnectionHandler: Sendable {
         }
     }
 
+    /// Tells a peer it may not connect, in one error frame, and closes.
+    func refuse(_ connection: NIOAsyncChannel<LedgerFrame, LedgerFrame>, _ refusal: PeerRefusal) async {
+        self.dispatcher.stats.add(\.connectionsRefused)
+        self.logger.notice("refused a connection", metadata: ["reason": "\(refusal.description)"])
+        let response = ErrorResponse(code: .permissionDenied, closesConnection: true, message: refusal.description)
+        try? await connection.executeThenClose { _, outbound in
+            try await outbound.write(LedgerResponse.error(response).frame(requestID: 0))
+        }
+    }
+
     private func closing(after error: LedgerProtocolError, requestID: UInt32, responses: ResponseQueue) async {
         self.dispatcher.stats.add(\.protocolErrors)
         self.logger.info("closing connection after a protocol error", metadata: ["error": "\(error)"])

@@ -95,16 +95,26 @@ public struct LedgerServer: Service {
         self.onListening(Listening(socketPath: path, tlsAddress: tlsAddress))
 
         let remoteMayWrite = self.configuration.tls?.allowWrites == true
+        let allowedUIDs = self.configuration.allowedUIDs.map { $0.union([UInt32(getuid())]) }
         try await withThrowingTaskGroup(of: Void.self) { group in
             if let tlsListener {
                 group.addTask {
                     try await Self.serve(tlsListener, handler: handler) { channel in
-                        PeerAccess(mayWrite: remoteMayWrite, peer: "TLS peer \(channel.remoteAddress?.description ?? "unknown")")
+                        .success(PeerAccess(mayWrite: remoteMayWrite, peer: "TLS peer \(channel.remoteAddress?.description ?? "unknown")"))
                     }
                 }
             }
             group.addTask {
-                try await Self.serve(listener, handler: handler) { _ in .local }
+                try await Self.serve(listener, handler: handler) { channel in
+                    let credentials = await PeerCredentials.of(channel)
+                    if let allowedUIDs {
+                        guard let credentials, allowedUIDs.contains(credentials.uid) else {
+                            let who = credentials.map { "uid \($0.uid) (pid \($0.pid))" } ?? "a peer whose uid is unknown"
+                            return .failure(PeerRefusal(description: "\(who) is not allowed to use this ledgerd (--allow-uid)"))
+                        }
+                    }
+                    return .success(.local(credentials))
+                }
             }
             try await group.waitForAll()
         }
@@ -115,14 +125,16 @@ public struct LedgerServer: Service {
     private static func serve(
         _ listener: NIOAsyncChannel<NIOAsyncChannel<LedgerFrame, LedgerFrame>, Never>,
         handler: ConnectionHandler,
-        access: @escaping @Sendable (any Channel) -> PeerAccess
+        access: @escaping @Sendable (any Channel) async -> Result<PeerAccess, PeerRefusal>
     ) async throws {
         try await withThrowingDiscardingTaskGroup { group in
             try await listener.executeThenClose { connections in
                 for try await connection in connections.cancelOnGracefulShutdown() {
-                    let peer = access(connection.channel)
                     group.addTask {
-                        await handler.handle(connection, access: peer)
+                        switch await access(connection.channel) {
+                        case .success(let peer): await handler.handle(connection, access: peer)
+                        case .failure(let refusal): await handler.refuse(connection, refusal)
+                        }
                     }
                 }
             }

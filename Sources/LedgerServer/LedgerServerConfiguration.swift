@@ -6,6 +6,8 @@ public struct LedgerServerConfiguration: Sendable {
     public var socketPath: String
     /// Permission bits given to the socket file; only these users may connect.
     public var socketMode: UInt16 = 0o660
+    /// When set, only these uids (and the daemon's own) may use the socket, checked with SO_PEERCRED.
+    public var allowedUIDs: Set<UInt32>?
     /// Longest frame accepted (the length prefix's value).
     public var maximumFrameLength: Int = LedgerFrame.defaultMaximumLength
     /// Most events one log_batch may carry.

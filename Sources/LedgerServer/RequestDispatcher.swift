@@ -42,17 +42,17 @@ struct RequestDispatcher: Sendable {
         case .stats:
             return .respond(.stats(self.stats.snapshot(queueDepth: self.queue.depth, facts: self.facts)))
         case .sync:
-            return try await self.ingest([], acknowledged: true, eventLoop: eventLoop)
+            return try await self.ingest([], acknowledged: true, peer: nil, eventLoop: eventLoop)
         case .logEvent(let message):
-            return try await self.ingest([message.event], acknowledged: message.flags.contains(.acknowledge), eventLoop: eventLoop)
+            return try await self.ingest([message.event], acknowledged: message.flags.contains(.acknowledge), peer: access.credentials, eventLoop: eventLoop)
         case .logJobEvent(let message):
             return try await self.ingest(
                 { () throws(LedgerProtocolError) in [try message.event()] }, acknowledged: message.flags.contains(.acknowledge),
-                eventLoop: eventLoop)
+                peer: access.credentials, eventLoop: eventLoop)
         case .logClipEvent(let message):
             return try await self.ingest(
                 { () throws(LedgerProtocolError) in [try message.event()] }, acknowledged: message.flags.contains(.acknowledge),
-                eventLoop: eventLoop)
+                peer: access.credentials, eventLoop: eventLoop)
         case .logBatch(let message):
             guard message.events.count <= self.configuration.maximumBatchEvents else {
                 self.stats.add(\.eventsRejected, Int64(message.events.count))
@@ -63,7 +63,7 @@ struct RequestDispatcher: Sendable {
                             message: "log_batch holds \(message.events.count) events, the limit is \(self.configuration.maximumBatchEvents)"
                         )))
             }
-            return try await self.ingest(message.events, acknowledged: message.flags.contains(.acknowledge), eventLoop: eventLoop)
+            return try await self.ingest(message.events, acknowledged: message.flags.contains(.acknowledge), peer: access.credentials, eventLoop: eventLoop)
         case .query(let query):
             return await self.read {
                 try query.validate(maximumLimit: self.configuration.maximumQueryLimit)
@@ -80,10 +80,11 @@ struct RequestDispatcher: Sendable {
     private func ingest(
         _ makeEvents: () throws(LedgerProtocolError) -> [LedgerEvent],
         acknowledged: Bool,
+        peer: PeerCredentials?,
         eventLoop: any EventLoop
     ) async throws -> Outcome {
         do {
-            return try await self.ingest(try makeEvents(), acknowledged: acknowledged, eventLoop: eventLoop)
+            return try await self.ingest(try makeEvents(), acknowledged: acknowledged, peer: peer, eventLoop: eventLoop)
         } catch let error as LedgerProtocolError {
             self.stats.add(\.eventsRejected)
             return .respond(.error(ErrorResponse(error)))
@@ -93,7 +94,7 @@ struct RequestDispatcher: Sendable {
     /// Validates every event, fills in what the daemon owns (arrival time, missing ids), and queues them.
     ///
     /// A request is all or nothing: one invalid event rejects the request and stores none of it.
-    private func ingest(_ events: [LedgerEvent], acknowledged: Bool, eventLoop: any EventLoop) async throws -> Outcome {
+    private func ingest(_ events: [LedgerEvent], acknowledged: Bool, peer: PeerCredentials?, eventLoop: any EventLoop) async throws -> Outcome {
         var events = events
         let now = Self.now()
         for index in events.indices {
@@ -109,6 +110,8 @@ struct RequestDispatcher: Sendable {
                 events[index].id = UUID.ledgerV7(unixMilliseconds: UInt64(max(0, now.rawValue / 1000)))
             }
             if events[index].metadata.isEmpty { events[index].metadata = "{}" }
+            // Whatever the client sent, the kernel's word on who it is wins.
+            events[index].peer = peer
         }
         let promise = acknowledged ? eventLoop.makePromise(of: Void.self) : nil
         do {

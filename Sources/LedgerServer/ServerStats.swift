@@ -14,6 +14,7 @@ public final class ServerStats: Sendable {
     public let protocolErrors = ManagedAtomic<Int64>(0)
     public let queries = ManagedAtomic<Int64>(0)
     public let requestsDenied = ManagedAtomic<Int64>(0)
+    public let connectionsRefused = ManagedAtomic<Int64>(0)
     /// 1 while the last write to the store succeeded (or none was tried), 0 during an outage.
     public let storeAvailable = ManagedAtomic<Int64>(1)
     public let storeOutages = ManagedAtomic<Int64>(0)
@@ -51,6 +52,7 @@ public final class ServerStats: Sendable {
                 .init("protocol_errors", load(\.protocolErrors)),
                 .init("queries", load(\.queries)),
                 .init("requests_denied", load(\.requestsDenied)),
+                .init("connections_refused", load(\.connectionsRefused)),
             ],
             facts: facts
         )

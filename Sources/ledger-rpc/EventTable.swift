@@ -4,7 +4,7 @@ import LedgerProtocol
 enum EventTable {
     static func render(_ events: [LedgerEvent]) -> String {
         guard !events.isEmpty else { return "(no events)\n" }
-        let header = ["TIMESTAMP", "SEVERITY", "EVENT_TYPE", "ENTITY", "JOB_ID", "WORKER", "METADATA"]
+        let header = ["TIMESTAMP", "SEVERITY", "EVENT_TYPE", "ENTITY", "JOB_ID", "WORKER", "PEER", "METADATA"]
         let rows = events.map { event -> [String] in
             [
                 event.timestamp?.iso8601 ?? "-",
@@ -13,6 +13,8 @@ enum EventTable {
                 "\(event.entityType):\(event.entityID)",
                 event.jobID?.uuidString.lowercased() ?? "-",
                 event.workerID ?? "-",
+                // The kernel-verified sender, beside the worker id the client claims.
+                event.peer.map { "uid=\($0.uid),pid=\($0.pid)" } ?? "-",
                 event.metadata.count > 60 ? String(event.metadata.prefix(57)) + "..." : event.metadata,
             ]
         }

@@ -72,6 +72,13 @@ struct Ledgerd: AsyncParsableCommand {
     @Option(
         name: .long,
         help: ArgumentHelp(
+            "Only these uids (comma-separated), besides ledgerd's own, may use the socket; checked with SO_PEERCRED on every connection. [env: LEDGER_ALLOW_UID] (default: anyone the socket's mode lets in)",
+            valueName: "uids"))
+    var allowUid: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
             "Also listen for remote debugging on this TCP address, TLS only, client certificates required; port 0 picks a free port. [env: LEDGER_TLS_LISTEN] (default: no TCP listener)",
             valueName: "host:port"))
     var tlsListen: String?
@@ -127,6 +134,13 @@ struct Ledgerd: AsyncParsableCommand {
             Int($0).flatMap { (1024...(64 << 20)).contains($0) ? $0 : nil }
         }
 
+        configuration.allowedUIDs = try settings.value(self.allowUid, env: "LEDGER_ALLOW_UID", default: nil as Set<UInt32>?) {
+            (text: String) -> Set<UInt32>?? in
+            let parts = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            let uids = parts.compactMap { UInt32($0) }
+            guard uids.count == parts.count, !uids.isEmpty else { return .none }
+            return .some(Set(uids))
+        }
         configuration.tls = try self.tlsConfiguration(settings)
 
         let daemon = LedgerDaemon(configuration: configuration, store: storeLocation, logger: logger)

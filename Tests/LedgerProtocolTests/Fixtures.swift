@@ -14,6 +14,13 @@ enum Fixtures {
         workerID: "worker-7", jobID: jobID, clipID: clipID
     )
 
+    /// As the daemon returns it: stamped with the kernel's view of the sender.
+    static var sentByPeer: LedgerEvent {
+        var event = fullEvent
+        event.peer = PeerCredentials(uid: 1_000, pid: 42_000)
+        return event
+    }
+
     static let minimalEvent = LedgerEvent(
         id: eventID, eventType: "video_uploaded", entityType: "video_asset", entityID: "v-1", metadata: "{}"
     )
@@ -44,6 +51,7 @@ enum Fixtures {
         .ack(Ack(committed: 3)),
         .events(EventsResult(events: [], next: nil)),
         .events(EventsResult(events: [fullEvent], next: EventCursor(timestamp: timestamp, id: eventID))),
+        .events(EventsResult(events: [sentByPeer, minimalEvent], next: nil)),
         .count(CountResult(count: 42)),
         .stats(StatsResult(counters: [.init("events_received", 10), .init("queue_depth", 0)], facts: [.init("store", "sqlite:/x")])),
         .error(ErrorResponse(code: .invalidEvent, message: "metadata must be a JSON object")),

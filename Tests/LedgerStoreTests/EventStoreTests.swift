@@ -28,7 +28,8 @@ import Testing
                 severity: severity,
                 workerID: index % 2 == 0 ? "worker-a" : nil,
                 jobID: jobID,
-                clipID: index == 4 ? Self.clip : nil
+                clipID: index == 4 ? Self.clip : nil,
+                peer: index % 3 == 0 ? PeerCredentials(uid: 1_000 + UInt32(index), pid: 40_000 + Int32(index)) : nil
             )
         }
     }
@@ -146,7 +147,7 @@ import Testing
         let second = try await database.open()
         #expect(try await second.count(EventFilter()) == 1)
         await second.close()
-        #expect(try database.shell("SELECT version FROM schema_migrations ORDER BY version") == "1")
+        #expect(try database.shell("SELECT version FROM schema_migrations ORDER BY version") == "1\n2")
     }
 
     @Test(arguments: StoreKind.allCases)

@@ -1,6 +1,7 @@
 import NIOCore
 
-/// `events` (0x90): one page of a query, with the cursor to fetch the next.
+/// `events` (0x90): one page of a query, with the cursor to fetch the next, then each
+/// event's peer credentials (kept out of the event layout, which clients also send).
 public struct EventsResult: Sendable, Hashable {
     public var events: [LedgerEvent]
     /// Present when the page is full, so there may be more.
@@ -21,7 +22,7 @@ public struct EventsResult: Sendable, Hashable {
         for (index, event) in self.events.enumerated() {
             scratch.clear()
             event.encode(into: &scratch)
-            used += scratch.readableBytes
+            used += scratch.readableBytes + 9
             if used > maximumBytes, index > 0 {
                 let kept = Array(self.events[..<index])
                 let last = kept[kept.count - 1]
@@ -37,6 +38,9 @@ public struct EventsResult: Sendable, Hashable {
             event.encode(into: &buffer)
         }
         buffer.ledgerWriteOptional(self.next) { $1.encode(into: &$0) }
+        for event in self.events {
+            buffer.ledgerWriteOptional(event.peer) { $1.encode(into: &$0) }
+        }
     }
 
     public static func decode(from buffer: inout ByteBuffer) throws(LedgerProtocolError) -> EventsResult {
@@ -48,6 +52,11 @@ public struct EventsResult: Sendable, Hashable {
         }
         let next = try buffer.ledgerReadOptional(field: "cursor") { (b: inout ByteBuffer) throws(LedgerProtocolError) in
             try EventCursor.decode(from: &b)
+        }
+        for index in events.indices {
+            events[index].peer = try buffer.ledgerReadOptional(field: "peer credentials") { (b: inout ByteBuffer) throws(LedgerProtocolError) in
+                try PeerCredentials.decode(from: &b)
+            }
         }
         try buffer.ledgerExpectEnd(of: "events")
         return EventsResult(events: events, next: next)

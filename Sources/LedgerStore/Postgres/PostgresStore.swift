@@ -15,7 +15,7 @@ public final class PostgresStore: EventStore {
 
     public var description: String { self.connectionInfo.description }
 
-    /// Rows per INSERT statement: 10 parameters each, well under libpq's 65,535.
+    /// Rows per INSERT statement: 12 parameters each, well under libpq's 65,535.
     static let rowsPerStatement = 1_000
 
     /// Connects, applies migrations under an advisory lock, and opens the query connection.
@@ -69,14 +69,15 @@ public final class PostgresStore: EventStore {
 
     /// One multi-row INSERT; an id already stored is skipped, so a retried batch is stored once.
     static func insert(_ events: ArraySlice<LedgerEvent>) -> (String, [String?]) {
-        var sql = "INSERT INTO ledger_events (id, timestamp, event_type, entity_type, entity_id, event_data, severity, worker_id, job_id, clip_id) VALUES "
+        var sql =
+            "INSERT INTO ledger_events (id, timestamp, event_type, entity_type, entity_id, event_data, severity, worker_id, job_id, clip_id, peer_uid, peer_pid) VALUES "
         var parameters: [String?] = []
-        parameters.reserveCapacity(events.count * 10)
+        parameters.reserveCapacity(events.count * 12)
         for (row, event) in events.enumerated() {
-            let base = row * 10
+            let base = row * 12
             if row > 0 { sql += "," }
             sql += "($\(base + 1)::uuid,$\(base + 2)::timestamptz,$\(base + 3),$\(base + 4),$\(base + 5),$\(base + 6)::jsonb,"
-            sql += "$\(base + 7)::event_severity,$\(base + 8),$\(base + 9)::uuid,$\(base + 10)::uuid)"
+            sql += "$\(base + 7)::event_severity,$\(base + 8),$\(base + 9)::uuid,$\(base + 10)::uuid,$\(base + 11)::bigint,$\(base + 12)::integer)"
             parameters.append(event.id.uuidString.lowercased())
             parameters.append((event.timestamp ?? LedgerTimestamp(rawValue: 0)).iso8601)
             parameters.append(event.eventType)
@@ -87,6 +88,8 @@ public final class PostgresStore: EventStore {
             parameters.append(event.workerID)
             parameters.append(event.jobID?.uuidString.lowercased())
             parameters.append(event.clipID?.uuidString.lowercased())
+            parameters.append(event.peer.map { String($0.uid) })
+            parameters.append(event.peer.map { String($0.pid) })
         }
         // No conflict target: on the optional partitioned layout the key is (id, timestamp).
         sql += " ON CONFLICT DO NOTHING"
@@ -101,7 +104,7 @@ public final class PostgresStore: EventStore {
             let text =
                 """
                 SELECT id::text, (extract(epoch FROM timestamp) * 1000000)::bigint, event_type, entity_type, entity_id,
-                       event_data::text, severity::text, worker_id, job_id::text, clip_id::text
+                       event_data::text, severity::text, worker_id, job_id::text, clip_id::text, peer_uid, peer_pid
                 FROM ledger_events
                 """ + sql.whereClause + EventQuerySQL.orderClause(request.order) + " LIMIT \(request.limit)"
             let result = try connection.execute(text, sql.values.map(\.postgresText), as: .queryFailed)
@@ -155,7 +158,10 @@ public final class PostgresStore: EventStore {
             severity: result.text(row, 6).flatMap(Severity.init(name:)) ?? .info,
             workerID: result.text(row, 7),
             jobID: try uuid(8),
-            clipID: try uuid(9)
+            clipID: try uuid(9),
+            peer: result.text(row, 10).flatMap { UInt32($0) }.map { uid in
+                PeerCredentials(uid: uid, pid: result.text(row, 11).flatMap { Int32($0) } ?? 0)
+            }
         )
     }
 }

@@ -117,6 +117,10 @@ final class SQLiteStatement {
         sqlite3_column_int64(self.handle, column)
     }
 
+    func isNull(_ column: Int32) -> Bool {
+        sqlite3_column_type(self.handle, column) == SQLITE_NULL
+    }
+
     func reset() {
         sqlite3_reset(self.handle)
     }

@@ -58,7 +58,7 @@ public final class SQLiteStore: EventStore {
         try await self.reader.run { (state: WriterState) throws(StoreError) -> EventsResult in
             var sql = EventQuerySQL(filter: request.filter, placeholder: { _ in "?" })
             if let cursor = request.after { sql.add(after: cursor, order: request.order) }
-            let text = "SELECT id, timestamp, event_type, entity_type, entity_id, event_data, severity, worker_id, job_id, clip_id FROM ledger_events"
+            let text = "SELECT id, timestamp, event_type, entity_type, entity_id, event_data, severity, worker_id, job_id, clip_id, peer_uid, peer_pid FROM ledger_events"
                 + sql.whereClause + EventQuerySQL.orderClause(request.order) + " LIMIT \(request.limit)"
             let statement = try state.connection.prepare(text)
             statement.bind(sql.values.map(SQLiteStatement.Value.init))
@@ -105,7 +105,8 @@ public final class SQLiteStore: EventStore {
             severity: row.text(6).flatMap(Severity.init(name:)) ?? .info,
             workerID: row.text(7),
             jobID: try uuid(8),
-            clipID: try uuid(9)
+            clipID: try uuid(9),
+            peer: row.isNull(10) ? nil : PeerCredentials(uid: UInt32(truncatingIfNeeded: row.integer(10)), pid: Int32(truncatingIfNeeded: row.integer(11)))
         )
     }
 }
@@ -128,8 +129,8 @@ final class WriterState {
         self.connection = connection
         self.insertStatement = try connection.prepare(
             """
-            INSERT INTO ledger_events (id, timestamp, event_type, entity_type, entity_id, event_data, severity, worker_id, job_id, clip_id)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING
+            INSERT INTO ledger_events (id, timestamp, event_type, entity_type, entity_id, event_data, severity, worker_id, job_id, clip_id, peer_uid, peer_pid)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING
             """,
             as: .writeFailed
         )
@@ -157,6 +158,8 @@ final class WriterState {
                     event.workerID.map { .text($0) } ?? .null,
                     event.jobID.map { .text($0.uuidString.lowercased()) } ?? .null,
                     event.clipID.map { .text($0.uuidString.lowercased()) } ?? .null,
+                    event.peer.map { .integer(Int64($0.uid)) } ?? .null,
+                    event.peer.map { .integer(Int64($0.pid)) } ?? .null,
                 ])
                 _ = try insert.step(as: .writeFailed)
                 inserted += self.connection.changes
