@@ -12,12 +12,13 @@ public enum LedgerRequest: Sendable, Hashable {
     case query(QueryRequest)
     case count(CountRequest)
     case stats
+    case subscribe(SubscribeRequest)
 
     /// Whether the request changes the ledger (and so needs write access).
     public var isWrite: Bool {
         switch self {
         case .logEvent, .logJobEvent, .logClipEvent, .logBatch: true
-        case .ping, .sync, .query, .count, .stats: false
+        case .ping, .sync, .query, .count, .stats, .subscribe: false
         }
     }
 
@@ -38,6 +39,7 @@ public enum LedgerRequest: Sendable, Hashable {
         public static let query = ID(rawValue: 0x10)
         public static let count = ID(rawValue: 0x11)
         public static let stats = ID(rawValue: 0x12)
+        public static let subscribe = ID(rawValue: 0x13)
     }
 
     public var id: ID {
@@ -51,6 +53,7 @@ public enum LedgerRequest: Sendable, Hashable {
         case .query: .query
         case .count: .count
         case .stats: .stats
+        case .subscribe: .subscribe
         }
     }
 
@@ -63,6 +66,7 @@ public enum LedgerRequest: Sendable, Hashable {
         case .logBatch(let message): message.encode(into: &buffer)
         case .query(let message): message.encode(into: &buffer)
         case .count(let message): message.encode(into: &buffer)
+        case .subscribe(let message): message.encode(into: &buffer)
         }
     }
 
@@ -102,6 +106,7 @@ public enum LedgerRequest: Sendable, Hashable {
             return .sync
         case .query: return .query(try QueryRequest.decode(from: &payload))
         case .count: return .count(try CountRequest.decode(from: &payload))
+        case .subscribe: return .subscribe(try SubscribeRequest.decode(from: &payload))
         case .stats:
             try empty("stats")
             return .stats

@@ -7,6 +7,7 @@ public enum LedgerResponse: Sendable, Hashable {
     case events(EventsResult)
     case count(CountResult)
     case stats(StatsResult)
+    case tail(TailBatch)
     case error(ErrorResponse)
 
     /// The type byte of each response; responses have the high bit set so a stream
@@ -23,6 +24,7 @@ public enum LedgerResponse: Sendable, Hashable {
         public static let events = ID(rawValue: 0x90)
         public static let count = ID(rawValue: 0x91)
         public static let stats = ID(rawValue: 0x92)
+        public static let tail = ID(rawValue: 0x93)
         public static let error = ID(rawValue: 0xFF)
     }
 
@@ -33,6 +35,7 @@ public enum LedgerResponse: Sendable, Hashable {
         case .events: .events
         case .count: .count
         case .stats: .stats
+        case .tail: .tail
         case .error: .error
         }
     }
@@ -44,6 +47,7 @@ public enum LedgerResponse: Sendable, Hashable {
         case .events(let message): message.encode(into: &buffer)
         case .count(let message): message.encode(into: &buffer)
         case .stats(let message): message.encode(into: &buffer)
+        case .tail(let message): message.encode(into: &buffer)
         case .error(let message): message.encode(into: &buffer)
         }
     }
@@ -62,6 +66,7 @@ public enum LedgerResponse: Sendable, Hashable {
         case .events: return .events(try EventsResult.decode(from: &payload))
         case .count: return .count(try CountResult.decode(from: &payload))
         case .stats: return .stats(try StatsResult.decode(from: &payload))
+        case .tail: return .tail(try TailBatch.decode(from: &payload))
         case .error: return .error(try ErrorResponse.decode(from: &payload))
         default:
             throw LedgerProtocolError(

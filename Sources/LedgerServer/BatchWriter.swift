@@ -15,14 +15,16 @@ public struct BatchWriter: Service {
     let batchSize: Int
     let delay: Duration
     let retry: StoreRetryPolicy
+    let hub: TailHub?
     let logger: Logger
 
     public init(
         queue: IngestQueue, store: any EventStore, stats: ServerStats, batchSize: Int, delay: Duration,
-        retry: StoreRetryPolicy = StoreRetryPolicy(), logger: Logger
+        retry: StoreRetryPolicy = StoreRetryPolicy(), hub: TailHub? = nil, logger: Logger
     ) {
         self.queue = queue
         self.retry = retry
+        self.hub = hub
         self.store = store
         self.stats = stats
         self.batchSize = batchSize
@@ -65,6 +67,7 @@ public struct BatchWriter: Service {
                 for entry in batch {
                     entry.completion?.succeed()
                 }
+                self.hub?.publish(events)
                 return
             } catch where error.code == .unavailable {
                 // An outage: hold the batch (and, through the full queue, everything behind it) and

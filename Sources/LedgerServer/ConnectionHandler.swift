@@ -29,11 +29,22 @@ struct ConnectionHandler: Sendable {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
                         while let pending = await responses.next() {
+                            if case .stream(let requestID, let subscription) = pending {
+                                // An empty first batch tells the subscriber it is live.
+                                try await outbound.write(LedgerResponse.tail(TailBatch(events: [])).frame(requestID: requestID))
+                                while let batch = await subscription.next() {
+                                    try await outbound.write(LedgerResponse.tail(batch).frame(requestID: requestID))
+                                }
+                                continue
+                            }
                             try await outbound.write(await Self.resolve(pending))
                         }
                     }
+                    var subscription: TailSubscription?
                     do {
                         for try await frame in inbound.cancelOnGracefulShutdown() {
+                            // A subscribed connection only streams; what the client sends now is read and dropped.
+                            if subscription != nil { continue }
                             let outcome: RequestDispatcher.Outcome
                             do {
                                 outcome = try await self.dispatcher.handle(frame, access: access, eventLoop: eventLoop)
@@ -47,6 +58,10 @@ struct ConnectionHandler: Sendable {
                                 await responses.push(.ready(response.frame(requestID: frame.requestID)))
                             case .respondAfterCommit(let committed, let future):
                                 await responses.push(.afterCommit(requestID: frame.requestID, committed: committed, future))
+                            case .subscribe(let filter):
+                                let live = self.dispatcher.hub.subscribe(filter)
+                                subscription = live
+                                await responses.push(.stream(requestID: frame.requestID, live))
                             }
                         }
                     } catch let error as LedgerProtocolError {
@@ -56,6 +71,7 @@ struct ConnectionHandler: Sendable {
                         // The peer went away (a reset, a TLS peer closing without close_notify): nothing to answer.
                         self.logger.debug("connection lost", metadata: ["peer": "\(access.peer)", "error": "\(error)"])
                     }
+                    if let subscription { self.dispatcher.hub.unsubscribe(subscription) }
                     // Always: the writer task ends only when the queue is finished.
                     responses.finish()
                     try await group.next()
@@ -90,6 +106,9 @@ struct ConnectionHandler: Sendable {
         switch pending {
         case .ready(let frame):
             return frame
+        case .stream(let requestID, _):
+            return LedgerResponse.error(ErrorResponse(code: .internalError, message: "a stream cannot be resolved to one frame")).frame(
+                requestID: requestID)
         case .afterCommit(let requestID, let committed, let future):
             do {
                 try await future.get()

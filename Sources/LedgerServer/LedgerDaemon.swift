@@ -23,12 +23,13 @@ public struct LedgerDaemon: Sendable {
         let store = try await self.store.open(logger: self.logger)
         let stats = ServerStats()
         let queue = IngestQueue(capacity: self.configuration.ingestQueueCapacity)
+        let hub = TailHub(capacity: self.configuration.tailBufferEvents)
         let writer = BatchWriter(
             queue: queue, store: store, stats: stats, batchSize: self.configuration.commitBatchSize,
-            delay: self.configuration.commitDelay, logger: self.logger
+            delay: self.configuration.commitDelay, hub: hub, logger: self.logger
         )
         let server = LedgerServer(
-            configuration: self.configuration, queue: queue, store: store, stats: stats, logger: self.logger,
+            configuration: self.configuration, queue: queue, store: store, stats: stats, hub: hub, logger: self.logger,
             onListening: onReady
         )
         // Services stop in reverse order: the listener first, so the writer still commits

@@ -32,6 +32,7 @@ public struct LedgerServer: Service {
         queue: IngestQueue,
         store: any EventStore,
         stats: ServerStats,
+        hub: TailHub = TailHub(),
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger,
         onListening: @escaping @Sendable (Listening) -> Void = { _ in }
@@ -39,7 +40,7 @@ public struct LedgerServer: Service {
         self.configuration = configuration
         let started = RequestDispatcher.now()
         self.dispatcher = RequestDispatcher(
-            configuration: configuration, queue: queue, store: store, stats: stats,
+            configuration: configuration, queue: queue, store: store, stats: stats, hub: hub,
             facts: [
                 .init("server", configuration.serverName),
                 .init("store", store.description),

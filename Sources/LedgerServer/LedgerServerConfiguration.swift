@@ -24,6 +24,8 @@ public struct LedgerServerConfiguration: Sendable {
     public var ingestQueueCapacity: Int = 50_000
     /// Responses a connection may have waiting to be written before the daemon stops reading from it.
     public var pendingResponsesPerConnection: Int = 1_024
+    /// Committed events buffered for each live tail before a slow reader starts missing them.
+    public var tailBufferEvents: Int = 10_000
     /// The TLS listener for remote peers; nil (the default) means none: there is never plaintext TCP.
     public var tls: TLSListenerConfiguration?
     /// Name and version reported by ping and stats.

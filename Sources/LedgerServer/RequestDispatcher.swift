@@ -12,6 +12,7 @@ struct RequestDispatcher: Sendable {
     let queue: IngestQueue
     let store: any EventStore
     let stats: ServerStats
+    let hub: TailHub
     let facts: [StatsResult.Fact]
     let logger: Logger
 
@@ -19,6 +20,7 @@ struct RequestDispatcher: Sendable {
     enum Outcome {
         case respond(LedgerResponse)
         case respondAfterCommit(committed: UInt32, EventLoopFuture<Void>)
+        case subscribe(EventFilter)
         case noResponse
     }
 
@@ -40,7 +42,9 @@ struct RequestDispatcher: Sendable {
         case .ping:
             return .respond(.pong(Pong(server: self.configuration.serverName)))
         case .stats:
-            return .respond(.stats(self.stats.snapshot(queueDepth: self.queue.depth, facts: self.facts)))
+            return .respond(
+                .stats(self.stats.snapshot(queueDepth: self.queue.depth, tailSubscribers: self.hub.subscriberCount,
+                    tailMissed: self.hub.missed.load(ordering: .relaxed), facts: self.facts)))
         case .sync:
             return try await self.ingest([], acknowledged: true, peer: nil, eventLoop: eventLoop)
         case .logEvent(let message):
@@ -69,6 +73,14 @@ struct RequestDispatcher: Sendable {
                 try query.validate(maximumLimit: self.configuration.maximumQueryLimit)
                 return .events(try await self.store.query(query).truncated(toEncodedBytes: self.configuration.maximumResponseBytes))
             }
+        case .subscribe(let subscribe):
+            do {
+                try subscribe.filter.validate()
+            } catch {
+                self.stats.add(\.protocolErrors)
+                return .respond(.error(ErrorResponse(error)))
+            }
+            return .subscribe(subscribe.filter)
         case .count(let count):
             return await self.read {
                 try count.filter.validate()

@@ -12,6 +12,8 @@ final class ResponseQueue: Sendable {
         case ready(LedgerFrame)
         /// An ack to write once the events are committed (or an error if they could not be).
         case afterCommit(requestID: UInt32, committed: UInt32, EventLoopFuture<Void>)
+        /// A live tail: every frame from here on belongs to it.
+        case stream(requestID: UInt32, TailSubscription)
     }
 
     private struct State {

@@ -29,7 +29,7 @@ public final class ServerStats: Sendable {
     }
 
     /// The counters in the order `ledger-rpc stats` prints them.
-    func snapshot(queueDepth: Int, facts: [StatsResult.Fact]) -> StatsResult {
+    func snapshot(queueDepth: Int, tailSubscribers: Int, tailMissed: Int64, facts: [StatsResult.Fact]) -> StatsResult {
         func load(_ counter: KeyPath<ServerStats, ManagedAtomic<Int64>>) -> Int64 {
             self[keyPath: counter].load(ordering: .relaxed)
         }
@@ -53,6 +53,8 @@ public final class ServerStats: Sendable {
                 .init("queries", load(\.queries)),
                 .init("requests_denied", load(\.requestsDenied)),
                 .init("connections_refused", load(\.connectionsRefused)),
+                .init("tail_subscribers", Int64(tailSubscribers)),
+                .init("tail_missed", tailMissed),
             ],
             facts: facts
         )

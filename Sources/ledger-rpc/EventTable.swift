@@ -29,4 +29,15 @@ enum EventTable {
         }
         return ([header] + rows).map(line).joined()
     }
+
+    /// One event per line for a stream, where columns cannot be sized in advance.
+    static func line(_ event: LedgerEvent) -> String {
+        var fields = [event.timestamp?.iso8601 ?? "-", event.severity.name.padding(toLength: 5, withPad: " ", startingAt: 0), event.eventType,
+            "\(event.entityType):\(event.entityID)"]
+        if let jobID = event.jobID { fields.append("job=\(jobID.uuidString.lowercased())") }
+        if let workerID = event.workerID { fields.append("worker=\(workerID)") }
+        if let peer = event.peer { fields.append("peer=uid=\(peer.uid),pid=\(peer.pid)") }
+        fields.append(event.metadata)
+        return fields.joined(separator: "  ")
+    }
 }

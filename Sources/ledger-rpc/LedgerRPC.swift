@@ -20,7 +20,7 @@ struct LedgerRPC: AsyncParsableCommand {
             When the daemon cannot be reached, ledger-rpc prints one line naming the socket \
             (or the TLS address, with the reason a handshake failed) and exits with status 1.
             """,
-        subcommands: [Query.self, Log.self, Ping.self, Stats.self]
+        subcommands: [Query.self, Log.self, Tail.self, Ping.self, Stats.self]
     )
 }
 

@@ -36,12 +36,13 @@ public final class TestServer: Sendable {
         let stats = ServerStats()
         self.stats = stats
         let queue = IngestQueue(capacity: configuration.ingestQueueCapacity)
+        let hub = TailHub(capacity: configuration.tailBufferEvents)
         let writer = BatchWriter(
             queue: queue, store: store, stats: stats, batchSize: configuration.commitBatchSize,
-            delay: configuration.commitDelay, logger: logger)
+            delay: configuration.commitDelay, hub: hub, logger: logger)
         let (listening, continuation) = AsyncStream<String>.makeStream()
         let server = LedgerServer(
-            configuration: configuration, queue: queue, store: store, stats: stats, logger: logger,
+            configuration: configuration, queue: queue, store: store, stats: stats, hub: hub, logger: logger,
             onListening: { continuation.yield($0.socketPath) })
         let group = ServiceGroup(services: [writer, server], logger: logger)
         self.group = group

@@ -89,4 +89,18 @@ public struct EventFilter: Sendable, Hashable {
             severity: severity, workerID: workerID, since: since, until: until
         )
     }
+
+    /// Whether an event passes the filter, as the stores' WHERE clause would decide; used for live tails.
+    public func matches(_ event: LedgerEvent) -> Bool {
+        if let eventType = self.eventType, event.eventType != eventType { return false }
+        if let entityType = self.entityType, event.entityType != entityType { return false }
+        if let entityID = self.entityID, event.entityID != entityID { return false }
+        if let jobID = self.jobID, event.jobID != jobID { return false }
+        if let clipID = self.clipID, event.clipID != clipID { return false }
+        if let severity = self.severity, event.severity != severity { return false }
+        if let workerID = self.workerID, event.workerID != workerID { return false }
+        if let since = self.since, let timestamp = event.timestamp, timestamp < since { return false }
+        if let until = self.until, let timestamp = event.timestamp, timestamp >= until { return false }
+        return true
+    }
 }
