@@ -47,6 +47,23 @@ import Testing
         #expect(stats.stdout.contains("\"requests_denied\":1"), "\(stats.stdout)")
         #expect(stats.stdout.contains("\"events_committed\":1"))
         #expect(daemon.stderr.contains("subject=O=SocialSyncLedger,CN=ledger-operator"), "the daemon logs who connected")
+        // A remote tail sees events as they are committed.
+        async let tailed = runTool("ledger-rpc", ["tail", "--json", "--type", "clip_created", "--max-events", "2"] + remote)
+        var subscribed = false
+        for _ in 0..<200 where !subscribed {
+            try await Task.sleep(for: .milliseconds(25))
+            let current = try await runTool("ledger-rpc", ["stats", "--json", "--socket", daemon.socketPath])
+            subscribed = current.stdout.contains("\"tail_subscribers\":1")
+        }
+        #expect(subscribed)
+        for index in 0..<3 {
+            _ = try await runTool("ledger-rpc", ["log", index == 1 ? "job_created" : "clip_created", "clip", "c-\(index)", "--socket", daemon.socketPath])
+        }
+        let tail = try await tailed
+        #expect(tail.status == 0, "\(tail.stderr)")
+        let lines = tail.stdout.split(separator: "\n")
+        #expect(lines.count == 2 && lines[0].contains("\"entity_id\":\"c-0\"") && lines[1].contains("\"entity_id\":\"c-2\""), "\(tail.stdout)")
+
         // Remote peers that hung up without a TLS close_notify must not hold up shutdown.
         daemon.signal(SIGTERM)
         #expect(await daemon.waitForExit() == 0)
