@@ -44,6 +44,8 @@ enum Fixtures {
         .query(QueryRequest(filter: filter, order: .oldestFirst, limit: 7, after: EventCursor(timestamp: timestamp, id: eventID))),
         .count(CountRequest()),
         .count(CountRequest(filter: EventFilter(severity: .error, since: timestamp))),
+        .subscribe(SubscribeRequest()),
+        .subscribe(SubscribeRequest(filter: filter)),
     ]
 
     static let responses: [LedgerResponse] = [
@@ -52,6 +54,8 @@ enum Fixtures {
         .events(EventsResult(events: [], next: nil)),
         .events(EventsResult(events: [fullEvent], next: EventCursor(timestamp: timestamp, id: eventID))),
         .events(EventsResult(events: [sentByPeer, minimalEvent], next: nil)),
+        .tail(TailBatch(events: [])),
+        .tail(TailBatch(missed: 12, events: [sentByPeer, minimalEvent])),
         .count(CountResult(count: 42)),
         .stats(StatsResult(counters: [.init("events_received", 10), .init("queue_depth", 0)], facts: [.init("store", "sqlite:/x")])),
         .error(ErrorResponse(code: .invalidEvent, message: "metadata must be a JSON object")),
