@@ -125,6 +125,44 @@ import Testing
         }
     }
 
+    /// Every combination of the filter's fields, both orders: paging with cursors returns exactly
+    /// what one unpaged query returns, which is exactly the events the filter matches in memory.
+    @Test(arguments: StoreKind.allCases)
+    func pagingNeitherSkipsNorRepeatsUnderEveryFilterCombination(kind: StoreKind) async throws {
+        try await Self.withStore(kind) { (store: any EventStore) async throws in
+            let events = Self.sampleEvents()
+            _ = try await store.append(events)
+            let parts: [(inout EventFilter) -> Void] = [
+                { $0.eventType = "job_processing_failed" },
+                { $0.entityType = "job"; $0.entityID = "entity-2" },
+                { $0.jobID = Self.jobA },
+                { $0.clipID = Self.clip },
+                { $0.severity = .error },
+                { $0.workerID = "worker-a" },
+                { $0.since = events[6].timestamp },
+                { $0.until = events[24].timestamp },
+            ]
+            for mask in 0..<(1 << parts.count) {
+                var filter = EventFilter()
+                for (bit, part) in parts.enumerated() where mask & (1 << bit) != 0 { part(&filter) }
+                for order in [QueryRequest.Order.newestFirst, .oldestFirst] {
+                    var expected = events.filter(filter.matches)
+                        .sorted { ($0.timestamp!.rawValue, $0.id.uuidString.lowercased()) < ($1.timestamp!.rawValue, $1.id.uuidString.lowercased()) }
+                    if order == .newestFirst { expected.reverse() }
+                    var paged: [UUID] = []
+                    var cursor: EventCursor?
+                    repeat {
+                        let page = try await store.query(QueryRequest(filter: filter, order: order, limit: 4, after: cursor))
+                        paged += page.events.map(\.id)
+                        cursor = page.next
+                    } while cursor != nil
+                    #expect(paged == expected.map(\.id), "filter mask \(mask), \(order)")
+                    #expect(try await store.count(filter) == UInt64(expected.count), "count, filter mask \(mask)")
+                }
+            }
+        }
+    }
+
     @Test(arguments: StoreKind.allCases)
     func aBatchLargerThanOneStatementIsOneTransaction(kind: StoreKind) async throws {
         try await Self.withStore(kind) { (store: any EventStore) async throws in
