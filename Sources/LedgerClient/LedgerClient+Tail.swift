@@ -10,7 +10,10 @@ extension LedgerClient {
     /// batch is empty and means the subscription is live; a batch's `missed` counts matching events
     /// the daemon skipped because this reader fell behind. The stream ends when the daemon closes the
     /// connection, and cancelling the consuming task closes it.
-    public func tail(_ filter: EventFilter = EventFilter()) -> AsyncThrowingStream<TailBatch, any Error> {
+    ///
+    /// - Parameter after: resume after this event's `tailCursor`: the events committed since come
+    ///   first, then live ones, none skipped or repeated.
+    public func tail(_ filter: EventFilter = EventFilter(), after: TailCursor? = nil) -> AsyncThrowingStream<TailBatch, any Error> {
         let configuration = self.connection.configuration
         return AsyncThrowingStream { continuation in
             let task = Task {
@@ -18,7 +21,7 @@ extension LedgerClient {
                     let channel = try await Self.connectForTail(configuration)
                     try await channel.executeThenClose { inbound, outbound in
                         var request = ByteBuffer()
-                        LedgerRequest.subscribe(SubscribeRequest(filter: filter)).encode(requestID: 1, into: &request)
+                        LedgerRequest.subscribe(SubscribeRequest(filter: filter, after: after)).encode(requestID: 1, into: &request)
                         try await outbound.write(request)
                         for try await frame in inbound {
                             switch try LedgerResponse.decode(frame) {

@@ -15,7 +15,8 @@ extension LedgerEvent {
             + "\"entity_id\":\(string(self.entityID)),\"metadata\":\(self.metadata.isEmpty ? "{}" : self.metadata),"
             + "\"severity\":\(string(self.severity.name)),\"worker_id\":\(string(self.workerID)),"
             + "\"job_id\":\(uuid(self.jobID)),\"clip_id\":\(uuid(self.clipID)),"
-            + "\"peer_uid\":\(self.peer.map { String($0.uid) } ?? "null"),\"peer_pid\":\(self.peer.map { String($0.pid) } ?? "null")}"
+            + "\"peer_uid\":\(self.peer.map { String($0.uid) } ?? "null"),\"peer_pid\":\(self.peer.map { String($0.pid) } ?? "null"),"
+            + "\"tail_cursor\":\(string(self.tailCursor?.token))}"
     }
 }
 

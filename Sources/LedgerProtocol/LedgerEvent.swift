@@ -19,6 +19,8 @@ public struct LedgerEvent: Sendable, Hashable {
     public var clipID: UUID?
     /// Set by the daemon from the connection, never taken from the client; returned by queries.
     public var peer: PeerCredentials?
+    /// The store's commit sequence number, assigned when the event is stored; what tails resume by.
+    public var sequence: Int64?
 
     public init(
         id: UUID,
@@ -31,7 +33,8 @@ public struct LedgerEvent: Sendable, Hashable {
         workerID: String? = nil,
         jobID: UUID? = nil,
         clipID: UUID? = nil,
-        peer: PeerCredentials? = nil
+        peer: PeerCredentials? = nil,
+        sequence: Int64? = nil
     ) {
         self.id = id
         self.timestamp = timestamp
@@ -44,6 +47,12 @@ public struct LedgerEvent: Sendable, Hashable {
         self.jobID = jobID
         self.clipID = clipID
         self.peer = peer
+        self.sequence = sequence
+    }
+
+    /// Where a tail that delivered this event resumes from.
+    public var tailCursor: TailCursor? {
+        self.sequence.map(TailCursor.init(sequence:))
     }
 
     /// The nil UUID, which on the wire means "let the daemon assign an id".

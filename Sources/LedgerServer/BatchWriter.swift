@@ -57,7 +57,8 @@ public struct BatchWriter: Service {
         var givingUpAt: ContinuousClock.Instant?
         while true {
             do {
-                let inserted = events.isEmpty ? 0 : try await self.store.append(events)
+                let sequences = events.isEmpty ? [] : try await self.store.insert(events)
+                let inserted = sequences.reduce(0) { $0 + ($1 == nil ? 0 : 1) }
                 if self.stats.storeAvailable.exchange(1, ordering: .relaxed) == 0 {
                     self.logger.notice("store is back; writing the held events", metadata: ["store": "\(self.store.description)"])
                 }
@@ -67,7 +68,18 @@ public struct BatchWriter: Service {
                 for entry in batch {
                     entry.completion?.succeed()
                 }
-                self.hub?.publish(events)
+                if let hub = self.hub, inserted > 0 {
+                    // Only what was newly stored, with its commit sequence: a retried duplicate is not news.
+                    var stored: [LedgerEvent] = []
+                    stored.reserveCapacity(inserted)
+                    for (event, sequence) in zip(events, sequences) {
+                        guard let sequence else { continue }
+                        var event = event
+                        event.sequence = sequence
+                        stored.append(event)
+                    }
+                    hub.publish(stored)
+                }
                 return
             } catch where error.code == .unavailable {
                 // An outage: hold the batch (and, through the full queue, everything behind it) and

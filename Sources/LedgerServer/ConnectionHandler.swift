@@ -29,12 +29,8 @@ struct ConnectionHandler: Sendable {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
                         while let pending = await responses.next() {
-                            if case .stream(let requestID, let subscription) = pending {
-                                // An empty first batch tells the subscriber it is live.
-                                try await outbound.write(LedgerResponse.tail(TailBatch(events: [])).frame(requestID: requestID))
-                                while let batch = await subscription.next() {
-                                    try await outbound.write(LedgerResponse.tail(batch).frame(requestID: requestID))
-                                }
+                            if case .stream(let requestID, let subscription, let after) = pending {
+                                try await self.stream(subscription, after: after, requestID: requestID, to: outbound)
                                 continue
                             }
                             try await outbound.write(await Self.resolve(pending))
@@ -58,10 +54,11 @@ struct ConnectionHandler: Sendable {
                                 await responses.push(.ready(response.frame(requestID: frame.requestID)))
                             case .respondAfterCommit(let committed, let future):
                                 await responses.push(.afterCommit(requestID: frame.requestID, committed: committed, future))
-                            case .subscribe(let filter):
-                                let live = self.dispatcher.hub.subscribe(filter)
+                            case .subscribe(let request):
+                                // Registered before any catch-up read, so nothing committed in between is lost.
+                                let live = self.dispatcher.hub.subscribe(request.filter)
                                 subscription = live
-                                await responses.push(.stream(requestID: frame.requestID, live))
+                                await responses.push(.stream(requestID: frame.requestID, live, after: request.after))
                             }
                         }
                     } catch let error as LedgerProtocolError {
@@ -80,6 +77,37 @@ struct ConnectionHandler: Sendable {
             }
         } catch {
             self.logger.debug("connection ended", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Writes a tail: the stored events after the cursor first, then live commits, each exactly once.
+    ///
+    /// Commit sequence numbers order both parts, so a live event that the catch-up already sent is skipped.
+    private func stream(
+        _ subscription: TailSubscription, after: TailCursor?, requestID: UInt32, to outbound: NIOAsyncChannelOutboundWriter<LedgerFrame>
+    ) async throws {
+        // An empty first batch tells the subscriber it is live.
+        try await outbound.write(LedgerResponse.tail(TailBatch(events: [])).frame(requestID: requestID))
+        var last = after?.sequence ?? -1
+        if after != nil {
+            while true {
+                let page: [LedgerEvent]
+                do {
+                    page = try await self.dispatcher.store.events(afterSequence: last, matching: subscription.filter, limit: TailSubscription.batchLimit)
+                } catch {
+                    let failure = ErrorResponse(code: .storeUnavailable, closesConnection: true, message: "cannot read the events to resume from: \(error)")
+                    try await outbound.write(LedgerResponse.error(failure).frame(requestID: requestID))
+                    return
+                }
+                guard let newest = page.last?.sequence else { break }
+                try await outbound.write(LedgerResponse.tail(TailBatch(events: page)).frame(requestID: requestID))
+                last = newest
+            }
+        }
+        while let batch = await subscription.next() {
+            let fresh = last < 0 ? batch.events : batch.events.filter { ($0.sequence ?? Int64.max) > last }
+            guard !fresh.isEmpty || batch.missed > 0 else { continue }
+            try await outbound.write(LedgerResponse.tail(TailBatch(missed: batch.missed, events: fresh)).frame(requestID: requestID))
         }
     }
 
@@ -106,7 +134,7 @@ struct ConnectionHandler: Sendable {
         switch pending {
         case .ready(let frame):
             return frame
-        case .stream(let requestID, _):
+        case .stream(let requestID, _, _):
             return LedgerResponse.error(ErrorResponse(code: .internalError, message: "a stream cannot be resolved to one frame")).frame(
                 requestID: requestID)
         case .afterCommit(let requestID, let committed, let future):

@@ -20,7 +20,7 @@ struct RequestDispatcher: Sendable {
     enum Outcome {
         case respond(LedgerResponse)
         case respondAfterCommit(committed: UInt32, EventLoopFuture<Void>)
-        case subscribe(EventFilter)
+        case subscribe(SubscribeRequest)
         case noResponse
     }
 
@@ -80,7 +80,7 @@ struct RequestDispatcher: Sendable {
                 self.stats.add(\.protocolErrors)
                 return .respond(.error(ErrorResponse(error)))
             }
-            return .subscribe(subscribe.filter)
+            return .subscribe(subscribe)
         case .count(let count):
             return await self.read {
                 try count.filter.validate()

@@ -13,7 +13,7 @@ final class ResponseQueue: Sendable {
         /// An ack to write once the events are committed (or an error if they could not be).
         case afterCommit(requestID: UInt32, committed: UInt32, EventLoopFuture<Void>)
         /// A live tail: every frame from here on belongs to it.
-        case stream(requestID: UInt32, TailSubscription)
+        case stream(requestID: UInt32, TailSubscription, after: TailCursor?)
     }
 
     private struct State {

@@ -72,6 +72,12 @@ struct EventQuerySQL {
         self.conditions.append("(\(self.timestampColumn), id) \(comparison) (\(timestamp)\(self.timestampCast), \(id)\(self.uuidCast))")
     }
 
+    /// Restricts to rows committed after `sequence`, for a tail catching up.
+    mutating func add(afterSequence sequence: Int64) {
+        let marker = self.bind(.integer(sequence))
+        self.conditions.append("seq > \(marker)")
+    }
+
     var whereClause: String {
         self.conditions.isEmpty ? "" : " WHERE " + self.conditions.joined(separator: " AND ")
     }

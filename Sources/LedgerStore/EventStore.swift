@@ -10,8 +10,8 @@ public protocol EventStore: Sendable {
     var description: String { get }
 
     /// Stores the events in one transaction; ids already present are skipped, not errors.
-    /// - Returns: how many rows were newly inserted.
-    func append(_ events: [LedgerEvent]) async throws(StoreError) -> Int
+    /// - Returns: for each event, its commit sequence number, or nil when its id was already stored.
+    func insert(_ events: [LedgerEvent]) async throws(StoreError) -> [Int64?]
 
     /// One page of events matching the request's filter, in its order, after its cursor.
     func query(_ request: QueryRequest) async throws(StoreError) -> EventsResult
@@ -19,6 +19,17 @@ public protocol EventStore: Sendable {
     /// How many events match the filter.
     func count(_ filter: EventFilter) async throws(StoreError) -> UInt64
 
+    /// Up to `limit` events matching the filter that were committed after `sequence`, in commit order;
+    /// how a live tail catches up before it follows new commits.
+    func events(afterSequence sequence: Int64, matching filter: EventFilter, limit: Int) async throws(StoreError) -> [LedgerEvent]
+
     /// Finishes pending work and releases the backend; later calls fail with `StoreError.Code.closed`.
     func close() async
+}
+
+extension EventStore {
+    /// Stores the events in one transaction. - Returns: how many rows were newly inserted.
+    public func append(_ events: [LedgerEvent]) async throws(StoreError) -> Int {
+        try await self.insert(events).reduce(0) { $0 + ($1 == nil ? 0 : 1) }
+    }
 }

@@ -25,6 +25,14 @@ struct Tail: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Only this severity: INFO, WARN or ERROR.", valueName: "severity"))
     var severity: String?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Resume after this cursor (from --show-cursor or a JSON line's tail_cursor): events committed since come first.", valueName: "cursor"))
+    var after: String?
+
+    @Flag(name: .long, help: "After each group of lines, print the cursor to resume from, as `-- cursor: ...`.")
+    var showCursor = false
+
     @Option(name: .long, help: ArgumentHelp("Stop after this many events (default: run until interrupted).", valueName: "n"))
     var maxEvents: Int?
 
@@ -36,6 +44,9 @@ struct Tail: AsyncParsableCommand {
     func validate() throws {
         guard self.entity.isEmpty || self.entity.count == 2 else { throw ValidationError("--entity takes TYPE and ID") }
         if let maxEvents = self.maxEvents, maxEvents < 1 { throw ValidationError("--max-events must be 1 or more") }
+        if let after = self.after, TailCursor(token: after) == nil {
+            throw ValidationError("--after \"\(after)\" is not a tail cursor printed by ledger-rpc tail")
+        }
         if let severity = self.severity, Severity(name: severity.uppercased()) == nil {
             throw ValidationError("--severity \"\(severity)\" is not INFO, WARN or ERROR")
         }
@@ -53,14 +64,17 @@ struct Tail: AsyncParsableCommand {
         let client = self.connection.client()
         var remaining = self.maxEvents ?? Int.max
         do {
-            for try await batch in client.tail(filter) {
+            for try await batch in client.tail(filter, after: self.after.flatMap(TailCursor.init(token:))) {
                 if batch.missed > 0 {
                     FileHandle.standardError.write(Data("ledger-rpc: missed \(batch.missed) events while reading too slowly\n".utf8))
                 }
                 // Written straight to the descriptor, so a pipe sees each event as it lands.
                 let events = batch.events.prefix(remaining)
                 remaining -= events.count
-                let text = events.map { (self.json ? $0.jsonObject : EventTable.line($0)) + "\n" }.joined()
+                var text = events.map { (self.json ? $0.jsonObject : EventTable.line($0)) + "\n" }.joined()
+                if self.showCursor, !self.json, let cursor = events.last?.tailCursor {
+                    text += "-- cursor: \(cursor.token)\n"
+                }
                 if !text.isEmpty { FileHandle.standardOutput.write(Data(text.utf8)) }
                 if remaining == 0 { break }
             }

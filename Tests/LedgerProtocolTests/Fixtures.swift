@@ -18,6 +18,7 @@ enum Fixtures {
     static var sentByPeer: LedgerEvent {
         var event = fullEvent
         event.peer = PeerCredentials(uid: 1_000, pid: 42_000)
+        event.sequence = 7
         return event
     }
 
@@ -45,7 +46,7 @@ enum Fixtures {
         .count(CountRequest()),
         .count(CountRequest(filter: EventFilter(severity: .error, since: timestamp))),
         .subscribe(SubscribeRequest()),
-        .subscribe(SubscribeRequest(filter: filter)),
+        .subscribe(SubscribeRequest(filter: filter, after: TailCursor(sequence: 42))),
     ]
 
     static let responses: [LedgerResponse] = [

@@ -40,6 +40,7 @@ import Testing
         var sentWithoutMetadata = sent
         storedWithoutMetadata.metadata = ""
         sentWithoutMetadata.metadata = ""
+        storedWithoutMetadata.sequence = nil
         let storedJSON = try JSONSerialization.jsonObject(with: Data(stored.metadata.utf8)) as? NSDictionary
         let sentJSON = try JSONSerialization.jsonObject(with: Data(sent.metadata.utf8)) as? NSDictionary
         return storedWithoutMetadata == sentWithoutMetadata && storedJSON == sentJSON
@@ -163,6 +164,32 @@ import Testing
         }
     }
 
+    /// The commit sequence follows insertion order, not timestamps; a tail catches up by it.
+    @Test(arguments: StoreKind.allCases)
+    func numbersCommitsInOrderAndReadsThemBack(kind: StoreKind) async throws {
+        try await Self.withStore(kind) { (store: any EventStore) async throws in
+            let events = Self.sampleEvents().reversed().map { $0 }
+            let first = try await store.insert(Array(events[0..<10]))
+            let second = try await store.insert(Array(events[5..<30]))
+            let assigned = first.compactMap { $0 } + second.compactMap { $0 }
+            #expect(first.allSatisfy { $0 != nil })
+            #expect(second.prefix(5).allSatisfy { $0 == nil }, "already-stored ids get no new number")
+            #expect(assigned.count == 30 && assigned == assigned.sorted() && Set(assigned).count == 30)
+
+            var caughtUp: [LedgerEvent] = []
+            var after: Int64 = 0
+            while true {
+                let page = try await store.events(afterSequence: after, matching: EventFilter(), limit: 7)
+                guard let last = page.last?.sequence else { break }
+                caughtUp += page
+                after = last
+            }
+            #expect(caughtUp.map(\.id) == events.map(\.id), "commit order, not timestamp order")
+            let errors = try await store.events(afterSequence: assigned[9], matching: EventFilter(severity: .error), limit: 100)
+            #expect(errors.map(\.id) == events[10...].filter { $0.severity == .error }.map(\.id))
+        }
+    }
+
     @Test(arguments: StoreKind.allCases)
     func aBatchLargerThanOneStatementIsOneTransaction(kind: StoreKind) async throws {
         try await Self.withStore(kind) { (store: any EventStore) async throws in
@@ -185,7 +212,7 @@ import Testing
         let second = try await database.open()
         #expect(try await second.count(EventFilter()) == 1)
         await second.close()
-        #expect(try database.shell("SELECT version FROM schema_migrations ORDER BY version") == "1\n2")
+        #expect(try database.shell("SELECT version FROM schema_migrations ORDER BY version") == "1\n2\n3")
     }
 
     @Test(arguments: StoreKind.allCases)

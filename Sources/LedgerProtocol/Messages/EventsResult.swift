@@ -1,7 +1,7 @@
 import NIOCore
 
-/// `events` (0x90): one page of a query, with the cursor to fetch the next, then each
-/// event's peer credentials (kept out of the event layout, which clients also send).
+/// `events` (0x90): one page of a query, with the cursor to fetch the next, then what the
+/// daemon knows of each event beyond what clients send: its sender and its commit sequence.
 public struct EventsResult: Sendable, Hashable {
     public var events: [LedgerEvent]
     /// Present when the page is full, so there may be more.
@@ -22,7 +22,7 @@ public struct EventsResult: Sendable, Hashable {
         for (index, event) in self.events.enumerated() {
             scratch.clear()
             event.encode(into: &scratch)
-            used += scratch.readableBytes + 9
+            used += scratch.readableBytes + 9 + 9
             if used > maximumBytes, index > 0 {
                 let kept = Array(self.events[..<index])
                 let last = kept[kept.count - 1]
@@ -40,6 +40,7 @@ public struct EventsResult: Sendable, Hashable {
         buffer.ledgerWriteOptional(self.next) { $1.encode(into: &$0) }
         for event in self.events {
             buffer.ledgerWriteOptional(event.peer) { $1.encode(into: &$0) }
+            buffer.ledgerWriteOptional(event.sequence) { $0.writeInteger($1) }
         }
     }
 
@@ -56,6 +57,9 @@ public struct EventsResult: Sendable, Hashable {
         for index in events.indices {
             events[index].peer = try buffer.ledgerReadOptional(field: "peer credentials") { (b: inout ByteBuffer) throws(LedgerProtocolError) in
                 try PeerCredentials.decode(from: &b)
+            }
+            events[index].sequence = try buffer.ledgerReadOptional(field: "sequence") { (b: inout ByteBuffer) throws(LedgerProtocolError) in
+                try b.ledgerReadInteger(as: Int64.self, field: "sequence")
             }
         }
         try buffer.ledgerExpectEnd(of: "events")

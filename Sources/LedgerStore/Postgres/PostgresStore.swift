@@ -44,22 +44,27 @@ public final class PostgresStore: EventStore {
         }
     }
 
-    public func append(_ events: [LedgerEvent]) async throws(StoreError) -> Int {
-        guard !events.isEmpty else { return 0 }
-        return try await self.writer.run { (connection: PostgresConnection) throws(StoreError) -> Int in
+    public func insert(_ events: [LedgerEvent]) async throws(StoreError) -> [Int64?] {
+        guard !events.isEmpty else { return [] }
+        return try await self.writer.run { (connection: PostgresConnection) throws(StoreError) -> [Int64?] in
             try connection.reconnectIfBroken()
             try connection.execute("BEGIN", as: .writeFailed)
             do throws(StoreError) {
-                var inserted = 0
+                var assigned: [String: Int64] = [:]
                 var start = 0
                 while start < events.count {
                     let end = min(start + Self.rowsPerStatement, events.count)
                     let (sql, parameters) = Self.insert(events[start..<end])
-                    inserted += try connection.execute(sql, parameters, as: .writeFailed).affectedRows
+                    let result = try connection.execute(sql, parameters, as: .writeFailed)
+                    for row in 0..<result.rowCount {
+                        if let id = result.text(row, 0), let sequence = result.text(row, 1).flatMap({ Int64($0) }) {
+                            assigned[id] = sequence
+                        }
+                    }
                     start = end
                 }
                 try connection.execute("COMMIT", as: .writeFailed)
-                return inserted
+                return events.map { assigned[$0.id.uuidString.lowercased()] }
             } catch {
                 _ = try? connection.execute("ROLLBACK", as: .writeFailed)
                 throw error
@@ -92,7 +97,7 @@ public final class PostgresStore: EventStore {
             parameters.append(event.peer.map { String($0.pid) })
         }
         // No conflict target: on the optional partitioned layout the key is (id, timestamp).
-        sql += " ON CONFLICT DO NOTHING"
+        sql += " ON CONFLICT DO NOTHING RETURNING id::text, seq"
         return (sql, parameters)
     }
 
@@ -101,12 +106,7 @@ public final class PostgresStore: EventStore {
             try connection.reconnectIfBroken()
             var sql = Self.filterSQL(request.filter)
             if let cursor = request.after { sql.add(after: cursor, order: request.order) }
-            let text =
-                """
-                SELECT id::text, (extract(epoch FROM timestamp) * 1000000)::bigint, event_type, entity_type, entity_id,
-                       event_data::text, severity::text, worker_id, job_id::text, clip_id::text, peer_uid, peer_pid
-                FROM ledger_events
-                """ + sql.whereClause + EventQuerySQL.orderClause(request.order) + " LIMIT \(request.limit)"
+            let text = Self.selectColumns + sql.whereClause + EventQuerySQL.orderClause(request.order) + " LIMIT \(request.limit)"
             let result = try connection.execute(text, sql.values.map(\.postgresText), as: .queryFailed)
             var events: [LedgerEvent] = []
             events.reserveCapacity(result.rowCount)
@@ -117,6 +117,27 @@ public final class PostgresStore: EventStore {
             return EventsResult(events: events, next: next)
         }
     }
+
+    public func events(afterSequence sequence: Int64, matching filter: EventFilter, limit: Int) async throws(StoreError) -> [LedgerEvent] {
+        try await self.reader.run { (connection: PostgresConnection) throws(StoreError) -> [LedgerEvent] in
+            try connection.reconnectIfBroken()
+            var sql = Self.filterSQL(filter)
+            sql.add(afterSequence: sequence)
+            let result = try connection.execute(
+                Self.selectColumns + sql.whereClause + " ORDER BY seq LIMIT \(limit)", sql.values.map(\.postgresText), as: .queryFailed)
+            var events: [LedgerEvent] = []
+            for row in 0..<result.rowCount {
+                events.append(try Self.event(result, row))
+            }
+            return events
+        }
+    }
+
+    static let selectColumns = """
+        SELECT id::text, (extract(epoch FROM timestamp) * 1000000)::bigint, event_type, entity_type, entity_id,
+               event_data::text, severity::text, worker_id, job_id::text, clip_id::text, peer_uid, peer_pid, seq
+        FROM ledger_events
+        """
 
     public func count(_ filter: EventFilter) async throws(StoreError) -> UInt64 {
         try await self.reader.run { (connection: PostgresConnection) throws(StoreError) -> UInt64 in
@@ -161,7 +182,8 @@ public final class PostgresStore: EventStore {
             clipID: try uuid(9),
             peer: result.text(row, 10).flatMap { UInt32($0) }.map { uid in
                 PeerCredentials(uid: uid, pid: result.text(row, 11).flatMap { Int32($0) } ?? 0)
-            }
+            },
+            sequence: result.text(row, 12).flatMap { Int64($0) }
         )
     }
 }

@@ -48,18 +48,35 @@ public final class SQLiteStore: EventStore {
         }
     }
 
-    public func append(_ events: [LedgerEvent]) async throws(StoreError) -> Int {
-        try await self.writer.run { (state: WriterState) throws(StoreError) -> Int in
+    public func insert(_ events: [LedgerEvent]) async throws(StoreError) -> [Int64?] {
+        try await self.writer.run { (state: WriterState) throws(StoreError) -> [Int64?] in
             try state.insert(events)
         }
     }
+
+    public func events(afterSequence sequence: Int64, matching filter: EventFilter, limit: Int) async throws(StoreError) -> [LedgerEvent] {
+        try await self.reader.run { (state: WriterState) throws(StoreError) -> [LedgerEvent] in
+            var sql = EventQuerySQL(filter: filter, placeholder: { _ in "?" })
+            sql.add(afterSequence: sequence)
+            let statement = try state.connection.prepare(Self.selectColumns + sql.whereClause + " ORDER BY seq LIMIT \(limit)")
+            statement.bind(sql.values.map(SQLiteStatement.Value.init))
+            var events: [LedgerEvent] = []
+            while try statement.step(as: .queryFailed) {
+                events.append(try Self.event(from: statement))
+            }
+            return events
+        }
+    }
+
+    static let selectColumns =
+        "SELECT id, timestamp, event_type, entity_type, entity_id, event_data, severity, worker_id, job_id, clip_id, peer_uid, peer_pid, seq FROM ledger_events"
+
 
     public func query(_ request: QueryRequest) async throws(StoreError) -> EventsResult {
         try await self.reader.run { (state: WriterState) throws(StoreError) -> EventsResult in
             var sql = EventQuerySQL(filter: request.filter, placeholder: { _ in "?" })
             if let cursor = request.after { sql.add(after: cursor, order: request.order) }
-            let text = "SELECT id, timestamp, event_type, entity_type, entity_id, event_data, severity, worker_id, job_id, clip_id, peer_uid, peer_pid FROM ledger_events"
-                + sql.whereClause + EventQuerySQL.orderClause(request.order) + " LIMIT \(request.limit)"
+            let text = Self.selectColumns + sql.whereClause + EventQuerySQL.orderClause(request.order) + " LIMIT \(request.limit)"
             let statement = try state.connection.prepare(text)
             statement.bind(sql.values.map(SQLiteStatement.Value.init))
             var events: [LedgerEvent] = []
@@ -106,7 +123,8 @@ public final class SQLiteStore: EventStore {
             workerID: row.text(7),
             jobID: try uuid(8),
             clipID: try uuid(9),
-            peer: row.isNull(10) ? nil : PeerCredentials(uid: UInt32(truncatingIfNeeded: row.integer(10)), pid: Int32(truncatingIfNeeded: row.integer(11)))
+            peer: row.isNull(10) ? nil : PeerCredentials(uid: UInt32(truncatingIfNeeded: row.integer(10)), pid: Int32(truncatingIfNeeded: row.integer(11))),
+            sequence: row.isNull(12) ? nil : row.integer(12)
         )
     }
 }
@@ -129,8 +147,8 @@ final class WriterState {
         self.connection = connection
         self.insertStatement = try connection.prepare(
             """
-            INSERT INTO ledger_events (id, timestamp, event_type, entity_type, entity_id, event_data, severity, worker_id, job_id, clip_id, peer_uid, peer_pid)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING
+            INSERT INTO ledger_events (id, timestamp, event_type, entity_type, entity_id, event_data, severity, worker_id, job_id, clip_id, peer_uid, peer_pid, seq)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING
             """,
             as: .writeFailed
         )
@@ -141,11 +159,14 @@ final class WriterState {
         self.insertStatement = nil
     }
 
-    func insert(_ events: [LedgerEvent]) throws(StoreError) -> Int {
+    func insert(_ events: [LedgerEvent]) throws(StoreError) -> [Int64?] {
         guard let insert = self.insertStatement else { throw StoreError(code: .writeFailed, message: "read-only connection") }
         try self.connection.execute("BEGIN IMMEDIATE")
-        var inserted = 0
+        var sequences: [Int64?] = []
+        sequences.reserveCapacity(events.count)
         do {
+            // Read inside the write lock, so two daemons on one file still number commits in order.
+            var next = try self.lastSequence() + 1
             for event in events {
                 insert.bind([
                     .text(event.id.uuidString.lowercased()),
@@ -160,9 +181,15 @@ final class WriterState {
                     event.clipID.map { .text($0.uuidString.lowercased()) } ?? .null,
                     event.peer.map { .integer(Int64($0.uid)) } ?? .null,
                     event.peer.map { .integer(Int64($0.pid)) } ?? .null,
+                    .integer(next),
                 ])
                 _ = try insert.step(as: .writeFailed)
-                inserted += self.connection.changes
+                if self.connection.changes == 1 {
+                    sequences.append(next)
+                    next += 1
+                } else {
+                    sequences.append(nil)
+                }
             }
             insert.reset()
             try self.connection.execute("COMMIT")
@@ -171,6 +198,13 @@ final class WriterState {
             try? self.connection.execute("ROLLBACK")
             throw error
         }
-        return inserted
+        return sequences
+    }
+
+    private func lastSequence() throws(StoreError) -> Int64 {
+        let statement = try self.connection.prepare("SELECT coalesce(max(seq), 0) FROM ledger_events", as: .writeFailed)
+        defer { statement.reset() }
+        guard try statement.step(as: .writeFailed) else { return 0 }
+        return statement.integer(0)
     }
 }

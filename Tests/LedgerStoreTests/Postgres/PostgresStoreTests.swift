@@ -45,7 +45,7 @@ import Testing
             return try await group.reduce(into: []) { $0.append($1) }
         }
         #expect(stores.count == 4)
-        #expect(try database.shell("SELECT count(*) FROM schema_migrations") == "2")
+        #expect(try database.shell("SELECT count(*) FROM schema_migrations") == "3")
         for store in stores { await store.close() }
     }
 

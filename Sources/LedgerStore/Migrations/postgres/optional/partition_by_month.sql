@@ -21,6 +21,7 @@ ALTER INDEX idx_ledger_events_event_type RENAME TO idx_ledger_events_unpartition
 ALTER INDEX idx_ledger_events_job_id RENAME TO idx_ledger_events_unpartitioned_job_id;
 ALTER INDEX idx_ledger_events_clip_id RENAME TO idx_ledger_events_unpartitioned_clip_id;
 ALTER INDEX idx_ledger_events_entity RENAME TO idx_ledger_events_unpartitioned_entity;
+ALTER INDEX idx_ledger_events_seq RENAME TO idx_ledger_events_unpartitioned_seq;
 
 CREATE TABLE ledger_events (
     LIKE ledger_events_unpartitioned INCLUDING DEFAULTS INCLUDING CONSTRAINTS,
@@ -32,6 +33,7 @@ CREATE INDEX idx_ledger_events_event_type ON ledger_events (event_type, timestam
 CREATE INDEX idx_ledger_events_job_id ON ledger_events (job_id, timestamp, id) WHERE job_id IS NOT NULL;
 CREATE INDEX idx_ledger_events_clip_id ON ledger_events (clip_id, timestamp, id) WHERE clip_id IS NOT NULL;
 CREATE INDEX idx_ledger_events_entity ON ledger_events (entity_type, entity_id, timestamp, id);
+CREATE INDEX idx_ledger_events_seq ON ledger_events (seq);
 
 CREATE TABLE ledger_events_default PARTITION OF ledger_events DEFAULT;
 
@@ -57,6 +59,8 @@ $$;
 SELECT ledger_ensure_month_partitions(3);
 
 INSERT INTO ledger_events SELECT * FROM ledger_events_unpartitioned;
+-- The sequence stays with the new table; the old one must not take it along.
+ALTER TABLE ledger_events_unpartitioned ALTER COLUMN seq DROP DEFAULT;
 DROP TABLE ledger_events_unpartitioned;
 
 COMMIT;
