@@ -109,6 +109,37 @@ import Testing
         try? FileManager.default.removeItem(atPath: directory)
     }
 
+    @Test func ledgerRPCTailResumesFromTheCursorItPrinted() async throws {
+        let directory = try makeTemporaryDirectory()
+        let daemon = try await Daemon.start(in: directory)
+        for index in 0..<3 {
+            _ = try await runTool("ledger-rpc", ["log", "clip_created", "clip", "c-\(index)", "--socket", daemon.socketPath])
+        }
+        // Catch up from the start: every stored event after commit 0, then stop after two.
+        let start = "02" + String(repeating: "0", count: 16)
+        let first = try await runTool("ledger-rpc", ["tail", "--after", start, "--max-events", "2", "--json", "--socket", daemon.socketPath])
+        #expect(first.status == 0, "\(first.stderr)")
+        let lines = first.stdout.split(separator: "\n").map { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(lines.map { $0?["entity_id"] as? String } == ["c-0", "c-1"])
+        let cursor = try #require(lines.last??["tail_cursor"] as? String)
+
+        for index in 3..<5 {
+            _ = try await runTool("ledger-rpc", ["log", "clip_created", "clip", "c-\(index)", "--socket", daemon.socketPath])
+        }
+        let resumed = try await runTool(
+            "ledger-rpc", ["tail", "--after", cursor, "--max-events", "3", "--show-cursor", "--socket", daemon.socketPath])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let shown = resumed.stdout.split(separator: "\n")
+        let entities = shown.filter { $0.contains("clip_created") }.compactMap { line in line.split(separator: " ").first { $0.hasPrefix("clip:") } }
+        #expect(entities == ["clip:c-2", "clip:c-3", "clip:c-4"], "\(resumed.stdout)")
+        #expect(shown.last?.hasPrefix("-- cursor: ") == true, "\(resumed.stdout)")
+
+        let bad = try await runTool("ledger-rpc", ["tail", "--after", "zz", "--socket", daemon.socketPath])
+        #expect(bad.status != 0 && bad.stderr.contains("--after"))
+        await daemon.stop()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
     @Test func withoutADaemonTheToolsSayWhereTheyLooked() async throws {
         let directory = try makeTemporaryDirectory()
         let socket = "\(directory)/ledgerd.sock"

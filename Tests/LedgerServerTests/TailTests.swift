@@ -80,3 +80,80 @@ import Testing
         try await server.stopAndRemove()
     }
 }
+
+@Suite struct TailResumeTests {
+    static func clip(_ index: Int) -> LedgerEvent {
+        LedgerEvent(id: UUID(), timestamp: LedgerTimestamp(rawValue: 5_000_000 - Int64(index)), eventType: "clip_created", entityType: "clip", entityID: "c-\(index)")
+    }
+
+    static func collect(_ socket: RawSocket, count: Int) async throws -> [LedgerEvent] {
+        var events: [LedgerEvent] = []
+        while events.count < count {
+            guard case .tail(let batch) = try #require(try await socket.receive()).response else { throw TailFailure() }
+            #expect(batch.missed == 0)
+            events += batch.events
+        }
+        return events
+    }
+
+    struct TailFailure: Error {}
+
+    @Test func aTailResumesAfterItsCursorWithNothingSkippedOrRepeated() async throws {
+        let server = try await TestServer.start()
+        let writer = try RawSocket(path: server.socketPath)
+        var requestID: UInt32 = 0
+        func log(_ events: [LedgerEvent]) async throws {
+            for event in events {
+                requestID += 1
+                #expect(try await writer.request(.logEvent(LogEvent(event: event, acknowledged: true)), requestID: requestID) == .ack(Ack(committed: 1)))
+                // Interleave events the filter leaves out.
+                requestID += 1
+                let other = LedgerEvent(id: UUID(), eventType: "job_created", entityType: "job", entityID: "j")
+                _ = try await writer.request(.logEvent(LogEvent(event: other, acknowledged: true)), requestID: requestID)
+            }
+        }
+        let filter = EventFilter(eventType: "clip_created")
+
+        let first = try RawSocket(path: server.socketPath)
+        first.send(.subscribe(SubscribeRequest(filter: filter)), requestID: 1)
+        _ = try await first.receive()
+        let early = (0..<10).map(Self.clip)
+        try await log(early)
+        let seen = try await Self.collect(first, count: 10)
+        #expect(seen.map(\.id) == early.map(\.id))
+        // The reader stops after the fifth event and goes away; ten more are committed meanwhile.
+        let cursor = try #require(seen[4].tailCursor)
+        first.shutdownWrite()
+        let whileAway = (10..<20).map(Self.clip)
+        try await log(whileAway)
+
+        let second = try RawSocket(path: server.socketPath)
+        second.send(.subscribe(SubscribeRequest(filter: filter, after: cursor)), requestID: 2)
+        let live = (20..<30).map(Self.clip)
+        // New commits race the catch-up read; each must still arrive exactly once, in order.
+        try await log(live)
+        let resumed = try await Self.collect(second, count: 25)
+        #expect(resumed.map(\.id) == (early[5...] + whileAway + live).map(\.id))
+        let sequences = resumed.compactMap(\.sequence)
+        #expect(sequences.count == 25 && sequences == sequences.sorted())
+        try await server.stopAndRemove()
+    }
+
+    @Test func aForeignTailCursorIsRefused() async throws {
+        let server = try await TestServer.start()
+        let client = try RawSocket(path: server.socketPath)
+        var frame = ByteBuffer()
+        LedgerRequest.subscribe(SubscribeRequest()).encode(requestID: 3, into: &frame)
+        // Replace the absent cursor with a query cursor's layout byte.
+        frame.moveWriterIndex(to: frame.writerIndex - 1)
+        frame.writeBytes([1, 0, 9, 1, 0, 0, 0, 0, 0, 0, 0, 1])
+        frame.setInteger(UInt32(frame.readableBytes - 4), at: 0)
+        client.send(Array(frame.readableBytesView))
+        guard case .error(let error) = try #require(try await client.receive()).response else {
+            Issue.record("expected an error")
+            return
+        }
+        #expect(error.code == .invalidQuery)
+        try await server.stopAndRemove()
+    }
+}
