@@ -29,6 +29,12 @@ public struct LedgerErrorCode: RawRepresentable, Hashable, Sendable, CustomStrin
     public static let permissionDenied = LedgerErrorCode(rawValue: 9)
     /// An unexpected failure inside the daemon.
     public static let internalError = LedgerErrorCode(rawValue: 10)
+    /// The daemon already serves its maximum number of connections. The connection is closed.
+    public static let tooManyConnections = LedgerErrorCode(rawValue: 11)
+    /// Nothing arrived for the idle timeout. The connection is closed; a client reconnects when it next needs to.
+    public static let idleTimeout = LedgerErrorCode(rawValue: 12)
+    /// A frame started but did not finish within the frame deadline (a stalled or slow-loris peer). The connection is closed.
+    public static let frameTimeout = LedgerErrorCode(rawValue: 13)
 
     public var name: String {
         switch self {
@@ -42,6 +48,9 @@ public struct LedgerErrorCode: RawRepresentable, Hashable, Sendable, CustomStrin
         case .shuttingDown: "SHUTTING_DOWN"
         case .permissionDenied: "PERMISSION_DENIED"
         case .internalError: "INTERNAL_ERROR"
+        case .tooManyConnections: "TOO_MANY_CONNECTIONS"
+        case .idleTimeout: "IDLE_TIMEOUT"
+        case .frameTimeout: "FRAME_TIMEOUT"
         default: "ERROR_\(self.rawValue)"
         }
     }

@@ -58,6 +58,7 @@ struct ConnectionHandler: Sendable {
                                 // Registered before any catch-up read, so nothing committed in between is lost.
                                 let live = self.dispatcher.hub.subscribe(request.filter)
                                 subscription = live
+                                connection.channel.triggerUserOutboundEvent(ConnectionDeadlines.Streaming(), promise: nil)
                                 await responses.push(.stream(requestID: frame.requestID, live, after: request.after))
                             }
                         }
@@ -112,10 +113,8 @@ struct ConnectionHandler: Sendable {
     }
 
     /// Tells a peer it may not connect, in one error frame, and closes.
-    func refuse(_ connection: NIOAsyncChannel<LedgerFrame, LedgerFrame>, _ refusal: PeerRefusal) async {
-        self.dispatcher.stats.add(\.connectionsRefused)
-        self.logger.notice("refused a connection", metadata: ["reason": "\(refusal.description)"])
-        let response = ErrorResponse(code: .permissionDenied, closesConnection: true, message: refusal.description)
+    func refuse(_ connection: NIOAsyncChannel<LedgerFrame, LedgerFrame>, _ response: ErrorResponse) async {
+        self.logger.notice("refused a connection", metadata: ["reason": "\(response.message)"])
         try? await connection.executeThenClose { _, outbound in
             try await outbound.write(LedgerResponse.error(response).frame(requestID: 0))
         }

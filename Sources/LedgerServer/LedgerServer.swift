@@ -62,10 +62,12 @@ public struct LedgerServer: Service {
         let path = self.configuration.socketPath
         try SocketFile.prepare(path: path)
         let maximumFrameLength = self.configuration.maximumFrameLength
+        let deadlines = self.deadlines
         let listener = try await ServerBootstrap(group: self.eventLoopGroup)
             .serverChannelOption(.backlog, value: 256)
             .bind(unixDomainSocketPath: path) { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(deadlines())
                     try channel.pipeline.syncOperations.addHandler(
                         ByteToMessageHandler(LedgerFrameDecoder(maximumFrameLength: maximumFrameLength)))
                     try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(LedgerFrameEncoder()))
@@ -122,19 +124,40 @@ public struct LedgerServer: Service {
         self.logger.info("stopped accepting; all connections closed")
     }
 
+    /// A fresh deadline handler for each connection.
+    private var deadlines: @Sendable () -> ConnectionDeadlines {
+        let frameDeadline = self.configuration.frameDeadline.map { TimeAmount($0) }
+        let idleTimeout = self.configuration.idleTimeout.map { TimeAmount($0) }
+        let stats = self.dispatcher.stats
+        return { ConnectionDeadlines(frameDeadline: frameDeadline, idleTimeout: idleTimeout, stats: stats) }
+    }
+
     /// Accepts until graceful shutdown, serving each connection in its own task, and returns once all have closed.
     private static func serve(
         _ listener: NIOAsyncChannel<NIOAsyncChannel<LedgerFrame, LedgerFrame>, Never>,
         handler: ConnectionHandler,
         access: @escaping @Sendable (any Channel) async -> Result<PeerAccess, PeerRefusal>
     ) async throws {
+        let stats = handler.dispatcher.stats
+        let maximumConnections = handler.dispatcher.configuration.maximumConnections
         try await withThrowingDiscardingTaskGroup { group in
             try await listener.executeThenClose { connections in
                 for try await connection in connections.cancelOnGracefulShutdown() {
                     group.addTask {
+                        if stats.connectionsCurrent.load(ordering: .relaxed) >= maximumConnections {
+                            stats.add(\.connectionsOverLimit)
+                            await handler.refuse(
+                                connection,
+                                ErrorResponse(
+                                    code: .tooManyConnections, closesConnection: true,
+                                    message: "ledgerd serves at most \(maximumConnections) connections (--max-connections); try again later"))
+                            return
+                        }
                         switch await access(connection.channel) {
                         case .success(let peer): await handler.handle(connection, access: peer)
-                        case .failure(let refusal): await handler.refuse(connection, refusal)
+                        case .failure(let refusal):
+                            stats.add(\.connectionsRefused)
+                            await handler.refuse(connection, ErrorResponse(code: .permissionDenied, closesConnection: true, message: refusal.description))
                         }
                     }
                 }
@@ -148,6 +171,7 @@ public struct LedgerServer: Service {
     ) async throws -> NIOAsyncChannel<NIOAsyncChannel<LedgerFrame, LedgerFrame>, Never> {
         let maximumFrameLength = self.configuration.maximumFrameLength
         let logger = self.logger
+        let deadlines = self.deadlines
         do {
             return try await ServerBootstrap(group: self.eventLoopGroup)
                 .serverChannelOption(.backlog, value: 256)
@@ -156,6 +180,7 @@ public struct LedgerServer: Service {
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
                         try channel.pipeline.syncOperations.addHandler(TLSPeerLogger(logger: logger))
+                        try channel.pipeline.syncOperations.addHandler(deadlines())
                         try channel.pipeline.syncOperations.addHandler(
                             ByteToMessageHandler(LedgerFrameDecoder(maximumFrameLength: maximumFrameLength)))
                         try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(LedgerFrameEncoder()))

@@ -12,6 +12,14 @@ public struct LedgerServerConfiguration: Sendable {
     public var maximumFrameLength: Int = LedgerFrame.defaultMaximumLength
     /// Most events one log_batch may carry.
     public var maximumBatchEvents: Int = 10_000
+    /// Connections served at once (socket and TLS together); past it a new one gets TOO_MANY_CONNECTIONS.
+    public var maximumConnections: Int = 1_024
+    /// Close a connection that sends nothing and is sent nothing for this long; nil never does.
+    /// Live tails are exempt. Off by default: services keep one quiet connection for their whole life.
+    public var idleTimeout: Duration?
+    /// A frame must arrive whole within this time of its first byte (time the daemon itself is
+    /// not reading does not count); nil turns the check off.
+    public var frameDeadline: Duration? = .seconds(10)
     /// Largest page a query may ask for, in events.
     public var maximumQueryLimit: UInt32 = 1_000
     /// Largest page a query gets, in bytes; a longer page is cut short and its cursor leads on.

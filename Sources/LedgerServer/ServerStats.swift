@@ -15,6 +15,9 @@ public final class ServerStats: Sendable {
     public let queries = ManagedAtomic<Int64>(0)
     public let requestsDenied = ManagedAtomic<Int64>(0)
     public let connectionsRefused = ManagedAtomic<Int64>(0)
+    public let connectionsOverLimit = ManagedAtomic<Int64>(0)
+    public let connectionsIdleClosed = ManagedAtomic<Int64>(0)
+    public let framesTimedOut = ManagedAtomic<Int64>(0)
     /// 1 while the last write to the store succeeded (or none was tried), 0 during an outage.
     public let storeAvailable = ManagedAtomic<Int64>(1)
     public let storeOutages = ManagedAtomic<Int64>(0)
@@ -53,6 +56,9 @@ public final class ServerStats: Sendable {
                 .init("queries", load(\.queries)),
                 .init("requests_denied", load(\.requestsDenied)),
                 .init("connections_refused", load(\.connectionsRefused)),
+                .init("connections_over_limit", load(\.connectionsOverLimit)),
+                .init("connections_idle_closed", load(\.connectionsIdleClosed)),
+                .init("frames_timed_out", load(\.framesTimedOut)),
                 .init("tail_subscribers", Int64(tailSubscribers)),
                 .init("tail_missed", tailMissed),
             ],

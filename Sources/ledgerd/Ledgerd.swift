@@ -63,6 +63,29 @@ struct Ledgerd: AsyncParsableCommand {
     )
     var queueCapacity: String?
 
+    @Option(name: .long, help: ArgumentHelp("Connections served at once, socket and TLS together; more get TOO_MANY_CONNECTIONS. [env: LEDGER_MAX_CONNECTIONS] (default: 1024)", valueName: "n"))
+    var maxConnections: String?
+
+    @Option(name: .long, help: ArgumentHelp("Most events in one log_batch. [env: LEDGER_MAX_BATCH_EVENTS] (default: 10000)", valueName: "n"))
+    var maxBatchEvents: String?
+
+    @Option(name: .long, help: ArgumentHelp("Largest page a query may ask for, in events. [env: LEDGER_MAX_QUERY_LIMIT] (default: 1000)", valueName: "n"))
+    var maxQueryLimit: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Close connections quiet for this many seconds, with IDLE_TIMEOUT; tails are exempt, 0 never closes. [env: LEDGER_IDLE_TIMEOUT] (default: 0)",
+            valueName: "seconds"))
+    var idleTimeout: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Close a peer whose frame does not arrive whole within this many seconds of its first byte, with FRAME_TIMEOUT; 0 turns it off. [env: LEDGER_FRAME_DEADLINE] (default: 10)",
+            valueName: "seconds"))
+    var frameDeadline: String?
+
     @Option(name: .long, help: ArgumentHelp("Longest frame accepted, in bytes. [env: LEDGER_MAX_FRAME_BYTES] (default: 1048576)", valueName: "bytes"))
     var maxFrameBytes: String?
 
@@ -133,6 +156,19 @@ struct Ledgerd: AsyncParsableCommand {
         configuration.maximumFrameLength = try settings.value(self.maxFrameBytes, env: "LEDGER_MAX_FRAME_BYTES", default: configuration.maximumFrameLength) {
             Int($0).flatMap { (1024...(64 << 20)).contains($0) ? $0 : nil }
         }
+        configuration.maximumConnections = try settings.value(self.maxConnections, env: "LEDGER_MAX_CONNECTIONS", default: configuration.maximumConnections) {
+            Int($0).flatMap { (1...1_000_000).contains($0) ? $0 : nil }
+        }
+        configuration.maximumBatchEvents = try settings.value(self.maxBatchEvents, env: "LEDGER_MAX_BATCH_EVENTS", default: configuration.maximumBatchEvents) {
+            Int($0).flatMap { (1...65_535).contains($0) ? $0 : nil }
+        }
+        configuration.maximumQueryLimit = try settings.value(self.maxQueryLimit, env: "LEDGER_MAX_QUERY_LIMIT", default: configuration.maximumQueryLimit) {
+            UInt32($0).flatMap { (1...100_000).contains($0) ? $0 : nil }
+        }
+        let idleSeconds = try settings.value(self.idleTimeout, env: "LEDGER_IDLE_TIMEOUT", default: 0) { Int($0).flatMap { (0...604_800).contains($0) ? $0 : nil } }
+        configuration.idleTimeout = idleSeconds == 0 ? nil : .seconds(idleSeconds)
+        let frameSeconds = try settings.value(self.frameDeadline, env: "LEDGER_FRAME_DEADLINE", default: 10) { Int($0).flatMap { (0...3_600).contains($0) ? $0 : nil } }
+        configuration.frameDeadline = frameSeconds == 0 ? nil : .seconds(frameSeconds)
 
         configuration.allowedUIDs = try settings.value(self.allowUid, env: "LEDGER_ALLOW_UID", default: nil as Set<UInt32>?) {
             (text: String) -> Set<UInt32>?? in
