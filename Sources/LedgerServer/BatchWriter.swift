@@ -65,10 +65,8 @@ public struct BatchWriter: Service {
                 self.stats.add(\.eventsCommitted, Int64(inserted))
                 self.stats.add(\.eventsDuplicate, Int64(events.count - inserted))
                 self.stats.add(\.batchesCommitted)
-                for entry in batch {
-                    entry.completion?.succeed()
-                }
                 if let hub = self.hub, inserted > 0 {
+                    // Before the acks, so a tail sees an event no later than its sender's ack.
                     // Only what was newly stored, with its commit sequence: a retried duplicate is not news.
                     var stored: [LedgerEvent] = []
                     stored.reserveCapacity(inserted)
@@ -79,6 +77,9 @@ public struct BatchWriter: Service {
                         stored.append(event)
                     }
                     hub.publish(stored)
+                }
+                for entry in batch {
+                    entry.completion?.succeed()
                 }
                 return
             } catch where error.code == .unavailable {
