@@ -55,10 +55,11 @@ import Testing
     }
 
     @Test func quietConnectionsAreClosedButTailsAreNot() async throws {
-        let server = try await TestServer.start { $0.idleTimeout = .seconds(2) }
+        // Long enough that even a starved test process sends its subscribe in time.
+        let server = try await TestServer.start { $0.idleTimeout = .seconds(5) }
         let tail = try RawSocket(path: server.socketPath)
         tail.send(.subscribe(SubscribeRequest()), requestID: 1)
-        _ = try await tail.receive()
+        #expect(try await tail.receive()?.response == .tail(TailBatch(events: [])))
         // Says nothing at all; the daemon ends it with IDLE_TIMEOUT.
         let quiet = try RawSocket(path: server.socketPath)
         let closing = try #require(try await quiet.receive())
@@ -69,7 +70,7 @@ import Testing
         #expect(error.code == .idleTimeout && error.closesConnection && closing.requestID == 0)
         #expect(try await quiet.receive() == nil)
 
-        try await Task.sleep(for: .seconds(1))
+        // By now the tail has been quiet longer than the timeout too.
         let writer = try RawSocket(path: server.socketPath)
         let event = LedgerEvent(id: UUID(), eventType: "clip_created", entityType: "clip", entityID: "c")
         #expect(try await writer.request(.logEvent(LogEvent(event: event, acknowledged: true))) == .ack(Ack(committed: 1)))
