@@ -26,6 +26,7 @@ let package = Package(
         .executable(name: "ledgerd", targets: ["ledgerd"]),
         .executable(name: "ledger-rpc", targets: ["ledger-rpc"]),
         .executable(name: "ledger-demo", targets: ["ledger-demo"]),
+        .executable(name: "ledger-bench", targets: ["ledger-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
@@ -34,6 +35,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         .target(
@@ -78,6 +80,14 @@ let package = Package(
         .executableTarget(
             name: "ledger-demo",
             dependencies: ["LedgerClient", argumentParser],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "ledger-bench",
+            dependencies: [
+                "LedgerClient", "LedgerProtocol", "LedgerStore", argumentParser, atomics, logging, nioCore, nioPosix,
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

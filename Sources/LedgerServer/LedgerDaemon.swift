@@ -21,6 +21,9 @@ public struct LedgerDaemon: Sendable {
     /// - Parameter onReady: called once every listener accepts connections.
     public func run(onReady: @escaping @Sendable (LedgerServer.Listening) -> Void = { _ in }) async throws {
         let store = try await self.store.open(logger: self.logger)
+        if case .memory = self.store {
+            self.logger.warning("events are kept in memory only: an acknowledgement does not mean durable", metadata: ["store": "\(store.description)"])
+        }
         let stats = ServerStats()
         let queue = IngestQueue(capacity: self.configuration.ingestQueueCapacity)
         let hub = TailHub(capacity: self.configuration.tailBufferEvents)

@@ -2,11 +2,24 @@
 public enum StoreLocation: Sendable, Hashable, CustomStringConvertible {
     case sqlite(path: String)
     case postgres(PostgresConnectionInfo)
+    /// Not durable: the last `capacity` events in memory, for benchmarks and tests.
+    case memory(capacity: Int)
 
     /// Accepts `sqlite:PATH`, `sqlite://PATH`, a bare path, a `postgres://` or
-    /// `postgresql://` URI, and libpq `key=value` connection strings (`host=/run/postgresql dbname=ledger`).
+    /// `postgresql://` URI, libpq `key=value` connection strings (`host=/run/postgresql dbname=ledger`),
+    /// and `memory` or `memory:CAPACITY`.
     public init(parsing text: String) throws(StoreError) {
-        if text.hasPrefix("sqlite://") {
+        if text == "memory" {
+            self = .memory(capacity: MemoryStore.defaultCapacity)
+        } else if text.hasPrefix("memory:") {
+            let count = String(text.dropFirst("memory:".count))
+            guard let capacity = Int(count), capacity > 0 else {
+                throw StoreError(
+                    code: .invalidConfiguration,
+                    message: "memory:\(count): the capacity must be a positive number of events, as in memory:100000")
+            }
+            self = .memory(capacity: capacity)
+        } else if text.hasPrefix("sqlite://") {
             self = .sqlite(path: String(text.dropFirst("sqlite://".count)))
         } else if text.hasPrefix("sqlite:") {
             self = .sqlite(path: String(text.dropFirst("sqlite:".count)))
@@ -18,7 +31,7 @@ public enum StoreLocation: Sendable, Hashable, CustomStringConvertible {
             // Not echoed: an unrecognised string may still hold a password.
             throw StoreError(
                 code: .invalidConfiguration,
-                message: "store is not understood; expected sqlite:PATH, postgres://... or libpq key=value pairs")
+                message: "store is not understood; expected sqlite:PATH, postgres://..., libpq key=value pairs or memory")
         }
         if case .sqlite(let path) = self, path.isEmpty {
             throw StoreError(code: .invalidConfiguration, message: "sqlite: needs a file path, as in sqlite:/var/lib/ledger.sqlite")
@@ -35,6 +48,7 @@ public enum StoreLocation: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .sqlite(let path): "sqlite:\(path)"
         case .postgres(let info): info.description
+        case .memory(let capacity): "memory:\(capacity)"
         }
     }
 
@@ -43,6 +57,7 @@ public enum StoreLocation: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .sqlite(let path): try await SQLiteStore(path: path, logger: logger)
         case .postgres(let info): try await PostgresStore(connectionInfo: info, logger: logger)
+        case .memory(let capacity): MemoryStore(capacity: capacity)
         }
     }
 }

@@ -40,7 +40,7 @@ struct Ledgerd: AsyncParsableCommand {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Where to store events: sqlite:PATH, or PostgreSQL as a libpq URI (postgres://user@host/db, postgresql:///db?host=/run/postgresql) or key=value pairs. [env: LEDGER_STORE] (default: sqlite:<data dir>/socialsync-ledger/ledger.sqlite)",
+            "Where to store events: sqlite:PATH, or PostgreSQL as a libpq URI (postgres://user@host/db, postgresql:///db?host=/run/postgresql) or key=value pairs, or memory[:N] (the last N events in memory, not durable: for benchmarks and tests). [env: LEDGER_STORE] (default: sqlite:<data dir>/socialsync-ledger/ledger.sqlite)",
             valueName: "uri")
     )
     var store: String?

@@ -4,7 +4,7 @@ import Testing
 
 /// The built `ledgerd`, `ledger-rpc` and `ledger-demo`, as separate processes on a real socket and SQLite file.
 @Suite struct EndToEndTests {
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.durable)
     func theDemosTimelineComesBackNewestFirst(kind: StoreKind) async throws {
         let directory = try makeTemporaryDirectory()
         let database = try TestStore.make(kind)
@@ -44,7 +44,7 @@ import Testing
         try? FileManager.default.removeItem(atPath: directory)
     }
 
-    @Test(arguments: StoreKind.allCases)
+    @Test(arguments: StoreKind.durable)
     func anAcknowledgedEventSurvivesKill9(kind: StoreKind) async throws {
         let directory = try makeTemporaryDirectory()
         let database = try TestStore.make(kind)

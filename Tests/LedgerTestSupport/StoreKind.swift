@@ -6,6 +6,10 @@ import Logging
 public enum StoreKind: String, CaseIterable, Sendable, CustomStringConvertible {
     case sqlite
     case postgres
+    case memory
+
+    /// The stores that keep events across a restart, for tests of durability and migrations.
+    public static let durable: [StoreKind] = [.sqlite, .postgres]
 
     public var description: String { self.rawValue }
 }
@@ -23,6 +27,7 @@ public final class TestStore: Sendable {
         switch kind {
         case .sqlite: return TestStore(kind: kind, location: "sqlite:\(directory)/ledger.sqlite", directory: directory)
         case .postgres: return TestStore(kind: kind, location: try TestPostgres.createDatabase(), directory: directory)
+        case .memory: return TestStore(kind: kind, location: "memory", directory: directory)
         }
     }
 
@@ -53,6 +58,8 @@ public final class TestStore: Sendable {
             return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         case .postgres:
             return try TestPostgres.psql(self.location, sql)
+        case .memory:
+            throw TestPostgres.PSQLFailure(sql: sql, message: "a memory store has no shell")
         }
     }
 }

@@ -1,0 +1,135 @@
+import Foundation
+import LedgerProtocol
+import NIOCore
+import Synchronization
+
+/// A store that keeps the most recent events in memory and nothing on disk.
+///
+/// It exists to measure the daemon without storage cost and to run tests
+/// without a database. It is bounded: past `capacity` the oldest events are
+/// forgotten (and their ids with them), so it never grows without limit.
+/// Nothing in it survives a restart.
+public final class MemoryStore: EventStore {
+    /// Events kept when `--store memory` names no capacity.
+    public static let defaultCapacity = 100_000
+
+    private struct State {
+        /// In commit order, so sequences ascend from front to back.
+        var events = CircularBuffer<LedgerEvent>()
+        var ids = Set<UUID>()
+        var nextSequence: Int64 = 1
+        var closed = false
+    }
+
+    public let capacity: Int
+    private let state = Mutex(State())
+
+    public init(capacity: Int = MemoryStore.defaultCapacity) {
+        precondition(capacity > 0, "a memory store holds at least one event")
+        self.capacity = capacity
+    }
+
+    public var description: String {
+        "memory (last \(self.capacity) events, not durable)"
+    }
+
+    public func insert(_ events: [LedgerEvent]) async throws(StoreError) -> [Int64?] {
+        try self.withOpenState { state in
+            var sequences: [Int64?] = []
+            sequences.reserveCapacity(events.count)
+            for var event in events {
+                guard state.ids.insert(event.id).inserted else {
+                    sequences.append(nil)
+                    continue
+                }
+                event.sequence = state.nextSequence
+                if event.metadata.isEmpty { event.metadata = "{}" }
+                state.nextSequence += 1
+                state.events.append(event)
+                sequences.append(event.sequence)
+                if state.events.count > self.capacity {
+                    state.ids.remove(state.events.removeFirst().id)
+                }
+            }
+            return sequences
+        }
+    }
+
+    public func query(_ request: QueryRequest) async throws(StoreError) -> EventsResult {
+        let matching = try self.withOpenState { state in
+            state.events.filter { event in
+                guard request.filter.matches(event) else { return false }
+                guard let cursor = request.after else { return true }
+                let key = Self.key(event)
+                let after = Self.key(cursor)
+                return request.order == .newestFirst ? Self.less(key, after) : Self.less(after, key)
+            }
+        }
+        var page = matching.sorted { Self.less(Self.key($0), Self.key($1)) }
+        if request.order == .newestFirst { page.reverse() }
+        page = Array(page.prefix(Int(request.limit)))
+        let next = page.count == Int(request.limit) ? page.last.map { EventCursor(timestamp: Self.key($0).timestamp, id: $0.id) } : nil
+        return EventsResult(events: page, next: next)
+    }
+
+    public func count(_ filter: EventFilter) async throws(StoreError) -> UInt64 {
+        try self.withOpenState { state in
+            UInt64(state.events.lazy.filter(filter.matches).count)
+        }
+    }
+
+    public func events(afterSequence sequence: Int64, matching filter: EventFilter, limit: Int) async throws(StoreError) -> [LedgerEvent] {
+        try self.withOpenState { state in
+            // Sequences ascend through the buffer without gaps, so the start is found by arithmetic.
+            guard let first = state.events.first?.sequence else { return [] }
+            let start = max(0, Int(min(sequence - first + 1, Int64(state.events.count))))
+            var found: [LedgerEvent] = []
+            var index = state.events.index(state.events.startIndex, offsetBy: start)
+            while index != state.events.endIndex, found.count < limit {
+                let event = state.events[index]
+                if filter.matches(event) { found.append(event) }
+                index = state.events.index(after: index)
+            }
+            return found
+        }
+    }
+
+    public func close() async {
+        self.state.withLock { state in
+            state.closed = true
+            state.events.removeAll()
+            state.ids.removeAll()
+        }
+    }
+
+    private func withOpenState<Result>(_ body: (inout State) -> Result) throws(StoreError) -> Result {
+        let result: Result? = self.state.withLock { state in
+            state.closed ? nil : body(&state)
+        }
+        guard let result else { throw StoreError(code: .closed, message: "the memory store was closed") }
+        return result
+    }
+
+    /// The (timestamp, id) order every store sorts by; ids compare as bytes, as their lowercase text does.
+    private struct Key {
+        var timestamp: LedgerTimestamp
+        var id: UUID
+    }
+
+    private static func key(_ event: LedgerEvent) -> Key {
+        Key(timestamp: event.timestamp ?? LedgerTimestamp(rawValue: 0), id: event.id)
+    }
+
+    private static func key(_ cursor: EventCursor) -> Key {
+        Key(timestamp: cursor.timestamp, id: cursor.id)
+    }
+
+    private static func less(_ left: Key, _ right: Key) -> Bool {
+        if left.timestamp != right.timestamp { return left.timestamp < right.timestamp }
+        return withUnsafeBytes(of: left.id.uuid) { leftBytes in
+            withUnsafeBytes(of: right.id.uuid) { rightBytes in
+                leftBytes.lexicographicallyPrecedes(rightBytes)
+            }
+        }
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import LedgerProtocol
+
+/// Events shaped like the orchestrator's: each job's timeline (upload, creation, start,
+/// completion or failure, two clips), then the next job, with metadata of a chosen size.
+///
+/// Ids are UUIDv7-shaped from the clock, a random per-generator prefix and a counter, so a
+/// benchmark spends its time in the daemon rather than in the random number generator.
+struct SyntheticEvents {
+    let metadata: String
+    let workerID: String
+    private let prefix: UInt64
+    private var counter: UInt64 = 0
+    private var job = UUID()
+    private var jobText = ""
+    private var step = 0
+
+    init(payloadBytes: Int, workerID: String) {
+        self.metadata = Self.metadata(bytes: payloadBytes)
+        self.workerID = workerID
+        self.prefix = UInt64.random(in: 0...UInt64.max)
+    }
+
+    /// A JSON object of about `bytes` bytes, like the seed's upload and job metadata.
+    static func metadata(bytes: Int) -> String {
+        let base = #"{"bucket":"uploads","duration_ms":48213,"pad":""}"#
+        let pad = max(0, bytes - base.utf8.count)
+        return #"{"bucket":"uploads","duration_ms":48213,"pad":""# + String(repeating: "x", count: pad) + #""}"#
+    }
+
+    mutating func next(at time: LedgerTimestamp) -> LedgerEvent {
+        if self.step == 0 {
+            self.job = UUID()
+            self.jobText = self.job.uuidString.lowercased()
+        }
+        defer { self.step = (self.step + 1) % 6 }
+        let id = self.nextID(milliseconds: UInt64(max(0, time.rawValue / 1_000)))
+        let failed = self.counter % 300 < 6
+        switch self.step {
+        case 0:
+            return LedgerEvent(
+                id: id, timestamp: time, eventType: "video_uploaded", entityType: "video", entityID: self.jobText,
+                metadata: self.metadata, workerID: self.workerID)
+        case 1, 2, 3:
+            let type = ["job_created", "job_processing_started", failed ? "job_processing_failed" : "job_processing_completed"][self.step - 1]
+            return LedgerEvent(
+                id: id, timestamp: time, eventType: type, entityType: "job", entityID: self.jobText, metadata: self.metadata,
+                severity: failed && self.step == 3 ? .error : .info, workerID: self.workerID, jobID: self.job)
+        default:
+            let clip = UUID()
+            return LedgerEvent(
+                id: id, timestamp: time, eventType: "clip_created", entityType: "clip", entityID: clip.uuidString.lowercased(),
+                metadata: self.metadata, workerID: self.workerID, jobID: self.job, clipID: clip)
+        }
+    }
+
+    private mutating func nextID(milliseconds ms: UInt64) -> UUID {
+        self.counter += 1
+        let low = self.counter
+        let high = self.prefix
+        return UUID(
+            uuid: (
+                UInt8(truncatingIfNeeded: ms >> 40), UInt8(truncatingIfNeeded: ms >> 32),
+                UInt8(truncatingIfNeeded: ms >> 24), UInt8(truncatingIfNeeded: ms >> 16),
+                UInt8(truncatingIfNeeded: ms >> 8), UInt8(truncatingIfNeeded: ms),
+                0x70 | UInt8(truncatingIfNeeded: high >> 60), UInt8(truncatingIfNeeded: high >> 52),
+                0x80 | UInt8(truncatingIfNeeded: high >> 46) & 0x3F, UInt8(truncatingIfNeeded: high >> 38),
+                UInt8(truncatingIfNeeded: high >> 30) ^ UInt8(truncatingIfNeeded: low >> 40), UInt8(truncatingIfNeeded: low >> 32),
+                UInt8(truncatingIfNeeded: low >> 24), UInt8(truncatingIfNeeded: low >> 16),
+                UInt8(truncatingIfNeeded: low >> 8), UInt8(truncatingIfNeeded: low)
+            ))
+    }
+}
+
+/// The wall clock in the protocol's microseconds.
+func currentTimestamp() -> LedgerTimestamp {
+    var spec = timespec()
+    clock_gettime(CLOCK_REALTIME, &spec)
+    return LedgerTimestamp(rawValue: Int64(spec.tv_sec) * 1_000_000 + Int64(spec.tv_nsec) / 1_000)
+}
+
+/// A monotonic clock in nanoseconds, for latencies.
+func monotonicNanoseconds() -> UInt64 {
+    var spec = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &spec)
+    return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
+}
