@@ -54,8 +54,9 @@ public final class LedgerClient: Sendable {
         jobID: UUID, eventType: String, metadata: String = "{}", severity: Severity = .info, workerID: String? = nil,
         clipID: UUID? = nil
     ) -> UUID {
+        let (id, timestamp) = Self.newIDAndTimestamp()
         let message = LogJobEvent(
-            id: Self.newID(), timestamp: Self.now(), jobID: jobID, eventType: eventType, severity: severity,
+            id: id, timestamp: timestamp, jobID: jobID, eventType: eventType, severity: severity,
             workerID: workerID, clipID: clipID, metadata: metadata)
         self.connection.enqueue(.logJobEvent(message), events: 1)
         return message.id
@@ -67,8 +68,9 @@ public final class LedgerClient: Sendable {
         clipID: UUID, eventType: String, metadata: String = "{}", severity: Severity = .info, jobID: UUID? = nil,
         workerID: String? = nil
     ) -> UUID {
+        let (id, timestamp) = Self.newIDAndTimestamp()
         let message = LogClipEvent(
-            id: Self.newID(), timestamp: Self.now(), clipID: clipID, eventType: eventType, severity: severity,
+            id: id, timestamp: timestamp, clipID: clipID, eventType: eventType, severity: severity,
             workerID: workerID, jobID: jobID, metadata: metadata)
         self.connection.enqueue(.logClipEvent(message), events: 1)
         return message.id
@@ -126,21 +128,18 @@ public final class LedgerClient: Sendable {
         eventType: String, entityType: String, entityID: String, metadata: String = "{}", severity: Severity = .info,
         workerID: String? = nil, jobID: UUID? = nil, clipID: UUID? = nil
     ) -> LedgerEvent {
-        LedgerEvent(
-            id: self.newID(), timestamp: self.now(), eventType: eventType, entityType: entityType, entityID: entityID,
+        let (id, timestamp) = self.newIDAndTimestamp()
+        return LedgerEvent(
+            id: id, timestamp: timestamp, eventType: eventType, entityType: entityType, entityID: entityID,
             metadata: metadata, severity: severity, workerID: workerID, jobID: jobID, clipID: clipID)
     }
 
-    static func now() -> LedgerTimestamp {
+    /// A fresh UUIDv7 and the current time from one clock read (vDSO, no system call).
+    static func newIDAndTimestamp() -> (UUID, LedgerTimestamp) {
         var spec = timespec()
         clock_gettime(CLOCK_REALTIME, &spec)
-        return LedgerTimestamp(rawValue: Int64(spec.tv_sec) * 1_000_000 + Int64(spec.tv_nsec) / 1_000)
-    }
-
-    static func newID() -> UUID {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return UUID.ledgerV7(unixMilliseconds: UInt64(spec.tv_sec) * 1_000 + UInt64(spec.tv_nsec) / 1_000_000)
+        let id = EventIDGenerator.shared.next(unixMilliseconds: UInt64(spec.tv_sec) * 1_000 + UInt64(spec.tv_nsec) / 1_000_000)
+        return (id, LedgerTimestamp(rawValue: Int64(spec.tv_sec) * 1_000_000 + Int64(spec.tv_nsec) / 1_000))
     }
 }
 

@@ -40,6 +40,9 @@ struct Ingest: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Approximate size of each event's metadata JSON.", valueName: "bytes"))
     var payload = 100
 
+    @Option(name: .long, help: ArgumentHelp("Send at most this many events per second in all (default: as fast as the daemon takes them).", valueName: "events"))
+    var rate: Double?
+
     @Option(name: .long, help: ArgumentHelp("The daemon's process id, when SO_PEERCRED cannot find it.", valueName: "pid"))
     var daemonPid: Int32?
 
@@ -50,6 +53,7 @@ struct Ingest: AsyncParsableCommand {
         guard self.connections >= 1, self.connections <= 10_000 else { throw ValidationError("--connections must be 1...10000, got \(self.connections)") }
         guard self.events >= self.connections else { throw ValidationError("--events must be at least --connections (\(self.connections)), got \(self.events)") }
         guard self.batch >= 1, self.batch <= LogBatch.maximumCount else { throw ValidationError("--batch must be 1...\(LogBatch.maximumCount), got \(self.batch)") }
+        if let rate = self.rate, !(rate > 0) { throw ValidationError("--rate must be a positive number of events per second, got \(rate)") }
         guard self.window >= 1 else { throw ValidationError("--window must be at least 1, got \(self.window)") }
         guard self.payload >= 0, self.payload <= LedgerEvent.Limits.metadata - 100 else {
             throw ValidationError("--payload must be 0...\(LedgerEvent.Limits.metadata - 100) bytes, got \(self.payload)")
@@ -68,7 +72,9 @@ struct Ingest: AsyncParsableCommand {
             results = try await withThrowingTaskGroup(of: LoadResult.self) { group in
                 for index in 0..<self.connections {
                     let share = self.events / self.connections + (index < self.events % self.connections ? 1 : 0)
-                    let plan = LoadPlan(events: share, batch: self.batch, acknowledged: self.ack, window: self.window, payloadBytes: self.payload)
+                    let plan = LoadPlan(
+                        events: share, batch: self.batch, acknowledged: self.ack, window: self.window, payloadBytes: self.payload,
+                        eventsPerSecond: self.rate.map { $0 / Double(self.connections) })
                     group.addTask {
                         try await LoadConnection.run(
                             socketPath: self.socket, plan: plan, group: MultiThreadedEventLoopGroup.singleton, progress: progress,

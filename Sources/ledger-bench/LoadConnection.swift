@@ -13,6 +13,8 @@ struct LoadPlan: Sendable {
     /// Acknowledged requests in flight at once on the connection.
     var window: Int
     var payloadBytes: Int
+    /// Pacing for this connection; nil sends as fast as the daemon takes events.
+    var eventsPerSecond: Double?
 }
 
 /// What one load connection saw.
@@ -99,11 +101,19 @@ enum LoadConnection {
             return count
         }
 
+        let started = monotonicNanoseconds()
         while remaining > 0 {
+            if let rate = plan.eventsPerSecond {
+                // Paced: wait until the events sent so far are due.
+                let due = started + UInt64(Double(plan.events - remaining) / rate * 1e9)
+                let now = monotonicNanoseconds()
+                if due > now { try await Task.sleep(for: .nanoseconds(Int64(due - now))) }
+            }
             var buffer = allocator.buffer(capacity: Self.writeBytes + 4096)
             var written = 0
             if plan.acknowledged {
-                let frames = await pending.acquire(upTo: max(1, Self.writeBytes / (plan.batch * (plan.payloadBytes + 120))))
+                let frames = await pending.acquire(
+                    upTo: plan.eventsPerSecond == nil ? max(1, Self.writeBytes / (plan.batch * (plan.payloadBytes + 120))) : 1)
                 let sentAt = monotonicNanoseconds()
                 for _ in 0..<frames where remaining > 0 {
                     let id = nextRequestID
@@ -112,7 +122,9 @@ enum LoadConnection {
                     pending.sent(id, at: sentAt, last: remaining == 0)
                 }
             } else {
-                while remaining > 0, buffer.readableBytes < Self.writeBytes {
+                // Paced runs write a frame at a time, so events leave when they are due.
+                let limit = plan.eventsPerSecond == nil ? Self.writeBytes : 1
+                while remaining > 0, buffer.readableBytes < limit {
                     written += nextFrame(into: &buffer, requestID: 0)
                 }
                 let id = nextRequestID

@@ -1,0 +1,304 @@
+#!/usr/bin/env bash
+# Measures ledgerd against the targets in BENCHMARKS.md and prints one table,
+# each figure beside the reference it is judged against, measured in the same run.
+#
+#   scripts/bench.sh            the full run (about 30 minutes on 2 cores)
+#   scripts/bench.sh --quick    the same scenarios at a fraction of the size
+#
+# It builds release, starts its own ledgerd for each store (a SQLite file, and a
+# throwaway PostgreSQL from scripts/dev-postgres.sh), and keeps every raw result
+# as JSON under .build/bench/. Sizes can be changed through the environment:
+#   BENCH_EVENTS         events per ingest run              (default 500000)
+#   BENCH_MEMORY_EVENTS  events for the memory-store run    (default 5000000)
+#   BENCH_QUERY_EVENTS   events in the store queried        (default 10000000)
+#   BENCH_SEED_EVENTS    events per seed-path run           (default 5000)
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+quick=false
+if [[ "${1:-}" == "--quick" ]]; then quick=true; fi
+if $quick; then
+    : "${BENCH_EVENTS:=50000}" "${BENCH_MEMORY_EVENTS:=1000000}" "${BENCH_QUERY_EVENTS:=200000}" "${BENCH_SEED_EVENTS:=1000}"
+else
+    : "${BENCH_EVENTS:=500000}" "${BENCH_MEMORY_EVENTS:=5000000}" "${BENCH_QUERY_EVENTS:=10000000}" "${BENCH_SEED_EVENTS:=5000}"
+fi
+
+log() { echo "bench: $*" >&2; }
+calc() { awk "BEGIN { print $* }"; }
+
+install_missing() {
+    local missing=()
+    command -v sqlite3 >/dev/null || missing+=(sqlite3)
+    command -v jq >/dev/null || missing+=(jq)
+    command -v strace >/dev/null || missing+=(strace)
+    command -v valgrind >/dev/null || missing+=(valgrind)
+    if ((${#missing[@]})); then
+        log "installing ${missing[*]}"
+        local sudo=""
+        [[ $(id -u) -ne 0 ]] && sudo=sudo
+        $sudo apt-get update -qq >/dev/null
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+}
+install_missing
+
+log "building release"
+swift build -c release --product ledgerd >&2
+swift build -c release --product ledger-bench >&2
+bin=$(swift build -c release --show-bin-path)
+ledgerd="$bin/ledgerd"
+bench="$bin/ledger-bench"
+
+out="$root/.build/bench"
+rm -rf "$out"
+mkdir -p "$out"
+work=$(mktemp -d /tmp/ledger-bench.XXXXXX)
+chmod 755 "$work"
+daemon_pid=""
+pg_dir="$work/pg"
+
+cleanup() {
+    [[ -n "$daemon_pid" ]] && kill -TERM "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null || true
+    "$root/scripts/dev-postgres.sh" destroy "$pg_dir" >/dev/null 2>&1 || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+socket="$work/ledger.sock"
+
+# start_daemon STORE [ledgerd options...]: starts ledgerd and waits for its ready line.
+start_daemon() {
+    local store=$1
+    shift
+    rm -f "$socket"
+    "$ledgerd" --socket "$socket" --store "$store" --log-level warning "$@" 2>"$work/ledgerd.log" &
+    daemon_pid=$!
+    for _ in $(seq 1 300); do
+        grep -q '^ready' "$work/ledgerd.log" 2>/dev/null && return 0
+        kill -0 "$daemon_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    log "ledgerd did not start:"
+    cat "$work/ledgerd.log" >&2
+    exit 1
+}
+
+stop_daemon() {
+    kill -TERM "$daemon_pid"
+    wait "$daemon_pid" || { log "ledgerd exited with $?"; cat "$work/ledgerd.log" >&2; exit 1; }
+    daemon_pid=""
+}
+
+# field FILE KEY: one number from a result.
+field() { jq -r "$2" "$out/$1.json"; }
+
+# run NAME COMMAND...: runs a ledger-bench command with --json and keeps its result.
+run() {
+    local name=$1
+    shift
+    log "$name: $*"
+    "$bench" "$@" --json >"$out/$name.json"
+}
+
+# A fresh empty store of the given kind, migrated by ledgerd itself; prints its --store text.
+fresh_store() {
+    local kind=$1 name=$2
+    case $kind in
+    sqlite)
+        echo "sqlite:$work/$name.sqlite"
+        ;;
+    postgres)
+        psql "$pg_admin" -qc "DROP DATABASE IF EXISTS $name" -c "CREATE DATABASE $name" >/dev/null
+        echo "postgresql://ledger@/$name?host=$pg_dir"
+        ;;
+    esac
+}
+
+migrate() {
+    start_daemon "$1"
+    stop_daemon
+}
+
+columns="id,timestamp,event_type,entity_type,entity_id,event_data,severity,worker_id,job_id,clip_id,peer_uid,peer_pid"
+
+# load_reference KIND STORE CSV: the store's own bulk load of the rows, timed; prints events/s.
+load_reference() {
+    local kind=$1 store=$2 csv=$3 rows started finished
+    rows=$(wc -l <"$csv")
+    started=$(date +%s.%N)
+    case $kind in
+    sqlite)
+        sqlite3 "${store#sqlite:}" >/dev/null <<SQL
+PRAGMA synchronous=FULL;
+CREATE TEMP TABLE staging (id, timestamp, event_type, entity_type, entity_id, event_data, severity, worker_id, job_id, clip_id, peer_uid, peer_pid, seq);
+.import --csv $csv staging
+BEGIN;
+INSERT INTO ledger_events ($columns,seq)
+    SELECT id, CAST(timestamp AS INTEGER), event_type, entity_type, entity_id, event_data, severity,
+           NULLIF(worker_id, ''), NULLIF(job_id, ''), NULLIF(clip_id, ''), CAST(peer_uid AS INTEGER), CAST(peer_pid AS INTEGER), CAST(seq AS INTEGER)
+    FROM staging;
+COMMIT;
+SQL
+        ;;
+    postgres)
+        psql "$store" -v ON_ERROR_STOP=1 -qc "\\copy ledger_events ($columns) FROM '$csv' WITH (FORMAT csv)"
+        ;;
+    esac
+    finished=$(date +%s.%N)
+    calc "$rows / ($finished - $started)"
+}
+
+log "starting PostgreSQL"
+"$root/scripts/dev-postgres.sh" start "$pg_dir" >/dev/null
+pg_admin="postgresql://ledger@/ledger?host=$pg_dir"
+
+# ---------------------------------------------------------------------------
+# The daemon alone: a memory store, fire-and-forget with client-side batching.
+start_daemon memory:1000000
+run memory-ff --socket "$socket" --connections 4 --events "$BENCH_MEMORY_EVENTS" --batch 100
+# What a log call costs its caller, with the daemon up and down.
+run client-up client-cost --socket "$socket" --calls 1000000
+stop_daemon
+run client-down client-cost --socket "$work/no-daemon.sock" --calls 1000000
+
+# Allocations per call: the difference between two run lengths under valgrind.
+allocations_per_call() {
+    local target=$1 a b
+    a=$(valgrind "$bench" client-cost --socket "$target" --calls 10000 2>&1 >/dev/null | sed -n 's/.*total heap usage: \([0-9,]*\) allocs.*/\1/p' | tr -d ,)
+    b=$(valgrind "$bench" client-cost --socket "$target" --calls 30000 2>&1 >/dev/null | sed -n 's/.*total heap usage: \([0-9,]*\) allocs.*/\1/p' | tr -d ,)
+    calc "($b - $a) / 20000"
+}
+log "allocations per call (valgrind)"
+start_daemon memory:1000000
+allocs_up=$(allocations_per_call "$socket")
+stop_daemon
+allocs_down=$(allocations_per_call "$work/no-daemon.sock")
+
+# System calls per call with the daemon down, counted by strace over the whole process.
+log "system calls per call with the daemon down (strace)"
+strace -f -c -o "$work/strace.txt" "$bench" client-cost --socket "$work/no-daemon.sock" --calls 1000000 >/dev/null
+syscalls_total=$(awk '$NF == "total" { print $(NF-2) }' "$work/strace.txt")
+syscalls_per_call=$(calc "$syscalls_total / 1010000")
+
+# ---------------------------------------------------------------------------
+# Each store: its own limit, the seed's write path, and ledgerd.
+declare -A result
+concurrency="1 2 4 8 16 32 64 128"
+$quick && concurrency="1 4 16 64"
+for kind in sqlite postgres; do
+    log "== $kind"
+    csv="$work/rows-$kind.csv"
+    "$bench" generate --events "$BENCH_EVENTS" --format "$kind" >"$csv"
+    store=$(fresh_store "$kind" ref_$kind)
+    migrate "$store"
+    result[$kind.reference]=$(load_reference "$kind" "$store" "$csv")
+    log "$kind store's own load: ${result[$kind.reference]} events/s"
+    rm -f "$csv"
+
+    for services in 1 8; do
+        store=$(fresh_store "$kind" seed_${kind}_$services)
+        run "$kind-seed-$services" seed-path --store "$store" --connections "$services" --events "$((BENCH_SEED_EVENTS * (services == 1 ? 1 : 4)))"
+    done
+
+    # The target: acknowledged, durable ingest from 8 connections.
+    store=$(fresh_store "$kind" ack_$kind)
+    start_daemon "$store"
+    run "$kind-ack8-batch1" --socket "$socket" --connections 8 --events "$BENCH_EVENTS" --ack --batch 1 --window 64
+    run "$kind-ack8-batch100" --socket "$socket" --connections 8 --events "$BENCH_EVENTS" --ack --batch 100 --window 4
+    stop_daemon
+
+    # Acknowledged throughput against concurrency: each connection one caller waiting for its ack.
+    store=$(fresh_store "$kind" sweep_$kind)
+    start_daemon "$store"
+    for c in $concurrency; do
+        run "$kind-sweep-$c" --socket "$socket" --connections "$c" --events "$((c * (BENCH_EVENTS / 256 > 200 ? BENCH_EVENTS / 256 : 200)))" --ack --batch 1 --window 1
+    done
+    stop_daemon
+
+    # Sustained overload: far more fire-and-forget load than the store takes; memory must stay flat.
+    store=$(fresh_store "$kind" overload_$kind)
+    start_daemon "$store"
+    run "$kind-overload" --socket "$socket" --connections 16 --events "$((BENCH_EVENTS * 2))" --batch 100
+    stop_daemon
+
+    # Queries on a large store while ingest runs.
+    store=$(fresh_store "$kind" query_$kind)
+    migrate "$store"
+    log "loading $BENCH_QUERY_EVENTS events into the $kind store for the query run"
+    csv="$work/query-$kind.csv"
+    "$bench" generate --events "$BENCH_QUERY_EVENTS" --format "$kind" >"$csv"
+    load_reference "$kind" "$store" "$csv" >/dev/null
+    rm -f "$csv"
+    [[ $kind == postgres ]] && psql "$store" -qc "VACUUM ANALYZE ledger_events"
+    start_daemon "$store"
+    "$bench" --socket "$socket" --connections 4 --events 10000000 --ack --batch 1 --window 4 --rate 2000 >/dev/null 2>&1 &
+    ingest_pid=$!
+    sleep 2
+    run "$kind-query" query --socket "$socket" --queries 2000
+    kill "$ingest_pid" 2>/dev/null || true
+    wait "$ingest_pid" 2>/dev/null || true
+    stop_daemon
+done
+
+# ---------------------------------------------------------------------------
+# The table.
+ratio() { awk "BEGIN { printf \"%.2f\", $1 / $2 }"; }
+verdict() { if awk "BEGIN { exit !($1) }"; then echo met; else echo MISSED; fi; }
+row() { printf '%-44s %16s %22s %8s %-10s %s\n' "$@"; }
+
+echo
+echo "SocialSyncLedger benchmarks, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(uname -r)"
+echo
+row "figure" "measured" "reference" "ratio" "target" "verdict"
+row "------" "--------" "---------" "-----" "------" "-------"
+for kind in sqlite postgres; do
+    ref=${result[$kind.reference]}
+    seed8=$(field "$kind-seed-8" .events_per_second)
+    seed1=$(field "$kind-seed-1" .events_per_second)
+    for shape in batch1 batch100; do
+        eps=$(field "$kind-ack8-$shape" .events_per_second)
+        r=$(ratio "$eps" "$ref")
+        row "$kind acked ingest, 8 conns, $shape" "$(printf %.0f "$eps")/s" "own load $(printf %.0f "$ref")/s" "$r" ">= 0.8" "$(verdict "$r >= 0.8")"
+        r=$(ratio "$eps" "$seed8")
+        row "$kind acked ingest, 8 conns, $shape" "$(printf %.0f "$eps")/s" "seed path $(printf %.0f "$seed8")/s" "$r" ">= 15" "$(verdict "$r >= 15")"
+    done
+    row "$kind seed path, 1 service" "$(printf %.0f "$seed1")/s" "" "" "" ""
+    p99=$(field "$kind-ack8-batch1" .p99_us)
+    row "$kind ack latency p99, 8 conns, batch1" "${p99} us" "" "" "" ""
+    rss=$(field "$kind-overload" .daemon_peak_rss_mib)
+    row "$kind daemon peak RSS under overload" "$(printf %.1f "$rss") MiB" "" "" "< 128" "$(verdict "$rss < 128")"
+    for q in recent job entity; do
+        p99=$(jq -r ".kinds.$q.p99_us" "$out/$kind-query.json")
+        row "$kind $q query p99, $(field "$kind-query" .store_events) events" "${p99} us" "" "" "< 2000 us" "$(verdict "$p99 < 2000")"
+    done
+done
+eps=$(field memory-ff .events_per_second)
+row "memory store, fire-and-forget, 4 conns" "$(printf %.0f "$eps")/s" "" "" ">= 1000000" "$(verdict "$eps >= 1000000")"
+up=$(field client-up .median_ns)
+down=$(field client-down .median_ns)
+row "log call, daemon up, median" "${up} ns" "" "" "<= 1000" "$(verdict "$up <= 1000")"
+row "log call, daemon down, median" "${down} ns" "" "" "<= 200" "$(verdict "$down <= 200")"
+row "allocations per log call, daemon up" "$(printf %.2f "$allocs_up")" "" "" "0" "$(verdict "$allocs_up < 0.05")"
+row "allocations per log call, daemon down" "$(printf %.2f "$allocs_down")" "" "" "0" "$(verdict "$allocs_down < 0.05")"
+row "system calls per log call, daemon down" "$(printf %.5f "$syscalls_per_call")" "" "" "0" "$(verdict "$syscalls_per_call < 0.01")"
+
+echo
+echo "Acknowledged throughput against concurrency (batch 1, one request in flight per connection):"
+printf '%12s %14s %14s\n' connections sqlite postgres
+max=1
+for c in $concurrency; do
+    for kind in sqlite postgres; do
+        v=$(printf %.0f "$(field "$kind-sweep-$c" .events_per_second)")
+        ((v > max)) && max=$v
+    done
+done
+for c in $concurrency; do
+    s=$(printf %.0f "$(field "sqlite-sweep-$c" .events_per_second)")
+    p=$(printf %.0f "$(field "postgres-sweep-$c" .events_per_second)")
+    printf '%12s %14s %14s  S %-30s\n' "$c" "$s/s" "$p/s" "$(printf '#%.0s' $(seq 1 $((s * 30 / max + 1))))"
+    printf '%12s %14s %14s  P %-30s\n' "" "" "" "$(printf '#%.0s' $(seq 1 $((p * 30 / max + 1))))"
+done
+echo
+echo "raw results: $out"
