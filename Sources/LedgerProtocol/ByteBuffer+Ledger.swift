@@ -53,10 +53,30 @@ extension ByteBuffer {
         guard let view = self.readSlice(length: length) else {
             throw .malformed("\(field) claims \(length) bytes but the frame ends first")
         }
-        guard let string = view.readableBytesView.withContiguousStorageIfAvailable({ String(validating: $0, as: UTF8.self) }) ?? String(validating: Array(view.readableBytesView), as: UTF8.self) else {
+        let string: String? = view.withUnsafeReadableBytes { raw in
+            let bytes = raw.bindMemory(to: UInt8.self)
+            // ASCII, the usual case, is valid UTF-8 as it stands; only the rest needs the full check.
+            return Self.isASCII(bytes) ? String(decoding: bytes, as: UTF8.self) : String(validating: bytes, as: UTF8.self)
+        }
+        guard let string else {
             throw .invalidEvent("\(field) is not valid UTF-8")
         }
         return string
+    }
+
+    private static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var index = 0
+        let count = bytes.count
+        guard let base = bytes.baseAddress else { return true }
+        while index + 8 <= count {
+            if UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { return false }
+            index += 8
+        }
+        while index < count {
+            if base[index] >= 0x80 { return false }
+            index += 1
+        }
+        return true
     }
 
     /// Writes a presence byte (0 absent, 1 present) and, when present, the value.

@@ -96,7 +96,8 @@ extension LedgerEvent {
         if count > max {
             throw .invalidEvent("\(field) is \(count) bytes, the limit is \(max)")
         }
-        if value.utf8.contains(where: { $0 < 0x20 }) {
+        let hasControl = value.utf8.withContiguousStorageIfAvailable { $0.contains { $0 < 0x20 } } ?? value.utf8.contains { $0 < 0x20 }
+        if hasControl {
             throw .invalidEvent("\(field) contains a control character")
         }
     }

@@ -65,7 +65,8 @@ public struct BatchWriter: Service {
                 self.stats.add(\.eventsCommitted, Int64(inserted))
                 self.stats.add(\.eventsDuplicate, Int64(events.count - inserted))
                 self.stats.add(\.batchesCommitted)
-                if let hub = self.hub, inserted > 0 {
+                // A subscriber that registers after this check reads these events in its catch-up, which starts later.
+                if let hub = self.hub, inserted > 0, hub.hasSubscribers {
                     // Before the acks, so a tail sees an event no later than its sender's ack.
                     // Only what was newly stored, with its commit sequence: a retried duplicate is not news.
                     var stored: [LedgerEvent] = []

@@ -34,6 +34,11 @@ public final class TailHub: Sendable {
     }
 
     /// Called by the batch writer after each commit.
+    /// Whether anyone is tailing; when no one is, the writer skips preparing what it would publish.
+    var hasSubscribers: Bool {
+        self.subscriptions.withLock { !$0.isEmpty }
+    }
+
     func publish(_ events: [LedgerEvent]) {
         let subscriptions = self.subscriptions.withLock { Array($0.values) }
         var dropped: UInt64 = 0

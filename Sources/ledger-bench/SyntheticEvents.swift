@@ -11,7 +11,8 @@ struct SyntheticEvents {
     let workerID: String
     private let prefix: UInt64
     private var counter: UInt64 = 0
-    private var job = UUID()
+    private var random: SplitMix
+    private var job = UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
     private var jobText = ""
     private var step = 0
 
@@ -19,6 +20,7 @@ struct SyntheticEvents {
         self.metadata = Self.metadata(bytes: payloadBytes)
         self.workerID = workerID
         self.prefix = UInt64.random(in: 0...UInt64.max)
+        self.random = SplitMix(state: UInt64.random(in: 0...UInt64.max))
     }
 
     /// A JSON object of about `bytes` bytes, like the seed's upload and job metadata.
@@ -30,7 +32,7 @@ struct SyntheticEvents {
 
     mutating func next(at time: LedgerTimestamp) -> LedgerEvent {
         if self.step == 0 {
-            self.job = UUID()
+            self.job = self.randomID()
             self.jobText = self.job.uuidString.lowercased()
         }
         defer { self.step = (self.step + 1) % 6 }
@@ -47,11 +49,28 @@ struct SyntheticEvents {
                 id: id, timestamp: time, eventType: type, entityType: "job", entityID: self.jobText, metadata: self.metadata,
                 severity: failed && self.step == 3 ? .error : .info, workerID: self.workerID, jobID: self.job)
         default:
-            let clip = UUID()
+            let clip = self.randomID()
             return LedgerEvent(
                 id: id, timestamp: time, eventType: "clip_created", entityType: "clip", entityID: clip.uuidString.lowercased(),
                 metadata: self.metadata, workerID: self.workerID, jobID: self.job, clipID: clip)
         }
+    }
+
+    /// A version 4 UUID from a seeded SplitMix64: Foundation's UUID() reads /dev/urandom each time.
+    private mutating func randomID() -> UUID {
+        let high = self.random.next()
+        let low = self.random.next()
+        return UUID(
+            uuid: (
+                UInt8(truncatingIfNeeded: high >> 56), UInt8(truncatingIfNeeded: high >> 48),
+                UInt8(truncatingIfNeeded: high >> 40), UInt8(truncatingIfNeeded: high >> 32),
+                UInt8(truncatingIfNeeded: high >> 24), UInt8(truncatingIfNeeded: high >> 16),
+                0x40 | UInt8(truncatingIfNeeded: high >> 8) & 0x0F, UInt8(truncatingIfNeeded: high),
+                0x80 | UInt8(truncatingIfNeeded: low >> 56) & 0x3F, UInt8(truncatingIfNeeded: low >> 48),
+                UInt8(truncatingIfNeeded: low >> 40), UInt8(truncatingIfNeeded: low >> 32),
+                UInt8(truncatingIfNeeded: low >> 24), UInt8(truncatingIfNeeded: low >> 16),
+                UInt8(truncatingIfNeeded: low >> 8), UInt8(truncatingIfNeeded: low)
+            ))
     }
 
     private mutating func nextID(milliseconds ms: UInt64) -> UUID {
@@ -84,4 +103,17 @@ func monotonicNanoseconds() -> UInt64 {
     var spec = timespec()
     clock_gettime(CLOCK_MONOTONIC, &spec)
     return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
+}
+
+/// SplitMix64, a fast generator for ids that need to be distinct, not secret.
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+
+    mutating func next() -> UInt64 {
+        self.state &+= 0x9E37_79B9_7F4A_7C15
+        var z = self.state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
 }

@@ -22,11 +22,16 @@ public final class MemoryStore: EventStore {
     }
 
     public let capacity: Int
-    private let state = Mutex(State())
+    private let state: Mutex<State>
 
     public init(capacity: Int = MemoryStore.defaultCapacity) {
         precondition(capacity > 0, "a memory store holds at least one event")
         self.capacity = capacity
+        var state = State()
+        // Sized once, so the hot path never rehashes or regrows.
+        state.events = CircularBuffer(initialCapacity: capacity + 1)
+        state.ids.reserveCapacity(capacity + 1)
+        self.state = Mutex(state)
     }
 
     public var description: String {
