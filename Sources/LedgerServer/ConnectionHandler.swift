@@ -10,6 +10,9 @@ import ServiceLifecycle
 /// closed after the responses owed before it; anything else gets an error for
 /// that request only. Nothing here can affect another connection.
 struct ConnectionHandler: Sendable {
+    /// Most responses gathered into one write.
+    static let framesPerWrite = 256
+
     let dispatcher: RequestDispatcher
     let logger: Logger
 
@@ -33,7 +36,12 @@ struct ConnectionHandler: Sendable {
                                 try await self.stream(subscription, after: after, requestID: requestID, to: outbound)
                                 continue
                             }
-                            try await outbound.write(await Self.resolve(pending))
+                            // Acks of one commit complete together: write what is already owed in one flush.
+                            var frames = [await Self.resolve(pending)]
+                            while frames.count < Self.framesPerWrite, let more = responses.nextIfSettled() {
+                                frames.append(await Self.resolve(more))
+                            }
+                            try await outbound.write(contentsOf: frames)
                         }
                     }
                     var subscription: TailSubscription?
@@ -53,7 +61,7 @@ struct ConnectionHandler: Sendable {
                             case .respond(let response):
                                 await responses.push(.ready(response.frame(requestID: frame.requestID)))
                             case .respondAfterCommit(let committed, let future):
-                                await responses.push(.afterCommit(requestID: frame.requestID, committed: committed, future))
+                                await responses.push(.afterCommit(requestID: frame.requestID, committed: committed, CommitOutcome(future)))
                             case .subscribe(let request):
                                 // Registered before any catch-up read, so nothing committed in between is lost.
                                 let live = self.dispatcher.hub.subscribe(request.filter)
@@ -136,9 +144,13 @@ struct ConnectionHandler: Sendable {
         case .stream(let requestID, _, _):
             return LedgerResponse.error(ErrorResponse(code: .internalError, message: "a stream cannot be resolved to one frame")).frame(
                 requestID: requestID)
-        case .afterCommit(let requestID, let committed, let future):
+        case .afterCommit(let requestID, let committed, let outcome):
             do {
-                try await future.get()
+                if let settled = outcome.settled {
+                    try settled.get()
+                } else {
+                    try await outcome.future.get()
+                }
                 return LedgerResponse.ack(Ack(committed: committed)).frame(requestID: requestID)
             } catch let error as LedgerProtocolError {
                 return LedgerResponse.error(ErrorResponse(error)).frame(requestID: requestID)

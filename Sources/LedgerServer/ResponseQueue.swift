@@ -11,7 +11,7 @@ final class ResponseQueue: Sendable {
         /// A response that can be written now.
         case ready(LedgerFrame)
         /// An ack to write once the events are committed (or an error if they could not be).
-        case afterCommit(requestID: UInt32, committed: UInt32, EventLoopFuture<Void>)
+        case afterCommit(requestID: UInt32, committed: UInt32, CommitOutcome)
         /// A live tail: every frame from here on belongs to it.
         case stream(requestID: UInt32, TailSubscription, after: TailCursor?)
     }
@@ -66,6 +66,23 @@ final class ResponseQueue: Sendable {
         reader?.resume(returning: nil)
     }
 
+    /// The next response if it can be written right now (ready, or an ack whose commit is
+    /// already known); never suspends. Lets the writer put the acks of one group commit in one write.
+    func nextIfSettled() -> Pending? {
+        let (item, writer): (Pending?, CheckedContinuation<Void, Never>?) = self.state.withLock { state in
+            guard let first = state.items.first else { return (nil, nil) }
+            switch first {
+            case .ready: break
+            case .afterCommit(_, _, let outcome): if outcome.settled == nil { return (nil, nil) }
+            case .stream: return (nil, nil)
+            }
+            state.items.removeFirst()
+            return (first, state.writers.popFirst())
+        }
+        writer?.resume()
+        return item
+    }
+
     func next() async -> Pending? {
         await withCheckedContinuation { (continuation: CheckedContinuation<Pending?, Never>) in
             let (result, writer): (Pending??, CheckedContinuation<Void, Never>?) = self.state.withLock { state in
@@ -79,5 +96,23 @@ final class ResponseQueue: Sendable {
             writer?.resume()
             if let result { continuation.resume(returning: result) }
         }
+    }
+}
+
+/// What became of an acknowledged request's commit, readable without waiting once known.
+final class CommitOutcome: Sendable {
+    let future: EventLoopFuture<Void>
+    private let result = Mutex<Result<Void, any Error>?>(nil)
+
+    init(_ future: EventLoopFuture<Void>) {
+        self.future = future
+        future.whenComplete { result in
+            self.result.withLock { $0 = result }
+        }
+    }
+
+    /// The outcome, or nil while the commit is still pending.
+    var settled: Result<Void, any Error>? {
+        self.result.withLock { $0 }
     }
 }
