@@ -146,8 +146,9 @@ final class ConnectionDeadlines: ChannelDuplexHandler, RemovableChannelHandler {
         self.cancelTimers()
         var frame = ByteBuffer()
         LedgerResponse.error(ErrorResponse(code: code, closesConnection: true, message: message)).frame(requestID: 0).encode(into: &frame)
+        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
         context.writeAndFlush(Self.wrapOutboundOut(frame)).whenComplete { _ in
-            context.close(promise: nil)
+            bound.value.close(promise: nil)
         }
     }
 

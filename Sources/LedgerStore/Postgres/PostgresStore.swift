@@ -72,33 +72,34 @@ public final class PostgresStore: EventStore {
         }
     }
 
-    /// One multi-row INSERT; an id already stored is skipped, so a retried batch is stored once.
+    /// One INSERT of many rows, an id already stored skipped, so a retried batch is stored once.
+    ///
+    /// Each column travels as one array parameter and `unnest` turns them back into rows: the
+    /// statement is the same whatever the row count, so PostgreSQL parses and plans 12 parameters
+    /// rather than 12 per row.
     static func insert(_ events: ArraySlice<LedgerEvent>) -> (String, [String?]) {
-        var sql =
-            "INSERT INTO ledger_events (id, timestamp, event_type, entity_type, entity_id, event_data, severity, worker_id, job_id, clip_id, peer_uid, peer_pid) VALUES "
-        var parameters: [String?] = []
-        parameters.reserveCapacity(events.count * 12)
-        for (row, event) in events.enumerated() {
-            let base = row * 12
-            if row > 0 { sql += "," }
-            sql += "($\(base + 1)::uuid,$\(base + 2)::timestamptz,$\(base + 3),$\(base + 4),$\(base + 5),$\(base + 6)::jsonb,"
-            sql += "$\(base + 7)::event_severity,$\(base + 8),$\(base + 9)::uuid,$\(base + 10)::uuid,$\(base + 11)::bigint,$\(base + 12)::integer)"
-            parameters.append(event.id.uuidString.lowercased())
-            parameters.append((event.timestamp ?? LedgerTimestamp(rawValue: 0)).iso8601)
-            parameters.append(event.eventType)
-            parameters.append(event.entityType)
-            parameters.append(event.entityID)
-            parameters.append(event.metadata.isEmpty ? "{}" : event.metadata)
-            parameters.append(event.severity.name)
-            parameters.append(event.workerID)
-            parameters.append(event.jobID?.uuidString.lowercased())
-            parameters.append(event.clipID?.uuidString.lowercased())
-            parameters.append(event.peer.map { String($0.uid) })
-            parameters.append(event.peer.map { String($0.pid) })
+        let sql = """
+            INSERT INTO ledger_events (id, timestamp, event_type, entity_type, entity_id, event_data, severity, worker_id, job_id, clip_id, peer_uid, peer_pid)
+            SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::event_severity[],
+                                 $8::text[], $9::uuid[], $10::uuid[], $11::bigint[], $12::integer[])
+            ON CONFLICT DO NOTHING RETURNING id::text, seq
+            """
+        var columns = [PostgresArrayLiteral](repeating: PostgresArrayLiteral(capacity: events.count * 40), count: 12)
+        for event in events {
+            columns[0].append(event.id.uuidString.lowercased())
+            columns[1].append((event.timestamp ?? LedgerTimestamp(rawValue: 0)).iso8601)
+            columns[2].append(event.eventType)
+            columns[3].append(event.entityType)
+            columns[4].append(event.entityID)
+            columns[5].append(event.metadata.isEmpty ? "{}" : event.metadata)
+            columns[6].append(event.severity.name)
+            columns[7].append(event.workerID)
+            columns[8].append(event.jobID?.uuidString.lowercased())
+            columns[9].append(event.clipID?.uuidString.lowercased())
+            columns[10].append(event.peer.map { String($0.uid) })
+            columns[11].append(event.peer.map { String($0.pid) })
         }
-        // No conflict target: on the optional partitioned layout the key is (id, timestamp).
-        sql += " ON CONFLICT DO NOTHING RETURNING id::text, seq"
-        return (sql, parameters)
+        return (sql, columns.map { $0.text })
     }
 
     public func query(_ request: QueryRequest) async throws(StoreError) -> EventsResult {
