@@ -25,17 +25,3 @@ final class EventIDGenerator: Sendable {
         return UUID.ledgerV7(unixMilliseconds: unixMilliseconds, using: &generator)
     }
 }
-
-/// Steele, Lea and Flood's SplitMix64: one multiply-xorshift mix of a counter.
-struct SplitMix64: RandomNumberGenerator {
-    static let increment: UInt64 = 0x9E37_79B9_7F4A_7C15
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        self.state &+= Self.increment
-        var z = self.state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

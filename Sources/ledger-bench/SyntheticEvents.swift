@@ -4,14 +4,13 @@ import LedgerProtocol
 /// Events shaped like the orchestrator's: each job's timeline (upload, creation, start,
 /// completion or failure, two clips), then the next job, with metadata of a chosen size.
 ///
-/// Ids are UUIDv7-shaped from the clock, a random per-generator prefix and a counter, so a
-/// benchmark spends its time in the daemon rather than in the random number generator.
+/// Ids are UUIDv7 with their random bits from SplitMix64, so a benchmark spends its time in
+/// the daemon rather than in the system's random number generator.
 struct SyntheticEvents {
     let metadata: String
     let workerID: String
-    private let prefix: UInt64
     private var counter: UInt64 = 0
-    private var random: SplitMix
+    private var random: SplitMix64
     private var job = UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
     private var jobText = ""
     private var step = 0
@@ -19,8 +18,7 @@ struct SyntheticEvents {
     init(payloadBytes: Int, workerID: String) {
         self.metadata = Self.metadata(bytes: payloadBytes)
         self.workerID = workerID
-        self.prefix = UInt64.random(in: 0...UInt64.max)
-        self.random = SplitMix(state: UInt64.random(in: 0...UInt64.max))
+        self.random = SplitMix64(state: UInt64.random(in: 0...UInt64.max))
     }
 
     /// A JSON object of about `bytes` bytes, like the seed's upload and job metadata.
@@ -36,7 +34,8 @@ struct SyntheticEvents {
             self.jobText = self.job.uuidString.lowercased()
         }
         defer { self.step = (self.step + 1) % 6 }
-        let id = self.nextID(milliseconds: UInt64(max(0, time.rawValue / 1_000)))
+        self.counter += 1
+        let id = UUID.ledgerV7(unixMilliseconds: UInt64(max(0, time.rawValue / 1_000)), using: &self.random)
         let failed = self.counter % 300 < 6
         switch self.step {
         case 0:
@@ -72,23 +71,6 @@ struct SyntheticEvents {
                 UInt8(truncatingIfNeeded: low >> 8), UInt8(truncatingIfNeeded: low)
             ))
     }
-
-    private mutating func nextID(milliseconds ms: UInt64) -> UUID {
-        self.counter += 1
-        let low = self.counter
-        let high = self.prefix
-        return UUID(
-            uuid: (
-                UInt8(truncatingIfNeeded: ms >> 40), UInt8(truncatingIfNeeded: ms >> 32),
-                UInt8(truncatingIfNeeded: ms >> 24), UInt8(truncatingIfNeeded: ms >> 16),
-                UInt8(truncatingIfNeeded: ms >> 8), UInt8(truncatingIfNeeded: ms),
-                0x70 | UInt8(truncatingIfNeeded: high >> 60), UInt8(truncatingIfNeeded: high >> 52),
-                0x80 | UInt8(truncatingIfNeeded: high >> 46) & 0x3F, UInt8(truncatingIfNeeded: high >> 38),
-                UInt8(truncatingIfNeeded: high >> 30) ^ UInt8(truncatingIfNeeded: low >> 40), UInt8(truncatingIfNeeded: low >> 32),
-                UInt8(truncatingIfNeeded: low >> 24), UInt8(truncatingIfNeeded: low >> 16),
-                UInt8(truncatingIfNeeded: low >> 8), UInt8(truncatingIfNeeded: low)
-            ))
-    }
 }
 
 /// The wall clock in the protocol's microseconds.
@@ -105,15 +87,3 @@ func monotonicNanoseconds() -> UInt64 {
     return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
 }
 
-/// SplitMix64, a fast generator for ids that need to be distinct, not secret.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        self.state &+= 0x9E37_79B9_7F4A_7C15
-        var z = self.state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
