@@ -32,7 +32,14 @@ final class ClientConnection: Sendable {
         var connectWaiters: [EventLoopPromise<any Channel>] = []
         /// Why the current connection is being closed, when the peer told us (a TLS alert).
         var closeReason: LedgerClientError?
+        /// Drops not yet reported, and reports sent but not yet acknowledged (resent with the same id).
+        var drops = DropTally()
+        var unsentGapReports: [(report: ReportGap, inFlight: Bool)] = []
+        var gapReportScheduled = false
     }
+
+    /// Reports waiting beyond this (a daemon that keeps failing to store them) are dropped oldest first.
+    static let maximumUnsentGapReports = 64
 
     let configuration: LedgerClientConfiguration
     let eventLoop: any EventLoop
@@ -49,17 +56,24 @@ final class ClientConnection: Sendable {
     }
 
     var statistics: ClientStatistics {
-        self.state.withLock { $0.statistics }
+        self.state.withLock { state in
+            var statistics = state.statistics
+            let spans = [state.drops.daemonUnreachable, state.drops.bufferFull, state.drops.rejected]
+            let unsent = state.unsentGapReports.reduce(UInt64(0)) { $0 + $1.report.events }
+            statistics.dropsUnreported = Int(clamping: spans.reduce(unsent) { $0 + $1.events })
+            return statistics
+        }
     }
 
     // MARK: Fire-and-forget
 
     /// Buffers a request that expects no answer; never blocks on I/O and never throws.
     func enqueue(_ request: LedgerRequest, events: Int) {
-        let scheduleFlush: Bool = self.state.withLock { state in
+        let scheduleFlush: Bool? = self.state.withLock { state in
             switch state.link {
             case .backingOff, .shutdown:
                 state.statistics.droppedUnreachable += events
+                state.drops.add(events, .daemonUnreachable, at: LedgerClient.now())
                 return false
             case .idle, .connecting, .connected:
                 break
@@ -69,15 +83,18 @@ final class ClientConnection: Sendable {
             if state.pending.readableBytes > self.configuration.bufferLimitBytes {
                 state.pending.moveWriterIndex(to: mark)
                 state.statistics.droppedBufferFull += events
-                return false
+                state.drops.add(events, .bufferFull, at: LedgerClient.now())
+                return nil
             }
             state.pendingEvents += events
             if state.flushScheduled { return false }
             state.flushScheduled = true
             return true
         }
-        if scheduleFlush {
-            self.eventLoop.execute { self.flushPending() }
+        switch scheduleFlush {
+        case true?: self.eventLoop.execute { self.flushPending() }
+        case false?: break
+        case nil: self.scheduleGapReport()
         }
     }
 
@@ -184,6 +201,7 @@ final class ClientConnection: Sendable {
             return
         }
         self.flushPending()
+        self.reportGaps(on: channel)
         for waiter in waiters { waiter.succeed(channel) }
     }
 
@@ -194,6 +212,7 @@ final class ClientConnection: Sendable {
             state.link = .backingOff
             state.lastFailure = failure
             state.statistics.droppedUnreachable += state.pendingEvents
+            state.drops.add(state.pendingEvents, .daemonUnreachable, at: LedgerClient.now())
             state.pendingEvents = 0
             state.pending.clear()
             let delay = state.backoff
@@ -206,10 +225,15 @@ final class ClientConnection: Sendable {
         }
         guard let delay else { return }
         // After the pause the next log call (or request) tries again; until then calls are dropped.
+        // With drops still to report the client tries by itself, so a gap reaches the operator even
+        // from a service that has stopped logging.
         self.eventLoop.scheduleTask(in: delay) {
-            self.state.withLock { state in
-                if case .backingOff = state.link { state.link = .idle }
+            let retry: Bool = self.state.withLock { state in
+                guard case .backingOff = state.link else { return false }
+                state.link = .idle
+                return !state.drops.isEmpty || !state.unsentGapReports.isEmpty
             }
+            if retry { self.connect() }
         }
     }
 
@@ -302,6 +326,64 @@ final class ClientConnection: Sendable {
         }
     }
 
+    // MARK: Gap reports
+
+    /// Reports what was dropped since the last report, and resends reports whose ack never came
+    /// (with their ids, so the daemon stores each once). Runs on `eventLoop` once connected.
+    private func reportGaps(on channel: any Channel) {
+        self.eventLoop.preconditionInEventLoop()
+        let reports: [ReportGap] = self.state.withLock { state in
+            state.gapReportScheduled = false
+            guard case .connected(let current) = state.link, current === channel else { return [] }
+            let client = String(decoding: self.configuration.clientName.utf8.prefix(LedgerEvent.Limits.entityID), as: UTF8.self)
+            let fresh = state.drops.takeReports(client: client) { LedgerClient.newIDAndTimestamp().0 }
+            state.unsentGapReports += fresh.map { ($0, false) }
+            if state.unsentGapReports.count > Self.maximumUnsentGapReports {
+                state.unsentGapReports.removeFirst(state.unsentGapReports.count - Self.maximumUnsentGapReports)
+            }
+            var reports: [ReportGap] = []
+            for index in state.unsentGapReports.indices where !state.unsentGapReports[index].inFlight {
+                state.unsentGapReports[index].inFlight = true
+                reports.append(state.unsentGapReports[index].report)
+            }
+            return reports
+        }
+        for report in reports {
+            let promise = self.eventLoop.makePromise(of: LedgerResponse.self)
+            self.write(.reportGap(report), on: channel, promise: promise)
+            promise.futureResult.whenComplete { result in
+                let settled: Bool
+                switch result {
+                case .success(.error(let error)):
+                    // Kept for the next connection only if the daemon may store it then.
+                    settled = error.code != .storeUnavailable && error.code != .shuttingDown
+                case .success: settled = true
+                case .failure: settled = false
+                }
+                self.state.withLock { state in
+                    guard let index = state.unsentGapReports.firstIndex(where: { $0.report.id == report.id }) else { return }
+                    guard settled else {
+                        state.unsentGapReports[index].inFlight = false
+                        return
+                    }
+                    state.unsentGapReports.remove(at: index)
+                    if case .success(.ack) = result { state.statistics.gapReportsStored += 1 }
+                }
+            }
+        }
+    }
+
+    /// Drops that happen while connected are reported shortly after, several drops to one report.
+    private func scheduleGapReport() {
+        let channel: (any Channel)? = self.state.withLock { state in
+            guard case .connected(let channel) = state.link, !state.gapReportScheduled else { return nil }
+            state.gapReportScheduled = true
+            return channel
+        }
+        guard let channel else { return }
+        self.eventLoop.scheduleTask(in: self.configuration.gapReportDelay) { self.reportGaps(on: channel) }
+    }
+
     // MARK: Events from the channel
 
     func received(_ frame: LedgerFrame, from channel: any Channel) {
@@ -315,7 +397,11 @@ final class ClientConnection: Sendable {
         }
         if case .error(let error) = response, error.closesConnection || frame.requestID == 0 {
             if frame.requestID == 0 && !error.closesConnection {
-                self.state.withLock { $0.statistics.rejected += 1 }
+                self.state.withLock { state in
+                    state.statistics.rejected += 1
+                    state.drops.add(1, .rejected, at: LedgerClient.now())
+                }
+                self.scheduleGapReport()
                 return
             }
             self.failAll(LedgerClientError(code: .rejected, message: "ledgerd closed the connection: \(error)", serverError: error))

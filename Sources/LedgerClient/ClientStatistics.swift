@@ -10,6 +10,10 @@ public struct ClientStatistics: Sendable, Hashable {
     public var rejected: Int
     /// Connections tried; with the daemon down this grows with the back-off schedule, not with the calls.
     public var connectionAttempts: Int = 0
+    /// Gap reports the daemon has stored: each tells the operator how many events were dropped, when and why.
+    public var gapReportsStored: Int = 0
+    /// Drops not yet in a stored gap report; they are reported when the daemon is next reachable.
+    public var dropsUnreported: Int = 0
 
     public var dropped: Int { self.droppedUnreachable + self.droppedBufferFull }
 }

@@ -134,6 +134,13 @@ public final class LedgerClient: Sendable {
             metadata: metadata, severity: severity, workerID: workerID, jobID: jobID, clipID: clipID)
     }
 
+    /// The current time from the vDSO clock: no system call, so it may sit on the drop path.
+    static func now() -> LedgerTimestamp {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return LedgerTimestamp(rawValue: Int64(spec.tv_sec) * 1_000_000 + Int64(spec.tv_nsec) / 1_000)
+    }
+
     /// A fresh UUIDv7 and the current time from one clock read (vDSO, no system call).
     static func newIDAndTimestamp() -> (UUID, LedgerTimestamp) {
         var spec = timespec()

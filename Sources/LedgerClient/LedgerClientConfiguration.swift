@@ -21,6 +21,11 @@ public struct LedgerClientConfiguration: Sendable {
     public var eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     /// Connect to a remote daemon over TLS instead of the Unix socket.
     public var tls: LedgerTLSEndpoint?
+    /// The name this client's gap reports carry, so an operator can tell which service lost events.
+    /// At most 255 bytes are sent.
+    public var clientName: String = ProcessInfo.processInfo.processName
+    /// How soon drops that happen while connected (a full buffer, a refused event) are reported.
+    public var gapReportDelay: TimeAmount = .seconds(1)
 
     /// Where this client connects, for error messages.
     var endpointDescription: String {

@@ -9,6 +9,8 @@ public enum LedgerRequest: Sendable, Hashable {
     case logBatch(LogBatch)
     /// Answered with an ack once everything this connection sent before it is committed.
     case sync
+    /// Events the client dropped since it last reached the daemon; answered with an ack once stored.
+    case reportGap(ReportGap)
     case query(QueryRequest)
     case count(CountRequest)
     case stats
@@ -17,7 +19,7 @@ public enum LedgerRequest: Sendable, Hashable {
     /// Whether the request changes the ledger (and so needs write access).
     public var isWrite: Bool {
         switch self {
-        case .logEvent, .logJobEvent, .logClipEvent, .logBatch: true
+        case .logEvent, .logJobEvent, .logClipEvent, .logBatch, .reportGap: true
         case .ping, .sync, .query, .count, .stats, .subscribe: false
         }
     }
@@ -36,6 +38,7 @@ public enum LedgerRequest: Sendable, Hashable {
         public static let logClipEvent = ID(rawValue: 0x04)
         public static let logBatch = ID(rawValue: 0x05)
         public static let sync = ID(rawValue: 0x06)
+        public static let reportGap = ID(rawValue: 0x07)
         public static let query = ID(rawValue: 0x10)
         public static let count = ID(rawValue: 0x11)
         public static let stats = ID(rawValue: 0x12)
@@ -50,6 +53,7 @@ public enum LedgerRequest: Sendable, Hashable {
         case .logClipEvent: .logClipEvent
         case .logBatch: .logBatch
         case .sync: .sync
+        case .reportGap: .reportGap
         case .query: .query
         case .count: .count
         case .stats: .stats
@@ -64,6 +68,7 @@ public enum LedgerRequest: Sendable, Hashable {
         case .logJobEvent(let message): message.encode(into: &buffer)
         case .logClipEvent(let message): message.encode(into: &buffer)
         case .logBatch(let message): message.encode(into: &buffer)
+        case .reportGap(let message): message.encode(into: &buffer)
         case .query(let message): message.encode(into: &buffer)
         case .count(let message): message.encode(into: &buffer)
         case .subscribe(let message): message.encode(into: &buffer)
@@ -104,6 +109,7 @@ public enum LedgerRequest: Sendable, Hashable {
         case .sync:
             try empty("sync")
             return .sync
+        case .reportGap: return .reportGap(try ReportGap.decode(from: &payload))
         case .query: return .query(try QueryRequest.decode(from: &payload))
         case .count: return .count(try CountRequest.decode(from: &payload))
         case .subscribe: return .subscribe(try SubscribeRequest.decode(from: &payload))

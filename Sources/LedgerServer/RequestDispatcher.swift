@@ -57,6 +57,15 @@ struct RequestDispatcher: Sendable {
             return try await self.ingest(
                 { () throws(LedgerProtocolError) in [try message.event()] }, acknowledged: message.flags.contains(.acknowledge),
                 peer: access.credentials, eventLoop: eventLoop)
+        case .reportGap(let report):
+            let outcome = try await self.ingest(
+                { () throws(LedgerProtocolError) in [try report.event()] }, acknowledged: true, peer: access.credentials,
+                eventLoop: eventLoop, gapRecord: true)
+            if case .respondAfterCommit = outcome {
+                self.stats.add(\.gapReports)
+                self.stats.add(\.eventsDroppedByClients, Int64(clamping: report.events))
+            }
+            return outcome
         case .logBatch(let message):
             guard message.events.count <= self.configuration.maximumBatchEvents else {
                 self.stats.add(\.eventsRejected, Int64(message.events.count))
@@ -93,10 +102,11 @@ struct RequestDispatcher: Sendable {
         _ makeEvents: () throws(LedgerProtocolError) -> [LedgerEvent],
         acknowledged: Bool,
         peer: PeerCredentials?,
-        eventLoop: any EventLoop
+        eventLoop: any EventLoop,
+        gapRecord: Bool = false
     ) async throws -> Outcome {
         do {
-            return try await self.ingest(try makeEvents(), acknowledged: acknowledged, peer: peer, eventLoop: eventLoop)
+            return try await self.ingest(try makeEvents(), acknowledged: acknowledged, peer: peer, eventLoop: eventLoop, gapRecord: gapRecord)
         } catch let error as LedgerProtocolError {
             self.stats.add(\.eventsRejected)
             return .respond(.error(ErrorResponse(error)))
@@ -106,12 +116,20 @@ struct RequestDispatcher: Sendable {
     /// Validates every event, fills in what the daemon owns (arrival time, missing ids), and queues them.
     ///
     /// A request is all or nothing: one invalid event rejects the request and stores none of it.
-    private func ingest(_ events: [LedgerEvent], acknowledged: Bool, peer: PeerCredentials?, eventLoop: any EventLoop) async throws -> Outcome {
+    /// Only a `report_gap` may write a gap record, so a client cannot forge or hide one by logging.
+    private func ingest(
+        _ events: [LedgerEvent], acknowledged: Bool, peer: PeerCredentials?, eventLoop: any EventLoop, gapRecord: Bool = false
+    ) async throws -> Outcome {
         var events = events
         let now = Self.now()
         for index in events.indices {
-            do {
+            do throws(LedgerProtocolError) {
                 try events[index].validate()
+                if !gapRecord, events[index].eventType == ReportGap.eventType {
+                    throw LedgerProtocolError(
+                        code: .invalidEvent,
+                        message: "event_type '\(ReportGap.eventType)' is reserved for the gap records ledgerd writes from report_gap")
+                }
             } catch {
                 self.stats.add(\.eventsRejected, Int64(events.count))
                 let prefix = events.count > 1 ? "event \(index): " : ""

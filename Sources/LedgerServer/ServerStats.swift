@@ -18,6 +18,9 @@ public final class ServerStats: Sendable {
     public let connectionsOverLimit = ManagedAtomic<Int64>(0)
     public let connectionsIdleClosed = ManagedAtomic<Int64>(0)
     public let framesTimedOut = ManagedAtomic<Int64>(0)
+    /// Gap reports stored since start, and the events the clients said they dropped in them.
+    public let gapReports = ManagedAtomic<Int64>(0)
+    public let eventsDroppedByClients = ManagedAtomic<Int64>(0)
     /// 1 while the last write to the store succeeded (or none was tried), 0 during an outage.
     public let storeAvailable = ManagedAtomic<Int64>(1)
     public let storeOutages = ManagedAtomic<Int64>(0)
@@ -43,6 +46,8 @@ public final class ServerStats: Sendable {
                 .init("events_duplicate", load(\.eventsDuplicate)),
                 .init("events_rejected", load(\.eventsRejected)),
                 .init("events_failed", load(\.eventsFailed)),
+                .init("gap_reports", load(\.gapReports)),
+                .init("events_dropped_by_clients", load(\.eventsDroppedByClients)),
                 .init("batches_committed", load(\.batchesCommitted)),
                 .init("queue_depth", Int64(queueDepth)),
                 .init("events_in_flight", load(\.eventsInFlight)),

@@ -31,6 +31,11 @@ struct LedgerDemo: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Simulated work between steps, in milliseconds.", valueName: "ms"))
     var stepDelayMs: Int = 2
 
+    @Flag(
+        name: .long,
+        help: "At exit, say on stderr how many events the clients dropped and how many of those they could not yet report to ledgerd as gaps.")
+    var printDrops = false
+
     @Option(name: .long, help: ArgumentHelp("The daemon's Unix socket. [env: LEDGER_SOCKET]", valueName: "path"))
     var socket: String?
 
@@ -44,9 +49,15 @@ struct LedgerDemo: AsyncParsableCommand {
     func run() async throws {
         var configuration = LedgerClientConfiguration.default()
         if let socket = self.socket { configuration.socketPath = socket }
-        let uploads = LedgerClient(configuration: configuration)
-        let jobs = LedgerClient(configuration: configuration)
-        let worker = LedgerClient(configuration: configuration)
+        // One client per service, as in the orchestrator, each named in the gap records it reports.
+        func client(_ service: String) -> LedgerClient {
+            var configuration = configuration
+            configuration.clientName = "ledger-demo/\(service)"
+            return LedgerClient(configuration: configuration)
+        }
+        let uploads = client("uploads")
+        let jobs = client("jobs")
+        let worker = client("worker")
         let workerID = "worker-\(ProcessInfo.processInfo.processIdentifier)"
 
         for index in 1...self.videos {
@@ -83,9 +94,17 @@ struct LedgerDemo: AsyncParsableCommand {
             print("job \(jobID.uuidString.lowercased()) completed with \(self.clips) clips")
         }
         // Give the clients a moment to deliver before the process exits; without a daemon this returns at once.
+        var dropped = 0
+        var unreported = 0
         for client in [uploads, jobs, worker] {
             _ = await client.flush(timeout: .seconds(2))
             await client.shutdown()
+            dropped += client.statistics.dropped + client.statistics.rejected
+            unreported += client.statistics.dropsUnreported
+        }
+        if self.printDrops {
+            FileHandle.standardError.write(
+                Data("ledger-demo: dropped \(dropped) events; \(unreported) of them not yet reported to ledgerd as gaps\n".utf8))
         }
     }
 

@@ -18,6 +18,11 @@ enum EventTable {
                 event.metadata.count > 60 ? String(event.metadata.prefix(57)) + "..." : event.metadata,
             ]
         }
+        return self.table(header, rows)
+    }
+
+    /// Columns as wide as their widest cell; the last column is left unpadded.
+    static func table(_ header: [String], _ rows: [[String]]) -> String {
         var widths = header.map(\.count)
         for row in rows {
             for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) }

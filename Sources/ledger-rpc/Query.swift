@@ -12,7 +12,7 @@ struct Query: AsyncParsableCommand {
             page is full, the last line (or "next_cursor" in JSON) gives a cursor: pass it to \
             --after to read the next page.
             """,
-        subcommands: [Recent.self, ByType.self, Entity.self, Job.self, Errors.self, Total.self]
+        subcommands: [Recent.self, ByType.self, Entity.self, Job.self, Errors.self, Total.self, Gaps.self]
     )
 }
 

@@ -76,7 +76,7 @@ import Testing
         let daemon = try await Daemon.start(in: directory)
         let demo = Task {
             try await runTool(
-                "ledger-demo", ["--videos", "150", "--clips", "1", "--fail-every", "0", "--step-delay-ms", "10", "--socket", daemon.socketPath])
+                "ledger-demo", ["--videos", "150", "--clips", "1", "--fail-every", "0", "--step-delay-ms", "10", "--print-drops", "--socket", daemon.socketPath])
         }
         try await Self.waitForEvents(atLeast: 20, socket: daemon.socketPath)
         daemon.signal(SIGKILL)
@@ -90,6 +90,22 @@ import Testing
         #expect(finished.stdout.components(separatedBy: "completed with").count - 1 == 150)
         let atEnd = try await Self.total(socket: restarted.socketPath)
         #expect(atEnd > atRestart, "events logged after the restart arrive: \(atRestart) then \(atEnd)")
+
+        // What the demo dropped while the daemon was away, it reported: the gap records add up to its own count.
+        let summary = try #require(
+            finished.stderr.firstMatch(of: /dropped (\d+) events; (\d+) of them not yet reported/), "the demo dropped events: \(finished.stderr)")
+        #expect(Int(summary.2) == 0)
+        let gaps = try await runTool("ledger-rpc", ["query", "gaps", "--json", "--socket", restarted.socketPath])
+        #expect(gaps.status == 0, "\(gaps.stderr)")
+        let page = try #require(try JSONSerialization.jsonObject(with: Data(gaps.stdout.utf8)) as? [String: Any])
+        let records = try #require(page["gaps"] as? [[String: Any]])
+        #expect(!records.isEmpty)
+        #expect(records.allSatisfy { ($0["client"] as? String)?.hasPrefix("ledger-demo/") == true })
+        #expect(records.allSatisfy { $0["reason"] as? String == "daemon_unreachable" })
+        #expect(page["events"] as? Int == Int(summary.1))
+        let table = try await runTool("ledger-rpc", ["query", "gaps", "--client", "ledger-demo/worker", "--socket", restarted.socketPath])
+        #expect(table.stdout.hasPrefix("FIRST_DROPPED"), "\(table.stdout)")
+        #expect(!table.stdout.contains("ledger-demo/uploads"))
         await restarted.stop()
         try? FileManager.default.removeItem(atPath: directory)
     }

@@ -47,7 +47,12 @@ enum Fixtures {
         .count(CountRequest(filter: EventFilter(severity: .error, since: timestamp))),
         .subscribe(SubscribeRequest()),
         .subscribe(SubscribeRequest(filter: filter, after: TailCursor(sequence: 42))),
+        .reportGap(gap),
     ]
+
+    static let gap = ReportGap(
+        id: eventID, client: "upload-service", reason: .daemonUnreachable, events: 120, firstDropped: timestamp,
+        lastDropped: LedgerTimestamp(rawValue: timestamp.rawValue + 5_000_000))
 
     static let responses: [LedgerResponse] = [
         .pong(Pong(server: "ledgerd/0.1.0")),

@@ -1,0 +1,125 @@
+import Foundation
+import LedgerClient
+import LedgerProtocol
+import LedgerTestSupport
+import Testing
+
+/// What a client drops it reports when it can, and the daemon keeps the reports as gap records.
+@Suite struct GapReportTests {
+    struct Gap {
+        var event: LedgerEvent
+        var reason: String
+        var events: Int
+        var first: LedgerTimestamp
+        var last: LedgerTimestamp
+
+        init(_ event: LedgerEvent) throws {
+            let metadata = try #require(try JSONSerialization.jsonObject(with: Data(event.metadata.utf8)) as? [String: Any])
+            self.event = event
+            self.reason = try #require(metadata["reason"] as? String)
+            self.events = try #require(metadata["events"] as? Int)
+            let first = try #require(metadata["first_dropped_at"] as? String)
+            let last = try #require(metadata["last_dropped_at"] as? String)
+            self.first = try #require(LedgerTimestamp(iso8601: first))
+            self.last = try #require(LedgerTimestamp(iso8601: last))
+        }
+    }
+
+    static func gaps(in server: TestServer) async throws -> [Gap] {
+        let result = try await server.store.query(QueryRequest(filter: EventFilter(eventType: ReportGap.eventType), limit: 1_000))
+        return try result.events.map(Gap.init)
+    }
+
+    static func waitUntil(_ condition: () -> Bool) async throws {
+        for _ in 0..<600 where !condition() {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    static func now() -> LedgerTimestamp {
+        LedgerTimestamp(rawValue: Int64(Date().timeIntervalSince1970 * 1_000_000))
+    }
+
+    @Test func dropsWhileTheDaemonIsDownAreReportedWhenItReturns() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-gap-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var configuration = LedgerClientConfiguration(socketPath: "\(directory)/ledgerd.sock")
+        configuration.clientName = "upload-service"
+        configuration.maximumBackoff = .milliseconds(200)
+        let client = LedgerClient(configuration: configuration)
+
+        let before = Self.now()
+        for index in 0..<500 {
+            client.logEvent(eventType: "video_uploaded", entityType: "video_asset", entityID: "v-\(index)")
+        }
+        let after = Self.now()
+        #expect(client.statistics.droppedUnreachable == 500)
+        #expect(client.statistics.dropsUnreported == 500)
+
+        // Nothing more is logged: a client with drops to report reconnects by itself.
+        let server = try await TestServer.start { $0.socketPath = configuration.socketPath }
+        try await Self.waitUntil { client.statistics.gapReportsStored == 1 }
+        #expect(client.statistics.gapReportsStored == 1)
+        #expect(client.statistics.dropsUnreported == 0)
+
+        let gaps = try await Self.gaps(in: server)
+        #expect(gaps.count == 1)
+        let gap = try #require(gaps.first)
+        #expect(gap.event.entityType == "ledger_client" && gap.event.entityID == "upload-service")
+        #expect(gap.event.severity == .warn)
+        #expect(gap.reason == "daemon_unreachable")
+        #expect(gap.events == 500)
+        #expect(before <= gap.first && gap.first <= gap.last && gap.last <= after, "\(before) \(gap.first) \(gap.last) \(after)")
+        #expect(gap.event.timestamp == gap.first)
+        #expect(gap.event.peer?.uid == getuid(), "the kernel's word on the reporter is kept")
+        #expect(server.stats.gapReports.load(ordering: .relaxed) == 1)
+        #expect(server.stats.eventsDroppedByClients.load(ordering: .relaxed) == 500)
+        await client.shutdown()
+        try await server.stopAndRemove()
+    }
+
+    @Test func aFullBufferAndRefusalsAreReportedWhileConnected() async throws {
+        let server = try await TestServer.start()
+        var configuration = LedgerClientConfiguration(socketPath: server.socketPath)
+        configuration.clientName = "job-service"
+        configuration.bufferLimitBytes = 2_048
+        configuration.gapReportDelay = .milliseconds(20)
+        let client = LedgerClient(configuration: configuration)
+        // A burst far larger than the buffer, faster than the event loop can hand it to the socket.
+        for index in 0..<5_000 {
+            client.logEvent(eventType: "job_created", entityType: "job", entityID: "j-\(index)")
+        }
+        _ = await client.flush(timeout: .seconds(30))
+        client.logEvent(eventType: "job_created", entityType: "job", entityID: "bad", metadata: "[1]")
+        client.logEvent(eventType: "job_created", entityType: "job", entityID: "bad", metadata: "nope")
+        _ = await client.flush(timeout: .seconds(30))
+        try await Self.waitUntil { client.statistics.rejected == 2 && client.statistics.dropsUnreported == 0 }
+
+        let statistics = client.statistics
+        #expect(statistics.droppedBufferFull > 0, "the burst overflowed the buffer: \(statistics)")
+        #expect(statistics.rejected == 2)
+        #expect(statistics.dropsUnreported == 0)
+        let gaps = try await Self.gaps(in: server)
+        #expect(gaps.allSatisfy { $0.event.entityID == "job-service" })
+        let reported = Dictionary(grouping: gaps, by: \.reason).mapValues { $0.reduce(0) { $0 + $1.events } }
+        #expect(reported == ["buffer_full": statistics.droppedBufferFull, "rejected": 2])
+        let stored = try await server.store.count(EventFilter(eventType: "job_created"))
+        #expect(Int(stored) + statistics.droppedBufferFull == 5_000, "every call is stored or in a gap record")
+        await client.shutdown()
+        try await server.stopAndRemove()
+    }
+
+    @Test func onlyTheDaemonWritesGapRecords() async throws {
+        let server = try await TestServer.start()
+        let client = LedgerClient(socketPath: server.socketPath)
+        let forged = LedgerClient.makeEvent(
+            eventType: ReportGap.eventType, entityType: ReportGap.entityType, entityID: "someone-else", metadata: #"{"events":0}"#)
+        let error = await #expect(throws: LedgerClientError.self) { try await client.logAcknowledged(forged) }
+        #expect(error?.serverError?.code == .invalidEvent)
+        #expect(error?.serverError?.message.contains("reserved") == true)
+        #expect(try await server.store.count(EventFilter()) == 0)
+        await client.shutdown()
+        try await server.stopAndRemove()
+    }
+}
