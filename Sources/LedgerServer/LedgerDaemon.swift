@@ -54,6 +54,14 @@ public struct LedgerDaemon: Sendable {
             throw error
         }
         await store.close()
-        self.logger.info("stopped", metadata: ["committed": "\(stats.eventsCommitted.load(ordering: .relaxed))"])
+        // The accounting an operator checks after a shutdown: received = committed + duplicate + failed.
+        self.logger.notice(
+            "stopped",
+            metadata: [
+                "received": "\(stats.eventsReceived.load(ordering: .relaxed))",
+                "committed": "\(stats.eventsCommitted.load(ordering: .relaxed))",
+                "duplicate": "\(stats.eventsDuplicate.load(ordering: .relaxed))",
+                "failed": "\(stats.eventsFailed.load(ordering: .relaxed))",
+            ])
     }
 }

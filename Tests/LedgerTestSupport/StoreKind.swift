@@ -19,7 +19,7 @@ public final class TestStore: Sendable {
     public let kind: StoreKind
     /// What `--store` would say for this database.
     public let location: String
-    private let directory: String
+    private let directory: String?
 
     public static func make(_ kind: StoreKind) throws -> TestStore {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-store-\(UUID().uuidString.prefix(8))").path
@@ -31,14 +31,19 @@ public final class TestStore: Sendable {
         }
     }
 
-    private init(kind: StoreKind, location: String, directory: String) {
+    /// A SQLite file made elsewhere, left in place when this is done with it.
+    public static func existingSQLite(at path: String) -> TestStore {
+        TestStore(kind: .sqlite, location: "sqlite:\(path)", directory: nil)
+    }
+
+    private init(kind: StoreKind, location: String, directory: String?) {
         self.kind = kind
         self.location = location
         self.directory = directory
     }
 
     deinit {
-        try? FileManager.default.removeItem(atPath: self.directory)
+        if let directory = self.directory { try? FileManager.default.removeItem(atPath: directory) }
     }
 
     /// Opens the store, applying migrations, as ledgerd does at start.

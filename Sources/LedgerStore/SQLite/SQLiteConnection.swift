@@ -15,7 +15,11 @@ final class SQLiteConnection {
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
         let status = sqlite3_open_v2(path, &handle, flags, nil)
         guard status == SQLITE_OK, let handle else {
-            let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            var message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            // SQLite's own words ("unable to open database file") do not say why; the system's do.
+            if status & 0xff == SQLITE_CANTOPEN, let reason = Self.whyNotWritable(path) {
+                message += " (\(reason))"
+            }
             sqlite3_close(handle)
             throw StoreError(code: .unavailable, message: "cannot open SQLite database \(path): \(message)", backendCode: "SQLITE_\(status)")
         }
@@ -29,6 +33,16 @@ final class SQLiteConnection {
         self.close()
     }
 
+    /// Why the file, or the directory it would be created in, cannot be written; nil when it can.
+    static func whyNotWritable(_ path: String) -> String? {
+        if access(path, F_OK) == 0 {
+            return access(path, R_OK | W_OK) == 0 ? nil : "\(path): \(String(cString: strerror(errno)))"
+        }
+        let directory = (path as NSString).deletingLastPathComponent
+        return access(directory.isEmpty ? "." : directory, W_OK | X_OK) == 0
+            ? nil : "cannot create it in \(directory): \(String(cString: strerror(errno)))"
+    }
+
     func close() {
         if let handle = self.handle {
             sqlite3_close_v2(handle)
@@ -37,7 +51,22 @@ final class SQLiteConnection {
     }
 
     func error(_ code: StoreError.Code, _ context: String, status: Int32) -> StoreError {
-        let message = self.handle.map { String(cString: sqlite3_errmsg($0)) } ?? "connection closed"
+        var message = self.handle.map { String(cString: sqlite3_errmsg($0)) } ?? "connection closed"
+        if let handle = self.handle, sqlite3_system_errno(handle) != 0, status & 0xff == SQLITE_IOERR || status & 0xff == SQLITE_CANTOPEN {
+            message += " (\(String(cString: strerror(sqlite3_system_errno(handle)))))"
+        }
+        var code = code
+        // A full disk, an I/O error, a file made read-only or a lock held too long is the machine's
+        // state, not the batch's fault: the batch is held and retried until the condition passes.
+        switch status & 0xff {
+        case SQLITE_FULL, SQLITE_IOERR, SQLITE_READONLY, SQLITE_CANTOPEN, SQLITE_BUSY, SQLITE_LOCKED, SQLITE_NOMEM, SQLITE_PROTOCOL:
+            code = .unavailable
+            if status & 0xff == SQLITE_FULL {
+                message += " (the file system of \(self.path) is full; events are held until space is freed)"
+            }
+        default:
+            break
+        }
         return StoreError(code: code, message: "\(context): \(message)", backendCode: "SQLITE_\(status)")
     }
 

@@ -1,0 +1,76 @@
+import Foundation
+import LedgerClient
+import LedgerProtocol
+import Synchronization
+
+/// Clients on their own connections, each sending acknowledged batches in a loop, remembering
+/// every id it sent and every id the daemon acknowledged.
+final class AckedLoad: Sendable {
+    let acknowledged = Mutex<[UUID]>([])
+    let sent = Mutex<Set<UUID>>([])
+    let failures = Mutex<[String]>([])
+    private let stop = Atomic<Bool>(false)
+    private let task = Mutex<Task<Void, Never>?>(nil)
+
+    /// - Parameter stopOnError: a client stops at its first error (the daemon is gone); otherwise it keeps trying.
+    /// - Parameter fireAndForgetClients: more clients that log without waiting; their ids count as sent, never as acknowledged.
+    init(socket: String, clients: Int, batch: Int, requestTimeoutSeconds: Int64 = 60, stopOnError: Bool, fireAndForgetClients: Int = 0) {
+        var configuration = LedgerClientConfiguration(socketPath: socket)
+        configuration.requestTimeout = .seconds(requestTimeoutSeconds)
+        let settings = configuration
+        let task = Task {
+            await withTaskGroup(of: Void.self) { group in
+                for client in 0..<clients {
+                    group.addTask {
+                        let ledger = LedgerClient(configuration: settings)
+                        var index = 0
+                        while !self.stop.load(ordering: .relaxed) {
+                            let events = (0..<batch).map { offset in
+                                LedgerClient.makeEvent(eventType: "job_processing_completed", entityType: "job", entityID: "c\(client)-\(index + offset)")
+                            }
+                            index += batch
+                            self.sent.withLock { $0.formUnion(events.map(\.id)) }
+                            do {
+                                try await ledger.logAcknowledged(events)
+                                self.acknowledged.withLock { $0 += events.map(\.id) }
+                            } catch {
+                                self.failures.withLock { $0.append("\(error)") }
+                                if stopOnError { break }
+                            }
+                        }
+                        await ledger.shutdown()
+                    }
+                }
+                for client in 0..<fireAndForgetClients {
+                    group.addTask {
+                        let ledger = LedgerClient(configuration: settings)
+                        var index = 0
+                        while !self.stop.load(ordering: .relaxed) {
+                            let id = ledger.logEvent(eventType: "clip_created", entityType: "clip", entityID: "f\(client)-\(index)")
+                            self.sent.withLock { _ = $0.insert(id) }
+                            index += 1
+                            if index % 50 == 0 { try? await Task.sleep(for: .milliseconds(1)) }
+                        }
+                        await ledger.shutdown()
+                    }
+                }
+            }
+        }
+        self.task.withLock { $0 = task }
+    }
+
+    var acknowledgedCount: Int { self.acknowledged.withLock { $0.count } }
+
+    func waitForAcknowledged(atLeast count: Int, timeout: Duration = .seconds(60)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while self.acknowledgedCount < count, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// Stops the clients and waits for each to finish its request in flight.
+    func finish() async {
+        self.stop.store(true, ordering: .relaxed)
+        await self.task.withLock { $0 }?.value
+    }
+}

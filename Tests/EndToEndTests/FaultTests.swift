@@ -1,0 +1,190 @@
+import Foundation
+import LedgerClient
+import LedgerProtocol
+import LedgerTestSupport
+import Synchronization
+import Testing
+
+/// The real ledgerd killed, stopped and starved of disk under acknowledged load from several clients.
+@Suite struct FaultTests {
+    static let isRoot = getuid() == 0
+
+    /// Every id in the store, as often as it is there.
+    static func storedIDs(_ database: TestStore) throws -> [UUID] {
+        try database.shell("SELECT id FROM ledger_events").split(separator: "\n").compactMap { UUID(uuidString: String($0)) }
+    }
+
+    @Test(arguments: StoreKind.durable)
+    func kill9UnderAcknowledgedLoadLosesNothingAcknowledged(kind: StoreKind) async throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let database = try TestStore.make(kind)
+        let daemon = try await Daemon.start(in: directory, store: database.location)
+        let load = AckedLoad(socket: daemon.socketPath, clients: 8, batch: 20, requestTimeoutSeconds: 10, stopOnError: true)
+        try await load.waitForAcknowledged(atLeast: 2_000)
+
+        daemon.signal(SIGKILL)
+        #expect(await daemon.waitForExit() == 128 + SIGKILL)
+        await load.finish()
+        let acknowledged = load.acknowledged.withLock { $0 }
+        #expect(acknowledged.count >= 2_000)
+
+        if kind == .sqlite {
+            #expect(try database.shell("PRAGMA integrity_check") == "ok")
+        }
+        let restarted = try await Daemon.start(in: directory, store: database.location)
+        let stored = try Self.storedIDs(database)
+        #expect(Set(stored).count == stored.count, "no event is stored twice")
+        let missing = Set(acknowledged).subtracting(stored)
+        #expect(missing.isEmpty, "\(missing.count) of \(acknowledged.count) acknowledged events are missing")
+        let unknown = Set(stored).subtracting(load.sent.withLock { $0 })
+        #expect(unknown.isEmpty, "\(unknown.count) stored events were never sent")
+        #expect(try await EndToEndTests.total(socket: restarted.socketPath) == stored.count)
+        let after = try await runTool("ledger-rpc", ["log", "job_created", "job", "after-restart", "--socket", restarted.socketPath])
+        #expect(after.status == 0, "the restarted daemon takes new events: \(after.stderr)")
+        await restarted.stop()
+        withExtendedLifetime(database) {}
+    }
+
+    @Test(arguments: StoreKind.durable)
+    func sigtermUnderLoadCommitsEverythingReceived(kind: StoreKind) async throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let database = try TestStore.make(kind)
+        let daemon = try await Daemon.start(in: directory, store: database.location)
+        // Fire-and-forget senders too: what the daemon read from them must be committed as well.
+        let load = AckedLoad(
+            socket: daemon.socketPath, clients: 8, batch: 20, requestTimeoutSeconds: 10, stopOnError: true, fireAndForgetClients: 2)
+        try await load.waitForAcknowledged(atLeast: 2_000)
+
+        daemon.signal(SIGTERM)
+        #expect(await daemon.waitForExit() == 0)
+        await load.finish()
+
+        // The daemon's last line accounts for every event it read.
+        let stopped = try #require(daemon.stderr.split(separator: "\n").last { $0.hasSuffix("stopped") }, "\(daemon.stderr)")
+        func counter(_ name: String) throws -> Int {
+            let match = try #require(stopped.firstMatch(of: try Regex("\(name)=([0-9]+)")), "\(name) in \(stopped)")
+            let digits = match.output[1].substring.map(String.init) ?? ""
+            return try #require(Int(digits))
+        }
+        let received = try counter("received")
+        let committed = try counter("committed")
+        #expect(received > 0)
+        #expect(try counter("failed") == 0)
+        #expect(received == committed + (try counter("duplicate")), "everything received is committed: \(stopped)")
+
+        let stored = try Self.storedIDs(database)
+        #expect(stored.count == committed)
+        let acknowledged = load.acknowledged.withLock { $0 }
+        let missing = Set(acknowledged).subtracting(stored)
+        #expect(missing.isEmpty, "\(missing.count) of \(acknowledged.count) acknowledged events are missing")
+        let unknown = Set(stored).subtracting(load.sent.withLock { $0 })
+        #expect(unknown.isEmpty, "\(unknown.count) stored events were never sent")
+        withExtendedLifetime(database) {}
+    }
+
+    @Test(.enabled(if: Self.isRoot, "mounting a small tmpfs needs root"))
+    func aFullDiskGetsNoAckKeepsAnsweringAndRecovers() async throws {
+        let directory = try makeTemporaryDirectory()
+        let disk = try SmallDisk(at: "\(directory)/disk", megabytes: 6)
+        defer {
+            disk.unmount()
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+        let daemon = try await Daemon.start(in: directory, store: "sqlite:\(disk.path)/ledger.sqlite")
+        let load = AckedLoad(socket: daemon.socketPath, clients: 4, batch: 50, requestTimeoutSeconds: 2, stopOnError: true)
+        try await load.waitForAcknowledged(atLeast: 1_000)
+        try disk.fill()
+
+        // Commits fail from here on: the clients' requests time out rather than being acknowledged.
+        let deadline = ContinuousClock.now + .seconds(60)
+        while load.failures.withLock({ $0.count }) < 4, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        await load.finish()
+        #expect(load.failures.withLock { $0.count } == 4, "every client saw its request go unacknowledged")
+        let stats = try await PostgresOutageTests.stats(daemon.socketPath)
+        #expect(stats["store_available"] == 0, "\(stats)")
+        #expect((stats["backlog"] ?? 0) > 0, "the unwritten events are held: \(stats)")
+        #expect(daemon.stderr.contains("full"), "the log says why: \(daemon.stderr.suffix(500))")
+        let acknowledgedWhileFull = load.acknowledgedCount
+        let total = try await runTool("ledger-rpc", ["query", "total", "--socket", daemon.socketPath])
+        #expect(total.status == 0, "queries are still answered: \(total.stderr)")
+        let refused = try await runTool("ledger-rpc", ["log", "job_created", "job", "while-full", "--timeout", "2", "--socket", daemon.socketPath])
+        #expect(refused.status != 0, "no ack for what is not written")
+
+        try disk.free()
+        var available: Int64? = 0
+        for _ in 0..<200 where available != 1 {
+            try await Task.sleep(for: .milliseconds(100))
+            available = try await PostgresOutageTests.stats(daemon.socketPath)["store_available"]
+        }
+        #expect(available == 1, "the held events are written once space returns")
+        let after = try await runTool("ledger-rpc", ["log", "job_created", "job", "after", "--socket", daemon.socketPath])
+        #expect(after.status == 0, "\(after.stderr)")
+        await daemon.stop()
+
+        let store = TestStore.existingSQLite(at: "\(disk.path)/ledger.sqlite")
+        #expect(try store.shell("PRAGMA integrity_check") == "ok")
+        let stored = try Self.storedIDs(store)
+        #expect(Set(stored).count == stored.count)
+        let acknowledged = load.acknowledged.withLock { $0 }
+        #expect(acknowledged.count == acknowledgedWhileFull)
+        let missing = Set(acknowledged).subtracting(stored)
+        #expect(missing.isEmpty, "\(missing.count) of \(acknowledged.count) acknowledged events are missing")
+        let held = load.sent.withLock { $0 }.subtracting(acknowledged)
+        let lost = held.subtracting(stored)
+        #expect(!held.isEmpty && lost.isEmpty, "of \(held.count) events sent but not acknowledged, \(lost.count) were never written")
+    }
+
+    @Test(.enabled(if: Self.isRoot, "mounting a read-only tmpfs needs root"))
+    func aReadOnlyStoreDirectoryStopsStartUpWithTheFileNamed() async throws {
+        let directory = try makeTemporaryDirectory()
+        let disk = try SmallDisk(at: "\(directory)/disk", megabytes: 1, readOnly: true)
+        defer {
+            disk.unmount()
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+        let path = "\(disk.path)/ledger.sqlite"
+        let error = await #expect(throws: Daemon.Failure.self) {
+            _ = try await Daemon.start(in: directory, store: "sqlite:\(path)")
+        }
+        guard case .exitedBeforeReady(let status, let stderr)? = error else { return }
+        #expect(status != 0)
+        #expect(stderr.contains(path), "\(stderr)")
+        #expect(stderr.lowercased().contains("read-only") || stderr.lowercased().contains("readonly"), "\(stderr)")
+    }
+}
+
+/// A tmpfs of a few megabytes, to run out of space on purpose.
+struct SmallDisk {
+    let path: String
+
+    init(at path: String, megabytes: Int, readOnly: Bool = false) throws {
+        self.path = path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        let options = "size=\(megabytes)m" + (readOnly ? ",ro" : "")
+        let mounted = try Subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", path])
+        guard mounted.status == 0 else { throw Failure(message: "mount -t tmpfs at \(path) failed: \(mounted.stderr)") }
+    }
+
+    /// Takes every free byte with a filler file.
+    func fill() throws {
+        let result = try Subprocess.run(["dd", "if=/dev/zero", "of=\(self.path)/filler", "bs=64k"])
+        guard result.stderr.contains("No space left") else { throw Failure(message: "dd did not fill \(self.path): \(result.stderr)") }
+    }
+
+    func free() throws {
+        try FileManager.default.removeItem(atPath: "\(self.path)/filler")
+    }
+
+    func unmount() {
+        _ = try? Subprocess.run(["umount", "-l", self.path])
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        var message: String
+        var description: String { self.message }
+    }
+}
