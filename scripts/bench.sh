@@ -25,70 +25,15 @@ else
     : "${BENCH_EVENTS:=500000}" "${BENCH_MEMORY_EVENTS:=5000000}" "${BENCH_QUERY_EVENTS:=10000000}" "${BENCH_SEED_EVENTS:=5000}"
 fi
 
-log() { echo "bench: $*" >&2; }
-calc() { awk "BEGIN { print $* }"; }
-
-install_missing() {
-    local missing=()
-    command -v sqlite3 >/dev/null || missing+=(sqlite3)
-    command -v jq >/dev/null || missing+=(jq)
-    command -v strace >/dev/null || missing+=(strace)
-    if ((${#missing[@]})); then
-        log "installing ${missing[*]}"
-        local sudo=""
-        [[ $(id -u) -ne 0 ]] && sudo=sudo
-        $sudo apt-get update -qq >/dev/null
-        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
-    fi
-}
-install_missing
-
-log "building release"
-swift build -c release --product ledgerd >&2
-swift build -c release --product ledger-bench >&2
-bin=$(swift build -c release --show-bin-path)
-ledgerd="$bin/ledgerd"
-bench="$bin/ledger-bench"
+script_name=bench
+. "$root/scripts/lib/daemons.sh"
+install_missing sqlite3 jq strace
+build_release
 
 out="$root/.build/bench"
 rm -rf "$out"
 mkdir -p "$out"
-work=$(mktemp -d /tmp/ledger-bench.XXXXXX)
-chmod 755 "$work"
-daemon_pid=""
-pg_dir="$work/pg"
-
-cleanup() {
-    [[ -n "$daemon_pid" ]] && kill -TERM "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null || true
-    "$root/scripts/dev-postgres.sh" destroy "$pg_dir" >/dev/null 2>&1 || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-socket="$work/ledger.sock"
-
-# start_daemon STORE [ledgerd options...]: starts ledgerd and waits for its ready line.
-start_daemon() {
-    local store=$1
-    shift
-    rm -f "$socket"
-    "$ledgerd" --socket "$socket" --store "$store" --log-level warning "$@" 2>"$work/ledgerd.log" &
-    daemon_pid=$!
-    for _ in $(seq 1 300); do
-        grep -q '^ready' "$work/ledgerd.log" 2>/dev/null && return 0
-        kill -0 "$daemon_pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    log "ledgerd did not start:"
-    cat "$work/ledgerd.log" >&2
-    exit 1
-}
-
-stop_daemon() {
-    kill -TERM "$daemon_pid"
-    wait "$daemon_pid" || { log "ledgerd exited with $?"; cat "$work/ledgerd.log" >&2; exit 1; }
-    daemon_pid=""
-}
+make_work
 
 # field FILE KEY: one number from a result.
 field() { jq -r "$2" "$out/$1.json"; }
@@ -99,20 +44,6 @@ run() {
     shift
     log "$name: $*"
     "$bench" "$@" --json >"$out/$name.json"
-}
-
-# A fresh empty store of the given kind, migrated by ledgerd itself; prints its --store text.
-fresh_store() {
-    local kind=$1 name=$2
-    case $kind in
-    sqlite)
-        echo "sqlite:$work/$name.sqlite"
-        ;;
-    postgres)
-        psql "$pg_admin" -qc "DROP DATABASE IF EXISTS $name" -c "CREATE DATABASE $name" >/dev/null
-        echo "postgresql://ledger@/$name?host=$pg_dir"
-        ;;
-    esac
 }
 
 migrate() {
@@ -151,9 +82,7 @@ SQL
     calc "$rows / ($finished - $started)"
 }
 
-log "starting PostgreSQL"
-"$root/scripts/dev-postgres.sh" start "$pg_dir" >/dev/null
-pg_admin="postgresql://ledger@/ledger?host=$pg_dir"
+start_postgres
 
 # ---------------------------------------------------------------------------
 # The daemon alone: a memory store, fire-and-forget with client-side batching.

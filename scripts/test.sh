@@ -27,5 +27,7 @@ LEDGER_TEST_POSTGRES_URI="$(scripts/dev-postgres.sh start "$postgres_dir")"
 export LEDGER_TEST_POSTGRES_URI
 echo "test.sh: PostgreSQL at $LEDGER_TEST_POSTGRES_URI" >&2
 
-swift build --build-tests
-swift test --skip-build "$@"
+# LEDGER_SWIFT_FLAGS adds build flags to both steps (scripts/sanitize.sh passes a sanitizer and its own scratch path).
+read -r -a swift_flags <<<"${LEDGER_SWIFT_FLAGS:-}"
+swift build --build-tests "${swift_flags[@]}"
+swift test --skip-build "${swift_flags[@]}" "$@"

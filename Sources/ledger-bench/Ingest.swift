@@ -4,6 +4,7 @@ import Foundation
 import Histogram
 import LedgerProtocol
 import NIOPosix
+import Synchronization
 
 struct Ingest: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -119,6 +120,7 @@ func both<A, B>(_ a: A?, _ b: B?) -> (A, B)? {
 /// even when the daemon's lifetime peak came from an earlier run.
 final class MemoryMonitor: Sendable {
     private let peak = ManagedAtomic(0)
+    private let samples = ResidentSamples()
     private let task: Task<Void, Never>?
 
     init(daemon: DaemonProcess?) {
@@ -127,14 +129,24 @@ final class MemoryMonitor: Sendable {
             return
         }
         let peak = self.peak
+        let samples = self.samples
         self.task = Task {
             while !Task.isCancelled {
-                if let resident = daemon.memory?.resident, resident > peak.load(ordering: .relaxed) {
-                    peak.store(resident, ordering: .relaxed)
+                if let resident = daemon.memory?.resident {
+                    if resident > peak.load(ordering: .relaxed) { peak.store(resident, ordering: .relaxed) }
+                    samples.values.withLock { $0.append(resident) }
                 }
                 try? await Task.sleep(for: .milliseconds(100))
             }
         }
+    }
+
+    /// The peak of the run's first half and of its second: memory that keeps growing shows as a difference.
+    var halvesMiB: (first: Double, second: Double)? {
+        let samples = self.samples.values.withLock { $0 }
+        guard samples.count >= 2 else { return nil }
+        let middle = samples.count / 2
+        return (Double(samples[..<middle].max()!) / 1_048_576, Double(samples[middle...].max()!) / 1_048_576)
     }
 
     func stop() {
@@ -144,6 +156,10 @@ final class MemoryMonitor: Sendable {
     var peakMiB: Double? {
         self.task == nil ? nil : Double(self.peak.load(ordering: .relaxed)) / 1_048_576
     }
+}
+
+final class ResidentSamples: Sendable {
+    let values = Mutex<[Int]>([])
 }
 
 /// A line on standard error every five seconds, so a long run shows it is alive.

@@ -54,6 +54,35 @@ import Testing
         await daemon.stop()
     }
 
+    @Test func soakKeepsTheAcknowledgedIdsAndCountsDropsUnderOverload() async throws {
+        let directory = try makeTemporaryDirectory()
+        let daemon = try await Daemon.start(in: directory, extraArguments: ["--queue-capacity", "1000"])
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+
+        let ids = "\(directory)/acked.txt"
+        let acknowledged = try await runTool(
+            "ledger-bench", ["soak", "--socket", daemon.socketPath, "--connections", "6", "--duration", "1", "--ack", "--acked-ids", ids, "--json"])
+        #expect(acknowledged.status == 0, "\(acknowledged.stderr)")
+        let first = try Self.json(acknowledged)
+        #expect(first["errors"] as? Int == 0)
+        let written = try String(contentsOfFile: ids, encoding: .utf8).split(separator: "\n")
+        #expect(written.count == first["acknowledged"] as? Int && !written.isEmpty)
+        let stored = try Subprocess.run(["sqlite3", daemon.storePath, "SELECT id FROM ledger_events"]).stdout.split(separator: "\n")
+        #expect(Set(stored) == Set(written), "the store holds exactly the acknowledged events")
+
+        // Far more than a small queue takes, into 1 KiB client buffers: the clients must drop, and say so.
+        let overload = try await runTool(
+            "ledger-bench",
+            ["soak", "--socket", daemon.socketPath, "--connections", "4", "--duration", "2", "--rate", "400000", "--client-buffer", "1024", "--json"])
+        #expect(overload.status == 0, "\(overload.stderr)")
+        let second = try Self.json(overload)
+        let dropped = try #require(second["dropped_buffer_full"] as? Int)
+        #expect(dropped > 0, "\(overload.stdout)")
+        #expect(second["drops_unreported"] as? Int == 0)
+        #expect(second["daemon_events_dropped_by_clients"] as? Int == dropped, "every drop became a gap record")
+        await daemon.stop()
+    }
+
     @Test func aMissingDaemonIsAOneLineError() async throws {
         let result = try await runTool("ledger-bench", ["--socket", "/tmp/ledger-no-such-daemon.sock", "--events", "10"])
         #expect(result.status != 0)
