@@ -123,6 +123,8 @@ syscalls_per_call=$(calc "$syscalls_total / 1010000")
 # Each store: its own limit, the seed's write path, and ledgerd.
 declare -A result
 concurrency="1 2 4 8 16 32 64 128"
+commit_batches="250 1000 2000 5000"
+commit_delays="0 2 10"
 $quick && concurrency="1 4 16 64"
 for kind in sqlite postgres; do
     log "== $kind"
@@ -153,6 +155,16 @@ for kind in sqlite postgres; do
         run "$kind-sweep-$c" --socket "$socket" --connections "$c" --events "$((c * (BENCH_EVENTS / 256 > 200 ? BENCH_EVENTS / 256 : 200)))" --ack --batch 1 --window 1
     done
     stop_daemon
+
+    # Group commit: the most events per transaction and the longest wait for more, around the defaults.
+    for commit_batch in $commit_batches; do
+        for delay in $commit_delays; do
+            store=$(fresh_store "$kind" "tune_${kind}_${commit_batch}_$delay")
+            start_daemon "$store" --commit-batch "$commit_batch" --commit-delay-ms "$delay"
+            run "$kind-tune-$commit_batch-$delay" --socket "$socket" --connections 8 --events "$((BENCH_EVENTS / 4))" --ack --batch 1 --window 64
+            stop_daemon
+        done
+    done
 
     # Sustained overload: far more fire-and-forget load than the store takes; memory must stay flat.
     store=$(fresh_store "$kind" overload_$kind)
@@ -222,6 +234,21 @@ if [[ $allocs_up != unmeasured ]]; then
     row "allocations per log call, daemon down" "$(printf %.3f "$allocs_down")" "" "" "0" "$(verdict "$allocs_down < 0.05")"
 fi
 row "system calls per log call, daemon down" "$(printf %.5f "$syscalls_per_call")" "" "" "0" "$(verdict "$syscalls_per_call < 0.01")"
+
+echo
+echo "Group commit: acknowledged events/s and p99 (8 conns, batch 1, window 64) by --commit-batch and --commit-delay-ms:"
+for kind in sqlite postgres; do
+    printf '%-10s %8s' "$kind" "batch"
+    for delay in $commit_delays; do printf ' %22s' "delay ${delay} ms"; done
+    echo
+    for commit_batch in $commit_batches; do
+        printf '%-10s %8s' "" "$commit_batch"
+        for delay in $commit_delays; do
+            printf ' %22s' "$(printf '%.0f/s p99 %.1f ms' "$(field "$kind-tune-$commit_batch-$delay" .events_per_second)" "$(calc "$(field "$kind-tune-$commit_batch-$delay" .p99_us) / 1000")")"
+        done
+        echo
+    done
+done
 
 echo
 echo "Acknowledged throughput against concurrency (batch 1, one request in flight per connection):"

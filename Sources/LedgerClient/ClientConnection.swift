@@ -373,6 +373,17 @@ final class ClientConnection: Sendable {
         }
     }
 
+    /// Sends what is left to report now, when connected; a flush calls it so its sync follows the reports.
+    func reportGapsNow() {
+        self.eventLoop.execute {
+            let channel: (any Channel)? = self.state.withLock { state in
+                guard case .connected(let channel) = state.link else { return nil }
+                return channel
+            }
+            if let channel { self.reportGaps(on: channel) }
+        }
+    }
+
     /// Drops that happen while connected are reported shortly after, several drops to one report.
     private func scheduleGapReport() {
         let channel: (any Channel)? = self.state.withLock { state in

@@ -98,11 +98,13 @@ public final class LedgerClient: Sendable {
         _ = try await self.connection.request(.logBatch(LogBatch(events: events, acknowledged: true)))
     }
 
-    /// Waits until everything logged before this call is committed.
+    /// Waits until everything logged before this call is committed, and every drop not yet
+    /// reported is stored as a gap record.
     ///
     /// - Returns: true when the daemon confirmed it and no event was dropped since the
     ///   previous flush; false on timeout, when the daemon is unreachable, or after a drop.
     public func flush(timeout: Duration = .seconds(5)) async -> Bool {
+        self.connection.reportGapsNow()
         let confirmed: Bool = await withTaskGroup(of: Bool.self) { group in
             group.addTask { (try? await self.connection.request(.sync)) != nil }
             group.addTask {

@@ -65,6 +65,7 @@ public struct LedgerServer: Service {
         let deadlines = self.deadlines
         let listener = try await ServerBootstrap(group: self.eventLoopGroup)
             .serverChannelOption(.backlog, value: 256)
+            .boundingReadsPerConnection()
             .bind(unixDomainSocketPath: path) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(deadlines())
@@ -176,6 +177,7 @@ public struct LedgerServer: Service {
             return try await ServerBootstrap(group: self.eventLoopGroup)
                 .serverChannelOption(.backlog, value: 256)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .boundingReadsPerConnection()
                 .bind(host: tls.host, port: tls.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))

@@ -59,7 +59,7 @@ struct Ledgerd: AsyncParsableCommand {
 
     @Option(
         name: .long,
-        help: ArgumentHelp("Events held uncommitted before the daemon stops reading from clients. [env: LEDGER_QUEUE_CAPACITY] (default: 50000)", valueName: "n")
+        help: ArgumentHelp("Events held uncommitted before the daemon stops reading from clients. [env: LEDGER_QUEUE_CAPACITY] (default: 20000)", valueName: "n")
     )
     var queueCapacity: String?
 

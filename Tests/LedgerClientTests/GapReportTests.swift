@@ -79,33 +79,54 @@ import Testing
         try await server.stopAndRemove()
     }
 
-    @Test func aFullBufferAndRefusalsAreReportedWhileConnected() async throws {
+    @Test func aFullBufferAndRefusalsAreReportedByTheNextFlush() async throws {
         let server = try await TestServer.start()
         var configuration = LedgerClientConfiguration(socketPath: server.socketPath)
         configuration.clientName = "job-service"
         configuration.bufferLimitBytes = 2_048
-        configuration.gapReportDelay = .milliseconds(20)
+        // Long enough that only a flush can have sent the reports.
+        configuration.gapReportDelay = .seconds(600)
         let client = LedgerClient(configuration: configuration)
         // A burst far larger than the buffer, faster than the event loop can hand it to the socket.
         for index in 0..<5_000 {
             client.logEvent(eventType: "job_created", entityType: "job", entityID: "j-\(index)")
         }
-        _ = await client.flush(timeout: .seconds(30))
+        #expect(await client.flush(timeout: .seconds(30)) == false, "a flush after drops says so")
+        var statistics = client.statistics
+        #expect(statistics.droppedBufferFull > 0, "the burst overflowed the buffer: \(statistics)")
+        #expect(statistics.dropsUnreported == 0, "the flush waited for the gap report: \(statistics)")
+
+        // Refusals arrive after the flush that sent them began, so the next flush reports them.
         client.logEvent(eventType: "job_created", entityType: "job", entityID: "bad", metadata: "[1]")
         client.logEvent(eventType: "job_created", entityType: "job", entityID: "bad", metadata: "nope")
+        #expect(await client.flush(timeout: .seconds(30)) == false)
+        #expect(client.statistics.rejected == 2)
         _ = await client.flush(timeout: .seconds(30))
-        try await Self.waitUntil { client.statistics.rejected == 2 && client.statistics.dropsUnreported == 0 }
+        statistics = client.statistics
+        #expect(statistics.dropsUnreported == 0, "\(statistics)")
 
-        let statistics = client.statistics
-        #expect(statistics.droppedBufferFull > 0, "the burst overflowed the buffer: \(statistics)")
-        #expect(statistics.rejected == 2)
-        #expect(statistics.dropsUnreported == 0)
         let gaps = try await Self.gaps(in: server)
         #expect(gaps.allSatisfy { $0.event.entityID == "job-service" })
         let reported = Dictionary(grouping: gaps, by: \.reason).mapValues { $0.reduce(0) { $0 + $1.events } }
         #expect(reported == ["buffer_full": statistics.droppedBufferFull, "rejected": 2])
+        #expect(statistics.gapReportsStored == gaps.count)
         let stored = try await server.store.count(EventFilter(eventType: "job_created"))
         #expect(Int(stored) + statistics.droppedBufferFull == 5_000, "every call is stored or in a gap record")
+        await client.shutdown()
+        try await server.stopAndRemove()
+    }
+
+    @Test func dropsWhileConnectedAreReportedWithoutAFlush() async throws {
+        let server = try await TestServer.start()
+        var configuration = LedgerClientConfiguration(socketPath: server.socketPath)
+        configuration.gapReportDelay = .milliseconds(20)
+        let client = LedgerClient(configuration: configuration)
+        client.logEvent(eventType: "job_created", entityType: "job", entityID: "bad", metadata: "[1]")
+        try await Self.waitUntil { client.statistics.gapReportsStored == 1 }
+        #expect(client.statistics.gapReportsStored == 1)
+        let gaps = try await Self.gaps(in: server)
+        #expect(gaps.map(\.reason) == ["rejected"])
+        #expect(gaps.first?.event.entityID == ProcessInfo.processInfo.processName, "the process name by default")
         await client.shutdown()
         try await server.stopAndRemove()
     }
