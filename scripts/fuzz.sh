@@ -22,8 +22,10 @@ per_target=$((seconds / ${#targets[@]}))
 
 scratch="$PWD/.build/fuzz"
 echo "fuzz.sh: building ${targets[*]} with -sanitize=fuzzer,address" >&2
+# --sanitize links libFuzzer's main; -Xswiftc instruments every module, LedgerProtocol and NIOCore
+# included, where --sanitize alone would cover only this package's own targets.
 (cd Fuzz && swift build -c release --scratch-path "$scratch" \
-    --sanitize=fuzzer --sanitize=address -Xswiftc -parse-as-library >&2)
+    --sanitize=fuzzer --sanitize=address -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library >&2)
 
 mkdir -p "$scratch/artifacts"
 status=0
@@ -57,9 +59,13 @@ for target in "${targets[@]}"; do
         status=1
     fi
     executions=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-    coverage=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
-    features=$(grep -o 'ft: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
+    coverage=$( (grep -o 'cov: [0-9]*' "$log" || true) | tail -1 | cut -d' ' -f2)
+    features=$( (grep -o 'ft: [0-9]*' "$log" || true) | tail -1 | cut -d' ' -f2)
     inputs=$(find "$corpus" -type f | wc -l)
+    if [ -z "$coverage" ]; then
+        verdict="NO COVERAGE: the code under test was not instrumented (see $log)"
+        status=1
+    fi
     printf '%-14s %6ss  %12s executions  %6s edges  %7s features  %6s corpus inputs  %s\n' \
         "$target" "$per_target" "${executions:-?}" "${coverage:-?}" "${features:-?}" "$inputs" "$verdict"
 done
