@@ -142,14 +142,15 @@ final class ClientConnection: Sendable {
         }
         guard proceed else { return }
         let maximumResponseLength = self.configuration.maximumResponseLength
-        var tls: (endpoint: LedgerTLSEndpoint, context: NIOSSLContext)?
-        if let endpoint = self.configuration.tls, let context = self.tlsContext {
-            switch context {
-            case .success(let context): tls = (endpoint, context)
-            case .failure(let error):
-                self.connectFailed(error)
-                return
-            }
+        let tls: (endpoint: LedgerTLSEndpoint, context: NIOSSLContext)?
+        switch (self.configuration.tls, self.tlsContext) {
+        case (let endpoint?, .success(let context)?):
+            tls = (endpoint, context)
+        case (_?, .failure(let error)?):
+            self.connectFailed(error)
+            return
+        default:
+            tls = nil
         }
         let handshake = tls == nil ? nil : self.eventLoop.makePromise(of: Void.self)
         let bootstrap = ClientBootstrap(group: self.eventLoop)

@@ -107,7 +107,7 @@ final class ConnectionDeadlines: ChannelDuplexHandler, RemovableChannelHandler {
         guard let deadline = self.frameDeadline else { return }
         self.readRequested = false
         self.frameTimer?.cancel()
-        self.frameTimer = context.eventLoop.scheduleTask(in: deadline) { [weak self] in
+        self.frameTimer = context.eventLoop.assumeIsolated().scheduleTask(in: deadline) { [weak self] in
             self?.frameDeadlinePassed(context: context)
         }
     }
@@ -121,7 +121,7 @@ final class ConnectionDeadlines: ChannelDuplexHandler, RemovableChannelHandler {
         guard let deadline = self.frameDeadline, self.remaining != nil || !self.prefix.isEmpty else { return }
         guard self.readRequested else {
             // The daemon was not reading (backpressure): give the peer another full deadline.
-            self.frameTimer = context.eventLoop.scheduleTask(in: deadline) { [weak self] in
+            self.frameTimer = context.eventLoop.assumeIsolated().scheduleTask(in: deadline) { [weak self] in
                 self?.frameDeadlinePassed(context: context)
             }
             return
@@ -133,7 +133,7 @@ final class ConnectionDeadlines: ChannelDuplexHandler, RemovableChannelHandler {
     private func armIdle(context: ChannelHandlerContext) {
         guard let timeout = self.idleTimeout, !self.closed, !self.streaming else { return }
         self.idleTimer?.cancel()
-        self.idleTimer = context.eventLoop.scheduleTask(in: timeout) { [weak self] in
+        self.idleTimer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [weak self] in
             guard let self else { return }
             self.stats.add(\.connectionsIdleClosed)
             self.close(context: context, code: .idleTimeout, message: "no request for \(Self.seconds(timeout)); reconnect when needed")

@@ -123,7 +123,7 @@ struct Ledgerd: AsyncParsableCommand {
     func run() async throws {
         signal(SIGPIPE, SIG_IGN)
         let environment = ProcessInfo.processInfo.environment
-        var settings = DaemonSettings(environment: environment)
+        let settings = DaemonSettings(environment: environment)
         let uid = UInt32(getuid())
 
         let level = try settings.value(self.logLevel, env: "LEDGER_LOG_LEVEL", default: Logger.Level.info) { Logger.Level(rawValue: $0.lowercased()) }

@@ -43,6 +43,8 @@ final class Daemon: Sendable {
         self.process.arguments = ["--socket", self.socketPath, "--store", store ?? "sqlite:\(self.storePath)"] + extraArguments
         self.process.standardInput = FileHandle.nullDevice
         self.process.standardOutput = FileHandle.nullDevice
+        // Far from the checkout, so every test also shows ledgerd finds its migrations from any directory.
+        self.process.currentDirectoryURL = URL(fileURLWithPath: "/")
     }
 
     private func waitUntilReady() async throws {
