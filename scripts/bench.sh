@@ -12,6 +12,9 @@
 #   BENCH_MEMORY_EVENTS  events for the memory-store run    (default 5000000)
 #   BENCH_QUERY_EVENTS   events in the store queried        (default 10000000)
 #   BENCH_SEED_EVENTS    events per seed-path run           (default 5000)
+# and the scenarios run can be narrowed, for example to the 10M-event queries alone:
+#   BENCH_ONLY           any of: client memory ingest sweep tune overload queries (default all)
+#   BENCH_STORES         any of: sqlite postgres                                  (default both)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,6 +28,10 @@ else
     : "${BENCH_EVENTS:=500000}" "${BENCH_MEMORY_EVENTS:=5000000}" "${BENCH_QUERY_EVENTS:=10000000}" "${BENCH_SEED_EVENTS:=5000}"
 fi
 
+: "${BENCH_ONLY:=client memory ingest sweep tune overload queries}" "${BENCH_STORES:=sqlite postgres}"
+# want SCENARIO: whether BENCH_ONLY names it.
+want() { [[ " $BENCH_ONLY " == *" $1 "* ]]; }
+
 script_name=bench
 . "$root/scripts/lib/daemons.sh"
 install_missing sqlite3 jq strace
@@ -37,6 +44,11 @@ make_work
 
 # field FILE KEY: one number from a result.
 field() { jq -r "$2" "$out/$1.json"; }
+# have FILE...: whether every one of those results was measured in this run.
+have() {
+    local name
+    for name in "$@"; do [[ -e "$out/$name.json" ]] || return 1; done
+}
 
 # run NAME COMMAND...: runs a ledger-bench command with --json and keeps its result.
 run() {
@@ -82,16 +94,15 @@ SQL
     calc "$rows / ($finished - $started)"
 }
 
-start_postgres
+[[ " $BENCH_STORES " == *" postgres "* ]] && start_postgres
 
 # ---------------------------------------------------------------------------
 # The daemon alone: a memory store, fire-and-forget with client-side batching.
-start_daemon memory
-run memory-ff --socket "$socket" --connections 4 --events "$BENCH_MEMORY_EVENTS" --batch 100
-# What a log call costs its caller, with the daemon up and down.
-run client-up client-cost --socket "$socket" --calls 1000000
-stop_daemon
-run client-down client-cost --socket "$work/no-daemon.sock" --calls 1000000
+if want memory; then
+    start_daemon memory
+    run memory-ff --socket "$socket" --connections 4 --events "$BENCH_MEMORY_EVENTS" --batch 100
+    stop_daemon
+fi
 
 # Allocations per call: malloc calls counted by a perf uprobe, the difference between two run lengths.
 allocations_per_call() {
@@ -102,22 +113,30 @@ allocations_per_call() {
 }
 allocs_up=unmeasured
 allocs_down=unmeasured
-libc=$(ldd "$bench" | awk '/libc.so.6/ { print $3 }')
-if command -v perf >/dev/null && { perf probe -q -x "$libc" --add malloc >/dev/null 2>&1 || perf probe -l 2>/dev/null | grep -q probe_libc:malloc; }; then
-    log "allocations per call (perf uprobe on malloc)"
+if want client; then
+    # What a log call costs its caller, with the daemon up and down.
     start_daemon memory
-    allocs_up=$(allocations_per_call "$socket")
+    run client-up client-cost --socket "$socket" --calls 1000000
     stop_daemon
-    allocs_down=$(allocations_per_call "$work/no-daemon.sock")
-else
-    log "perf cannot probe malloc here (needs root and uprobes); allocations per call not measured"
-fi
+    run client-down client-cost --socket "$work/no-daemon.sock" --calls 1000000
 
-# System calls per call with the daemon down, counted by strace over the whole process.
-log "system calls per call with the daemon down (strace)"
-strace -f -c -o "$work/strace.txt" "$bench" client-cost --socket "$work/no-daemon.sock" --calls 1000000 >/dev/null
-syscalls_total=$(awk '$NF == "total" { print $(NF-2) }' "$work/strace.txt")
-syscalls_per_call=$(calc "$syscalls_total / 1010000")
+    libc=$(ldd "$bench" | awk '/libc.so.6/ { print $3 }')
+    if command -v perf >/dev/null && { perf probe -q -x "$libc" --add malloc >/dev/null 2>&1 || perf probe -l 2>/dev/null | grep -q probe_libc:malloc; }; then
+        log "allocations per call (perf uprobe on malloc)"
+        start_daemon memory
+        allocs_up=$(allocations_per_call "$socket")
+        stop_daemon
+        allocs_down=$(allocations_per_call "$work/no-daemon.sock")
+    else
+        log "perf cannot probe malloc here (needs root and uprobes); allocations per call not measured"
+    fi
+
+    # System calls per call with the daemon down, counted by strace over the whole process.
+    log "system calls per call with the daemon down (strace)"
+    strace -f -c -o "$work/strace.txt" "$bench" client-cost --socket "$work/no-daemon.sock" --calls 1000000 >/dev/null
+    syscalls_total=$(awk '$NF == "total" { print $(NF-2) }' "$work/strace.txt")
+    syscalls_per_call=$(calc "$syscalls_total / 1010000")
+fi
 
 # ---------------------------------------------------------------------------
 # Each store: its own limit, the seed's write path, and ledgerd.
@@ -126,69 +145,79 @@ concurrency="1 2 4 8 16 32 64 128"
 commit_batches="250 1000 2000 5000"
 commit_delays="0 2 10"
 $quick && concurrency="1 4 16 64"
-for kind in sqlite postgres; do
+for kind in $BENCH_STORES; do
     log "== $kind"
-    csv="$work/rows-$kind.csv"
-    "$bench" generate --events "$BENCH_EVENTS" --format "$kind" >"$csv"
-    store=$(fresh_store "$kind" ref_$kind)
-    migrate "$store"
-    result[$kind.reference]=$(load_reference "$kind" "$store" "$csv")
-    log "$kind store's own load: ${result[$kind.reference]} events/s"
-    rm -f "$csv"
+    if want ingest; then
+        csv="$work/rows-$kind.csv"
+        "$bench" generate --events "$BENCH_EVENTS" --format "$kind" >"$csv"
+        store=$(fresh_store "$kind" ref_$kind)
+        migrate "$store"
+        result[$kind.reference]=$(load_reference "$kind" "$store" "$csv")
+        log "$kind store's own load: ${result[$kind.reference]} events/s"
+        rm -f "$csv"
 
-    for services in 1 8; do
-        store=$(fresh_store "$kind" seed_${kind}_$services)
-        run "$kind-seed-$services" seed-path --store "$store" --connections "$services" --events "$((BENCH_SEED_EVENTS * (services == 1 ? 1 : 4)))"
-    done
-
-    # The target: acknowledged, durable ingest from 8 connections.
-    store=$(fresh_store "$kind" ack_$kind)
-    start_daemon "$store"
-    run "$kind-ack8-batch1" --socket "$socket" --connections 8 --events "$BENCH_EVENTS" --ack --batch 1 --window 64
-    run "$kind-ack8-batch100" --socket "$socket" --connections 8 --events "$BENCH_EVENTS" --ack --batch 100 --window 4
-    stop_daemon
-
-    # Acknowledged throughput against concurrency: each connection one caller waiting for its ack.
-    store=$(fresh_store "$kind" sweep_$kind)
-    start_daemon "$store"
-    for c in $concurrency; do
-        run "$kind-sweep-$c" --socket "$socket" --connections "$c" --events "$((c * (BENCH_EVENTS / 256 > 200 ? BENCH_EVENTS / 256 : 200)))" --ack --batch 1 --window 1
-    done
-    stop_daemon
-
-    # Group commit: the most events per transaction and the longest wait for more, around the defaults.
-    for commit_batch in $commit_batches; do
-        for delay in $commit_delays; do
-            store=$(fresh_store "$kind" "tune_${kind}_${commit_batch}_$delay")
-            start_daemon "$store" --commit-batch "$commit_batch" --commit-delay-ms "$delay"
-            run "$kind-tune-$commit_batch-$delay" --socket "$socket" --connections 8 --events "$((BENCH_EVENTS / 4))" --ack --batch 1 --window 64
-            stop_daemon
+        for services in 1 8; do
+            store=$(fresh_store "$kind" seed_${kind}_$services)
+            run "$kind-seed-$services" seed-path --store "$store" --connections "$services" --events "$((BENCH_SEED_EVENTS * (services == 1 ? 1 : 4)))"
         done
-    done
 
-    # Sustained overload: far more fire-and-forget load than the store takes; memory must stay flat.
-    store=$(fresh_store "$kind" overload_$kind)
-    start_daemon "$store"
-    run "$kind-overload" --socket "$socket" --connections 16 --events "$((BENCH_EVENTS * 2))" --batch 100
-    stop_daemon
+        # The target: acknowledged, durable ingest from 8 connections.
+        store=$(fresh_store "$kind" ack_$kind)
+        start_daemon "$store"
+        run "$kind-ack8-batch1" --socket "$socket" --connections 8 --events "$BENCH_EVENTS" --ack --batch 1 --window 64
+        run "$kind-ack8-batch100" --socket "$socket" --connections 8 --events "$BENCH_EVENTS" --ack --batch 100 --window 4
+        stop_daemon
+    fi
 
-    # Queries on a large store while ingest runs.
-    store=$(fresh_store "$kind" query_$kind)
-    migrate "$store"
-    log "loading $BENCH_QUERY_EVENTS events into the $kind store for the query run"
-    csv="$work/query-$kind.csv"
-    "$bench" generate --events "$BENCH_QUERY_EVENTS" --format "$kind" >"$csv"
-    load_reference "$kind" "$store" "$csv" >/dev/null
-    rm -f "$csv"
-    [[ $kind == postgres ]] && psql "$store" -qc "VACUUM ANALYZE ledger_events"
-    start_daemon "$store"
-    "$bench" --socket "$socket" --connections 4 --events 10000000 --ack --batch 1 --window 4 --rate 2000 >/dev/null 2>&1 &
-    ingest_pid=$!
-    sleep 2
-    run "$kind-query" query --socket "$socket" --queries 2000
-    kill "$ingest_pid" 2>/dev/null || true
-    wait "$ingest_pid" 2>/dev/null || true
-    stop_daemon
+    if want sweep; then
+        # Acknowledged throughput against concurrency: each connection one caller waiting for its ack.
+        store=$(fresh_store "$kind" sweep_$kind)
+        start_daemon "$store"
+        for c in $concurrency; do
+            run "$kind-sweep-$c" --socket "$socket" --connections "$c" --events "$((c * (BENCH_EVENTS / 256 > 200 ? BENCH_EVENTS / 256 : 200)))" --ack --batch 1 --window 1
+        done
+        stop_daemon
+    fi
+
+    if want tune; then
+        # Group commit: the most events per transaction and the longest wait for more, around the defaults.
+        for commit_batch in $commit_batches; do
+            for delay in $commit_delays; do
+                store=$(fresh_store "$kind" "tune_${kind}_${commit_batch}_$delay")
+                start_daemon "$store" --commit-batch "$commit_batch" --commit-delay-ms "$delay"
+                run "$kind-tune-$commit_batch-$delay" --socket "$socket" --connections 8 --events "$((BENCH_EVENTS / 4))" --ack --batch 1 --window 64
+                stop_daemon
+            done
+        done
+    fi
+
+    if want overload; then
+        # Sustained overload: far more fire-and-forget load than the store takes; memory must stay flat.
+        store=$(fresh_store "$kind" overload_$kind)
+        start_daemon "$store"
+        run "$kind-overload" --socket "$socket" --connections 16 --events "$((BENCH_EVENTS * 2))" --batch 100
+        stop_daemon
+    fi
+
+    if want queries; then
+        # Queries on a large store while ingest runs.
+        store=$(fresh_store "$kind" query_$kind)
+        migrate "$store"
+        log "loading $BENCH_QUERY_EVENTS events into the $kind store for the query run"
+        csv="$work/query-$kind.csv"
+        "$bench" generate --events "$BENCH_QUERY_EVENTS" --format "$kind" >"$csv"
+        load_reference "$kind" "$store" "$csv" >/dev/null
+        rm -f "$csv"
+        [[ $kind == postgres ]] && psql "$store" -qc "VACUUM ANALYZE ledger_events"
+        start_daemon "$store"
+        "$bench" --socket "$socket" --connections 4 --events 10000000 --ack --batch 1 --window 4 --rate 2000 >/dev/null 2>&1 &
+        ingest_pid=$!
+        sleep 2
+        run "$kind-query" query --socket "$socket" --queries 2000
+        kill "$ingest_pid" 2>/dev/null || true
+        wait "$ingest_pid" 2>/dev/null || true
+        stop_daemon
+    fi
 done
 
 # ---------------------------------------------------------------------------
@@ -202,69 +231,88 @@ echo "SocialSyncLedger benchmarks, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, 
 echo
 row "figure" "measured" "reference" "ratio" "target" "verdict"
 row "------" "--------" "---------" "-----" "------" "-------"
-for kind in sqlite postgres; do
-    ref=${result[$kind.reference]}
-    seed8=$(field "$kind-seed-8" .events_per_second)
-    seed1=$(field "$kind-seed-1" .events_per_second)
-    for shape in batch1 batch100; do
-        eps=$(field "$kind-ack8-$shape" .events_per_second)
-        r=$(ratio "$eps" "$ref")
-        row "$kind acked ingest, 8 conns, $shape" "$(printf %.0f "$eps")/s" "own load $(printf %.0f "$ref")/s" "$r" ">= 0.8" "$(verdict "$r >= 0.8")"
-        r=$(ratio "$eps" "$seed8")
-        row "$kind acked ingest, 8 conns, $shape" "$(printf %.0f "$eps")/s" "seed path $(printf %.0f "$seed8")/s" "$r" ">= 15" "$(verdict "$r >= 15")"
-    done
-    row "$kind seed path, 1 service" "$(printf %.0f "$seed1")/s" "" "" "" ""
-    p99=$(field "$kind-ack8-batch1" .p99_us)
-    row "$kind ack latency p99, 8 conns, batch1" "${p99} us" "" "" "" ""
-    rss=$(field "$kind-overload" .daemon_peak_rss_mib)
-    row "$kind daemon peak RSS under overload" "$(printf %.1f "$rss") MiB" "" "" "< 128" "$(verdict "$rss < 128")"
-    for q in recent job entity; do
-        p99=$(jq -r ".kinds.$q.p99_us" "$out/$kind-query.json")
-        row "$kind $q query p99, $(field "$kind-query" .store_events) events" "${p99} us" "" "" "< 2000 us" "$(verdict "$p99 < 2000")"
-    done
-done
-eps=$(field memory-ff .events_per_second)
-row "memory store, fire-and-forget, 4 conns" "$(printf %.0f "$eps")/s" "" "" ">= 1000000" "$(verdict "$eps >= 1000000")"
-up=$(field client-up .median_ns)
-down=$(field client-down .median_ns)
-row "log call, daemon up, median" "${up} ns" "" "" "<= 1000" "$(verdict "$up <= 1000")"
-row "log call, daemon down, median" "${down} ns" "" "" "<= 200" "$(verdict "$down <= 200")"
-if [[ $allocs_up != unmeasured ]]; then
-    row "allocations per log call, daemon up" "$(printf %.3f "$allocs_up")" "" "" "0" "$(verdict "$allocs_up < 0.05")"
-    row "allocations per log call, daemon down" "$(printf %.3f "$allocs_down")" "" "" "0" "$(verdict "$allocs_down < 0.05")"
-fi
-row "system calls per log call, daemon down" "$(printf %.5f "$syscalls_per_call")" "" "" "0" "$(verdict "$syscalls_per_call < 0.01")"
-
-echo
-echo "Group commit: acknowledged events/s and p99 (8 conns, batch 1, window 64) by --commit-batch and --commit-delay-ms:"
-for kind in sqlite postgres; do
-    printf '%-10s %8s' "$kind" "batch"
-    for delay in $commit_delays; do printf ' %22s' "delay ${delay} ms"; done
-    echo
-    for commit_batch in $commit_batches; do
-        printf '%-10s %8s' "" "$commit_batch"
-        for delay in $commit_delays; do
-            printf ' %22s' "$(printf '%.0f/s p99 %.1f ms' "$(field "$kind-tune-$commit_batch-$delay" .events_per_second)" "$(calc "$(field "$kind-tune-$commit_batch-$delay" .p99_us) / 1000")")"
+for kind in $BENCH_STORES; do
+    if have "$kind-seed-8" "$kind-seed-1" "$kind-ack8-batch1" "$kind-ack8-batch100"; then
+        ref=${result[$kind.reference]}
+        seed8=$(field "$kind-seed-8" .events_per_second)
+        seed1=$(field "$kind-seed-1" .events_per_second)
+        for shape in batch1 batch100; do
+            eps=$(field "$kind-ack8-$shape" .events_per_second)
+            r=$(ratio "$eps" "$ref")
+            row "$kind acked ingest, 8 conns, $shape" "$(printf %.0f "$eps")/s" "own load $(printf %.0f "$ref")/s" "$r" ">= 0.8" "$(verdict "$r >= 0.8")"
+            r=$(ratio "$eps" "$seed8")
+            row "$kind acked ingest, 8 conns, $shape" "$(printf %.0f "$eps")/s" "seed path $(printf %.0f "$seed8")/s" "$r" ">= 15" "$(verdict "$r >= 15")"
         done
-        echo
-    done
+        row "$kind seed path, 1 service" "$(printf %.0f "$seed1")/s" "" "" "" ""
+        p99=$(field "$kind-ack8-batch1" .p99_us)
+        row "$kind ack latency p99, 8 conns, batch1" "${p99} us" "" "" "" ""
+    fi
+    if have "$kind-overload"; then
+        rss=$(field "$kind-overload" .daemon_peak_rss_mib)
+        row "$kind daemon peak RSS under overload" "$(printf %.1f "$rss") MiB" "" "" "< 128" "$(verdict "$rss < 128")"
+    fi
+    if have "$kind-query"; then
+        for q in recent job entity; do
+            p99=$(jq -r ".kinds.$q.p99_us" "$out/$kind-query.json")
+            row "$kind $q query p99, $(field "$kind-query" .store_events) events" "${p99} us" "" "" "< 2000 us" "$(verdict "$p99 < 2000")"
+        done
+    fi
 done
+if have memory-ff; then
+    eps=$(field memory-ff .events_per_second)
+    row "memory store, fire-and-forget, 4 conns" "$(printf %.0f "$eps")/s" "" "" ">= 1000000" "$(verdict "$eps >= 1000000")"
+fi
+if have client-up client-down; then
+    up=$(field client-up .median_ns)
+    down=$(field client-down .median_ns)
+    row "log call, daemon up, median" "${up} ns" "" "" "<= 1000" "$(verdict "$up <= 1000")"
+    row "log call, daemon down, median" "${down} ns" "" "" "<= 200" "$(verdict "$down <= 200")"
+    if [[ $allocs_up != unmeasured ]]; then
+        row "allocations per log call, daemon up" "$(printf %.3f "$allocs_up")" "" "" "0" "$(verdict "$allocs_up < 0.05")"
+        row "allocations per log call, daemon down" "$(printf %.3f "$allocs_down")" "" "" "0" "$(verdict "$allocs_down < 0.05")"
+    fi
+    row "system calls per log call, daemon down" "$(printf %.5f "$syscalls_per_call")" "" "" "0" "$(verdict "$syscalls_per_call < 0.01")"
+fi
 
-echo
-echo "Acknowledged throughput against concurrency (batch 1, one request in flight per connection):"
-printf '%12s %14s %14s\n' connections sqlite postgres
-max=1
-for c in $concurrency; do
-    for kind in sqlite postgres; do
-        v=$(printf %.0f "$(field "$kind-sweep-$c" .events_per_second)")
-        ((v > max)) && max=$v
+if want tune; then
+    echo
+    echo "Group commit: acknowledged events/s and p99 (8 conns, batch 1, window 64) by --commit-batch and --commit-delay-ms:"
+    for kind in $BENCH_STORES; do
+        printf '%-10s %8s' "$kind" "batch"
+        for delay in $commit_delays; do printf ' %22s' "delay ${delay} ms"; done
+        echo
+        for commit_batch in $commit_batches; do
+            printf '%-10s %8s' "" "$commit_batch"
+            for delay in $commit_delays; do
+                printf ' %22s' "$(printf '%.0f/s p99 %.1f ms' "$(field "$kind-tune-$commit_batch-$delay" .events_per_second)" "$(calc "$(field "$kind-tune-$commit_batch-$delay" .p99_us) / 1000")")"
+            done
+            echo
+        done
     done
-done
-for c in $concurrency; do
-    s=$(printf %.0f "$(field "sqlite-sweep-$c" .events_per_second)")
-    p=$(printf %.0f "$(field "postgres-sweep-$c" .events_per_second)")
-    printf '%12s %14s %14s  S %-30s\n' "$c" "$s/s" "$p/s" "$(printf '#%.0s' $(seq 1 $((s * 30 / max + 1))))"
-    printf '%12s %14s %14s  P %-30s\n' "" "" "" "$(printf '#%.0s' $(seq 1 $((p * 30 / max + 1))))"
-done
+fi
+
+if want sweep; then
+    echo
+    echo "Acknowledged throughput against concurrency (batch 1, one request in flight per connection):"
+    printf '%12s' connections
+    for kind in $BENCH_STORES; do printf ' %14s' "$kind"; done
+    echo
+    max=1
+    for c in $concurrency; do
+        for kind in $BENCH_STORES; do
+            v=$(printf %.0f "$(field "$kind-sweep-$c" .events_per_second)")
+            ((v > max)) && max=$v
+        done
+    done
+    for c in $concurrency; do
+        printf '%12s' "$c"
+        for kind in $BENCH_STORES; do printf ' %14s' "$(printf %.0f "$(field "$kind-sweep-$c" .events_per_second)")/s"; done
+        echo
+        for kind in $BENCH_STORES; do
+            v=$(printf %.0f "$(field "$kind-sweep-$c" .events_per_second)")
+            printf '%12s  %s %s\n' "" "$(tr '[:lower:]' '[:upper:]' <<<"${kind:0:1}")" "$(printf '#%.0s' $(seq 1 $((v * 30 / max + 1))))"
+        done
+    done
+fi
 echo
 echo "raw results: $out"

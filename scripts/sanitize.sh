@@ -28,7 +28,8 @@ mkdir -p "$reports"
 
 # Leak checking is off: the Swift runtime's caches live until exit and are not leaks.
 export ASAN_OPTIONS="log_path=$reports/asan:detect_leaks=0:abort_on_error=0"
-export TSAN_OPTIONS="log_path=$reports/tsan:halt_on_error=0:second_deadlock_stack=1"
+# The suppressions name reports from outside the project's code, each with its reason.
+export TSAN_OPTIONS="log_path=$reports/tsan:halt_on_error=0:second_deadlock_stack=1:suppressions=$PWD/scripts/sanitize/tsan-suppressions.txt"
 export LEDGER_SWIFT_FLAGS="--sanitize=$kind --scratch-path $scratch"
 
 status=0

@@ -2,7 +2,7 @@ import LedgerProtocol
 import NIOCore
 import NIOPosix
 import NIOSSL
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The client's one connection to the daemon and everything waiting on it.
 ///
@@ -43,7 +43,7 @@ final class ClientConnection: Sendable {
 
     let configuration: LedgerClientConfiguration
     let eventLoop: any EventLoop
-    private let state: Mutex<State>
+    private let state: NIOLockedValueBox<State>
     private let allocator = ByteBufferAllocator()
     /// Built once: a bad certificate file fails every connection attempt with the same clear error.
     private let tlsContext: Result<NIOSSLContext, LedgerClientError>?
@@ -52,11 +52,11 @@ final class ClientConnection: Sendable {
         self.configuration = configuration
         self.tlsContext = configuration.tls.map { endpoint in Result { () throws(LedgerClientError) in try endpoint.makeContext() } }
         self.eventLoop = configuration.eventLoopGroup.next()
-        self.state = Mutex(State(pending: ByteBufferAllocator().buffer(capacity: 4096), backoff: configuration.initialBackoff))
+        self.state = NIOLockedValueBox(State(pending: ByteBufferAllocator().buffer(capacity: 4096), backoff: configuration.initialBackoff))
     }
 
     var statistics: ClientStatistics {
-        self.state.withLock { state in
+        self.state.withLockedValue { state in
             var statistics = state.statistics
             let spans = [state.drops.daemonUnreachable, state.drops.bufferFull, state.drops.rejected]
             let unsent = state.unsentGapReports.reduce(UInt64(0)) { $0 + $1.report.events }
@@ -69,7 +69,7 @@ final class ClientConnection: Sendable {
 
     /// Buffers a request that expects no answer; never blocks on I/O and never throws.
     func enqueue(_ request: LedgerRequest, events: Int) {
-        let scheduleFlush: Bool? = self.state.withLock { state in
+        let scheduleFlush: Bool? = self.state.withLockedValue { state in
             switch state.link {
             case .backingOff, .shutdown:
                 state.statistics.droppedUnreachable += events
@@ -105,7 +105,7 @@ final class ClientConnection: Sendable {
             case connect
             case nothing
         }
-        let action: Action = self.state.withLock { state in
+        let action: Action = self.state.withLockedValue { state in
             state.flushScheduled = false
             switch state.link {
             case .connected(let channel):
@@ -134,7 +134,7 @@ final class ClientConnection: Sendable {
 
     private func connect() {
         self.eventLoop.preconditionInEventLoop()
-        let proceed: Bool = self.state.withLock { state in
+        let proceed: Bool = self.state.withLockedValue { state in
             guard case .idle = state.link else { return false }
             state.link = .connecting
             state.statistics.connectionAttempts += 1
@@ -190,7 +190,7 @@ final class ClientConnection: Sendable {
     }
 
     private func connected(_ channel: any Channel) {
-        let waiters: [EventLoopPromise<any Channel>]? = self.state.withLock { state in
+        let waiters: [EventLoopPromise<any Channel>]? = self.state.withLockedValue { state in
             guard case .connecting = state.link else { return nil }
             state.link = .connected(channel)
             state.backoff = self.configuration.initialBackoff
@@ -208,7 +208,7 @@ final class ClientConnection: Sendable {
 
     private func connectFailed(_ error: any Error) {
         let failure = Self.failure(error, endpoint: self.configuration.endpointDescription)
-        let (waiters, delay): ([EventLoopPromise<any Channel>], TimeAmount?) = self.state.withLock { state in
+        let (waiters, delay): ([EventLoopPromise<any Channel>], TimeAmount?) = self.state.withLockedValue { state in
             guard case .connecting = state.link else { return ([], nil) }
             state.link = .backingOff
             state.lastFailure = failure
@@ -229,7 +229,7 @@ final class ClientConnection: Sendable {
         // With drops still to report the client tries by itself, so a gap reaches the operator even
         // from a service that has stopped logging.
         self.eventLoop.scheduleTask(in: delay) {
-            let retry: Bool = self.state.withLock { state in
+            let retry: Bool = self.state.withLockedValue { state in
                 guard case .backingOff = state.link else { return false }
                 state.link = .idle
                 return !state.drops.isEmpty || !state.unsentGapReports.isEmpty
@@ -280,7 +280,7 @@ final class ClientConnection: Sendable {
             case waitForConnection
             case fail(LedgerClientError)
         }
-        let action: Action = self.state.withLock { state in
+        let action: Action = self.state.withLockedValue { state in
             switch state.link {
             case .connected(let channel): return .write(channel)
             case .idle: return .connectThenWrite
@@ -294,7 +294,7 @@ final class ClientConnection: Sendable {
             self.write(request, on: channel, promise: promise)
         case .connectThenWrite, .waitForConnection:
             let connection = self.eventLoop.makePromise(of: (any Channel).self)
-            self.state.withLock { $0.connectWaiters.append(connection) }
+            self.state.withLockedValue { $0.connectWaiters.append(connection) }
             connection.futureResult.whenComplete { result in
                 switch result {
                 case .success(let channel): self.write(request, on: channel, promise: promise)
@@ -311,7 +311,7 @@ final class ClientConnection: Sendable {
         self.eventLoop.preconditionInEventLoop()
         // Buffered fire-and-forget frames go first, so a sync really follows them.
         self.flushPending()
-        let requestID: UInt32 = self.state.withLock { state in
+        let requestID: UInt32 = self.state.withLockedValue { state in
             let id = state.nextRequestID
             state.nextRequestID = id == UInt32.max ? 1 : id + 1
             state.responseWaiters[id] = promise
@@ -322,7 +322,7 @@ final class ClientConnection: Sendable {
         channel.writeAndFlush(buffer, promise: nil)
         let timeout = self.configuration.requestTimeout
         self.eventLoop.scheduleTask(in: timeout) {
-            let waiter = self.state.withLock { $0.responseWaiters.removeValue(forKey: requestID) }
+            let waiter = self.state.withLockedValue { $0.responseWaiters.removeValue(forKey: requestID) }
             waiter?.fail(LedgerClientError(code: .timeout, message: "ledgerd did not answer within \(timeout)"))
         }
     }
@@ -333,7 +333,7 @@ final class ClientConnection: Sendable {
     /// (with their ids, so the daemon stores each once). Runs on `eventLoop` once connected.
     private func reportGaps(on channel: any Channel) {
         self.eventLoop.preconditionInEventLoop()
-        let reports: [ReportGap] = self.state.withLock { state in
+        let reports: [ReportGap] = self.state.withLockedValue { state in
             state.gapReportScheduled = false
             guard case .connected(let current) = state.link, current === channel else { return [] }
             let client = String(decoding: self.configuration.clientName.utf8.prefix(LedgerEvent.Limits.entityID), as: UTF8.self)
@@ -361,7 +361,7 @@ final class ClientConnection: Sendable {
                 case .success: settled = true
                 case .failure: settled = false
                 }
-                self.state.withLock { state in
+                self.state.withLockedValue { state in
                     guard let index = state.unsentGapReports.firstIndex(where: { $0.report.id == report.id }) else { return }
                     guard settled else {
                         state.unsentGapReports[index].inFlight = false
@@ -377,7 +377,7 @@ final class ClientConnection: Sendable {
     /// Sends what is left to report now, when connected; a flush calls it so its sync follows the reports.
     func reportGapsNow() {
         self.eventLoop.execute {
-            let channel: (any Channel)? = self.state.withLock { state in
+            let channel: (any Channel)? = self.state.withLockedValue { state in
                 guard case .connected(let channel) = state.link else { return nil }
                 return channel
             }
@@ -387,7 +387,7 @@ final class ClientConnection: Sendable {
 
     /// Drops that happen while connected are reported shortly after, several drops to one report.
     private func scheduleGapReport() {
-        let channel: (any Channel)? = self.state.withLock { state in
+        let channel: (any Channel)? = self.state.withLockedValue { state in
             guard case .connected(let channel) = state.link, !state.gapReportScheduled else { return nil }
             state.gapReportScheduled = true
             return channel
@@ -409,7 +409,7 @@ final class ClientConnection: Sendable {
         }
         if case .error(let error) = response, error.closesConnection || frame.requestID == 0 {
             if frame.requestID == 0 && !error.closesConnection {
-                self.state.withLock { state in
+                self.state.withLockedValue { state in
                     state.statistics.rejected += 1
                     state.drops.add(1, .rejected, at: LedgerClient.now())
                 }
@@ -419,7 +419,7 @@ final class ClientConnection: Sendable {
             self.failAll(LedgerClientError(code: .rejected, message: "ledgerd closed the connection: \(error)", serverError: error))
             return
         }
-        let waiter = self.state.withLock { $0.responseWaiters.removeValue(forKey: frame.requestID) }
+        let waiter = self.state.withLockedValue { $0.responseWaiters.removeValue(forKey: frame.requestID) }
         waiter?.succeed(response)
     }
 
@@ -430,7 +430,7 @@ final class ClientConnection: Sendable {
     /// Closes the channel after an error; a TLS alert (our certificate refused) becomes the reason waiters see.
     func failed(_ channel: any Channel, error: any Error) {
         if let reason = TLSFailure.reason(error) {
-            self.state.withLock { state in
+            self.state.withLockedValue { state in
                 state.closeReason = LedgerClientError(
                     code: .tlsHandshake, message: "TLS handshake with ledgerd at \(self.configuration.endpointDescription) failed: \(reason)")
             }
@@ -439,7 +439,7 @@ final class ClientConnection: Sendable {
     }
 
     func closed(_ channel: any Channel) {
-        let (waiters, reason): ([EventLoopPromise<LedgerResponse>], LedgerClientError?) = self.state.withLock { state in
+        let (waiters, reason): ([EventLoopPromise<LedgerResponse>], LedgerClientError?) = self.state.withLockedValue { state in
             defer { state.closeReason = nil }
             guard case .connected(let current) = state.link, current === channel else { return ([], nil) }
             // Reconnect on the next call; a refused attempt then starts the back-off.
@@ -456,7 +456,7 @@ final class ClientConnection: Sendable {
     }
 
     private func failAll(_ error: LedgerClientError) {
-        let waiters = self.state.withLock { state in
+        let waiters = self.state.withLockedValue { state in
             defer { state.responseWaiters = [:] }
             return Array(state.responseWaiters.values)
         }
@@ -464,7 +464,7 @@ final class ClientConnection: Sendable {
     }
 
     func shutdown() async {
-        let channel: (any Channel)? = self.state.withLock { state in
+        let channel: (any Channel)? = self.state.withLockedValue { state in
             defer { state.link = .shutdown }
             if case .connected(let channel) = state.link { return channel }
             return nil

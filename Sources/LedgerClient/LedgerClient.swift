@@ -1,7 +1,7 @@
 import Foundation
 import LedgerProtocol
 import NIOCore
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The thin client that services embed to record audit events.
 ///
@@ -154,10 +154,10 @@ public final class LedgerClient: Sendable {
 
 /// The drop count seen at the previous flush, so each flush reports only new loss.
 final class DropBaseline: Sendable {
-    private let value = Mutex(0)
+    private let value = NIOLockedValueBox(0)
 
     func exchange(_ newValue: Int) -> Int {
-        self.value.withLock { value in
+        self.value.withLockedValue { value in
             defer { value = newValue }
             return value
         }

@@ -1,6 +1,6 @@
 import LedgerProtocol
 import NIOCore
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The bounded queue between connections and the batch writer.
 ///
@@ -36,20 +36,20 @@ public final class IngestQueue: Sendable {
     }
 
     public let capacity: Int
-    private let state: Mutex<State>
+    private let state: NIOLockedValueBox<State>
 
     public init(capacity: Int) {
         self.capacity = capacity
-        self.state = Mutex(State())
+        self.state = NIOLockedValueBox(State())
     }
 
     /// True once `close()` was called: the daemon is shutting down.
     public var isClosed: Bool {
-        self.state.withLock { $0.closed }
+        self.state.withLockedValue { $0.closed }
     }
 
     public var depth: Int {
-        self.state.withLock { $0.eventCount }
+        self.state.withLockedValue { $0.eventCount }
     }
 
     /// Queues the events, suspending while the queue is full.
@@ -57,7 +57,7 @@ public final class IngestQueue: Sendable {
     /// - Throws: `LedgerProtocolError` with `SHUTTING_DOWN` once `close()` was called.
     public func submit(_ events: [LedgerEvent], completion: EventLoopPromise<Void>?) async throws {
         let count = events.count
-        let enqueued: Bool = try self.state.withLock { state in
+        let enqueued: Bool = try self.state.withLockedValue { state in
             if state.closed { throw Self.shuttingDown }
             // An oversized entry is let through alone rather than waiting forever.
             if state.producers.isEmpty, state.eventCount == 0 || state.eventCount + count <= self.capacity {
@@ -68,14 +68,14 @@ public final class IngestQueue: Sendable {
         }
         if enqueued { return }
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            let resumeNow: Bool = self.state.withLock { state in
+            let resumeNow: Bool = self.state.withLockedValue { state in
                 if state.closed { return true }
                 state.producers.append(Producer(count: count, continuation: continuation))
                 return false
             }
             if resumeNow { continuation.resume(throwing: Self.shuttingDown) }
         }
-        try self.state.withLock { state in
+        try self.state.withLockedValue { state in
             if state.closed { throw Self.shuttingDown }
             self.append(Entry(events: events, completion: completion), to: &state)
         }
@@ -107,7 +107,7 @@ public final class IngestQueue: Sendable {
 
     /// Stops accepting events; the writer still drains what was queued.
     public func close() {
-        let (producers, consumer): (CircularBuffer<Producer>, CheckedContinuation<Void, Never>?) = self.state.withLock { state in
+        let (producers, consumer): (CircularBuffer<Producer>, CheckedContinuation<Void, Never>?) = self.state.withLockedValue { state in
             state.closed = true
             defer {
                 state.producers.removeAll()
@@ -127,7 +127,7 @@ public final class IngestQueue: Sendable {
     func nextBatch(maximumEvents: Int, delay: Duration) async -> [Entry]? {
         await self.waitForEntries(fullBatch: nil, cycle: nil)
         if delay > .zero {
-            let (cycle, full) = self.state.withLock { state in
+            let (cycle, full) = self.state.withLockedValue { state in
                 state.delayCycle += 1
                 return (state.delayCycle, state.eventCount >= maximumEvents || state.closed)
             }
@@ -140,7 +140,7 @@ public final class IngestQueue: Sendable {
                 timer.cancel()
             }
         }
-        return self.state.withLock { state -> [Entry]? in
+        return self.state.withLockedValue { state -> [Entry]? in
             if state.entries.isEmpty { return state.closed ? nil : [] }
             var batch: [Entry] = []
             var taken = 0
@@ -157,7 +157,7 @@ public final class IngestQueue: Sendable {
 
     private func waitForEntries(fullBatch: Int?, cycle: Int?) async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let ready: Bool = self.state.withLock { state in
+            let ready: Bool = self.state.withLockedValue { state in
                 if state.closed { return true }
                 if let fullBatch {
                     if state.eventCount >= fullBatch || state.expiredDelayCycle == cycle { return true }
@@ -175,7 +175,7 @@ public final class IngestQueue: Sendable {
     }
 
     private func expireDelay(cycle: Int) {
-        let consumer = self.state.withLock { state -> CheckedContinuation<Void, Never>? in
+        let consumer = self.state.withLockedValue { state -> CheckedContinuation<Void, Never>? in
             state.expiredDelayCycle = cycle
             guard state.consumerWantsFullBatch, state.delayCycle == cycle else { return nil }
             defer { state.consumer = nil }

@@ -1,6 +1,6 @@
 import LedgerProtocol
 import NIOCore
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The responses one connection owes its client, in request order.
 ///
@@ -24,7 +24,7 @@ final class ResponseQueue: Sendable {
     }
 
     private let capacity: Int
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
     init(capacity: Int) {
         self.capacity = capacity
@@ -33,7 +33,7 @@ final class ResponseQueue: Sendable {
     /// Adds a response, suspending while `capacity` are waiting to be written.
     func push(_ item: Pending) async {
         while true {
-            let pushed: Bool = self.state.withLock { state in
+            let pushed: Bool = self.state.withLockedValue { state in
                 if state.finished { return true }
                 guard state.items.count < self.capacity else { return false }
                 if let reader = state.reader {
@@ -46,7 +46,7 @@ final class ResponseQueue: Sendable {
             }
             if pushed { return }
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let room: Bool = self.state.withLock { state in
+                let room: Bool = self.state.withLockedValue { state in
                     if state.finished || state.items.count < self.capacity { return true }
                     state.writers.append(continuation)
                     return false
@@ -58,7 +58,7 @@ final class ResponseQueue: Sendable {
 
     /// No more responses will be pushed; `next()` returns nil after the last one.
     func finish() {
-        let reader: CheckedContinuation<Pending?, Never>? = self.state.withLock { state in
+        let reader: CheckedContinuation<Pending?, Never>? = self.state.withLockedValue { state in
             state.finished = true
             defer { state.reader = nil }
             return state.items.isEmpty ? state.reader : nil
@@ -69,7 +69,7 @@ final class ResponseQueue: Sendable {
     /// The next response if it can be written right now (ready, or an ack whose commit is
     /// already known); never suspends. Lets the writer put the acks of one group commit in one write.
     func nextIfSettled() -> Pending? {
-        let (item, writer): (Pending?, CheckedContinuation<Void, Never>?) = self.state.withLock { state in
+        let (item, writer): (Pending?, CheckedContinuation<Void, Never>?) = self.state.withLockedValue { state in
             guard let first = state.items.first else { return (nil, nil) }
             switch first {
             case .ready: break
@@ -85,7 +85,7 @@ final class ResponseQueue: Sendable {
 
     func next() async -> Pending? {
         await withCheckedContinuation { (continuation: CheckedContinuation<Pending?, Never>) in
-            let (result, writer): (Pending??, CheckedContinuation<Void, Never>?) = self.state.withLock { state in
+            let (result, writer): (Pending??, CheckedContinuation<Void, Never>?) = self.state.withLockedValue { state in
                 if let item = state.items.popFirst() {
                     return (.some(item), state.writers.popFirst())
                 }
@@ -102,17 +102,17 @@ final class ResponseQueue: Sendable {
 /// What became of an acknowledged request's commit, readable without waiting once known.
 final class CommitOutcome: Sendable {
     let future: EventLoopFuture<Void>
-    private let result = Mutex<Result<Void, any Error>?>(nil)
+    private let result = NIOLockedValueBox<Result<Void, any Error>?>(nil)
 
     init(_ future: EventLoopFuture<Void>) {
         self.future = future
         future.whenComplete { result in
-            self.result.withLock { $0 = result }
+            self.result.withLockedValue { $0 = result }
         }
     }
 
     /// The outcome, or nil while the commit is still pending.
     var settled: Result<Void, any Error>? {
-        self.result.withLock { $0 }
+        self.result.withLockedValue { $0 }
     }
 }

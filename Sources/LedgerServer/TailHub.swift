@@ -1,6 +1,6 @@
 import Atomics
 import LedgerProtocol
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Hands committed events to live subscribers (`ledger-rpc tail`), in commit order.
 ///
@@ -8,7 +8,7 @@ import Synchronization
 /// that reads too slowly has matching events counted as missed instead of
 /// holding up the batch writer.
 public final class TailHub: Sendable {
-    private let subscriptions = Mutex<[ObjectIdentifier: TailSubscription]>([:])
+    private let subscriptions = NIOLockedValueBox<[ObjectIdentifier: TailSubscription]>([:])
     /// Events buffered per subscriber before it starts missing them.
     let capacity: Int
     /// Matching events subscribers missed because they read too slowly, over the daemon's life.
@@ -19,28 +19,28 @@ public final class TailHub: Sendable {
     }
 
     var subscriberCount: Int {
-        self.subscriptions.withLock { $0.count }
+        self.subscriptions.withLockedValue { $0.count }
     }
 
     func subscribe(_ filter: EventFilter) -> TailSubscription {
         let subscription = TailSubscription(filter: filter, capacity: self.capacity)
-        self.subscriptions.withLock { $0[ObjectIdentifier(subscription)] = subscription }
+        self.subscriptions.withLockedValue { $0[ObjectIdentifier(subscription)] = subscription }
         return subscription
     }
 
     func unsubscribe(_ subscription: TailSubscription) {
         subscription.close()
-        _ = self.subscriptions.withLock { $0.removeValue(forKey: ObjectIdentifier(subscription)) }
+        _ = self.subscriptions.withLockedValue { $0.removeValue(forKey: ObjectIdentifier(subscription)) }
     }
 
     /// Called by the batch writer after each commit.
     /// Whether anyone is tailing; when no one is, the writer skips preparing what it would publish.
     var hasSubscribers: Bool {
-        self.subscriptions.withLock { !$0.isEmpty }
+        self.subscriptions.withLockedValue { !$0.isEmpty }
     }
 
     func publish(_ events: [LedgerEvent]) {
-        let subscriptions = self.subscriptions.withLock { Array($0.values) }
+        let subscriptions = self.subscriptions.withLockedValue { Array($0.values) }
         var dropped: UInt64 = 0
         for subscription in subscriptions {
             dropped += subscription.offer(events)
@@ -60,7 +60,7 @@ final class TailSubscription: Sendable {
 
     let filter: EventFilter
     private let capacity: Int
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
     /// Most events per `tail` frame, so one frame stays well under a megabyte or so of typical events.
     static let batchLimit = 500
@@ -74,7 +74,7 @@ final class TailSubscription: Sendable {
     func offer(_ events: [LedgerEvent]) -> UInt64 {
         let matching = events.filter(self.filter.matches)
         guard !matching.isEmpty else { return 0 }
-        let (waiter, dropped) = self.state.withLock { state -> (CheckedContinuation<Void, Never>?, UInt64) in
+        let (waiter, dropped) = self.state.withLockedValue { state -> (CheckedContinuation<Void, Never>?, UInt64) in
             guard !state.closed else { return (nil, 0) }
             let room = max(0, self.capacity - state.buffer.count)
             state.buffer.append(contentsOf: matching.prefix(room))
@@ -88,7 +88,7 @@ final class TailSubscription: Sendable {
     }
 
     func close() {
-        let waiter = self.state.withLock { state -> CheckedContinuation<Void, Never>? in
+        let waiter = self.state.withLockedValue { state -> CheckedContinuation<Void, Never>? in
             state.closed = true
             defer { state.waiter = nil }
             return state.waiter
@@ -99,7 +99,7 @@ final class TailSubscription: Sendable {
     /// The next events (and how many were missed before them), or nil once closed and drained.
     func next() async -> TailBatch? {
         while true {
-            let batch: TailBatch?? = self.state.withLock { state in
+            let batch: TailBatch?? = self.state.withLockedValue { state in
                 if !state.buffer.isEmpty || state.missed > 0 {
                     let count = min(Self.batchLimit, state.buffer.count)
                     let batch = TailBatch(missed: state.missed, events: Array(state.buffer.prefix(count)))
@@ -112,7 +112,7 @@ final class TailSubscription: Sendable {
             if let batch { return batch }
             await withTaskCancellationHandler {
                 await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                    let resumeNow = self.state.withLock { state -> Bool in
+                    let resumeNow = self.state.withLockedValue { state -> Bool in
                         if state.closed || !state.buffer.isEmpty || state.missed > 0 { return true }
                         state.waiter = continuation
                         return false

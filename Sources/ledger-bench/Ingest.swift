@@ -4,7 +4,7 @@ import Foundation
 import Histogram
 import LedgerProtocol
 import NIOPosix
-import Synchronization
+import NIOConcurrencyHelpers
 
 struct Ingest: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -134,7 +134,7 @@ final class MemoryMonitor: Sendable {
             while !Task.isCancelled {
                 if let resident = daemon.memory?.resident {
                     if resident > peak.load(ordering: .relaxed) { peak.store(resident, ordering: .relaxed) }
-                    samples.values.withLock { $0.append(resident) }
+                    samples.values.withLockedValue { $0.append(resident) }
                 }
                 try? await Task.sleep(for: .milliseconds(100))
             }
@@ -143,7 +143,7 @@ final class MemoryMonitor: Sendable {
 
     /// The peak of the run's first half and of its second: memory that keeps growing shows as a difference.
     var halvesMiB: (first: Double, second: Double)? {
-        let samples = self.samples.values.withLock { $0 }
+        let samples = self.samples.values.withLockedValue { $0 }
         guard samples.count >= 2 else { return nil }
         let middle = samples.count / 2
         return (Double(samples[..<middle].max()!) / 1_048_576, Double(samples[middle...].max()!) / 1_048_576)
@@ -159,7 +159,7 @@ final class MemoryMonitor: Sendable {
 }
 
 final class ResidentSamples: Sendable {
-    let values = Mutex<[Int]>([])
+    let values = NIOLockedValueBox<[Int]>([])
 }
 
 /// A line on standard error every five seconds, so a long run shows it is alive.

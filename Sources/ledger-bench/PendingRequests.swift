@@ -1,5 +1,5 @@
 import Histogram
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The requests one load connection has sent and not yet had answered: when each was
 /// sent, how many more may be in flight, and the latency of those already answered.
@@ -16,15 +16,15 @@ final class PendingRequests: Sendable {
         var firstFailure: String?
     }
 
-    private let state: Mutex<State>
+    private let state: NIOLockedValueBox<State>
 
     init(window: Int) {
-        self.state = Mutex(State(window: window))
+        self.state = NIOLockedValueBox(State(window: window))
     }
 
     /// Waits for room in the window and takes up to `count` places in it (at least one).
     func acquire(upTo count: Int) async -> Int {
-        if let granted = self.state.withLock({ state -> Int? in
+        if let granted = self.state.withLockedValue({ state -> Int? in
             guard state.window > 0 else { return nil }
             let granted = min(count, state.window)
             state.window -= granted
@@ -33,7 +33,7 @@ final class PendingRequests: Sendable {
             return granted
         }
         return await withCheckedContinuation { continuation in
-            let granted: Int? = self.state.withLock { state in
+            let granted: Int? = self.state.withLockedValue { state in
                 if state.window > 0 {
                     let granted = min(count, state.window)
                     state.window -= granted
@@ -48,7 +48,7 @@ final class PendingRequests: Sendable {
     }
 
     func sent(_ requestID: UInt32, at nanoseconds: UInt64, last: Bool = false) {
-        self.state.withLock { state in
+        self.state.withLockedValue { state in
             state.sentAt[requestID] = nanoseconds
             if last { state.writerFinished = true }
         }
@@ -56,7 +56,7 @@ final class PendingRequests: Sendable {
 
     /// Records the answer to a request. - Returns: true once the last request is answered.
     func answered(_ requestID: UInt32, at nanoseconds: UInt64, failure: String?) -> Bool {
-        let (done, wake): (Bool, (CheckedContinuation<Int, Never>, Int)?) = self.state.withLock { state in
+        let (done, wake): (Bool, (CheckedContinuation<Int, Never>, Int)?) = self.state.withLockedValue { state in
             guard let sentAt = state.sentAt.removeValue(forKey: requestID) else { return (false, nil) }
             state.answered += 1
             if let failure {
@@ -79,6 +79,6 @@ final class PendingRequests: Sendable {
     }
 
     var summary: (latency: Histogram<UInt64>, answered: Int, failed: Int, firstFailure: String?) {
-        self.state.withLock { ($0.latency, $0.answered, $0.failed, $0.firstFailure) }
+        self.state.withLockedValue { ($0.latency, $0.answered, $0.failed, $0.firstFailure) }
     }
 }

@@ -1,16 +1,17 @@
 import Foundation
 import LedgerClient
 import LedgerProtocol
+import NIOConcurrencyHelpers
 import Synchronization
 
 /// Clients on their own connections, each sending acknowledged batches in a loop, remembering
 /// every id it sent and every id the daemon acknowledged.
 final class AckedLoad: Sendable {
-    let acknowledged = Mutex<[UUID]>([])
-    let sent = Mutex<Set<UUID>>([])
-    let failures = Mutex<[String]>([])
+    let acknowledged = NIOLockedValueBox<[UUID]>([])
+    let sent = NIOLockedValueBox<Set<UUID>>([])
+    let failures = NIOLockedValueBox<[String]>([])
     private let stop = Atomic<Bool>(false)
-    private let task = Mutex<Task<Void, Never>?>(nil)
+    private let task = NIOLockedValueBox<Task<Void, Never>?>(nil)
 
     /// - Parameter stopOnError: a client stops at its first error (the daemon is gone); otherwise it keeps trying.
     /// - Parameter fireAndForgetClients: more clients that log without waiting; their ids count as sent, never as acknowledged.
@@ -29,12 +30,12 @@ final class AckedLoad: Sendable {
                                 LedgerClient.makeEvent(eventType: "job_processing_completed", entityType: "job", entityID: "c\(client)-\(index + offset)")
                             }
                             index += batch
-                            self.sent.withLock { $0.formUnion(events.map(\.id)) }
+                            self.sent.withLockedValue { $0.formUnion(events.map(\.id)) }
                             do {
                                 try await ledger.logAcknowledged(events)
-                                self.acknowledged.withLock { $0 += events.map(\.id) }
+                                self.acknowledged.withLockedValue { $0 += events.map(\.id) }
                             } catch {
-                                self.failures.withLock { $0.append("\(error)") }
+                                self.failures.withLockedValue { $0.append("\(error)") }
                                 if stopOnError { break }
                             }
                         }
@@ -47,7 +48,7 @@ final class AckedLoad: Sendable {
                         var index = 0
                         while !self.stop.load(ordering: .relaxed) {
                             let id = ledger.logEvent(eventType: "clip_created", entityType: "clip", entityID: "f\(client)-\(index)")
-                            self.sent.withLock { _ = $0.insert(id) }
+                            self.sent.withLockedValue { _ = $0.insert(id) }
                             index += 1
                             if index % 50 == 0 { try? await Task.sleep(for: .milliseconds(1)) }
                         }
@@ -56,10 +57,10 @@ final class AckedLoad: Sendable {
                 }
             }
         }
-        self.task.withLock { $0 = task }
+        self.task.withLockedValue { $0 = task }
     }
 
-    var acknowledgedCount: Int { self.acknowledged.withLock { $0.count } }
+    var acknowledgedCount: Int { self.acknowledged.withLockedValue { $0.count } }
 
     func waitForAcknowledged(atLeast count: Int, timeout: Duration = .seconds(60)) async throws {
         let deadline = ContinuousClock.now + timeout
@@ -71,6 +72,6 @@ final class AckedLoad: Sendable {
     /// Stops the clients and waits for each to finish its request in flight.
     func finish() async {
         self.stop.store(true, ordering: .relaxed)
-        await self.task.withLock { $0 }?.value
+        await self.task.withLockedValue { $0 }?.value
     }
 }

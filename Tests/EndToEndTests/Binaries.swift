@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The executables built beside this test bundle, run as a user would run them.
 enum Binaries {
@@ -41,15 +41,15 @@ func runTool(_ name: String, _ arguments: [String], environment: [String: String
                 process.standardError = stderr
                 process.standardInput = FileHandle.nullDevice
                 try process.run()
-                let errors = Mutex(Data())
-                let drainErrors = Thread { errors.withLock { $0 = stderr.fileHandleForReading.readDataToEndOfFile() } }
+                let errors = NIOLockedValueBox(Data())
+                let drainErrors = Thread { errors.withLockedValue { $0 = stderr.fileHandleForReading.readDataToEndOfFile() } }
                 drainErrors.start()
                 let output = stdout.fileHandleForReading.readDataToEndOfFile()
                 process.waitUntilExit()
                 while drainErrors.isExecuting || !drainErrors.isFinished { usleep(1_000) }
                 return ToolResult(
                     status: process.terminationStatus, stdout: String(decoding: output, as: UTF8.self),
-                    stderr: errors.withLock { String(decoding: $0, as: UTF8.self) })
+                    stderr: errors.withLockedValue { String(decoding: $0, as: UTF8.self) })
             })
         }.start()
     }

@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// A `ledgerd` process on a temporary socket and SQLite file.
 final class Daemon: Sendable {
@@ -16,9 +16,9 @@ final class Daemon: Sendable {
     let socketPath: String
     let storePath: String
     private let process: Process
-    private let log: Mutex<String>
+    private let log: NIOLockedValueBox<String>
 
-    var stderr: String { self.log.withLock { $0 } }
+    var stderr: String { self.log.withLockedValue { $0 } }
 
     /// `tls://127.0.0.1:PORT` from the ready line, when ledgerd listens for TLS.
     var tlsURL: String? {
@@ -37,7 +37,7 @@ final class Daemon: Sendable {
     private init(directory: String, store: String?, extraArguments: [String]) throws {
         self.socketPath = "\(directory)/ledgerd.sock"
         self.storePath = "\(directory)/ledger.sqlite"
-        self.log = Mutex("")
+        self.log = NIOLockedValueBox("")
         self.process = Process()
         self.process.executableURL = Binaries.url("ledgerd")
         self.process.arguments = ["--socket", self.socketPath, "--store", store ?? "sqlite:\(self.storePath)"] + extraArguments
@@ -59,7 +59,7 @@ final class Daemon: Sendable {
                 while true {
                     let chunk = handle.availableData
                     if chunk.isEmpty { break }
-                    let text = self.log.withLock {
+                    let text = self.log.withLockedValue {
                         $0 += String(decoding: chunk, as: UTF8.self)
                         return $0
                     }

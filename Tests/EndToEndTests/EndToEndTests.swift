@@ -74,9 +74,10 @@ import Testing
     @Test func aClientOutlivesTheDaemonAndReachesItsSuccessor() async throws {
         let directory = try makeTemporaryDirectory()
         let daemon = try await Daemon.start(in: directory)
+        // About 15 s of logging, so the demo is still at work when even a slow (sanitized) ledgerd is back.
         let demo = Task {
             try await runTool(
-                "ledger-demo", ["--videos", "150", "--clips", "1", "--fail-every", "0", "--step-delay-ms", "10", "--print-drops", "--socket", daemon.socketPath])
+                "ledger-demo", ["--videos", "300", "--clips", "1", "--fail-every", "0", "--step-delay-ms", "10", "--print-drops", "--socket", daemon.socketPath])
         }
         try await Self.waitForEvents(atLeast: 20, socket: daemon.socketPath)
         daemon.signal(SIGKILL)
@@ -87,7 +88,7 @@ import Testing
         let atRestart = try await Self.total(socket: restarted.socketPath)
         let finished = try await demo.value
         #expect(finished.status == 0, "the demo keeps running: \(finished.stderr)")
-        #expect(finished.stdout.components(separatedBy: "completed with").count - 1 == 150)
+        #expect(finished.stdout.components(separatedBy: "completed with").count - 1 == 300)
         let atEnd = try await Self.total(socket: restarted.socketPath)
         #expect(atEnd > atRestart, "events logged after the restart arrive: \(atRestart) then \(atEnd)")
 

@@ -26,7 +26,7 @@ import Testing
         daemon.signal(SIGKILL)
         #expect(await daemon.waitForExit() == 128 + SIGKILL)
         await load.finish()
-        let acknowledged = load.acknowledged.withLock { $0 }
+        let acknowledged = load.acknowledged.withLockedValue { $0 }
         #expect(acknowledged.count >= 2_000)
 
         if kind == .sqlite {
@@ -37,7 +37,7 @@ import Testing
         #expect(Set(stored).count == stored.count, "no event is stored twice")
         let missing = Set(acknowledged).subtracting(stored)
         #expect(missing.isEmpty, "\(missing.count) of \(acknowledged.count) acknowledged events are missing")
-        let unknown = Set(stored).subtracting(load.sent.withLock { $0 })
+        let unknown = Set(stored).subtracting(load.sent.withLockedValue { $0 })
         #expect(unknown.isEmpty, "\(unknown.count) stored events were never sent")
         #expect(try await EndToEndTests.total(socket: restarted.socketPath) == stored.count)
         let after = try await runTool("ledger-rpc", ["log", "job_created", "job", "after-restart", "--socket", restarted.socketPath])
@@ -76,10 +76,10 @@ import Testing
 
         let stored = try Self.storedIDs(database)
         #expect(stored.count == committed)
-        let acknowledged = load.acknowledged.withLock { $0 }
+        let acknowledged = load.acknowledged.withLockedValue { $0 }
         let missing = Set(acknowledged).subtracting(stored)
         #expect(missing.isEmpty, "\(missing.count) of \(acknowledged.count) acknowledged events are missing")
-        let unknown = Set(stored).subtracting(load.sent.withLock { $0 })
+        let unknown = Set(stored).subtracting(load.sent.withLockedValue { $0 })
         #expect(unknown.isEmpty, "\(unknown.count) stored events were never sent")
         withExtendedLifetime(database) {}
     }
@@ -99,11 +99,11 @@ import Testing
 
         // Commits fail from here on: the clients' requests time out rather than being acknowledged.
         let deadline = ContinuousClock.now + .seconds(60)
-        while load.failures.withLock({ $0.count }) < 4, ContinuousClock.now < deadline {
+        while load.failures.withLockedValue({ $0.count }) < 4, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(50))
         }
         await load.finish()
-        #expect(load.failures.withLock { $0.count } == 4, "every client saw its request go unacknowledged")
+        #expect(load.failures.withLockedValue { $0.count } == 4, "every client saw its request go unacknowledged")
         let stats = try await PostgresOutageTests.stats(daemon.socketPath)
         #expect(stats["store_available"] == 0, "\(stats)")
         #expect((stats["backlog"] ?? 0) > 0, "the unwritten events are held: \(stats)")
@@ -129,11 +129,11 @@ import Testing
         #expect(try store.shell("PRAGMA integrity_check") == "ok")
         let stored = try Self.storedIDs(store)
         #expect(Set(stored).count == stored.count)
-        let acknowledged = load.acknowledged.withLock { $0 }
+        let acknowledged = load.acknowledged.withLockedValue { $0 }
         #expect(acknowledged.count == acknowledgedWhileFull)
         let missing = Set(acknowledged).subtracting(stored)
         #expect(missing.isEmpty, "\(missing.count) of \(acknowledged.count) acknowledged events are missing")
-        let held = load.sent.withLock { $0 }.subtracting(acknowledged)
+        let held = load.sent.withLockedValue { $0 }.subtracting(acknowledged)
         let lost = held.subtracting(stored)
         #expect(!held.isEmpty && lost.isEmpty, "of \(held.count) events sent but not acknowledged, \(lost.count) were never written")
     }

@@ -2,6 +2,7 @@ import Foundation
 import LedgerClient
 import LedgerProtocol
 import LedgerTestSupport
+import NIOConcurrencyHelpers
 import Synchronization
 import Testing
 
@@ -28,9 +29,9 @@ import Testing
                             let event = LedgerClient.makeEvent(eventType: "job_processing_completed", entityType: "job", entityID: "w\(writer)-\(index)")
                             do {
                                 try await client.logAcknowledged(event)
-                                tally.acknowledged.withLock { $0.append(event.id) }
+                                tally.acknowledged.withLockedValue { $0.append(event.id) }
                             } catch {
-                                tally.failures.withLock { $0.append("\(error)") }
+                                tally.failures.withLockedValue { $0.append("\(error)") }
                             }
                             index += 1
                         }
@@ -53,7 +54,7 @@ import Testing
         }
 
         try await Task.sleep(for: .seconds(1))
-        let beforeOutage = tally.acknowledged.withLock { $0.count }
+        let beforeOutage = tally.acknowledged.withLockedValue { $0.count }
         try server.stop()
         try await Task.sleep(for: .seconds(2))
 
@@ -63,9 +64,9 @@ import Testing
         let stats = try await Self.stats(daemon.socketPath)
         #expect(stats["store_available"] == 0)
         #expect((stats["backlog"] ?? 0) > 0, "held events are visible: \(stats)")
-        let duringOutage = tally.acknowledged.withLock { $0.count }
+        let duringOutage = tally.acknowledged.withLockedValue { $0.count }
         try await Task.sleep(for: .milliseconds(500))
-        #expect(tally.acknowledged.withLock { $0.count } == duringOutage, "nothing is acknowledged while the database is down")
+        #expect(tally.acknowledged.withLockedValue { $0.count } == duringOutage, "nothing is acknowledged while the database is down")
 
         try server.start()
         try await Task.sleep(for: .seconds(3))
@@ -73,8 +74,8 @@ import Testing
         await writers.value
         let slowestCall = await fireAndForget.value
 
-        let ids = tally.acknowledged.withLock { $0 }
-        #expect(tally.failures.withLock { $0 }.isEmpty, "acknowledged writers waited out the outage: \(tally.failures.withLock { $0.prefix(3) })")
+        let ids = tally.acknowledged.withLockedValue { $0 }
+        #expect(tally.failures.withLockedValue { $0 }.isEmpty, "acknowledged writers waited out the outage: \(tally.failures.withLockedValue { $0.prefix(3) })")
         #expect(ids.count > beforeOutage, "writes resumed after the restart")
         #expect(slowestCall < .seconds(1), "a fire-and-forget call never waits on the outage: \(slowestCall)")
         let afterStats = try await Self.stats(daemon.socketPath)
@@ -93,8 +94,8 @@ import Testing
 
     /// What the concurrent writers saw, shared with the test body.
     final class Tally: Sendable {
-        let acknowledged = Mutex<[UUID]>([])
-        let failures = Mutex<[String]>([])
+        let acknowledged = NIOLockedValueBox<[UUID]>([])
+        let failures = NIOLockedValueBox<[String]>([])
         let stop = Atomic<Bool>(false)
     }
 

@@ -53,6 +53,8 @@ import Testing
         for index in 0..<500 {
             client.logEvent(eventType: "video_uploaded", entityType: "video_asset", entityID: "v-\(index)")
         }
+        // Events logged while the first connection attempt is still under way wait for its outcome.
+        try await Self.waitUntil { client.statistics.droppedUnreachable == 500 }
         let after = Self.now()
         #expect(client.statistics.droppedUnreachable == 500)
         #expect(client.statistics.dropsUnreported == 500)

@@ -58,9 +58,12 @@ import Testing
         let first = try await TestServer.start()
         var configuration = LedgerClientConfiguration(socketPath: first.socketPath)
         configuration.maximumBackoff = .milliseconds(200)
+        // A starved machine (a sanitizer, the suite in parallel) must not turn a slow daemon into a lost one.
+        configuration.connectTimeout = .seconds(30)
+        configuration.requestTimeout = .seconds(60)
         let client = LedgerClient(configuration: configuration)
         let before = (0..<100).map { client.logEvent(eventType: "job_created", entityType: "job", entityID: "before-\($0)") }
-        #expect(await client.flush(timeout: .seconds(30)))
+        #expect(await client.flush(timeout: .seconds(60)), "\(client.statistics)")
         try await first.stop()
 
         for index in 0..<100 {
@@ -76,7 +79,7 @@ import Testing
         }
         #expect(reconnected)
         let after = (0..<100).map { client.logEvent(eventType: "job_created", entityType: "job", entityID: "after-\($0)") }
-        #expect(await client.flush(timeout: .seconds(30)))
+        #expect(await client.flush(timeout: .seconds(60)), "\(client.statistics)")
         let stored = try await second.store.query(QueryRequest(filter: EventFilter(eventType: "job_created"), limit: 1_000)).events
         #expect(Set(stored.map(\.id)) == Set(after))
         #expect(try await first.store.count(EventFilter()) == UInt64(before.count))

@@ -55,13 +55,13 @@ import Testing
     }
 
     @Test func quietConnectionsAreClosedButTailsAreNot() async throws {
-        // Long enough that even a starved test process sends its subscribe in time.
-        let server = try await TestServer.start { $0.idleTimeout = .seconds(5) }
-        let tail = try RawSocket(path: server.socketPath)
+        // Long enough that even a starved test process (a sanitizer, the suite in parallel) sends its subscribe in time.
+        let server = try await TestServer.start { $0.idleTimeout = .seconds(15) }
+        let tail = try RawSocket(path: server.socketPath, receiveTimeoutSeconds: 60)
         tail.send(.subscribe(SubscribeRequest()), requestID: 1)
         #expect(try await tail.receive()?.response == .tail(TailBatch(events: [])))
         // Says nothing at all; the daemon ends it with IDLE_TIMEOUT.
-        let quiet = try RawSocket(path: server.socketPath)
+        let quiet = try RawSocket(path: server.socketPath, receiveTimeoutSeconds: 60)
         let closing = try #require(try await quiet.receive())
         guard case .error(let error) = closing.response else {
             Issue.record("expected IDLE_TIMEOUT, got \(closing.response)")

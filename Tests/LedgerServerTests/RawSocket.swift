@@ -12,7 +12,8 @@ final class RawSocket: @unchecked Sendable {
     private let descriptor: Int32
     private var received = ByteBuffer()
 
-    init(path: String) throws {
+    /// - Parameter receiveTimeoutSeconds: how long a read waits before it reports nothing, so a test never hangs.
+    init(path: String, receiveTimeoutSeconds: Int = 10) throws {
         self.descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
@@ -27,7 +28,7 @@ final class RawSocket: @unchecked Sendable {
             }
         }
         guard result == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        var timeout = timeval(tv_sec: receiveTimeoutSeconds, tv_usec: 0)
         setsockopt(self.descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 

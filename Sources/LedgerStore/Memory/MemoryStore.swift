@@ -1,7 +1,7 @@
 import Foundation
 import LedgerProtocol
 import NIOCore
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// A store that keeps the most recent events in memory and nothing on disk.
 ///
@@ -22,7 +22,7 @@ public final class MemoryStore: EventStore {
     }
 
     public let capacity: Int
-    private let state: Mutex<State>
+    private let state: NIOLockedValueBox<State>
 
     public init(capacity: Int = MemoryStore.defaultCapacity) {
         precondition(capacity > 0, "a memory store holds at least one event")
@@ -31,7 +31,7 @@ public final class MemoryStore: EventStore {
         // Sized once, so the hot path never rehashes or regrows.
         state.events = CircularBuffer(initialCapacity: capacity + 1)
         state.ids.reserveCapacity(capacity + 1)
-        self.state = Mutex(state)
+        self.state = NIOLockedValueBox(state)
     }
 
     public var description: String {
@@ -100,7 +100,7 @@ public final class MemoryStore: EventStore {
     }
 
     public func close() async {
-        self.state.withLock { state in
+        self.state.withLockedValue { state in
             state.closed = true
             state.events.removeAll()
             state.ids.removeAll()
@@ -108,7 +108,7 @@ public final class MemoryStore: EventStore {
     }
 
     private func withOpenState<Result>(_ body: (inout State) -> Result) throws(StoreError) -> Result {
-        let result: Result? = self.state.withLock { state in
+        let result: Result? = self.state.withLockedValue { state in
             state.closed ? nil : body(&state)
         }
         guard let result else { throw StoreError(code: .closed, message: "the memory store was closed") }
