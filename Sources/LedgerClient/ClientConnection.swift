@@ -22,6 +22,9 @@ final class ClientConnection: Sendable {
     private struct State {
         var link: Link = .idle
         var pending: ByteBuffer
+        /// The buffer handed to the socket by the previous write. Once the channel has sent it, it is
+        /// ours alone again and becomes the next `pending` without an allocation.
+        var spare: ByteBuffer?
         var pendingEvents = 0
         var flushScheduled = false
         var nextRequestID: UInt32 = 1
@@ -38,6 +41,10 @@ final class ClientConnection: Sendable {
         var gapReportScheduled = false
     }
 
+    /// What a send buffer starts with, and the most a reused one may keep after a burst grew it.
+    static let sendBufferCapacity = 4_096
+    static let largestReusedSendBuffer = 64 * 1_024
+
     /// Reports waiting beyond this (a daemon that keeps failing to store them) are dropped oldest first.
     static let maximumUnsentGapReports = 64
 
@@ -52,7 +59,11 @@ final class ClientConnection: Sendable {
         self.configuration = configuration
         self.tlsContext = configuration.tls.map { endpoint in Result { () throws(LedgerClientError) in try endpoint.makeContext() } }
         self.eventLoop = configuration.eventLoopGroup.next()
-        self.state = NIOLockedValueBox(State(pending: ByteBufferAllocator().buffer(capacity: 4096), backoff: configuration.initialBackoff))
+        let allocator = ByteBufferAllocator()
+        self.state = NIOLockedValueBox(
+            State(
+                pending: allocator.buffer(capacity: Self.sendBufferCapacity),
+                backoff: configuration.initialBackoff))
     }
 
     var statistics: ClientStatistics {
@@ -113,7 +124,15 @@ final class ClientConnection: Sendable {
                 // limit applies, and try again when the channel becomes writable.
                 guard channel.isWritable, state.pending.readableBytes > 0 else { return .nothing }
                 let buffer = state.pending
-                state.pending = self.allocator.buffer(capacity: 4096)
+                if var reused = state.spare.take() {
+                    // Allocates only when the socket still holds the previous write.
+                    reused.clear()
+                    state.pending = reused
+                } else {
+                    state.pending = self.allocator.buffer(capacity: Self.sendBufferCapacity)
+                }
+                // A burst's large buffer goes with its write instead of staying with an idle client.
+                state.spare = buffer.capacity <= Self.largestReusedSendBuffer ? buffer : nil
                 state.statistics.sent += state.pendingEvents
                 state.pendingEvents = 0
                 return .write(channel, buffer)
