@@ -24,12 +24,13 @@ public struct LedgerServerConfiguration: Sendable {
     public var maximumQueryLimit: UInt32 = 1_000
     /// Largest page a query gets, in bytes; a longer page is cut short and its cursor leads on.
     public var maximumResponseBytes: Int = 4 << 20
-    /// Group commit: at most this many events per transaction.
-    public var commitBatchSize: Int = 2_000
+    /// Group commit: at most this many events per transaction. Under a deep backlog a larger
+    /// transaction writes each dirtied index page once for more events (BENCHMARKS.md).
+    public var commitBatchSize: Int = 5_000
     /// Group commit: how long the writer waits for a batch to fill before committing what it has.
     public var commitDelay: Duration = .milliseconds(2)
     /// Events received but not yet committed; past this the daemon stops reading from clients.
-    /// Ten default batches: enough to keep the writer busy through a burst, and at about 430 bytes
+    /// Four default batches: enough to keep the writer busy through a burst, and at about 430 bytes
     /// an event (measured under overload) about 9 MiB.
     public var ingestQueueCapacity: Int = 20_000
     /// Responses a connection may have waiting to be written before the daemon stops reading from it.
