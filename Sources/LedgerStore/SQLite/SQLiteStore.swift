@@ -36,10 +36,6 @@ public final class SQLiteStore: EventStore {
         }
         self.writer = try await Worker(name: "ledger-sqlite-writer") { () throws(StoreError) in
             let connection = try SQLiteConnection(path: path)
-            // Takes effect only on a new, empty file (before WAL is on); an existing file keeps its size.
-            // 8 KiB pages make shallower index B-trees: 12 to 25% more acknowledged events/s than 4 KiB
-            // under a deep backlog, 5% more under a shallow one (BENCHMARKS.md).
-            try connection.execute("PRAGMA page_size=8192", as: .unavailable)
             try connection.execute("PRAGMA journal_mode=WAL", as: .unavailable)
             try connection.execute("PRAGMA synchronous=FULL", as: .unavailable)
             // Five of the indexes take random keys (job, clip and entity ids), so a group commit touches

@@ -11,23 +11,6 @@ import Testing
         #expect(try sqlite(directory.file("ledger.sqlite"), "PRAGMA journal_mode") == "wal")
     }
 
-    @Test func aNewFileGetsLargePagesAndAnOldOneKeepsItsOwn() async throws {
-        let directory = TemporaryDirectory()
-        let fresh = try await SQLiteStore(path: directory.file("new.sqlite"))
-        await fresh.close()
-        #expect(try sqlite(directory.file("new.sqlite"), "PRAGMA page_size") == "8192")
-
-        // A file made by an earlier ledgerd, with 4 KiB pages and an event in it.
-        let old = directory.file("old.sqlite")
-        _ = try sqlite(old, "PRAGMA page_size=4096; PRAGMA journal_mode=WAL; CREATE TABLE placeholder (x); DROP TABLE placeholder;")
-        let store = try await SQLiteStore(path: old)
-        let event = LedgerEvent(id: UUID(), timestamp: LedgerTimestamp(rawValue: 1), eventType: "job_created", entityType: "job", entityID: "j")
-        #expect(try await store.insert([event]) == [1])
-        await store.close()
-        #expect(try sqlite(old, "PRAGMA page_size") == "4096")
-        #expect(try sqlite(old, "SELECT entity_id FROM ledger_events") == "j")
-    }
-
     @Test func reportsAnUnopenablePath() async throws {
         let directory = TemporaryDirectory()
         try "not a database".write(toFile: directory.file("plain"), atomically: true, encoding: .utf8)
