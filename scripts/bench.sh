@@ -114,21 +114,26 @@ allocations_per_call() {
 allocs_up=unmeasured
 allocs_down=unmeasured
 if want client; then
+    libc=$(ldd "$bench" | awk '/libc.so.6/ { print $3 }')
+    can_probe=false
+    if command -v perf >/dev/null && { perf probe -q -x "$libc" --add malloc >/dev/null 2>&1 || perf probe -l 2>/dev/null | grep -q probe_libc:malloc; }; then
+        can_probe=true
+    else
+        log "perf cannot probe malloc here (needs root and uprobes); allocations per call not measured"
+    fi
+
     # What a log call costs its caller, with the daemon up and down.
     start_daemon memory
     run client-up client-cost --socket "$socket" --calls 1000000
+    if $can_probe; then
+        log "allocations per call, daemon up (perf uprobe on malloc)"
+        allocs_up=$(allocations_per_call "$socket")
+    fi
     stop_daemon
     run client-down client-cost --socket "$work/no-daemon.sock" --calls 1000000
-
-    libc=$(ldd "$bench" | awk '/libc.so.6/ { print $3 }')
-    if command -v perf >/dev/null && { perf probe -q -x "$libc" --add malloc >/dev/null 2>&1 || perf probe -l 2>/dev/null | grep -q probe_libc:malloc; }; then
-        log "allocations per call (perf uprobe on malloc)"
-        start_daemon memory
-        allocs_up=$(allocations_per_call "$socket")
-        stop_daemon
+    if $can_probe; then
+        log "allocations per call, daemon down (perf uprobe on malloc)"
         allocs_down=$(allocations_per_call "$work/no-daemon.sock")
-    else
-        log "perf cannot probe malloc here (needs root and uprobes); allocations per call not measured"
     fi
 
     # System calls per call with the daemon down, counted by strace over the whole process.
@@ -303,20 +308,21 @@ if want sweep; then
     printf '%12s' connections
     for kind in $BENCH_STORES; do printf ' %14s' "$kind"; done
     echo
+    # Each figure read once, rounded; the bars are scaled to the largest.
+    declare -A sweep
     max=1
     for c in $concurrency; do
         for kind in $BENCH_STORES; do
-            v=$(printf %.0f "$(field "$kind-sweep-$c" .events_per_second)")
-            ((v > max)) && max=$v
+            sweep[$kind.$c]=$(printf %.0f "$(field "$kind-sweep-$c" .events_per_second)")
+            ((sweep[$kind.$c] > max)) && max=${sweep[$kind.$c]}
         done
     done
     for c in $concurrency; do
         printf '%12s' "$c"
-        for kind in $BENCH_STORES; do printf ' %14s' "$(printf %.0f "$(field "$kind-sweep-$c" .events_per_second)")/s"; done
+        for kind in $BENCH_STORES; do printf ' %14s' "${sweep[$kind.$c]}/s"; done
         echo
         for kind in $BENCH_STORES; do
-            v=$(printf %.0f "$(field "$kind-sweep-$c" .events_per_second)")
-            printf '%12s  %s %s\n' "" "$(tr '[:lower:]' '[:upper:]' <<<"${kind:0:1}")" "$(printf '#%.0s' $(seq 1 $((v * 30 / max + 1))))"
+            printf '%12s  %s %s\n' "" "$(tr '[:lower:]' '[:upper:]' <<<"${kind:0:1}")" "$(printf '#%.0s' $(seq 1 $((sweep[$kind.$c] * 30 / max + 1))))"
         done
     done
 fi

@@ -1,8 +1,8 @@
 import LedgerProtocol
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import NIOSSL
-import NIOConcurrencyHelpers
 
 /// The client's one connection to the daemon and everything waiting on it.
 ///
@@ -59,11 +59,8 @@ final class ClientConnection: Sendable {
         self.configuration = configuration
         self.tlsContext = configuration.tls.map { endpoint in Result { () throws(LedgerClientError) in try endpoint.makeContext() } }
         self.eventLoop = configuration.eventLoopGroup.next()
-        let allocator = ByteBufferAllocator()
         self.state = NIOLockedValueBox(
-            State(
-                pending: allocator.buffer(capacity: Self.sendBufferCapacity),
-                backoff: configuration.initialBackoff))
+            State(pending: ByteBufferAllocator().buffer(capacity: Self.sendBufferCapacity), backoff: configuration.initialBackoff))
     }
 
     var statistics: ClientStatistics {

@@ -1,7 +1,7 @@
 import Foundation
 import LedgerProtocol
-import NIOCore
 import NIOConcurrencyHelpers
+import NIOCore
 
 /// The thin client that services embed to record audit events.
 ///

@@ -1,6 +1,6 @@
 import LedgerProtocol
-import NIOCore
 import NIOConcurrencyHelpers
+import NIOCore
 
 /// The bounded queue between connections and the batch writer.
 ///

@@ -1,6 +1,6 @@
 import LedgerProtocol
-import NIOCore
 import NIOConcurrencyHelpers
+import NIOCore
 
 /// The responses one connection owes its client, in request order.
 ///

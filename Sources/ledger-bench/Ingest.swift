@@ -3,8 +3,8 @@ import Atomics
 import Foundation
 import Histogram
 import LedgerProtocol
-import NIOPosix
 import NIOConcurrencyHelpers
+import NIOPosix
 
 struct Ingest: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -120,7 +120,7 @@ func both<A, B>(_ a: A?, _ b: B?) -> (A, B)? {
 /// even when the daemon's lifetime peak came from an earlier run.
 final class MemoryMonitor: Sendable {
     private let peak = ManagedAtomic(0)
-    private let samples = ResidentSamples()
+    private let samples = NIOLockedValueBox<[Int]>([])
     private let task: Task<Void, Never>?
 
     init(daemon: DaemonProcess?) {
@@ -134,7 +134,7 @@ final class MemoryMonitor: Sendable {
             while !Task.isCancelled {
                 if let resident = daemon.memory?.resident {
                     if resident > peak.load(ordering: .relaxed) { peak.store(resident, ordering: .relaxed) }
-                    samples.values.withLockedValue { $0.append(resident) }
+                    samples.withLockedValue { $0.append(resident) }
                 }
                 try? await Task.sleep(for: .milliseconds(100))
             }
@@ -143,7 +143,7 @@ final class MemoryMonitor: Sendable {
 
     /// The peak of the run's first half and of its second: memory that keeps growing shows as a difference.
     var halvesMiB: (first: Double, second: Double)? {
-        let samples = self.samples.values.withLockedValue { $0 }
+        let samples = self.samples.withLockedValue { $0 }
         guard samples.count >= 2 else { return nil }
         let middle = samples.count / 2
         return (Double(samples[..<middle].max()!) / 1_048_576, Double(samples[middle...].max()!) / 1_048_576)
@@ -156,10 +156,6 @@ final class MemoryMonitor: Sendable {
     var peakMiB: Double? {
         self.task == nil ? nil : Double(self.peak.load(ordering: .relaxed)) / 1_048_576
     }
-}
-
-final class ResidentSamples: Sendable {
-    let values = NIOLockedValueBox<[Int]>([])
 }
 
 /// A line on standard error every five seconds, so a long run shows it is alive.

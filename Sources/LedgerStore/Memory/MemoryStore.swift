@@ -1,7 +1,7 @@
 import Foundation
 import LedgerProtocol
-import NIOCore
 import NIOConcurrencyHelpers
+import NIOCore
 
 /// A store that keeps the most recent events in memory and nothing on disk.
 ///
