@@ -8,7 +8,7 @@ extension LedgerEvent {
             value.map(JSONText.quote) ?? "null"
         }
         func uuid(_ value: UUID?) -> String {
-            string(value?.uuidString.lowercased())
+            string(value?.lowercaseText)
         }
         return "{\"id\":\(uuid(self.id)),\"timestamp\":\(string(self.timestamp?.iso8601)),"
             + "\"event_type\":\(string(self.eventType)),\"entity_type\":\(string(self.entityType)),"

@@ -32,8 +32,8 @@ struct EventQuerySQL {
         if let eventType = filter.eventType { self.add("event_type = ", .text(eventType)) }
         if let entityType = filter.entityType { self.add("entity_type = ", .text(entityType)) }
         if let entityID = filter.entityID { self.add("entity_id = ", .text(entityID)) }
-        if let jobID = filter.jobID { self.add("job_id = ", .text(jobID.uuidString.lowercased()), cast: uuidCast) }
-        if let clipID = filter.clipID { self.add("clip_id = ", .text(clipID.uuidString.lowercased()), cast: uuidCast) }
+        if let jobID = filter.jobID { self.add("job_id = ", .text(jobID.lowercaseText), cast: uuidCast) }
+        if let clipID = filter.clipID { self.add("clip_id = ", .text(clipID.lowercaseText), cast: uuidCast) }
         if let severity = filter.severity { self.add("severity = ", .text(severity.name)) }
         if let workerID = filter.workerID { self.add("worker_id = ", .text(workerID)) }
         if let since = filter.since { self.add("\(self.timestampColumn) >= ", self.timestampValue(since), cast: self.timestampCast) }
@@ -68,7 +68,7 @@ struct EventQuerySQL {
     mutating func add(after cursor: EventCursor, order: QueryRequest.Order) {
         let comparison = order == .newestFirst ? "<" : ">"
         let timestamp = self.bind(self.timestampValue(cursor.timestamp))
-        let id = self.bind(.text(cursor.id.uuidString.lowercased()))
+        let id = self.bind(.text(cursor.id.lowercaseText))
         self.conditions.append("(\(self.timestampColumn), id) \(comparison) (\(timestamp)\(self.timestampCast), \(id)\(self.uuidCast))")
     }
 

@@ -44,14 +44,14 @@ struct Generate: AsyncParsableCommand {
         for index in 0..<self.events {
             let event = generator.next(at: LedgerTimestamp(rawValue: start + Int64(index)))
             let timestamp = event.timestamp!
-            Self.field(event.id.uuidString.lowercased(), into: &out)
+            Self.field(event.id.lowercaseText, into: &out)
             out.append(UInt8(ascii: ","))
             Self.field(self.format == .sqlite ? String(timestamp.rawValue) : timestamp.iso8601, into: &out)
             for value in [event.eventType, event.entityType, event.entityID, event.metadata, event.severity.name] {
                 out.append(UInt8(ascii: ","))
                 Self.field(value, into: &out)
             }
-            for value in [event.workerID, event.jobID?.uuidString.lowercased(), event.clipID?.uuidString.lowercased(), String(peerUID), String(peerPID)] {
+            for value in [event.workerID, event.jobID?.lowercaseText, event.clipID?.lowercaseText, String(peerUID), String(peerPID)] {
                 out.append(UInt8(ascii: ","))
                 if let value { Self.field(value, into: &out) }
             }

@@ -96,7 +96,7 @@ struct Soak: AsyncParsableCommand {
         let stats = try? await LedgerClient(socketPath: self.socket).stats()
 
         if let path = self.ackedIds {
-            let text = clients.flatMap(\.acknowledged).map { $0.uuidString.lowercased() + "\n" }.joined()
+            let text = clients.flatMap(\.acknowledged).map { $0.lowercaseText + "\n" }.joined()
             guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8)) else {
                 throw BenchFailure("cannot write --acked-ids \(path)")
             }

@@ -31,7 +31,7 @@ struct SyntheticEvents {
     mutating func next(at time: LedgerTimestamp) -> LedgerEvent {
         if self.step == 0 {
             self.job = self.randomID()
-            self.jobText = self.job.uuidString.lowercased()
+            self.jobText = self.job.lowercaseText
         }
         defer { self.step = (self.step + 1) % 6 }
         self.counter += 1
@@ -50,7 +50,7 @@ struct SyntheticEvents {
         default:
             let clip = self.randomID()
             return LedgerEvent(
-                id: id, timestamp: time, eventType: "clip_created", entityType: "clip", entityID: clip.uuidString.lowercased(),
+                id: id, timestamp: time, eventType: "clip_created", entityType: "clip", entityID: clip.lowercaseText,
                 metadata: self.metadata, workerID: self.workerID, jobID: self.job, clipID: clip)
         }
     }

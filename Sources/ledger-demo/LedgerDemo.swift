@@ -61,7 +61,7 @@ struct LedgerDemo: AsyncParsableCommand {
         let workerID = "worker-\(ProcessInfo.processInfo.processIdentifier)"
 
         for index in 1...self.videos {
-            let videoID = UUID().uuidString.lowercased()
+            let videoID = UUID().lowercaseText
             await self.step()
             uploads.logEvent(
                 eventType: "video_uploaded", entityType: "video_asset", entityID: videoID,
@@ -79,7 +79,7 @@ struct LedgerDemo: AsyncParsableCommand {
                 worker.logJobEvent(
                     jobID: jobID, eventType: "job_processing_failed", metadata: "{\"error\":\"transcoder exited with status 1\"}",
                     severity: .error, workerID: workerID)
-                print("job \(jobID.uuidString.lowercased()) failed")
+                print("job \(jobID.lowercaseText) failed")
                 continue
             }
             await self.step()
@@ -91,7 +91,7 @@ struct LedgerDemo: AsyncParsableCommand {
                     clipID: UUID(), eventType: "clip_created", metadata: "{\"index\":\(clip),\"duration_ms\":\(15_000 * clip)}",
                     jobID: jobID, workerID: workerID)
             }
-            print("job \(jobID.uuidString.lowercased()) completed with \(self.clips) clips")
+            print("job \(jobID.lowercaseText) completed with \(self.clips) clips")
         }
         // Give the clients a moment to deliver before the process exits; without a daemon this returns at once.
         var dropped = 0

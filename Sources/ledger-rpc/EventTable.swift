@@ -11,7 +11,7 @@ enum EventTable {
                 event.severity.name,
                 event.eventType,
                 "\(event.entityType):\(event.entityID)",
-                event.jobID?.uuidString.lowercased() ?? "-",
+                event.jobID?.lowercaseText ?? "-",
                 event.workerID ?? "-",
                 // The kernel-verified sender, beside the worker id the client claims.
                 event.peer.map { "uid=\($0.uid),pid=\($0.pid)" } ?? "-",
@@ -39,7 +39,7 @@ enum EventTable {
     static func line(_ event: LedgerEvent) -> String {
         var fields = [event.timestamp?.iso8601 ?? "-", event.severity.name.padding(toLength: 5, withPad: " ", startingAt: 0), event.eventType,
             "\(event.entityType):\(event.entityID)"]
-        if let jobID = event.jobID { fields.append("job=\(jobID.uuidString.lowercased())") }
+        if let jobID = event.jobID { fields.append("job=\(jobID.lowercaseText)") }
         if let workerID = event.workerID { fields.append("worker=\(workerID)") }
         if let peer = event.peer { fields.append("peer=uid=\(peer.uid),pid=\(peer.pid)") }
         fields.append(event.metadata)

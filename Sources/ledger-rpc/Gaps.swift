@@ -83,7 +83,7 @@ struct GapRecord {
     }
 
     var jsonObject: String {
-        "{\"id\":\(JSONText.quote(self.id.uuidString.lowercased())),\"client\":\(JSONText.quote(self.client)),"
+        "{\"id\":\(JSONText.quote(self.id.lowercaseText)),\"client\":\(JSONText.quote(self.client)),"
             + "\"reason\":\(JSONText.quote(self.reason)),\"events\":\(self.events),"
             + "\"first_dropped_at\":\(JSONText.quote(self.firstDropped)),\"last_dropped_at\":\(JSONText.quote(self.lastDropped)),"
             + "\"peer_uid\":\(self.peer.map { String($0.uid) } ?? "null"),\"peer_pid\":\(self.peer.map { String($0.pid) } ?? "null")}"

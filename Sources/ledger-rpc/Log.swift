@@ -55,7 +55,7 @@ struct Log: AsyncParsableCommand {
             eventType: self.eventType, entityType: self.entityType, entityID: self.entityID, metadata: self.metadata,
             severity: severity, workerID: self.workerID, jobID: jobID, clipID: clipID)
         try await self.connection.run { try await $0.logAcknowledged(event) }
-        print(event.id.uuidString.lowercased())
+        print(event.id.lowercaseText)
     }
 }
 

@@ -34,7 +34,7 @@ public struct LogClipEvent: Sendable, Hashable {
         guard self.clipID != LedgerEvent.unassignedID else { throw .invalidEvent("log_clip_event needs a clip_id") }
         return LedgerEvent(
             id: self.id, timestamp: self.timestamp, eventType: self.eventType, entityType: "clip",
-            entityID: self.clipID.uuidString.lowercased(), metadata: self.metadata, severity: self.severity,
+            entityID: self.clipID.lowercaseText, metadata: self.metadata, severity: self.severity,
             workerID: self.workerID, jobID: self.jobID, clipID: self.clipID
         )
     }

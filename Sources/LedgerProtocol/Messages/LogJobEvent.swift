@@ -36,7 +36,7 @@ public struct LogJobEvent: Sendable, Hashable {
         guard self.jobID != LedgerEvent.unassignedID else { throw .invalidEvent("log_job_event needs a job_id") }
         return LedgerEvent(
             id: self.id, timestamp: self.timestamp, eventType: self.eventType, entityType: "job",
-            entityID: self.jobID.uuidString.lowercased(), metadata: self.metadata, severity: self.severity,
+            entityID: self.jobID.lowercaseText, metadata: self.metadata, severity: self.severity,
             workerID: self.workerID, jobID: self.jobID, clipID: self.clipID
         )
     }

@@ -64,7 +64,7 @@ public final class PostgresStore: EventStore {
                     start = end
                 }
                 try connection.execute("COMMIT", as: .writeFailed)
-                return events.map { assigned[$0.id.uuidString.lowercased()] }
+                return events.map { assigned[$0.id.lowercaseText] }
             } catch {
                 _ = try? connection.execute("ROLLBACK", as: .writeFailed)
                 throw error
@@ -86,7 +86,7 @@ public final class PostgresStore: EventStore {
             """
         var columns = [PostgresArrayLiteral](repeating: PostgresArrayLiteral(capacity: events.count * 40), count: 12)
         for event in events {
-            columns[0].append(event.id.uuidString.lowercased())
+            columns[0].append(event.id.lowercaseText)
             columns[1].append((event.timestamp ?? LedgerTimestamp(rawValue: 0)).iso8601)
             columns[2].append(event.eventType)
             columns[3].append(event.entityType)
@@ -94,8 +94,8 @@ public final class PostgresStore: EventStore {
             columns[5].append(event.metadata.isEmpty ? "{}" : event.metadata)
             columns[6].append(event.severity.name)
             columns[7].append(event.workerID)
-            columns[8].append(event.jobID?.uuidString.lowercased())
-            columns[9].append(event.clipID?.uuidString.lowercased())
+            columns[8].append(event.jobID?.lowercaseText)
+            columns[9].append(event.clipID?.lowercaseText)
             columns[10].append(event.peer.map { String($0.uid) })
             columns[11].append(event.peer.map { String($0.pid) })
         }

@@ -1,5 +1,6 @@
 import CSQLite
 import Foundation
+import LedgerProtocol
 
 /// A thin owner of one `sqlite3*` handle.
 ///
@@ -9,7 +10,13 @@ final class SQLiteConnection {
     private var handle: OpaquePointer?
     let path: String
 
+    /// Process-wide settings that SQLite accepts only before its first use.
+    private static let configured: Void = {
+        _ = ledger_sqlite3_disable_memory_statistics()
+    }()
+
     init(path: String) throws(StoreError) {
+        Self.configured
         self.path = path
         var handle: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
@@ -123,6 +130,34 @@ final class SQLiteStatement {
             case .null: sqlite3_bind_null(self.handle, index)
             }
         }
+    }
+
+    /// Binds one parameter of the next row; every parameter is bound for every row, so none
+    /// needs clearing in between.
+    func bind(_ index: Int32, text: String) {
+        sqlite3_bind_text(self.handle, index, text, Int32(text.utf8.count), Self.transient)
+    }
+
+    func bind(_ index: Int32, text: String?) {
+        guard let text else { return self.bindNull(index) }
+        self.bind(index, text: text)
+    }
+
+    /// Binds the id's canonical lowercase text, formatted on the stack.
+    func bind(_ index: Int32, uuid: UUID?) {
+        guard let uuid else { return self.bindNull(index) }
+        uuid.withLowercaseText { bytes in
+            _ = sqlite3_bind_text(self.handle, index, bytes.baseAddress!.assumingMemoryBound(to: CChar.self), 36, Self.transient)
+        }
+    }
+
+    func bind(_ index: Int32, integer: Int64?) {
+        guard let integer else { return self.bindNull(index) }
+        sqlite3_bind_int64(self.handle, index, integer)
+    }
+
+    func bindNull(_ index: Int32) {
+        sqlite3_bind_null(self.handle, index)
     }
 
     /// Steps once; returns true while a row is available.

@@ -174,21 +174,20 @@ final class WriterState {
             // Read inside the write lock, so two daemons on one file still number commits in order.
             var next = try self.lastSequence() + 1
             for event in events {
-                insert.bind([
-                    .text(event.id.uuidString.lowercased()),
-                    .integer(event.timestamp?.rawValue ?? 0),
-                    .text(event.eventType),
-                    .text(event.entityType),
-                    .text(event.entityID),
-                    .text(event.metadata.isEmpty ? "{}" : event.metadata),
-                    .text(event.severity.name),
-                    event.workerID.map { .text($0) } ?? .null,
-                    event.jobID.map { .text($0.uuidString.lowercased()) } ?? .null,
-                    event.clipID.map { .text($0.uuidString.lowercased()) } ?? .null,
-                    event.peer.map { .integer(Int64($0.uid)) } ?? .null,
-                    event.peer.map { .integer(Int64($0.pid)) } ?? .null,
-                    .integer(next),
-                ])
+                insert.reset()
+                insert.bind(1, uuid: event.id)
+                insert.bind(2, integer: event.timestamp?.rawValue ?? 0)
+                insert.bind(3, text: event.eventType)
+                insert.bind(4, text: event.entityType)
+                insert.bind(5, text: event.entityID)
+                insert.bind(6, text: event.metadata.isEmpty ? "{}" : event.metadata)
+                insert.bind(7, text: event.severity.name)
+                insert.bind(8, text: event.workerID)
+                insert.bind(9, uuid: event.jobID)
+                insert.bind(10, uuid: event.clipID)
+                insert.bind(11, integer: event.peer.map { Int64($0.uid) })
+                insert.bind(12, integer: event.peer.map { Int64($0.pid) })
+                insert.bind(13, integer: next)
                 _ = try insert.step(as: .writeFailed)
                 if self.connection.changes == 1 {
                     sequences.append(next)
