@@ -99,6 +99,44 @@ import Testing
         }
     }
 
+    @Test(arguments: StoreKind.allCases)
+    func storesAnIDSentTwiceInOneBatchOnce(kind: StoreKind) async throws {
+        try await Self.withStore(kind) { (store: any EventStore) async throws in
+            let events = Self.sampleEvents()
+            let sequences = try await store.insert(Array(events[0..<10]) + [events[3]] + Array(events[10..<20]))
+            #expect(sequences.count == 21)
+            #expect(sequences[3] != nil)
+            #expect(try await store.count(EventFilter()) == 20)
+        }
+    }
+
+    /// Values at the edges of each column's range come back as they went in, whichever way the store encodes them.
+    @Test(arguments: StoreKind.allCases)
+    func keepsValuesAtTheEdgesOfTheirRanges(kind: StoreKind) async throws {
+        try await Self.withStore(kind) { (store: any EventStore) async throws in
+            let events = [
+                LedgerEvent(
+                    id: UUID(uuid: (0, 0, 0, 0, 0, 0, 0x70, 0, 0x80, 0, 0, 0, 0, 0, 0, 1)), timestamp: LedgerTimestamp(rawValue: 1),
+                    eventType: String(repeating: "t", count: LedgerEvent.Limits.eventType), entityType: "e", entityID: "1",
+                    metadata: "{}", severity: .warn,
+                    peer: PeerCredentials(uid: .max, pid: .max)),
+                LedgerEvent(
+                    id: UUID(uuid: (255, 255, 255, 255, 255, 255, 0x7F, 255, 0xBF, 255, 255, 255, 255, 255, 255, 255)),
+                    timestamp: LedgerTimestamp(rawValue: 4_102_444_800_000_000 - 1), eventType: "e",
+                    entityType: String(repeating: "é", count: LedgerEvent.Limits.entityType / 2), entityID: String(repeating: "x", count: LedgerEvent.Limits.entityID),
+                    metadata: #"{"tab":"\t","ctl":"\u0001","quote":"\"","emoji":"🎬"}"#, severity: .error,
+                    workerID: String(repeating: "w", count: LedgerEvent.Limits.workerID),
+                    jobID: Self.jobA, clipID: Self.clip, peer: PeerCredentials(uid: 0, pid: 1)),
+            ]
+            #expect(try await store.append(events) == 2)
+            let stored = try await store.query(QueryRequest(order: .oldestFirst, limit: 10)).events
+            #expect(stored.count == 2)
+            for (stored, sent) in zip(stored, events) {
+                #expect(try Self.sameEvent(stored, sent), "\(stored) != \(sent)")
+            }
+        }
+    }
+
     @Test(arguments: StoreKind.allCases, [QueryRequest.Order.newestFirst, .oldestFirst])
     func pagesWithCursorsWithoutSkippingOrRepeating(kind: StoreKind, order: QueryRequest.Order) async throws {
         try await Self.withStore(kind) { (store: any EventStore) async throws in

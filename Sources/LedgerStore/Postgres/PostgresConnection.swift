@@ -1,5 +1,6 @@
 import CLibPQ
 import Foundation
+import NIOCore
 
 /// A thin owner of one libpq `PGconn`.
 ///
@@ -77,11 +78,56 @@ final class PostgresConnection {
         case PGRES_COMMAND_OK, PGRES_TUPLES_OK:
             return PostgresResult(handle: result)
         default:
-            let sqlstate = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
-            let message = String(cString: PQresultErrorMessage(result))
+            let error = self.failure(code, result: result)
             PQclear(result)
-            throw self.failure(code, sqlstate: sqlstate, message: message)
+            throw error
         }
+    }
+
+    /// Runs a `COPY ... FROM STDIN` statement with `data` as its input.
+    func copy(_ sql: String, data: ByteBuffer, as code: StoreError.Code) throws(StoreError) {
+        guard let handle = self.handle else {
+            throw StoreError(code: .unavailable, message: "no connection to PostgreSQL at \(self.info)")
+        }
+        guard let started = PQexec(handle, sql) else {
+            throw self.failure(code, sqlstate: nil, message: String(cString: PQerrorMessage(handle)))
+        }
+        guard PQresultStatus(started) == PGRES_COPY_IN else {
+            let error = self.failure(code, result: started)
+            PQclear(started)
+            throw error
+        }
+        PQclear(started)
+        var sent = true
+        data.withUnsafeReadableBytes { bytes in
+            var offset = 0
+            while sent, offset < bytes.count {
+                let chunk = min(Self.copyChunkBytes, bytes.count - offset)
+                sent = PQputCopyData(handle, bytes.baseAddress!.advanced(by: offset).assumingMemoryBound(to: CChar.self), Int32(chunk)) == 1
+                offset += chunk
+            }
+        }
+        // Ending the copy with an error message makes the server abandon it rather than store part of it.
+        let ended = PQputCopyEnd(handle, sent ? nil : "ledgerd could not send every row") == 1
+        var error: StoreError?
+        while let result = PQgetResult(handle) {
+            if error == nil, PQresultStatus(result) != PGRES_COMMAND_OK {
+                error = self.failure(code, result: result)
+            }
+            PQclear(result)
+        }
+        if let error { throw error }
+        guard sent, ended else {
+            throw self.failure(code, sqlstate: nil, message: String(cString: PQerrorMessage(handle)))
+        }
+    }
+
+    /// Bytes handed to libpq per call while copying.
+    static let copyChunkBytes = 64 * 1024
+
+    private func failure(_ code: StoreError.Code, result: OpaquePointer) -> StoreError {
+        let sqlstate = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
+        return self.failure(code, sqlstate: sqlstate, message: String(cString: PQresultErrorMessage(result)))
     }
 
     /// A lost connection, a server shutting down or out of resources is worth retrying; a rejected statement is not.

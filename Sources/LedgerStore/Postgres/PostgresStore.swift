@@ -48,27 +48,85 @@ public final class PostgresStore: EventStore {
         guard !events.isEmpty else { return [] }
         return try await self.writer.run { (connection: PostgresConnection) throws(StoreError) -> [Int64?] in
             try connection.reconnectIfBroken()
-            try connection.execute("BEGIN", as: .writeFailed)
             do throws(StoreError) {
-                var assigned: [String: Int64] = [:]
-                var start = 0
-                while start < events.count {
-                    let end = min(start + Self.rowsPerStatement, events.count)
-                    let (sql, parameters) = Self.insert(events[start..<end])
-                    let result = try connection.execute(sql, parameters, as: .writeFailed)
-                    for row in 0..<result.rowCount {
-                        if let id = result.text(row, 0), let sequence = result.text(row, 1).flatMap({ Int64($0) }) {
-                            assigned[id] = sequence
-                        }
-                    }
-                    start = end
-                }
-                try connection.execute("COMMIT", as: .writeFailed)
-                return events.map { assigned[$0.id.lowercaseText] }
-            } catch {
-                _ = try? connection.execute("ROLLBACK", as: .writeFailed)
-                throw error
+                return try Self.copy(events, on: connection)
+            } catch where error.backendCode == Self.uniqueViolation {
+                // An id is already stored (a client's retry) or is twice in the batch: nothing of the
+                // copy was kept, and the batch goes again through the statement that skips stored ids.
+                return try Self.insertSkippingStored(events, on: connection)
             }
+        }
+    }
+
+    static let uniqueViolation = "23505"
+
+    static let copyStatement =
+        "COPY ledger_events (id, timestamp, event_type, entity_type, entity_id, event_data, severity, worker_id, job_id, clip_id, peer_uid, peer_pid, seq) FROM STDIN (FORMAT binary)"
+
+    /// The fast path: the batch's commit numbers taken from the sequence, then every row in one
+    /// binary COPY, which fails as a whole if any id is already stored.
+    static func copy(_ events: [LedgerEvent], on connection: PostgresConnection) throws(StoreError) -> [Int64?] {
+        try connection.execute("BEGIN", as: .writeFailed)
+        do throws(StoreError) {
+            let numbers = try connection.execute(
+                "SELECT nextval('ledger_events_seq') FROM generate_series(1, $1::integer)", [String(events.count)], as: .writeFailed)
+            var sequences: [Int64?] = []
+            sequences.reserveCapacity(events.count)
+            for row in 0..<numbers.rowCount {
+                guard let sequence = numbers.text(row, 0).flatMap({ Int64($0) }) else { break }
+                sequences.append(sequence)
+            }
+            guard sequences.count == events.count else {
+                throw StoreError(code: .writeFailed, message: "PostgreSQL gave \(sequences.count) sequence numbers for \(events.count) events")
+            }
+            var rows = PostgresBinaryCopy(capacity: events.count * 320)
+            for (event, sequence) in zip(events, sequences) {
+                rows.startRow(fields: 13)
+                rows.append(event.id)
+                rows.append(event.timestamp ?? LedgerTimestamp(rawValue: 0))
+                rows.append(event.eventType)
+                rows.append(event.entityType)
+                rows.append(event.entityID)
+                rows.append(jsonb: event.metadata.isEmpty ? "{}" : event.metadata)
+                rows.append(event.severity.name)
+                rows.append(event.workerID)
+                rows.append(event.jobID)
+                rows.append(event.clipID)
+                rows.append(event.peer.map { Int64($0.uid) })
+                rows.append(event.peer.map { $0.pid })
+                rows.append(sequence)
+            }
+            try connection.copy(Self.copyStatement, data: rows.finish(), as: .writeFailed)
+            try connection.execute("COMMIT", as: .writeFailed)
+            return sequences
+        } catch {
+            _ = try? connection.execute("ROLLBACK", as: .writeFailed)
+            throw error
+        }
+    }
+
+    /// The path for batches that may hold stored ids: each row checked, the stored ones skipped.
+    static func insertSkippingStored(_ events: [LedgerEvent], on connection: PostgresConnection) throws(StoreError) -> [Int64?] {
+        try connection.execute("BEGIN", as: .writeFailed)
+        do throws(StoreError) {
+            var assigned: [String: Int64] = [:]
+            var start = 0
+            while start < events.count {
+                let end = min(start + Self.rowsPerStatement, events.count)
+                let (sql, parameters) = Self.insert(events[start..<end])
+                let result = try connection.execute(sql, parameters, as: .writeFailed)
+                for row in 0..<result.rowCount {
+                    if let id = result.text(row, 0), let sequence = result.text(row, 1).flatMap({ Int64($0) }) {
+                        assigned[id] = sequence
+                    }
+                }
+                start = end
+            }
+            try connection.execute("COMMIT", as: .writeFailed)
+            return events.map { assigned[$0.id.lowercaseText] }
+        } catch {
+            _ = try? connection.execute("ROLLBACK", as: .writeFailed)
+            throw error
         }
     }
 
