@@ -155,10 +155,17 @@ for kind in $BENCH_STORES; do
     if want ingest; then
         csv="$work/rows-$kind.csv"
         "$bench" generate --events "$BENCH_EVENTS" --format "$kind" >"$csv"
-        store=$(fresh_store "$kind" ref_$kind)
-        migrate "$store"
-        result[$kind.reference]=$(load_reference "$kind" "$store" "$csv")
-        log "$kind store's own load: ${result[$kind.reference]} events/s"
+        # Twice, each into a fresh store, and the faster counts: a server's first load also pays
+        # for warming up (PostgreSQL creates its WAL segment files), which ledgerd's runs do not.
+        best=0
+        for attempt in 1 2; do
+            store=$(fresh_store "$kind" ref_${kind}_$attempt)
+            migrate "$store"
+            eps=$(load_reference "$kind" "$store" "$csv")
+            log "$kind store's own load, attempt $attempt: $eps events/s"
+            best=$(awk "BEGIN { print ($eps > $best) ? $eps : $best }")
+        done
+        result[$kind.reference]=$best
         rm -f "$csv"
 
         for services in 1 8; do
