@@ -155,8 +155,8 @@ for kind in $BENCH_STORES; do
     if want ingest; then
         csv="$work/rows-$kind.csv"
         "$bench" generate --events "$BENCH_EVENTS" --format "$kind" >"$csv"
-        # Twice, each into a fresh store, and the faster counts: a server's first load also pays
-        # for warming up (PostgreSQL creates its WAL segment files), which ledgerd's runs do not.
+        # Twice, each into a fresh store, and the faster counts: one slow load (it happens) would
+        # otherwise make ledgerd look closer to the store's limit than it is.
         best=0
         for attempt in 1 2; do
             store=$(fresh_store "$kind" ref_${kind}_$attempt)
