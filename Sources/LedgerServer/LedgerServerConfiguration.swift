@@ -26,7 +26,7 @@ public struct LedgerServerConfiguration: Sendable {
     public var maximumResponseBytes: Int = 4 << 20
     /// Group commit: at most this many events per transaction. Under a deep backlog a larger
     /// transaction writes each dirtied index page once for more events (BENCHMARKS.md).
-    public var commitBatchSize: Int = 5_000
+    public var commitBatchSize: Int = 10_000
     /// Group commit: how long the writer waits for a batch to fill before committing what it has.
     public var commitDelay: Duration = .milliseconds(2)
     /// Events received but not yet committed; past this the daemon stops reading from clients.

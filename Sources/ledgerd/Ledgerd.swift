@@ -48,7 +48,7 @@ struct Ledgerd: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Permission bits of the socket file, in octal. [env: LEDGER_SOCKET_MODE] (default: 0660)", valueName: "mode"))
     var socketMode: String?
 
-    @Option(name: .long, help: ArgumentHelp("Most events committed in one transaction. [env: LEDGER_COMMIT_BATCH] (default: 5000)", valueName: "n"))
+    @Option(name: .long, help: ArgumentHelp("Most events committed in one transaction. [env: LEDGER_COMMIT_BATCH] (default: 10000)", valueName: "n"))
     var commitBatch: String?
 
     @Option(

@@ -38,9 +38,10 @@ public final class SQLiteStore: EventStore {
             let connection = try SQLiteConnection(path: path)
             try connection.execute("PRAGMA journal_mode=WAL", as: .unavailable)
             try connection.execute("PRAGMA synchronous=FULL", as: .unavailable)
-            // Five of the indexes take random keys (job, clip and entity ids), so a group commit touches
-            // pages all over them: a 32 MiB cache keeps them in memory instead of re-reading and re-writing.
-            try connection.execute("PRAGMA cache_size=-32768", as: .unavailable)
+            // Three of the indexes take random keys (job, clip and entity ids), so a group commit touches
+            // pages all over them and a cache keeps them from being re-read. Past 16 MiB it bought little
+            // throughput for its memory; larger commits paid more (BENCHMARKS.md, group commit defaults).
+            try connection.execute("PRAGMA cache_size=-16384", as: .unavailable)
             // Checkpoint every 16k pages rather than 1k, so a page rewritten by many commits is copied back once.
             try connection.execute("PRAGMA wal_autocheckpoint=16384", as: .unavailable)
             try SQLiteMigrator(connection: connection).migrate(catalog, logger: logger)
