@@ -38,7 +38,8 @@ struct RequestDispatcher: Sendable {
             return .respond(
                 .error(ErrorResponse(code: .permissionDenied, message: "\(access.peer) may read but not log; ledgerd allows remote writes with --tls-allow-writes")))
         }
-        switch request {
+        // Consumed, so the events it carries have one owner and are filled in without being copied.
+        switch consume request {
         case .ping:
             return .respond(.pong(Pong(server: self.configuration.serverName)))
         case .stats:
@@ -116,32 +117,19 @@ struct RequestDispatcher: Sendable {
     /// Validates every event, fills in what the daemon owns (arrival time, missing ids), and queues them.
     ///
     /// A request is all or nothing: one invalid event rejects the request and stores none of it.
-    /// Only a `report_gap` may write a gap record, so a client cannot forge or hide one by logging.
     private func ingest(
-        _ events: [LedgerEvent], acknowledged: Bool, peer: PeerCredentials?, eventLoop: any EventLoop, gapRecord: Bool = false
+        _ events: consuming [LedgerEvent], acknowledged: Bool, peer: PeerCredentials?, eventLoop: any EventLoop, gapRecord: Bool = false
     ) async throws -> Outcome {
         var events = events
         let now = Self.now()
         for index in events.indices {
             do throws(LedgerProtocolError) {
-                try events[index].validate()
-                if !gapRecord, events[index].eventType == ReportGap.eventType {
-                    throw LedgerProtocolError(
-                        code: .invalidEvent,
-                        message: "event_type '\(ReportGap.eventType)' is reserved for the gap records ledgerd writes from report_gap")
-                }
+                try events[index].admit(arrivedAt: now, from: peer, gapRecord: gapRecord)
             } catch {
                 self.stats.add(\.eventsRejected, Int64(events.count))
                 let prefix = events.count > 1 ? "event \(index): " : ""
                 return .respond(.error(ErrorResponse(code: error.code, message: prefix + error.message)))
             }
-            if events[index].timestamp == nil { events[index].timestamp = now }
-            if events[index].id == LedgerEvent.unassignedID {
-                events[index].id = UUID.ledgerV7(unixMilliseconds: UInt64(max(0, now.rawValue / 1000)))
-            }
-            if events[index].metadata.isEmpty { events[index].metadata = "{}" }
-            // Whatever the client sent, the kernel's word on who it is wins.
-            events[index].peer = peer
         }
         let promise = acknowledged ? eventLoop.makePromise(of: Void.self) : nil
         do {
