@@ -8,6 +8,7 @@ let swiftSettings: [SwiftSetting] = [
 
 let nioCore: Target.Dependency = .product(name: "NIOCore", package: "swift-nio")
 let nioPosix: Target.Dependency = .product(name: "NIOPosix", package: "swift-nio")
+let nioEmbedded: Target.Dependency = .product(name: "NIOEmbedded", package: "swift-nio")
 let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
 let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
 let atomics: Target.Dependency = .product(name: "Atomics", package: "swift-atomics")
@@ -110,7 +111,9 @@ let package = Package(
         ),
         .testTarget(
             name: "LedgerServerTests",
-            dependencies: ["LedgerTestSupport", "LedgerServer", "LedgerStore", "LedgerProtocol", nioCore, nioPosix, logging, serviceLifecycle],
+            dependencies: [
+                "LedgerTestSupport", "LedgerServer", "LedgerStore", "LedgerProtocol", nioCore, nioEmbedded, nioPosix, logging, serviceLifecycle,
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

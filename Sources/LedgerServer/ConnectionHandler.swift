@@ -45,30 +45,37 @@ struct ConnectionHandler: Sendable {
                         }
                     }
                     var subscription: TailSubscription?
+                    let channel = connection.channel
                     do {
-                        for try await frame in inbound.cancelOnGracefulShutdown() {
-                            // A subscribed connection only streams; what the client sends now is read and dropped.
-                            if subscription != nil { continue }
-                            let outcome: RequestDispatcher.Outcome
-                            do {
-                                outcome = try await self.dispatcher.handle(frame, access: access, eventLoop: eventLoop)
-                            } catch let error as LedgerProtocolError {
-                                await self.closing(after: error, requestID: frame.requestID, responses: responses)
-                                break
+                        // On graceful shutdown the gate ends `inbound`; the acks owed are still written.
+                        try await withGracefulShutdownHandler {
+                            for try await frame in inbound {
+                                // A subscribed connection only streams; what the client sends now is read and dropped.
+                                if subscription != nil { continue }
+                                let outcome: RequestDispatcher.Outcome
+                                do {
+                                    outcome = try await self.dispatcher.handle(frame, access: access, eventLoop: eventLoop)
+                                } catch let error as LedgerProtocolError {
+                                    await self.closing(after: error, requestID: frame.requestID, responses: responses)
+                                    break
+                                }
+                                switch outcome {
+                                case .noResponse: break
+                                case .respond(let response):
+                                    await responses.push(.ready(response.frame(requestID: frame.requestID)))
+                                case .respondAfterCommit(let committed, let future):
+                                    await responses.push(
+                                        .afterCommit(requestID: frame.requestID, committed: committed, CommitOutcome(future)))
+                                case .subscribe(let request):
+                                    // Registered before any catch-up read, so nothing committed in between is lost.
+                                    let live = self.dispatcher.hub.subscribe(request.filter)
+                                    subscription = live
+                                    connection.channel.triggerUserOutboundEvent(ConnectionDeadlines.Streaming(), promise: nil)
+                                    await responses.push(.stream(requestID: frame.requestID, live, after: request.after))
+                                }
                             }
-                            switch outcome {
-                            case .noResponse: break
-                            case .respond(let response):
-                                await responses.push(.ready(response.frame(requestID: frame.requestID)))
-                            case .respondAfterCommit(let committed, let future):
-                                await responses.push(.afterCommit(requestID: frame.requestID, committed: committed, CommitOutcome(future)))
-                            case .subscribe(let request):
-                                // Registered before any catch-up read, so nothing committed in between is lost.
-                                let live = self.dispatcher.hub.subscribe(request.filter)
-                                subscription = live
-                                connection.channel.triggerUserOutboundEvent(ConnectionDeadlines.Streaming(), promise: nil)
-                                await responses.push(.stream(requestID: frame.requestID, live, after: request.after))
-                            }
+                        } onGracefulShutdown: {
+                            channel.triggerUserOutboundEvent(ShutdownReadGate.Close(), promise: nil)
                         }
                     } catch let error as LedgerProtocolError {
                         // The decoder failed, so no request id can be trusted: 0 marks the connection as a whole.

@@ -72,6 +72,7 @@ public struct LedgerServer: Service {
                     try channel.pipeline.syncOperations.addHandler(
                         ByteToMessageHandler(LedgerFrameDecoder(maximumFrameLength: maximumFrameLength)))
                     try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(LedgerFrameEncoder()))
+                    try channel.pipeline.syncOperations.addHandler(ShutdownReadGate())
                     return try NIOAsyncChannel<LedgerFrame, LedgerFrame>(wrappingChannelSynchronously: channel)
                 }
             }
@@ -186,6 +187,7 @@ public struct LedgerServer: Service {
                         try channel.pipeline.syncOperations.addHandler(
                             ByteToMessageHandler(LedgerFrameDecoder(maximumFrameLength: maximumFrameLength)))
                         try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(LedgerFrameEncoder()))
+                        try channel.pipeline.syncOperations.addHandler(ShutdownReadGate())
                         return try NIOAsyncChannel<LedgerFrame, LedgerFrame>(wrappingChannelSynchronously: channel)
                     }
                 }

@@ -77,7 +77,8 @@ public final class PostgresStore: EventStore {
                 sequences.append(sequence)
             }
             guard sequences.count == events.count else {
-                throw StoreError(code: .writeFailed, message: "PostgreSQL gave \(sequences.count) sequence numbers for \(events.count) events")
+                throw StoreError(
+                    code: .writeFailed, message: "PostgreSQL gave \(sequences.count) sequence numbers for \(events.count) events")
             }
             var rows = PostgresBinaryCopy(capacity: events.count * 320)
             for (event, sequence) in zip(events, sequences) {
