@@ -75,7 +75,7 @@ load_reference() {
         sqlite3 "${store#sqlite:}" >/dev/null <<SQL
 PRAGMA synchronous=FULL;
 PRAGMA cache_size=-16384;
-PRAGMA wal_autocheckpoint=16384;
+PRAGMA wal_autocheckpoint=65536;
 CREATE TEMP TABLE staging (id, timestamp, event_type, entity_type, entity_id, event_data, severity, worker_id, job_id, clip_id, peer_uid, peer_pid, seq);
 .import --csv $csv staging
 BEGIN;
