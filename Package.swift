@@ -112,7 +112,8 @@ let package = Package(
         .testTarget(
             name: "LedgerServerTests",
             dependencies: [
-                "LedgerTestSupport", "LedgerServer", "LedgerStore", "LedgerProtocol", nioCore, nioEmbedded, nioPosix, logging, serviceLifecycle,
+                "LedgerTestSupport", "LedgerServer", "LedgerStore", "LedgerProtocol", nioCore, nioEmbedded, nioLocks, nioPosix, logging,
+                serviceLifecycle,
             ],
             swiftSettings: swiftSettings
         ),

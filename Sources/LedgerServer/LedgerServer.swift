@@ -63,6 +63,7 @@ public struct LedgerServer: Service {
         try SocketFile.prepare(path: path)
         let maximumFrameLength = self.configuration.maximumFrameLength
         let deadlines = self.deadlines
+        let accepted = AcceptedConnections()
         let listener = try await ServerBootstrap(group: self.eventLoopGroup)
             .serverChannelOption(.backlog, value: 256)
             .boundingReadsPerConnection()
@@ -73,11 +74,12 @@ public struct LedgerServer: Service {
                         ByteToMessageHandler(LedgerFrameDecoder(maximumFrameLength: maximumFrameLength)))
                     try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(LedgerFrameEncoder()))
                     try channel.pipeline.syncOperations.addHandler(ShutdownReadGate())
-                    return try NIOAsyncChannel<LedgerFrame, LedgerFrame>(wrappingChannelSynchronously: channel)
+                    return try accepted.wrap(channel)
                 }
             }
         guard chmod(path, mode_t(self.configuration.socketMode)) == 0 else {
             try? await listener.channel.close()
+            await accepted.closeWaiting()
             throw SocketFile.Error(description: "cannot set mode of \(path): \(String(cString: strerror(errno)))")
         }
         defer { unlink(path) }
@@ -85,11 +87,13 @@ public struct LedgerServer: Service {
         let handler = ConnectionHandler(dispatcher: self.dispatcher, logger: self.logger)
 
         var tlsListener: NIOAsyncChannel<NIOAsyncChannel<LedgerFrame, LedgerFrame>, Never>?
+        let acceptedTLS = AcceptedConnections()
         if let tls = self.configuration.tls, let tlsContext {
             do {
-                tlsListener = try await self.bindTLS(tls, context: tlsContext)
+                tlsListener = try await self.bindTLS(tls, context: tlsContext, accepted: acceptedTLS)
             } catch {
                 try? await listener.channel.close()
+                await accepted.closeWaiting()
                 throw error
             }
         }
@@ -104,13 +108,13 @@ public struct LedgerServer: Service {
         try await withThrowingTaskGroup(of: Void.self) { group in
             if let tlsListener {
                 group.addTask {
-                    try await Self.serve(tlsListener, handler: handler) { channel in
+                    try await Self.serve(tlsListener, accepted: acceptedTLS, handler: handler) { channel in
                         .success(PeerAccess(mayWrite: remoteMayWrite, peer: "TLS peer \(channel.remoteAddress?.description ?? "unknown")"))
                     }
                 }
             }
             group.addTask {
-                try await Self.serve(listener, handler: handler) { channel in
+                try await Self.serve(listener, accepted: accepted, handler: handler) { channel in
                     let credentials = await PeerCredentials.of(channel)
                     if let allowedUIDs {
                         guard let credentials, allowedUIDs.contains(credentials.uid) else {
@@ -137,31 +141,42 @@ public struct LedgerServer: Service {
     /// Accepts until graceful shutdown, serving each connection in its own task, and returns once all have closed.
     private static func serve(
         _ listener: NIOAsyncChannel<NIOAsyncChannel<LedgerFrame, LedgerFrame>, Never>,
+        accepted: AcceptedConnections,
         handler: ConnectionHandler,
         access: @escaping @Sendable (any Channel) async -> Result<PeerAccess, PeerRefusal>
     ) async throws {
         let stats = handler.dispatcher.stats
         let maximumConnections = handler.dispatcher.configuration.maximumConnections
+        let listening = listener.channel
         try await withThrowingDiscardingTaskGroup { group in
+            defer { group.addTask { await accepted.closeWaiting() } }
             try await listener.executeThenClose { connections in
-                for try await connection in connections.cancelOnGracefulShutdown() {
-                    group.addTask {
-                        if stats.connectionsCurrent.load(ordering: .relaxed) >= maximumConnections {
-                            stats.add(\.connectionsOverLimit)
-                            await handler.refuse(
-                                connection,
-                                ErrorResponse(
-                                    code: .tooManyConnections, closesConnection: true,
-                                    message: "ledgerd serves at most \(maximumConnections) connections (--max-connections); try again later"))
-                            return
-                        }
-                        switch await access(connection.channel) {
-                        case .success(let peer): await handler.handle(connection, access: peer)
-                        case .failure(let refusal):
-                            stats.add(\.connectionsRefused)
-                            await handler.refuse(connection, ErrorResponse(code: .permissionDenied, closesConnection: true, message: refusal.description))
+                // Graceful shutdown closes the listener rather than cancelling this loop, so the connections
+                // already accepted still come out of it; each is served, and ends at once.
+                try await withGracefulShutdownHandler {
+                    for try await connection in connections {
+                        accepted.taken(connection)
+                        group.addTask {
+                            if stats.connectionsCurrent.load(ordering: .relaxed) >= maximumConnections {
+                                stats.add(\.connectionsOverLimit)
+                                await handler.refuse(
+                                    connection,
+                                    ErrorResponse(
+                                        code: .tooManyConnections, closesConnection: true,
+                                        message: "ledgerd serves at most \(maximumConnections) connections (--max-connections); try again later"))
+                                return
+                            }
+                            switch await access(connection.channel) {
+                            case .success(let peer): await handler.handle(connection, access: peer)
+                            case .failure(let refusal):
+                                stats.add(\.connectionsRefused)
+                                await handler.refuse(
+                                    connection, ErrorResponse(code: .permissionDenied, closesConnection: true, message: refusal.description))
+                            }
                         }
                     }
+                } onGracefulShutdown: {
+                    listening.close(promise: nil)
                 }
             }
         }
@@ -169,7 +184,7 @@ public struct LedgerServer: Service {
 
     /// TCP with TLS in front of the same framing; a peer without a certificate from the client CA never gets a frame through.
     private func bindTLS(
-        _ tls: TLSListenerConfiguration, context: NIOSSLContext
+        _ tls: TLSListenerConfiguration, context: NIOSSLContext, accepted: AcceptedConnections
     ) async throws -> NIOAsyncChannel<NIOAsyncChannel<LedgerFrame, LedgerFrame>, Never> {
         let maximumFrameLength = self.configuration.maximumFrameLength
         let logger = self.logger
@@ -188,7 +203,7 @@ public struct LedgerServer: Service {
                             ByteToMessageHandler(LedgerFrameDecoder(maximumFrameLength: maximumFrameLength)))
                         try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(LedgerFrameEncoder()))
                         try channel.pipeline.syncOperations.addHandler(ShutdownReadGate())
-                        return try NIOAsyncChannel<LedgerFrame, LedgerFrame>(wrappingChannelSynchronously: channel)
+                        return try accepted.wrap(channel)
                     }
                 }
         } catch {

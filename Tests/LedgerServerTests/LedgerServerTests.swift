@@ -1,8 +1,10 @@
 import Foundation
 import LedgerProtocol
 import LedgerServer
-import NIOCore
 import LedgerTestSupport
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
 import Testing
 
 @Suite struct LedgerServerTests {
@@ -21,6 +23,39 @@ import Testing
         try await server.stop()
         #expect(try await server.store.count(EventFilter()) == 2_000)
         #expect(!FileManager.default.fileExists(atPath: server.socketPath), "the socket file is removed on shutdown")
+        try await server.stopAndRemove()
+    }
+
+    /// A connection accepted just as shutdown begins must still be served and closed: one left
+    /// inside the listener would crash the daemon instead of letting it stop.
+    @Test func connectionsArrivingDuringShutdownAreClosedAndTheServerStops() async throws {
+        let server = try await TestServer.start()
+        let stopping = NIOLockedValueBox(false)
+        let connected = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<4 {
+                group.addTask {
+                    // Non-blocking connects on the event loops, so no cooperative thread waits on a full backlog.
+                    let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connectTimeout(.seconds(5))
+                    var connected = 0
+                    var open: [any Channel] = []
+                    while !stopping.withLockedValue({ $0 }) {
+                        if let channel = try? await bootstrap.connect(unixDomainSocketPath: server.socketPath).get() {
+                            connected += 1
+                            open.append(channel)
+                            if open.count > 20 { try? await open.removeFirst().close() }
+                        }
+                    }
+                    for channel in open { try? await channel.close() }
+                    return connected
+                }
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            try await server.stop()
+            stopping.withLockedValue { $0 = true }
+            return try await group.reduce(0, +)
+        }
+        #expect(connected > 0)
+        #expect(!FileManager.default.fileExists(atPath: server.socketPath), "the server stopped and removed its socket")
         try await server.stopAndRemove()
     }
 
