@@ -3,7 +3,7 @@ import Foundation
 extension UUID {
     /// The canonical lowercase form, the one the stores key on.
     ///
-    /// `lowercaseText` formats through `snprintf` and allocates twice; the
+    /// `uuidString.lowercased()` formats through `snprintf` and allocates twice; the
     /// stores format three ids per event, so this writes the 36 bytes directly.
     public var lowercaseText: String {
         String(unsafeUninitializedCapacity: 36) { buffer in

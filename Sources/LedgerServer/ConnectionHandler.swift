@@ -25,7 +25,8 @@ struct ConnectionHandler: Sendable {
         stats.add(\.connectionsCurrent)
         stats.add(\.connectionsTotal)
         defer { stats.add(\.connectionsCurrent, -1) }
-        let eventLoop = connection.channel.eventLoop
+        let channel = connection.channel
+        let eventLoop = channel.eventLoop
         let responses = ResponseQueue(capacity: self.dispatcher.configuration.pendingResponsesPerConnection)
         do {
             try await connection.executeThenClose { inbound, outbound in
@@ -45,7 +46,6 @@ struct ConnectionHandler: Sendable {
                         }
                     }
                     var subscription: TailSubscription?
-                    let channel = connection.channel
                     do {
                         // On graceful shutdown the gate ends `inbound`; the acks owed are still written.
                         try await withGracefulShutdownHandler {
@@ -70,7 +70,7 @@ struct ConnectionHandler: Sendable {
                                     // Registered before any catch-up read, so nothing committed in between is lost.
                                     let live = self.dispatcher.hub.subscribe(request.filter)
                                     subscription = live
-                                    connection.channel.triggerUserOutboundEvent(ConnectionDeadlines.Streaming(), promise: nil)
+                                    channel.triggerUserOutboundEvent(ConnectionDeadlines.Streaming(), promise: nil)
                                     await responses.push(.stream(requestID: frame.requestID, live, after: request.after))
                                 }
                             }

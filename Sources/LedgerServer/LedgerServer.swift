@@ -69,12 +69,7 @@ public struct LedgerServer: Service {
             .boundingReadsPerConnection()
             .bind(unixDomainSocketPath: path) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(deadlines())
-                    try channel.pipeline.syncOperations.addHandler(
-                        ByteToMessageHandler(LedgerFrameDecoder(maximumFrameLength: maximumFrameLength)))
-                    try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(LedgerFrameEncoder()))
-                    try channel.pipeline.syncOperations.addHandler(ShutdownReadGate())
-                    return try accepted.wrap(channel)
+                    try Self.serveFrames(on: channel, deadlines: deadlines(), maximumFrameLength: maximumFrameLength, accepted: accepted)
                 }
             }
         guard chmod(path, mode_t(self.configuration.socketMode)) == 0 else {
@@ -128,6 +123,19 @@ public struct LedgerServer: Service {
             try await group.waitForAll()
         }
         self.logger.info("stopped accepting; all connections closed")
+    }
+
+    /// The handlers every connection ends with, after TLS where there is TLS: deadlines, framing,
+    /// and the gate that ends its reads on graceful shutdown.
+    private static func serveFrames(
+        on channel: any Channel, deadlines: ConnectionDeadlines, maximumFrameLength: Int, accepted: AcceptedConnections
+    ) throws -> AcceptedConnections.Connection {
+        let pipeline = channel.pipeline.syncOperations
+        try pipeline.addHandler(deadlines)
+        try pipeline.addHandler(ByteToMessageHandler(LedgerFrameDecoder(maximumFrameLength: maximumFrameLength)))
+        try pipeline.addHandler(MessageToByteHandler(LedgerFrameEncoder()))
+        try pipeline.addHandler(ShutdownReadGate())
+        return try accepted.wrap(channel)
     }
 
     /// A fresh deadline handler for each connection.
@@ -198,12 +206,8 @@ public struct LedgerServer: Service {
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
                         try channel.pipeline.syncOperations.addHandler(TLSPeerLogger(logger: logger))
-                        try channel.pipeline.syncOperations.addHandler(deadlines())
-                        try channel.pipeline.syncOperations.addHandler(
-                            ByteToMessageHandler(LedgerFrameDecoder(maximumFrameLength: maximumFrameLength)))
-                        try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(LedgerFrameEncoder()))
-                        try channel.pipeline.syncOperations.addHandler(ShutdownReadGate())
-                        return try accepted.wrap(channel)
+                        return try Self.serveFrames(
+                            on: channel, deadlines: deadlines(), maximumFrameLength: maximumFrameLength, accepted: accepted)
                     }
                 }
         } catch {

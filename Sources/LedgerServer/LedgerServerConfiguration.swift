@@ -30,7 +30,7 @@ public struct LedgerServerConfiguration: Sendable {
     /// Group commit: how long the writer waits for a batch to fill before committing what it has.
     public var commitDelay: Duration = .milliseconds(2)
     /// Events received but not yet committed; past this the daemon stops reading from clients.
-    /// Four default batches: enough to keep the writer busy through a burst, and at about 430 bytes
+    /// Two default batches: enough to keep the writer busy through a burst, and at about 430 bytes
     /// an event (measured under overload) about 9 MiB.
     public var ingestQueueCapacity: Int = 20_000
     /// Responses a connection may have waiting to be written before the daemon stops reading from it.

@@ -31,7 +31,7 @@ struct PostgresBinaryCopy {
     mutating func append(_ uuid: UUID?) {
         guard let uuid else { return self.appendNull() }
         self.buffer.writeInteger(Int32(16))
-        withUnsafeBytes(of: uuid.uuid) { _ = self.buffer.writeBytes($0) }
+        self.buffer.ledgerWriteUUID(uuid)
     }
 
     /// Text, varchar and enum labels all travel as their UTF-8 bytes.

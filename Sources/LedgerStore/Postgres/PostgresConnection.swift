@@ -84,6 +84,19 @@ final class PostgresConnection {
         }
     }
 
+    /// Runs `body` in one transaction: committed if it returns, rolled back if it throws.
+    func transaction<Result>(as code: StoreError.Code, _ body: () throws(StoreError) -> Result) throws(StoreError) -> Result {
+        try self.execute("BEGIN", as: code)
+        do {
+            let result = try body()
+            try self.execute("COMMIT", as: code)
+            return result
+        } catch {
+            _ = try? self.execute("ROLLBACK", as: code)
+            throw error
+        }
+    }
+
     /// Runs a `COPY ... FROM STDIN` statement with `data` as its input.
     func copy(_ sql: String, data: ByteBuffer, as code: StoreError.Code) throws(StoreError) {
         guard let handle = self.handle else {

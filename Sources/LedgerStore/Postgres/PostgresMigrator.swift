@@ -33,15 +33,14 @@ struct PostgresMigrator {
         }
         for migration in catalog.migrations where !versions.contains(migration.version) {
             do {
-                try self.connection.execute("BEGIN", as: .migrationFailed)
-                try self.connection.execute(migration.sql, as: .migrationFailed)
-                try self.connection.execute(
-                    "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", ["\(migration.version)", migration.name],
-                    as: .migrationFailed)
-                try self.connection.execute("COMMIT", as: .migrationFailed)
+                try self.connection.transaction(as: .migrationFailed) { () throws(StoreError) in
+                    try self.connection.execute(migration.sql, as: .migrationFailed)
+                    try self.connection.execute(
+                        "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", ["\(migration.version)", migration.name],
+                        as: .migrationFailed)
+                }
                 logger.info("applied migration", metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
             } catch {
-                _ = try? self.connection.execute("ROLLBACK", as: .migrationFailed)
                 throw StoreError(
                     code: error.code == .unavailable ? .unavailable : .migrationFailed,
                     message: "migration \(migration.version)_\(migration.name) from \(catalog.directory): \(error.message)",

@@ -66,16 +66,10 @@ public final class PostgresStore: EventStore {
     /// The fast path: the batch's commit numbers taken from the sequence, then every row in one
     /// binary COPY, which fails as a whole if any id is already stored.
     static func copy(_ events: [LedgerEvent], on connection: PostgresConnection) throws(StoreError) -> [Int64?] {
-        try connection.execute("BEGIN", as: .writeFailed)
-        do throws(StoreError) {
+        try connection.transaction(as: .writeFailed) { () throws(StoreError) -> [Int64?] in
             let numbers = try connection.execute(
                 "SELECT nextval('ledger_events_seq') FROM generate_series(1, $1::integer)", [String(events.count)], as: .writeFailed)
-            var sequences: [Int64?] = []
-            sequences.reserveCapacity(events.count)
-            for row in 0..<numbers.rowCount {
-                guard let sequence = numbers.text(row, 0).flatMap({ Int64($0) }) else { break }
-                sequences.append(sequence)
-            }
+            let sequences = (0..<numbers.rowCount).compactMap { numbers.text($0, 0).flatMap { Int64($0) } }
             guard sequences.count == events.count else {
                 throw StoreError(
                     code: .writeFailed, message: "PostgreSQL gave \(sequences.count) sequence numbers for \(events.count) events")
@@ -98,18 +92,13 @@ public final class PostgresStore: EventStore {
                 rows.append(sequence)
             }
             try connection.copy(Self.copyStatement, data: rows.finish(), as: .writeFailed)
-            try connection.execute("COMMIT", as: .writeFailed)
             return sequences
-        } catch {
-            _ = try? connection.execute("ROLLBACK", as: .writeFailed)
-            throw error
         }
     }
 
     /// The path for batches that may hold stored ids: each row checked, the stored ones skipped.
     static func insertSkippingStored(_ events: [LedgerEvent], on connection: PostgresConnection) throws(StoreError) -> [Int64?] {
-        try connection.execute("BEGIN", as: .writeFailed)
-        do throws(StoreError) {
+        try connection.transaction(as: .writeFailed) { () throws(StoreError) -> [Int64?] in
             var assigned: [String: Int64] = [:]
             var start = 0
             while start < events.count {
@@ -123,11 +112,7 @@ public final class PostgresStore: EventStore {
                 }
                 start = end
             }
-            try connection.execute("COMMIT", as: .writeFailed)
             return events.map { assigned[$0.id.lowercaseText] }
-        } catch {
-            _ = try? connection.execute("ROLLBACK", as: .writeFailed)
-            throw error
         }
     }
 

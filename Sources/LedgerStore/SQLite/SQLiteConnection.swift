@@ -114,7 +114,6 @@ final class SQLiteStatement {
     enum Value {
         case text(String)
         case integer(Int64)
-        case null
     }
 
     private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
@@ -125,9 +124,8 @@ final class SQLiteStatement {
         for (offset, value) in values.enumerated() {
             let index = Int32(offset + 1)
             switch value {
-            case .text(let text): sqlite3_bind_text(self.handle, index, text, -1, Self.transient)
-            case .integer(let integer): sqlite3_bind_int64(self.handle, index, integer)
-            case .null: sqlite3_bind_null(self.handle, index)
+            case .text(let text): self.bind(index, text: text)
+            case .integer(let integer): self.bind(index, integer: integer)
             }
         }
     }
