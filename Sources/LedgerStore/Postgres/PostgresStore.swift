@@ -112,7 +112,8 @@ public final class PostgresStore: EventStore {
                 }
                 start = end
             }
-            return events.map { assigned[$0.id.lowercaseText] }
+            // An id sent twice in the batch is stored once: its number goes to the first, as the other stores do.
+            return events.map { event in assigned.removeValue(forKey: event.id.lowercaseText) }
         }
     }
 
