@@ -9,12 +9,11 @@ extension ByteBuffer {
     }
 
     public mutating func ledgerReadUUID() throws(LedgerProtocolError) -> UUID {
-        guard let bytes = self.readBytes(length: 16) else { throw .malformed("truncated UUID") }
-        return UUID(
-            uuid: (
-                bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-                bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]
-            ))
+        // Loaded in place: reading the bytes out first would allocate an array for every id.
+        guard self.readableBytes >= 16 else { throw .malformed("truncated UUID") }
+        let uuid = self.withUnsafeReadableBytes { $0.loadUnaligned(as: uuid_t.self) }
+        self.moveReaderIndex(forwardBy: 16)
+        return UUID(uuid: uuid)
     }
 
     /// Writes a string as a u16 big-endian byte count and its UTF-8 bytes.
@@ -50,17 +49,19 @@ extension ByteBuffer {
     }
 
     private mutating func ledgerReadUTF8(length: Int, field: String) throws(LedgerProtocolError) -> String {
-        guard let view = self.readSlice(length: length) else {
+        guard self.readableBytes >= length else {
             throw .malformed("\(field) claims \(length) bytes but the frame ends first")
         }
-        let string: String? = view.withUnsafeReadableBytes { raw in
-            let bytes = raw.bindMemory(to: UInt8.self)
+        // Read in place: a slice would retain and release the buffer's storage for every field.
+        let string: String? = self.withUnsafeReadableBytes { raw in
+            let bytes = UnsafeBufferPointer(rebasing: raw.bindMemory(to: UInt8.self)[..<length])
             // ASCII, the usual case, is valid UTF-8 as it stands; only the rest needs the full check.
             return Self.isASCII(bytes) ? String(decoding: bytes, as: UTF8.self) : String(validating: bytes, as: UTF8.self)
         }
         guard let string else {
             throw .invalidEvent("\(field) is not valid UTF-8")
         }
+        self.moveReaderIndex(forwardBy: length)
         return string
     }
 

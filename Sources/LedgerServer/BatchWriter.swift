@@ -50,20 +50,21 @@ public struct BatchWriter: Service {
 
     func commit(_ batch: [IngestQueue.Entry]) async {
         guard !batch.isEmpty else { return }
-        let events = batch.count == 1 ? batch[0].events : batch.flatMap(\.events)
-        self.stats.eventsInFlight.store(Int64(events.count), ordering: .relaxed)
+        let requests = batch.map(\.events)
+        let eventCount = requests.reduce(0) { $0 + $1.count }
+        self.stats.eventsInFlight.store(Int64(eventCount), ordering: .relaxed)
         defer { self.stats.eventsInFlight.store(0, ordering: .relaxed) }
         var backoff = self.retry.initialBackoff
         var givingUpAt: ContinuousClock.Instant?
         while true {
             do {
-                let sequences = events.isEmpty ? [] : try await self.store.insert(events)
+                let sequences = eventCount == 0 ? [] : try await self.store.insert(requests: requests)
                 let inserted = sequences.reduce(0) { $0 + ($1 == nil ? 0 : 1) }
                 if self.stats.storeAvailable.exchange(1, ordering: .relaxed) == 0 {
                     self.logger.notice("store is back; writing the held events", metadata: ["store": "\(self.store.description)"])
                 }
                 self.stats.add(\.eventsCommitted, Int64(inserted))
-                self.stats.add(\.eventsDuplicate, Int64(events.count - inserted))
+                self.stats.add(\.eventsDuplicate, Int64(eventCount - inserted))
                 self.stats.add(\.batchesCommitted)
                 // A subscriber that registers after this check reads these events in its catch-up, which starts later.
                 if let hub = self.hub, inserted > 0, hub.hasSubscribers {
@@ -71,7 +72,7 @@ public struct BatchWriter: Service {
                     // Only what was newly stored, with its commit sequence: a retried duplicate is not news.
                     var stored: [LedgerEvent] = []
                     stored.reserveCapacity(inserted)
-                    for (event, sequence) in zip(events, sequences) {
+                    for (event, sequence) in zip(requests.joined(), sequences) {
                         guard let sequence else { continue }
                         var event = event
                         event.sequence = sequence
@@ -90,26 +91,26 @@ public struct BatchWriter: Service {
                     self.stats.add(\.storeOutages)
                     self.logger.error(
                         "store unavailable; holding events and retrying",
-                        metadata: ["events": "\(events.count)", "error": "\(error)"])
+                        metadata: ["events": "\(eventCount)", "error": "\(error)"])
                 }
                 self.stats.add(\.storeRetries)
                 if self.queue.isClosed {
                     let deadline = givingUpAt ?? ContinuousClock.now + self.retry.shutdownLimit
                     givingUpAt = deadline
                     if ContinuousClock.now >= deadline {
-                        self.fail(batch, events: events.count, error: error, reason: "the store did not come back before shutdown")
+                        self.fail(batch, events: eventCount, error: error, reason: "the store did not come back before shutdown")
                         return
                     }
                 }
                 do {
                     try await Task.sleep(for: backoff)
                 } catch {
-                    self.fail(batch, events: events.count, error: error, reason: "the daemon was stopped during a store outage")
+                    self.fail(batch, events: eventCount, error: error, reason: "the daemon was stopped during a store outage")
                     return
                 }
                 backoff = min(backoff * 2, self.retry.maximumBackoff)
             } catch {
-                self.fail(batch, events: events.count, error: error, reason: "the store rejected the batch")
+                self.fail(batch, events: eventCount, error: error, reason: "the store rejected the batch")
                 return
             }
         }

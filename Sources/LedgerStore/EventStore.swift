@@ -13,6 +13,12 @@ public protocol EventStore: Sendable {
     /// - Returns: for each event, its commit sequence number, or nil when its id was already stored.
     func insert(_ events: [LedgerEvent]) async throws(StoreError) -> [Int64?]
 
+    /// Stores the events of several requests in one transaction, as `insert` would store them joined.
+    ///
+    /// The group-commit path: a store that walks the requests in place spares every batch a copy
+    /// of all its events into one array.
+    func insert(requests: [[LedgerEvent]]) async throws(StoreError) -> [Int64?]
+
     /// One page of events matching the request's filter, in its order, after its cursor.
     func query(_ request: QueryRequest) async throws(StoreError) -> EventsResult
 
@@ -28,6 +34,10 @@ public protocol EventStore: Sendable {
 }
 
 extension EventStore {
+    public func insert(requests: [[LedgerEvent]]) async throws(StoreError) -> [Int64?] {
+        try await self.insert(requests.count == 1 ? requests[0] : Array(requests.joined()))
+    }
+
     /// Stores the events in one transaction. - Returns: how many rows were newly inserted.
     public func append(_ events: [LedgerEvent]) async throws(StoreError) -> Int {
         try await self.insert(events).reduce(0) { $0 + ($1 == nil ? 0 : 1) }

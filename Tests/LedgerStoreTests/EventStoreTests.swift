@@ -105,8 +105,26 @@ import Testing
             let events = Self.sampleEvents()
             let sequences = try await store.insert(Array(events[0..<10]) + [events[3]] + Array(events[10..<20]))
             #expect(sequences.count == 21)
-            #expect(sequences[3] != nil)
+            #expect(sequences[3] != nil && sequences[10] == nil, "the first is stored, the second a duplicate")
+            #expect(sequences.compactMap { $0 }.count == 20)
             #expect(try await store.count(EventFilter()) == 20)
+        }
+    }
+
+    /// The group-commit path: several requests in one call are stored exactly as their events joined would be.
+    @Test(arguments: StoreKind.allCases)
+    func storesSeveralRequestsAsTheirEventsInOrder(kind: StoreKind) async throws {
+        try await Self.withStore(kind) { (store: any EventStore) async throws in
+            let events = Self.sampleEvents()
+            #expect(try await store.append(Array(events[0..<3])) == 3)
+            let requests = [Array(events[3..<8]), [], [events[1], events[8]], Array(events[8..<12])]
+            let sequences = try await store.insert(requests: requests)
+            #expect(sequences.count == 11)
+            #expect(sequences[5] == nil && sequences[7] == nil, "stored before, and sent twice in one call")
+            let assigned = sequences.compactMap { $0 }
+            #expect(assigned.count == 9 && assigned == assigned.sorted())
+            let stored = try await store.events(afterSequence: 0, matching: EventFilter(), limit: 100)
+            #expect(stored.map(\.id) == events[0..<12].map(\.id))
         }
     }
 

@@ -15,8 +15,8 @@ public final class MemoryStore: EventStore {
 
     private struct State {
         /// In commit order, so sequences ascend from front to back.
-        var events = CircularBuffer<LedgerEvent>()
-        var ids = Set<StoredID>()
+        var events: CircularBuffer<LedgerEvent>
+        var ids: RecentIDs
         var nextSequence: Int64 = 1
         var closed = false
     }
@@ -27,11 +27,8 @@ public final class MemoryStore: EventStore {
     public init(capacity: Int = MemoryStore.defaultCapacity) {
         precondition(capacity > 0, "a memory store holds at least one event")
         self.capacity = capacity
-        var state = State()
-        // Sized once, so the hot path never rehashes or regrows.
-        state.events = CircularBuffer(initialCapacity: capacity + 1)
-        state.ids.reserveCapacity(capacity + 1)
-        self.state = NIOLockedValueBox(state)
+        // Sized once, so the hot path never regrows.
+        self.state = NIOLockedValueBox(State(events: CircularBuffer(initialCapacity: capacity), ids: RecentIDs(capacity: capacity)))
     }
 
     public var description: String {
@@ -39,22 +36,28 @@ public final class MemoryStore: EventStore {
     }
 
     public func insert(_ events: [LedgerEvent]) async throws(StoreError) -> [Int64?] {
+        try await self.insert(requests: [events])
+    }
+
+    public func insert(requests: [[LedgerEvent]]) async throws(StoreError) -> [Int64?] {
         try self.withOpenState { state in
             var sequences: [Int64?] = []
-            sequences.reserveCapacity(events.count)
-            for var event in events {
-                guard state.ids.insert(StoredID(event.id)).inserted else {
+            sequences.reserveCapacity(requests.reduce(0) { $0 + $1.count })
+            for event in requests.joined() {
+                guard state.ids.remember(event.id) else {
                     sequences.append(nil)
                     continue
                 }
-                event.sequence = state.nextSequence
-                if event.metadata.isEmpty { event.metadata = "{}" }
+                let sequence = state.nextSequence
                 state.nextSequence += 1
-                state.events.append(event)
-                sequences.append(event.sequence)
-                if state.events.count > self.capacity {
-                    state.ids.remove(StoredID(state.events.removeFirst().id))
+                sequences.append(sequence)
+                if state.events.count == self.capacity {
+                    state.events.removeFirst(1)
                 }
+                var stored = event
+                stored.sequence = sequence
+                if stored.metadata.isEmpty { stored.metadata = "{}" }
+                state.events.append(stored)
             }
             return sequences
         }
@@ -113,23 +116,6 @@ public final class MemoryStore: EventStore {
         }
         guard let result else { throw StoreError(code: .closed, message: "the memory store was closed") }
         return result
-    }
-
-    /// An id as two words: hashing two integers costs less than hashing UUID's sixteen bytes.
-    private struct StoredID: Hashable {
-        var high: UInt64
-        var low: UInt64
-
-        init(_ id: UUID) {
-            (self.high, self.low) = withUnsafeBytes(of: id.uuid) { bytes in
-                (bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self), bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
-            }
-        }
-
-        func hash(into hasher: inout Hasher) {
-            hasher.combine(self.high)
-            hasher.combine(self.low)
-        }
     }
 
     /// The (timestamp, id) order every store sorts by; ids compare as bytes, as their lowercase text does.

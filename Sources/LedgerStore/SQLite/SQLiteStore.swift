@@ -57,8 +57,12 @@ public final class SQLiteStore: EventStore {
     }
 
     public func insert(_ events: [LedgerEvent]) async throws(StoreError) -> [Int64?] {
+        try await self.insert(requests: [events])
+    }
+
+    public func insert(requests: [[LedgerEvent]]) async throws(StoreError) -> [Int64?] {
         try await self.writer.run { (state: WriterState) throws(StoreError) -> [Int64?] in
-            try state.insert(events)
+            try state.insert(requests.joined(), count: requests.reduce(0) { $0 + $1.count })
         }
     }
 
@@ -167,11 +171,11 @@ final class WriterState {
         self.insertStatement = nil
     }
 
-    func insert(_ events: [LedgerEvent]) throws(StoreError) -> [Int64?] {
+    func insert(_ events: some Sequence<LedgerEvent>, count: Int) throws(StoreError) -> [Int64?] {
         guard let insert = self.insertStatement else { throw StoreError(code: .writeFailed, message: "read-only connection") }
         try self.connection.execute("BEGIN IMMEDIATE")
         var sequences: [Int64?] = []
-        sequences.reserveCapacity(events.count)
+        sequences.reserveCapacity(count)
         do {
             // Read inside the write lock, so two daemons on one file still number commits in order.
             var next = try self.lastSequence() + 1

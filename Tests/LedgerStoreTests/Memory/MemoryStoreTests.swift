@@ -28,6 +28,20 @@ import Testing
         await store.close()
     }
 
+    /// Ids are forgotten a generation at a time, never while their event is still kept.
+    @Test func refusesEveryKeptIDWhateverItsAge() async throws {
+        let store = MemoryStore(capacity: 10)
+        let events = (0..<57).map(Self.event)
+        for start in stride(from: 0, to: events.count, by: 3) {
+            _ = try await store.insert(Array(events[start..<min(start + 3, events.count)]))
+            let end = min(start + 3, events.count)
+            let kept = Array(events[max(0, end - 10)..<end])
+            #expect(try await store.insert(kept).allSatisfy { $0 == nil }, "after \(end) events")
+        }
+        #expect(try await store.count(EventFilter()) == 10)
+        await store.close()
+    }
+
     @Test(arguments: ["memory", "memory:1", "memory:5000000"])
     func parsesItsLocation(text: String) throws {
         let location = try StoreLocation(parsing: text)
