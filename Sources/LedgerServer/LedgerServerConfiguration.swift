@@ -28,7 +28,9 @@ public struct LedgerServerConfiguration: Sendable {
     /// transaction writes each dirtied index page once for more events (BENCHMARKS.md).
     public var commitBatchSize: Int = 10_000
     /// Group commit: how long the writer waits for a batch to fill before committing what it has.
-    public var commitDelay: Duration = .milliseconds(2)
+    /// None by default, as PostgreSQL's `commit_delay`: while one commit is written the next batch
+    /// gathers anyway, and a wait only idles the writer when clients wait for their acks (BENCHMARKS.md).
+    public var commitDelay: Duration = .zero
     /// Events received but not yet committed; past this the daemon stops reading from clients.
     /// Two default batches: enough to keep the writer busy through a burst, and at about 430 bytes
     /// an event (measured under overload) about 9 MiB.

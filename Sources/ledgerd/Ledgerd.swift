@@ -53,7 +53,7 @@ struct Ledgerd: AsyncParsableCommand {
 
     @Option(
         name: .long,
-        help: ArgumentHelp("Longest wait, in milliseconds, for a batch to fill before committing. [env: LEDGER_COMMIT_DELAY_MS] (default: 2)", valueName: "ms")
+        help: ArgumentHelp("Longest wait, in milliseconds, for a batch to fill before committing; with 0 a batch is what gathered during the previous commit. [env: LEDGER_COMMIT_DELAY_MS] (default: 0)", valueName: "ms")
     )
     var commitDelayMs: String?
 
@@ -149,7 +149,7 @@ struct Ledgerd: AsyncParsableCommand {
             Int($0).flatMap { (1...100_000).contains($0) ? $0 : nil }
         }
         configuration.commitDelay = .milliseconds(
-            try settings.value(self.commitDelayMs, env: "LEDGER_COMMIT_DELAY_MS", default: 2) { Int($0).flatMap { (0...1_000).contains($0) ? $0 : nil } })
+            try settings.value(self.commitDelayMs, env: "LEDGER_COMMIT_DELAY_MS", default: 0) { Int($0).flatMap { (0...1_000).contains($0) ? $0 : nil } })
         configuration.ingestQueueCapacity = try settings.value(self.queueCapacity, env: "LEDGER_QUEUE_CAPACITY", default: configuration.ingestQueueCapacity) {
             Int($0).flatMap { (1...10_000_000).contains($0) ? $0 : nil }
         }
