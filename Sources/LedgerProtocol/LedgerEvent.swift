@@ -105,17 +105,51 @@ extension LedgerEvent {
 
 extension LedgerEvent {
     /// The event layout shared by log_event, log_batch and query results (PROTOCOL.md "Event").
+    ///
+    /// Its exact length is reserved once and filled in place: written field by field, an event
+    /// would cost some sixteen ByteBuffer writes, each with its own checks.
     public func encode(into buffer: inout ByteBuffer) {
-        buffer.ledgerWriteUUID(self.id)
-        buffer.ledgerWriteOptional(self.timestamp) { $0.ledgerWriteTimestamp($1) }
-        buffer.ledgerWriteString16(self.eventType)
-        buffer.ledgerWriteString16(self.entityType)
-        buffer.ledgerWriteString16(self.entityID)
-        buffer.writeInteger(self.severity.rawValue)
-        buffer.ledgerWriteOptional(self.workerID) { $0.ledgerWriteString16($1) }
-        buffer.ledgerWriteOptional(self.jobID) { $0.ledgerWriteUUID($1) }
-        buffer.ledgerWriteOptional(self.clipID) { $0.ledgerWriteUUID($1) }
-        buffer.ledgerWriteString32(self.metadata)
+        // A string longer than a u16 count allows is cut, as ByteBuffer.ledgerWriteString16 does.
+        let shortLimit = Int(UInt16.max)
+        let eventTypeCount = min(self.eventType.utf8.count, shortLimit)
+        let entityTypeCount = min(self.entityType.utf8.count, shortLimit)
+        let entityIDCount = min(self.entityID.utf8.count, shortLimit)
+        let workerIDCount = self.workerID.map { min($0.utf8.count, shortLimit) }
+        let metadataCount = self.metadata.utf8.count
+        var length = 16 + 1 + (2 + eventTypeCount) + (2 + entityTypeCount) + (2 + entityIDCount) + 1 + 1 + 1 + 1 + (4 + metadataCount)
+        if self.timestamp != nil { length += 8 }
+        if let workerIDCount { length += 2 + workerIDCount }
+        if self.jobID != nil { length += 16 }
+        if self.clipID != nil { length += 16 }
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { bytes in
+            var fields = ReservedFieldWriter(bytes)
+            fields.uuid(self.id)
+            if let timestamp = self.timestamp {
+                fields.integer(UInt8(1))
+                fields.integer(timestamp.rawValue)
+            } else {
+                fields.integer(UInt8(0))
+            }
+            fields.integer(UInt16(eventTypeCount))
+            fields.utf8(self.eventType, count: eventTypeCount)
+            fields.integer(UInt16(entityTypeCount))
+            fields.utf8(self.entityType, count: entityTypeCount)
+            fields.integer(UInt16(entityIDCount))
+            fields.utf8(self.entityID, count: entityIDCount)
+            fields.integer(self.severity.rawValue)
+            if let workerID = self.workerID, let workerIDCount {
+                fields.integer(UInt8(1))
+                fields.integer(UInt16(workerIDCount))
+                fields.utf8(workerID, count: workerIDCount)
+            } else {
+                fields.integer(UInt8(0))
+            }
+            fields.optionalUUID(self.jobID)
+            fields.optionalUUID(self.clipID)
+            fields.integer(UInt32(metadataCount))
+            fields.utf8(self.metadata, count: metadataCount)
+            return fields.written
+        }
     }
 
     public static func decode(from buffer: inout ByteBuffer) throws(LedgerProtocolError) -> LedgerEvent {

@@ -1,11 +1,46 @@
 import Foundation
 import LedgerProtocol
+import NIOCore
 import Testing
 
 @Suite struct LedgerEventTests {
     @Test func acceptsTheSeedsEvents() throws {
         try Fixtures.fullEvent.validate()
         try Fixtures.minimalEvent.validate()
+    }
+
+    /// The event is written through one reservation; it must lay out exactly as PROTOCOL.md's fields written one by one.
+    @Test(arguments: [
+        Fixtures.fullEvent, Fixtures.minimalEvent,
+        LedgerEvent(
+            id: UUID(), timestamp: LedgerTimestamp(rawValue: -1), eventType: "vidéo_téléversée", entityType: "クリップ", entityID: String(repeating: "e", count: 255),
+            metadata: "", severity: .error, workerID: "", jobID: nil, clipID: UUID()),
+        LedgerEvent(
+            id: UUID(), eventType: "t", entityType: "u", entityID: "v", metadata: #"{"k":""# + String(repeating: "x", count: 70_000) + #""}"#,
+            jobID: UUID(), clipID: nil),
+    ])
+    func encodesAsItsFieldsOneByOne(event: LedgerEvent) throws {
+        var expected = ByteBuffer()
+        expected.ledgerWriteUUID(event.id)
+        expected.ledgerWriteOptional(event.timestamp) { $0.ledgerWriteTimestamp($1) }
+        expected.ledgerWriteString16(event.eventType)
+        expected.ledgerWriteString16(event.entityType)
+        expected.ledgerWriteString16(event.entityID)
+        expected.writeInteger(event.severity.rawValue)
+        expected.ledgerWriteOptional(event.workerID) { $0.ledgerWriteString16($1) }
+        expected.ledgerWriteOptional(event.jobID) { $0.ledgerWriteUUID($1) }
+        expected.ledgerWriteOptional(event.clipID) { $0.ledgerWriteUUID($1) }
+        expected.ledgerWriteString32(event.metadata)
+
+        var encoded = ByteBuffer(bytes: [0xEE])
+        event.encode(into: &encoded)
+        encoded.writeInteger(UInt8(0xFF))
+        #expect(encoded.readInteger(as: UInt8.self) == 0xEE)
+        #expect(encoded.readSlice(length: expected.readableBytes) == expected, "written in place of the reservation, nothing before or after")
+        #expect(encoded.readInteger(as: UInt8.self) == 0xFF && encoded.readableBytes == 0)
+
+        var decoding = expected
+        #expect(try LedgerEvent.decode(from: &decoding) == event)
     }
 
     @Test(arguments: [("event_type", 100), ("entity_type", 50), ("entity_id", 255)])
