@@ -13,11 +13,11 @@ import Testing
     @Test(arguments: [
         Fixtures.fullEvent, Fixtures.minimalEvent,
         LedgerEvent(
-            id: UUID(), timestamp: LedgerTimestamp(rawValue: -1), eventType: "vidéo_téléversée", entityType: "クリップ", entityID: String(repeating: "e", count: 255),
-            metadata: "", severity: .error, workerID: "", jobID: nil, clipID: UUID()),
+            id: UUID(), timestamp: LedgerTimestamp(rawValue: -1), eventType: "vidéo_téléversée", entityType: "クリップ",
+            entityID: String(repeating: "e", count: 255), metadata: "", severity: .error, workerID: "", jobID: nil, clipID: UUID()),
         LedgerEvent(
-            id: UUID(), eventType: "t", entityType: "u", entityID: "v", metadata: #"{"k":""# + String(repeating: "x", count: 70_000) + #""}"#,
-            jobID: UUID(), clipID: nil),
+            id: UUID(), eventType: "t", entityType: "u", entityID: "v",
+            metadata: #"{"k":""# + String(repeating: "x", count: 70_000) + #""}"#, jobID: UUID(), clipID: nil),
     ])
     func encodesAsItsFieldsOneByOne(event: LedgerEvent) throws {
         var expected = ByteBuffer()
