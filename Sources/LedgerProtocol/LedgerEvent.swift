@@ -116,7 +116,9 @@ extension LedgerEvent {
         let entityIDCount = min(self.entityID.utf8.count, shortLimit)
         let workerIDCount = self.workerID.map { min($0.utf8.count, shortLimit) }
         let metadataCount = self.metadata.utf8.count
-        var length = 16 + 1 + (2 + eventTypeCount) + (2 + entityTypeCount) + (2 + entityIDCount) + 1 + 1 + 1 + 1 + (4 + metadataCount)
+        // The id and the timestamp's presence byte; three counted strings; the severity; the presence
+        // bytes of worker, job and clip; the counted metadata. Then what is present.
+        var length = 16 + 1 + (2 + eventTypeCount) + (2 + entityTypeCount) + (2 + entityIDCount) + 1 + 3 + (4 + metadataCount)
         if self.timestamp != nil { length += 8 }
         if let workerIDCount { length += 2 + workerIDCount }
         if self.jobID != nil { length += 16 }
