@@ -40,8 +40,8 @@ final class AcceptedConnections: Sendable {
         _ = self.state.withLockedValue { $0.waiting.removeValue(forKey: ObjectIdentifier(connection.channel)) }
     }
 
-    /// Stops wrapping, and returns the connections never taken, for the caller to close.
-    func close() -> [Connection] {
+    /// Stops wrapping, and returns the connections never taken, for the caller to close outside the lock.
+    private func close() -> [Connection] {
         self.state.withLockedValue { state in
             state.closed = true
             defer { state.waiting.removeAll() }

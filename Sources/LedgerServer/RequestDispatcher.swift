@@ -120,7 +120,6 @@ struct RequestDispatcher: Sendable {
     private func ingest(
         _ events: consuming [LedgerEvent], acknowledged: Bool, peer: PeerCredentials?, eventLoop: any EventLoop, gapRecord: Bool = false
     ) async throws -> Outcome {
-        var events = events
         let now = Self.now()
         for index in events.indices {
             do throws(LedgerProtocolError) {

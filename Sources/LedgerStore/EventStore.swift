@@ -9,14 +9,12 @@ public protocol EventStore: Sendable {
     /// A one-line description for logs and stats, never containing a password.
     var description: String { get }
 
-    /// Stores the events in one transaction; ids already present are skipped, not errors.
-    /// - Returns: for each event, its commit sequence number, or nil when its id was already stored.
-    func insert(_ events: [LedgerEvent]) async throws(StoreError) -> [Int64?]
-
-    /// Stores the events of several requests in one transaction, as `insert` would store them joined.
+    /// Stores the events of several requests, in order, in one transaction; ids already present
+    /// (or earlier in the same call) are skipped, not errors.
     ///
-    /// The group-commit path: a store that walks the requests in place spares every batch a copy
-    /// of all its events into one array.
+    /// The group-commit path takes the requests as they came, so a store that walks them in place
+    /// spares every batch a copy of all its events into one array.
+    /// - Returns: for each event, its commit sequence number, or nil when its id was already stored.
     func insert(requests: [[LedgerEvent]]) async throws(StoreError) -> [Int64?]
 
     /// One page of events matching the request's filter, in its order, after its cursor.
@@ -34,8 +32,9 @@ public protocol EventStore: Sendable {
 }
 
 extension EventStore {
-    public func insert(requests: [[LedgerEvent]]) async throws(StoreError) -> [Int64?] {
-        try await self.insert(requests.count == 1 ? requests[0] : Array(requests.joined()))
+    /// Stores the events in one transaction, as one request.
+    public func insert(_ events: [LedgerEvent]) async throws(StoreError) -> [Int64?] {
+        try await self.insert(requests: [events])
     }
 
     /// Stores the events in one transaction. - Returns: how many rows were newly inserted.

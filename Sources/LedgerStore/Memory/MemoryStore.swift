@@ -35,10 +35,6 @@ public final class MemoryStore: EventStore {
         "memory (last \(self.capacity) events, not durable)"
     }
 
-    public func insert(_ events: [LedgerEvent]) async throws(StoreError) -> [Int64?] {
-        try await self.insert(requests: [events])
-    }
-
     public func insert(requests: [[LedgerEvent]]) async throws(StoreError) -> [Int64?] {
         try self.withOpenState { state in
             var sequences: [Int64?] = []

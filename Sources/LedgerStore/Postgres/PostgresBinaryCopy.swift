@@ -48,20 +48,15 @@ struct PostgresBinaryCopy {
         self.buffer.writeString(text)
     }
 
+    /// timestamptz is microseconds since PostgreSQL's epoch.
     mutating func append(_ timestamp: LedgerTimestamp) {
-        self.buffer.writeInteger(Int32(8))
-        self.buffer.writeInteger(timestamp.rawValue - Self.postgresEpochOffset)
+        self.append(timestamp.rawValue - Self.postgresEpochOffset)
     }
 
-    mutating func append(_ value: Int64?) {
+    /// bigint and integer are their big-endian bytes.
+    mutating func append<Value: FixedWidthInteger>(_ value: Value?) {
         guard let value else { return self.appendNull() }
-        self.buffer.writeInteger(Int32(8))
-        self.buffer.writeInteger(value)
-    }
-
-    mutating func append(_ value: Int32?) {
-        guard let value else { return self.appendNull() }
-        self.buffer.writeInteger(Int32(4))
+        self.buffer.writeInteger(Int32(MemoryLayout<Value>.size))
         self.buffer.writeInteger(value)
     }
 

@@ -44,7 +44,9 @@ public final class PostgresStore: EventStore {
         }
     }
 
-    public func insert(_ events: [LedgerEvent]) async throws(StoreError) -> [Int64?] {
+    /// The requests are joined: COPY takes one stream of rows, so PostgreSQL gains nothing from walking them apart.
+    public func insert(requests: [[LedgerEvent]]) async throws(StoreError) -> [Int64?] {
+        let events = requests.count == 1 ? requests[0] : Array(requests.joined())
         guard !events.isEmpty else { return [] }
         return try await self.writer.run { (connection: PostgresConnection) throws(StoreError) -> [Int64?] in
             try connection.reconnectIfBroken()

@@ -56,10 +56,6 @@ public final class SQLiteStore: EventStore {
         }
     }
 
-    public func insert(_ events: [LedgerEvent]) async throws(StoreError) -> [Int64?] {
-        try await self.insert(requests: [events])
-    }
-
     public func insert(requests: [[LedgerEvent]]) async throws(StoreError) -> [Int64?] {
         try await self.writer.run { (state: WriterState) throws(StoreError) -> [Int64?] in
             try state.insert(requests.joined(), count: requests.reduce(0) { $0 + $1.count })
