@@ -20,10 +20,14 @@ final class ConnectionDeadlines: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Bytes still to come in the current frame; nil between frames.
     private var remaining: Int?
-    /// Length-prefix bytes seen so far when a prefix arrives split.
-    private var prefix: [UInt8] = []
+    /// The length prefix as far as it has arrived, and how many of its four bytes that is.
+    private var prefix: UInt32 = 0
+    private var prefixBytes = 0
     private var frameTimer: Scheduled<Void>?
     private var idleTimer: Scheduled<Void>?
+    /// The last read or write. The idle timer checks it when it fires rather than being moved on
+    /// every read and write, which would schedule and cancel a task per frame.
+    private var lastActivity = NIODeadline.uptimeNanoseconds(0)
     /// Whether the daemon asked for data since the frame timer was armed; if not, the wait is ours.
     private var readRequested = false
     private var closed = false
@@ -64,7 +68,7 @@ final class ConnectionDeadlines: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        self.armIdle(context: context)
+        self.noteActivity(context: context)
         context.write(data, promise: promise)
     }
 
@@ -75,35 +79,44 @@ final class ConnectionDeadlines: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = Self.unwrapInboundIn(data)
-        self.armIdle(context: context)
+        self.noteActivity(context: context)
         self.track(buffer.readableBytesView, context: context)
         context.fireChannelRead(data)
     }
 
-    /// Follows frame boundaries through the bytes, arming the frame timer while one is open.
+    /// Follows frame boundaries through the bytes. The frame timer runs only while a frame is
+    /// open at the end of a read, so frames that arrive whole cost no timer at all.
     private func track(_ bytes: ByteBufferView, context: ChannelHandlerContext) {
         var index = bytes.startIndex
+        var finishedOne = false
         while index < bytes.endIndex {
             if let remaining = self.remaining {
                 let take = min(remaining, bytes.endIndex - index)
                 index += take
-                self.remaining = remaining - take == 0 ? nil : remaining - take
-                if self.remaining == nil { self.frameFinished() }
+                self.remaining = remaining == take ? nil : remaining - take
+                finishedOne = finishedOne || remaining == take
             } else {
-                if self.prefix.isEmpty { self.frameStarted(context: context) }
-                self.prefix.append(bytes[index])
+                self.prefix = self.prefix << 8 | UInt32(bytes[index])
+                self.prefixBytes += 1
                 index += 1
-                if self.prefix.count == 4 {
-                    let length = self.prefix.reduce(0) { $0 << 8 | Int($1) }
-                    self.prefix.removeAll(keepingCapacity: true)
-                    self.remaining = length == 0 ? nil : length
-                    if length == 0 { self.frameFinished() }
+                if self.prefixBytes == 4 {
+                    self.remaining = self.prefix == 0 ? nil : Int(self.prefix)
+                    finishedOne = finishedOne || self.prefix == 0
+                    self.prefix = 0
+                    self.prefixBytes = 0
                 }
             }
         }
+        if self.remaining == nil, self.prefixBytes == 0 {
+            self.frameTimer?.cancel()
+            self.frameTimer = nil
+        } else if finishedOne || self.frameTimer == nil {
+            // The open frame started in this read: its deadline counts from now.
+            self.armFrameTimer(context: context)
+        }
     }
 
-    private func frameStarted(context: ChannelHandlerContext) {
+    private func armFrameTimer(context: ChannelHandlerContext) {
         guard let deadline = self.frameDeadline else { return }
         self.readRequested = false
         self.frameTimer?.cancel()
@@ -112,13 +125,8 @@ final class ConnectionDeadlines: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    private func frameFinished() {
-        self.frameTimer?.cancel()
-        self.frameTimer = nil
-    }
-
     private func frameDeadlinePassed(context: ChannelHandlerContext) {
-        guard let deadline = self.frameDeadline, self.remaining != nil || !self.prefix.isEmpty else { return }
+        guard let deadline = self.frameDeadline, self.remaining != nil || self.prefixBytes > 0 else { return }
         guard self.readRequested else {
             // The daemon was not reading (backpressure): give the peer another full deadline.
             self.frameTimer = context.eventLoop.assumeIsolated().scheduleTask(in: deadline) { [weak self] in
@@ -130,14 +138,32 @@ final class ConnectionDeadlines: ChannelDuplexHandler, RemovableChannelHandler {
         self.close(context: context, code: .frameTimeout, message: "a frame started but did not finish within \(Self.seconds(deadline))")
     }
 
+    private func noteActivity(context: ChannelHandlerContext) {
+        if self.idleTimeout != nil { self.lastActivity = context.eventLoop.now }
+    }
+
     private func armIdle(context: ChannelHandlerContext) {
         guard let timeout = self.idleTimeout, !self.closed, !self.streaming else { return }
+        self.lastActivity = context.eventLoop.now
+        self.scheduleIdleCheck(at: self.lastActivity + timeout, context: context)
+    }
+
+    private func scheduleIdleCheck(at deadline: NIODeadline, context: ChannelHandlerContext) {
         self.idleTimer?.cancel()
-        self.idleTimer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [weak self] in
-            guard let self else { return }
-            self.stats.add(\.connectionsIdleClosed)
-            self.close(context: context, code: .idleTimeout, message: "no request for \(Self.seconds(timeout)); reconnect when needed")
+        self.idleTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
+            self?.idleCheck(context: context)
         }
+    }
+
+    private func idleCheck(context: ChannelHandlerContext) {
+        guard let timeout = self.idleTimeout, !self.closed, !self.streaming else { return }
+        let due = self.lastActivity + timeout
+        if due > context.eventLoop.now {
+            self.scheduleIdleCheck(at: due, context: context)
+            return
+        }
+        self.stats.add(\.connectionsIdleClosed)
+        self.close(context: context, code: .idleTimeout, message: "no request for \(Self.seconds(timeout)); reconnect when needed")
     }
 
     private func close(context: ChannelHandlerContext, code: LedgerErrorCode, message: String) {
