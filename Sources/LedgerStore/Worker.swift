@@ -39,6 +39,14 @@ final class Worker<State>: @unchecked Sendable {
         }
     }
 
+    /// Runs `body` on the thread without waiting for it; nothing runs once the worker is shut down.
+    func submit(_ body: @escaping @Sendable (State) -> Void) {
+        self.pool.submit { work in
+            guard case .active = work, let state = self.state else { return }
+            body(state)
+        }
+    }
+
     func shutdown() async {
         _ = try? await self.pool.runIfActive { self.state = nil }
         try? await self.pool.shutdownGracefully()

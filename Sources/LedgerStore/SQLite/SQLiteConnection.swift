@@ -92,6 +92,35 @@ final class SQLiteConnection {
         return SQLiteStatement(handle: statement, connection: self)
     }
 
+    /// Frames in the write-ahead log after this connection's last commit, as SQLite's WAL hook reports them.
+    private(set) var walFrames = 0
+
+    /// Counts the log's frames after each commit, in place of SQLite's automatic checkpoint, which
+    /// would copy the whole log back inside the commit that crossed its threshold.
+    func watchWAL() {
+        guard let handle = self.handle else { return }
+        sqlite3_wal_hook(
+            handle,
+            { context, _, _, frames in
+                Unmanaged<SQLiteConnection>.fromOpaque(context!).takeUnretainedValue().walFrames = Int(frames)
+                return SQLITE_OK
+            },
+            Unmanaged.passUnretained(self).toOpaque())
+    }
+
+    /// Copies into the database every log frame no reader still needs, without waiting for the
+    /// writer or the readers (a passive checkpoint).
+    ///
+    /// - Returns: the frames in the log and how many of them are now copied.
+    func checkpoint() throws(StoreError) -> (logFrames: Int, copiedFrames: Int) {
+        guard let handle = self.handle else { throw StoreError(code: .closed, message: "SQLite connection is closed") }
+        var logFrames: Int32 = 0
+        var copiedFrames: Int32 = 0
+        let status = sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_PASSIVE, &logFrames, &copiedFrames)
+        guard status == SQLITE_OK else { throw self.error(.writeFailed, "checkpoint", status: status) }
+        return (Int(logFrames), Int(copiedFrames))
+    }
+
     var changes: Int {
         self.handle.map { Int(sqlite3_changes($0)) } ?? 0
     }

@@ -14,11 +14,16 @@ public final class SQLiteStore: EventStore {
     public let path: String
     private let writer: Worker<WriterState>
     private let reader: Worker<WriterState>
+    private let checkpointer: SQLiteCheckpointer
 
     public var description: String { "sqlite:\(self.path)" }
 
     /// Opens (creating if needed) the database and brings its schema up to date.
-    public init(path: String, migrations: MigrationCatalog? = nil, logger: Logger = Logger(label: "ledger.store.sqlite")) async throws(StoreError) {
+    public convenience init(path: String, migrations: MigrationCatalog? = nil, logger: Logger = Logger(label: "ledger.store.sqlite")) async throws(StoreError) {
+        try await self.init(path: path, migrations: migrations, checkpoints: SQLiteCheckpointer.Policy(), logger: logger)
+    }
+
+    init(path: String, migrations: MigrationCatalog?, checkpoints: SQLiteCheckpointer.Policy, logger: Logger) async throws(StoreError) {
         self.path = path
         let catalog: MigrationCatalog
         if let migrations {
@@ -34,25 +39,36 @@ public final class SQLiteStore: EventStore {
                 throw StoreError(code: .unavailable, message: "cannot create directory \(directory) for \(path): \(error.localizedDescription)")
             }
         }
-        self.writer = try await Worker(name: "ledger-sqlite-writer") { () throws(StoreError) in
-            let connection = try SQLiteConnection(path: path)
-            try connection.execute("PRAGMA journal_mode=WAL", as: .unavailable)
-            try connection.execute("PRAGMA synchronous=FULL", as: .unavailable)
-            // Three of the indexes take random keys (job, clip and entity ids), so a group commit touches
-            // pages all over them and a cache keeps them from being re-read. Past 16 MiB it bought little
-            // throughput for its memory; larger commits paid more (BENCHMARKS.md, group commit defaults).
-            try connection.execute("PRAGMA cache_size=-16384", as: .unavailable)
-            // Checkpoint every 64k pages (a 256 MiB log) rather than SQLite's 1k, so an index page rewritten
-            // by many commits is copied back once: 6 to 19% more throughput than 16k pages (BENCHMARKS.md).
-            try connection.execute("PRAGMA wal_autocheckpoint=65536", as: .unavailable)
-            try SQLiteMigrator(connection: connection).migrate(catalog, logger: logger)
-            return try WriterState(connection: connection)
+        let checkpointer = try await SQLiteCheckpointer(path: path, policy: checkpoints, logger: logger)
+        self.checkpointer = checkpointer
+        do {
+            self.writer = try await Worker(name: "ledger-sqlite-writer") { () throws(StoreError) in
+                let connection = try SQLiteConnection(path: path)
+                try connection.execute("PRAGMA journal_mode=WAL", as: .unavailable)
+                try connection.execute("PRAGMA synchronous=FULL", as: .unavailable)
+                // Three of the indexes take random keys (job, clip and entity ids), so a group commit touches
+                // pages all over them and a cache keeps them from being re-read. Past 16 MiB it bought little
+                // throughput for its memory; larger commits paid more (BENCHMARKS.md, group commit defaults).
+                try connection.execute("PRAGMA cache_size=-16384", as: .unavailable)
+                connection.watchWAL()
+                try SQLiteMigrator(connection: connection).migrate(catalog, logger: logger)
+                return try WriterState(connection: connection, checkpointer: checkpointer)
+            }
+        } catch {
+            await checkpointer.shutdown()
+            throw error
         }
-        self.reader = try await Worker(name: "ledger-sqlite-reader") { () throws(StoreError) in
-            let connection = try SQLiteConnection(path: path)
-            try connection.execute("PRAGMA query_only=ON", as: .unavailable)
-            try connection.execute("PRAGMA cache_size=-16384", as: .unavailable)
-            return WriterState(readOnly: connection)
+        do {
+            self.reader = try await Worker(name: "ledger-sqlite-reader") { () throws(StoreError) in
+                let connection = try SQLiteConnection(path: path)
+                try connection.execute("PRAGMA query_only=ON", as: .unavailable)
+                try connection.execute("PRAGMA cache_size=-16384", as: .unavailable)
+                return WriterState(readOnly: connection)
+            }
+        } catch {
+            await self.writer.shutdown()
+            await checkpointer.shutdown()
+            throw error
         }
     }
 
@@ -78,7 +94,6 @@ public final class SQLiteStore: EventStore {
 
     static let selectColumns =
         "SELECT id, timestamp, event_type, entity_type, entity_id, event_data, severity, worker_id, job_id, clip_id, peer_uid, peer_pid, seq FROM ledger_events"
-
 
     public func query(_ request: QueryRequest) async throws(StoreError) -> EventsResult {
         try await self.reader.run { (state: WriterState) throws(StoreError) -> EventsResult in
@@ -109,6 +124,7 @@ public final class SQLiteStore: EventStore {
     public func close() async {
         await self.writer.shutdown()
         await self.reader.shutdown()
+        await self.checkpointer.shutdown()
     }
 
     private static func event(from row: SQLiteStatement) throws(StoreError) -> LedgerEvent {
@@ -150,9 +166,11 @@ extension SQLiteStatement.Value {
 final class WriterState {
     let connection: SQLiteConnection
     private let insertStatement: SQLiteStatement?
+    private let checkpointer: SQLiteCheckpointer?
 
-    init(connection: SQLiteConnection) throws(StoreError) {
+    init(connection: SQLiteConnection, checkpointer: SQLiteCheckpointer) throws(StoreError) {
         self.connection = connection
+        self.checkpointer = checkpointer
         self.insertStatement = try connection.prepare(
             """
             INSERT INTO ledger_events (id, timestamp, event_type, entity_type, entity_id, event_data, severity, worker_id, job_id, clip_id, peer_uid, peer_pid, seq)
@@ -165,6 +183,7 @@ final class WriterState {
     init(readOnly connection: SQLiteConnection) {
         self.connection = connection
         self.insertStatement = nil
+        self.checkpointer = nil
     }
 
     func insert(_ events: some Sequence<LedgerEvent>, count: Int) throws(StoreError) -> [Int64?] {
@@ -205,6 +224,7 @@ final class WriterState {
             try? self.connection.execute("ROLLBACK")
             throw error
         }
+        self.checkpointer?.afterCommit(on: self.connection)
         return sequences
     }
 

@@ -1,0 +1,110 @@
+import Logging
+import NIOConcurrencyHelpers
+
+/// Copies SQLite's write-ahead log back into the database on a thread and connection of its own,
+/// so that a commit does not wait for a checkpoint.
+///
+/// SQLite's automatic checkpoint runs inside the commit that crosses its threshold: with a long
+/// log that commit, and every acknowledgement waiting on it, took 70 to 110 ms (BENCHMARKS.md).
+/// A checkpoint beside the writer copies the frames that exist when it starts; under steady load
+/// more arrive meanwhile, and SQLite starts the log over only once every frame is copied with no
+/// commit in between. So a round is a few background passes, each leaving less behind, and then
+/// the writer copies the little that is left itself, right after a commit.
+final class SQLiteCheckpointer: Sendable {
+    /// When a round starts and how it ends, in log frames (one frame is one page, 4 KiB by default).
+    struct Policy: Sendable {
+        /// A round starts when the log holds this many frames. Long enough that an index page
+        /// rewritten by many commits is copied once (BENCHMARKS.md, group commit defaults).
+        var startFrames = 65_536
+        /// The writer finishes the round when at most this many frames are left to copy.
+        var finishFrames = 2_048
+        /// Or after this many background passes, whatever is left: heavy commits may always
+        /// leave more than `finishFrames` behind a pass.
+        var maximumPasses = 3
+        /// The writer copies the log itself, as SQLite would, once it grows this long, whatever
+        /// the background is doing.
+        var backstopFrames = 262_144
+    }
+
+    private struct Round {
+        var passRunning = false
+        var passes = 0
+        /// Frames the last background pass left copied.
+        var copiedFrames = 0
+    }
+
+    private enum Step {
+        case nothing
+        case startPass
+        case finish
+    }
+
+    let policy: Policy
+    private let worker: Worker<SQLiteConnection>
+    private let round = NIOLockedValueBox(Round())
+    private let logger: Logger
+
+    init(path: String, policy: Policy, logger: Logger) async throws(StoreError) {
+        self.policy = policy
+        self.logger = logger
+        self.worker = try await Worker(name: "ledger-sqlite-checkpointer") { () throws(StoreError) in
+            let connection = try SQLiteConnection(path: path)
+            // Until a connection has read the file it does not know the log exists, and checkpoints nothing.
+            try connection.execute("PRAGMA journal_mode=WAL", as: .unavailable)
+            return connection
+        }
+    }
+
+    /// Called by the writer on its own thread after each commit.
+    func afterCommit(on writer: SQLiteConnection) {
+        let frames = writer.walFrames
+        let policy = self.policy
+        let step = self.round.withLockedValue { round -> Step in
+            guard frames >= policy.startFrames else {
+                // Below the start, or the log was started over: any round is done.
+                round.passes = 0
+                return .nothing
+            }
+            if round.passRunning { return frames >= policy.backstopFrames ? .finish : .nothing }
+            if round.passes > 0, frames - round.copiedFrames <= policy.finishFrames || round.passes >= policy.maximumPasses {
+                return .finish
+            }
+            round.passRunning = true
+            round.passes += 1
+            return .startPass
+        }
+        switch step {
+        case .nothing:
+            break
+        case .finish:
+            do {
+                let (logFrames, copiedFrames) = try writer.checkpoint()
+                self.round.withLockedValue { $0.passes = 0 }
+                self.logger.trace("checkpoint finished by the writer", metadata: ["log": "\(logFrames)", "copied": "\(copiedFrames)"])
+            } catch {
+                // Busy (a pass still runs, a reader holds frames) or failing: the next commit tries again.
+                self.logger.debug("checkpoint by the writer did not finish", metadata: ["error": "\(error)"])
+            }
+        case .startPass:
+            self.worker.submit { connection in
+                let copied: Int
+                do {
+                    let (logFrames, copiedFrames) = try connection.checkpoint()
+                    copied = copiedFrames
+                    self.logger.trace("checkpoint pass", metadata: ["log": "\(logFrames)", "copied": "\(copiedFrames)"])
+                } catch {
+                    copied = 0
+                    self.logger.warning("background checkpoint failed", metadata: ["error": "\(error)"])
+                }
+                self.round.withLockedValue { round in
+                    round.passRunning = false
+                    round.copiedFrames = copied
+                }
+            }
+        }
+    }
+
+    func shutdown() async {
+        await self.worker.shutdown()
+    }
+}
