@@ -9,7 +9,7 @@ import NIOConcurrencyHelpers
 /// A checkpoint beside the writer copies the frames that exist when it starts; under steady load
 /// more arrive meanwhile, and SQLite starts the log over only once every frame is copied with no
 /// commit in between. So a round is a few background passes, each leaving less behind, and then
-/// the writer copies the little that is left itself, right after a commit.
+/// the writer copies the little that is left itself, between two commits.
 final class SQLiteCheckpointer: Sendable {
     /// When a round starts and how it ends, in log frames (one frame is one page, 4 KiB by default).
     struct Policy: Sendable {
@@ -55,8 +55,9 @@ final class SQLiteCheckpointer: Sendable {
         }
     }
 
-    /// Called by the writer on its own thread after each commit.
-    func afterCommit(on writer: SQLiteConnection) {
+    /// Called by the writer on its own thread before each commit, when the log is as long as the
+    /// last commit left it.
+    func betweenCommits(on writer: SQLiteConnection) {
         let frames = writer.walFrames
         let policy = self.policy
         let step = self.round.withLockedValue { round -> Step in

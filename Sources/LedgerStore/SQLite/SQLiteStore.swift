@@ -188,6 +188,8 @@ final class WriterState {
 
     func insert(_ events: some Sequence<LedgerEvent>, count: Int) throws(StoreError) -> [Int64?] {
         guard let insert = self.insertStatement else { throw StoreError(code: .writeFailed, message: "read-only connection") }
+        // Before this batch rather than after the last, so that the last one's acks never wait for a checkpoint.
+        self.checkpointer?.betweenCommits(on: self.connection)
         try self.connection.execute("BEGIN IMMEDIATE")
         var sequences: [Int64?] = []
         sequences.reserveCapacity(count)
@@ -224,7 +226,6 @@ final class WriterState {
             try? self.connection.execute("ROLLBACK")
             throw error
         }
-        self.checkpointer?.afterCommit(on: self.connection)
         return sequences
     }
 
