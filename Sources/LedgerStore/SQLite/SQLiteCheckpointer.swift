@@ -14,7 +14,7 @@ final class SQLiteCheckpointer: Sendable {
     /// When a round starts and how it ends, in log frames (one frame is one page, 4 KiB by default).
     struct Policy: Sendable {
         /// A round starts when the log holds this many frames. Long enough that an index page
-        /// rewritten by many commits is copied once (BENCHMARKS.md, group commit defaults).
+        /// rewritten by many commits is copied once (BENCHMARKS.md, SQLite).
         var startFrames = 65_536
         /// The writer finishes the round when at most this many frames are left to copy.
         var finishFrames = 2_048
