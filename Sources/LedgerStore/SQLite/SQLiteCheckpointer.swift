@@ -16,20 +16,19 @@ final class SQLiteCheckpointer: Sendable {
         /// A round starts when the log holds this many frames. Long enough that an index page
         /// rewritten by many commits is copied once (BENCHMARKS.md, SQLite).
         var startFrames = 65_536
-        /// The writer finishes the round when at most this many frames are left to copy.
-        var finishFrames = 2_048
-        /// Or after this many background passes, whatever is left: heavy commits may always
-        /// leave more than `finishFrames` behind a pass.
-        var maximumPasses = 3
-        /// The writer copies the log itself, as SQLite would, once it grows this long, whatever
-        /// the background is doing.
-        var backstopFrames = 262_144
+        /// The writer finishes the round when at most this many frames are left to copy. The
+        /// fewer, the shorter the commit that waits for them (BENCHMARKS.md).
+        var finishFrames = 256
+        /// Or once the log is this long, whatever is left: large commits may always leave more
+        /// than `finishFrames` behind a pass. This bounds the `-wal` file, at 384 MiB by default,
+        /// unless a reader holds old frames; then the writer copies what it can after every
+        /// commit, as SQLite itself would.
+        var limitFrames = 98_304
     }
 
     private struct Round {
         var passRunning = false
-        var passes = 0
-        /// Frames the last background pass left copied.
+        /// Frames the last background pass left copied; 0 before the round's first pass.
         var copiedFrames = 0
     }
 
@@ -63,15 +62,13 @@ final class SQLiteCheckpointer: Sendable {
         let step = self.round.withLockedValue { round -> Step in
             guard frames >= policy.startFrames else {
                 // Below the start, or the log was started over: any round is done.
-                round.passes = 0
+                round.copiedFrames = 0
                 return .nothing
             }
-            if round.passRunning { return frames >= policy.backstopFrames ? .finish : .nothing }
-            if round.passes > 0, frames - round.copiedFrames <= policy.finishFrames || round.passes >= policy.maximumPasses {
-                return .finish
-            }
+            if frames >= policy.limitFrames { return .finish }
+            if round.passRunning { return .nothing }
+            if round.copiedFrames > 0, frames - round.copiedFrames <= policy.finishFrames { return .finish }
             round.passRunning = true
-            round.passes += 1
             return .startPass
         }
         switch step {
@@ -80,7 +77,7 @@ final class SQLiteCheckpointer: Sendable {
         case .finish:
             do {
                 let (logFrames, copiedFrames) = try writer.checkpoint()
-                self.round.withLockedValue { $0.passes = 0 }
+                self.round.withLockedValue { $0.copiedFrames = 0 }
                 self.logger.trace("checkpoint finished by the writer", metadata: ["log": "\(logFrames)", "copied": "\(copiedFrames)"])
             } catch {
                 // Busy (a pass still runs, a reader holds frames) or failing: the next commit tries again.

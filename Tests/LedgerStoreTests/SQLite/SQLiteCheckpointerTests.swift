@@ -43,17 +43,17 @@ import Testing
 
     @Test func theWriterFinishesARoundOnceLittleIsLeft() async throws {
         let directory = TemporaryDirectory()
-        // A commit here writes some 45 frames, so after a pass what is left is soon under 100. No backstop
-        // within reach, and no limit on passes: only that rule can end a round.
-        let policy = SQLiteCheckpointer.Policy(startFrames: 40, finishFrames: 100, maximumPasses: .max, backstopFrames: .max)
+        // A commit here writes some 45 frames, so after a pass what is left is soon under 100. With no
+        // limit on the log, only that rule can end a round.
+        let policy = SQLiteCheckpointer.Policy(startFrames: 40, finishFrames: 100, limitFrames: .max)
         let bytes = try await Self.logFileBytesAfterSteadyWrites(policy, in: directory)
         #expect(Self.frames(inLogOf: bytes) < Self.shortLog, "the log reached \(Self.frames(inLogOf: bytes)) frames")
     }
 
     @Test func theWriterEndsARoundThatBackgroundPassesCannotCatchUp() async throws {
         let directory = TemporaryDirectory()
-        // Nothing left over is ever small enough, so rounds end only after the most passes.
-        let policy = SQLiteCheckpointer.Policy(startFrames: 40, finishFrames: -1, maximumPasses: 2, backstopFrames: .max)
+        // Nothing left over is ever small enough, so rounds end only at the limit.
+        let policy = SQLiteCheckpointer.Policy(startFrames: 40, finishFrames: -1, limitFrames: 200)
         let bytes = try await Self.logFileBytesAfterSteadyWrites(policy, in: directory)
         #expect(Self.frames(inLogOf: bytes) < Self.shortLog, "the log reached \(Self.frames(inLogOf: bytes)) frames")
     }
@@ -61,7 +61,7 @@ import Testing
     @Test func withoutRoundsTheLogKeepsGrowing() async throws {
         let directory = TemporaryDirectory()
         // The yardstick for the two above: rounds that never start leave every frame in the log.
-        let policy = SQLiteCheckpointer.Policy(startFrames: .max, finishFrames: 8, maximumPasses: 3, backstopFrames: .max)
+        let policy = SQLiteCheckpointer.Policy(startFrames: .max, finishFrames: 8, limitFrames: .max)
         let bytes = try await Self.logFileBytesAfterSteadyWrites(policy, in: directory)
         #expect(Self.frames(inLogOf: bytes) > 4 * Self.shortLog, "the log reached \(Self.frames(inLogOf: bytes)) frames")
     }
