@@ -26,7 +26,6 @@ struct ConnectionHandler: Sendable {
         stats.add(\.connectionsTotal)
         defer { stats.add(\.connectionsCurrent, -1) }
         let channel = connection.channel
-        let eventLoop = channel.eventLoop
         let responses = ResponseQueue(capacity: self.dispatcher.configuration.pendingResponsesPerConnection)
         do {
             try await connection.executeThenClose { inbound, outbound in
@@ -54,7 +53,7 @@ struct ConnectionHandler: Sendable {
                                 if subscription != nil { continue }
                                 let outcome: RequestDispatcher.Outcome
                                 do {
-                                    outcome = try await self.dispatcher.handle(frame, access: access, eventLoop: eventLoop)
+                                    outcome = try await self.dispatcher.handle(frame, access: access)
                                 } catch let error as LedgerProtocolError {
                                     await self.closing(after: error, requestID: frame.requestID, responses: responses)
                                     break
@@ -63,9 +62,8 @@ struct ConnectionHandler: Sendable {
                                 case .noResponse: break
                                 case .respond(let response):
                                     await responses.push(.ready(response.frame(requestID: frame.requestID)))
-                                case .respondAfterCommit(let committed, let future):
-                                    await responses.push(
-                                        .afterCommit(requestID: frame.requestID, committed: committed, CommitOutcome(future)))
+                                case .respondAfterCommit(let committed, let ticket):
+                                    await responses.push(.afterCommit(requestID: frame.requestID, committed: committed, ticket))
                                 case .subscribe(let request):
                                     // Registered before any catch-up read, so nothing committed in between is lost.
                                     let live = self.dispatcher.hub.subscribe(request.filter)
@@ -151,12 +149,12 @@ struct ConnectionHandler: Sendable {
         case .stream(let requestID, _, _):
             return LedgerResponse.error(ErrorResponse(code: .internalError, message: "a stream cannot be resolved to one frame")).frame(
                 requestID: requestID)
-        case .afterCommit(let requestID, let committed, let outcome):
+        case .afterCommit(let requestID, let committed, let ticket):
             do {
-                if let settled = outcome.settled {
+                if let settled = ticket.settled {
                     try settled.get()
                 } else {
-                    try await outcome.future.get()
+                    try await ticket.wait()
                 }
                 return LedgerResponse.ack(Ack(committed: committed)).frame(requestID: requestID)
             } catch let error as LedgerProtocolError {

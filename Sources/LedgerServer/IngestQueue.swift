@@ -13,7 +13,7 @@ public final class IngestQueue: Sendable {
     public struct Entry: Sendable {
         public var events: [LedgerEvent]
         /// Succeeded after commit, failed if the store rejected the batch; nil for fire-and-forget.
-        public var completion: EventLoopPromise<Void>?
+        public var completion: CommitTicket?
     }
 
     private struct Producer {
@@ -55,7 +55,7 @@ public final class IngestQueue: Sendable {
     /// Queues the events, suspending while the queue is full.
     ///
     /// - Throws: `LedgerProtocolError` with `SHUTTING_DOWN` once `close()` was called.
-    public func submit(_ events: [LedgerEvent], completion: EventLoopPromise<Void>?) async throws {
+    public func submit(_ events: [LedgerEvent], completion: CommitTicket?) async throws {
         let count = events.count
         let enqueued: Bool = try self.state.withLockedValue { state in
             if state.closed { throw Self.shuttingDown }

@@ -19,12 +19,12 @@ struct RequestDispatcher: Sendable {
     /// What the connection should do for one request.
     enum Outcome {
         case respond(LedgerResponse)
-        case respondAfterCommit(committed: UInt32, EventLoopFuture<Void>)
+        case respondAfterCommit(committed: UInt32, CommitTicket)
         case subscribe(SubscribeRequest)
         case noResponse
     }
 
-    func handle(_ frame: LedgerFrame, access: PeerAccess, eventLoop: any EventLoop) async throws -> Outcome {
+    func handle(_ frame: LedgerFrame, access: PeerAccess) async throws -> Outcome {
         let request: LedgerRequest
         do {
             request = try LedgerRequest.decode(frame)
@@ -47,21 +47,20 @@ struct RequestDispatcher: Sendable {
                 .stats(self.stats.snapshot(queueDepth: self.queue.depth, tailSubscribers: self.hub.subscriberCount,
                     tailMissed: self.hub.missed.load(ordering: .relaxed), facts: self.facts)))
         case .sync:
-            return try await self.ingest([], acknowledged: true, peer: nil, eventLoop: eventLoop)
+            return try await self.ingest([], acknowledged: true, peer: nil)
         case .logEvent(let message):
-            return try await self.ingest([message.event], acknowledged: message.flags.contains(.acknowledge), peer: access.credentials, eventLoop: eventLoop)
+            return try await self.ingest([message.event], acknowledged: message.flags.contains(.acknowledge), peer: access.credentials)
         case .logJobEvent(let message):
             return try await self.ingest(
                 { () throws(LedgerProtocolError) in [try message.event()] }, acknowledged: message.flags.contains(.acknowledge),
-                peer: access.credentials, eventLoop: eventLoop)
+                peer: access.credentials)
         case .logClipEvent(let message):
             return try await self.ingest(
                 { () throws(LedgerProtocolError) in [try message.event()] }, acknowledged: message.flags.contains(.acknowledge),
-                peer: access.credentials, eventLoop: eventLoop)
+                peer: access.credentials)
         case .reportGap(let report):
             let outcome = try await self.ingest(
-                { () throws(LedgerProtocolError) in [try report.event()] }, acknowledged: true, peer: access.credentials,
-                eventLoop: eventLoop, gapRecord: true)
+                { () throws(LedgerProtocolError) in [try report.event()] }, acknowledged: true, peer: access.credentials, gapRecord: true)
             if case .respondAfterCommit = outcome {
                 self.stats.add(\.gapReports)
                 self.stats.add(\.eventsDroppedByClients, Int64(clamping: report.events))
@@ -77,7 +76,7 @@ struct RequestDispatcher: Sendable {
                             message: "log_batch holds \(message.events.count) events, the limit is \(self.configuration.maximumBatchEvents)"
                         )))
             }
-            return try await self.ingest(message.events, acknowledged: message.flags.contains(.acknowledge), peer: access.credentials, eventLoop: eventLoop)
+            return try await self.ingest(message.events, acknowledged: message.flags.contains(.acknowledge), peer: access.credentials)
         case .query(let query):
             return await self.read {
                 try query.validate(maximumLimit: self.configuration.maximumQueryLimit)
@@ -103,11 +102,10 @@ struct RequestDispatcher: Sendable {
         _ makeEvents: () throws(LedgerProtocolError) -> [LedgerEvent],
         acknowledged: Bool,
         peer: PeerCredentials?,
-        eventLoop: any EventLoop,
         gapRecord: Bool = false
     ) async throws -> Outcome {
         do {
-            return try await self.ingest(try makeEvents(), acknowledged: acknowledged, peer: peer, eventLoop: eventLoop, gapRecord: gapRecord)
+            return try await self.ingest(try makeEvents(), acknowledged: acknowledged, peer: peer, gapRecord: gapRecord)
         } catch let error as LedgerProtocolError {
             self.stats.add(\.eventsRejected)
             return .respond(.error(ErrorResponse(error)))
@@ -118,7 +116,7 @@ struct RequestDispatcher: Sendable {
     ///
     /// A request is all or nothing: one invalid event rejects the request and stores none of it.
     private func ingest(
-        _ events: consuming [LedgerEvent], acknowledged: Bool, peer: PeerCredentials?, eventLoop: any EventLoop, gapRecord: Bool = false
+        _ events: consuming [LedgerEvent], acknowledged: Bool, peer: PeerCredentials?, gapRecord: Bool = false
     ) async throws -> Outcome {
         let now = Self.now()
         for index in events.indices {
@@ -130,16 +128,15 @@ struct RequestDispatcher: Sendable {
                 return .respond(.error(ErrorResponse(code: error.code, message: prefix + error.message)))
             }
         }
-        let promise = acknowledged ? eventLoop.makePromise(of: Void.self) : nil
+        let ticket = acknowledged ? CommitTicket() : nil
         do {
-            try await self.queue.submit(events, completion: promise)
+            try await self.queue.submit(events, completion: ticket)
         } catch let error as LedgerProtocolError {
-            promise?.fail(error)
             return .respond(.error(ErrorResponse(error)))
         }
         self.stats.add(\.eventsReceived, Int64(events.count))
-        guard let promise else { return .noResponse }
-        return .respondAfterCommit(committed: UInt32(events.count), promise.futureResult)
+        guard let ticket else { return .noResponse }
+        return .respondAfterCommit(committed: UInt32(events.count), ticket)
     }
 
     private func read(_ body: () async throws -> LedgerResponse) async -> Outcome {

@@ -11,7 +11,7 @@ final class ResponseQueue: Sendable {
         /// A response that can be written now.
         case ready(LedgerFrame)
         /// An ack to write once the events are committed (or an error if they could not be).
-        case afterCommit(requestID: UInt32, committed: UInt32, CommitOutcome)
+        case afterCommit(requestID: UInt32, committed: UInt32, CommitTicket)
         /// A live tail: every frame from here on belongs to it.
         case stream(requestID: UInt32, TailSubscription, after: TailCursor?)
     }
@@ -73,7 +73,7 @@ final class ResponseQueue: Sendable {
             guard let first = state.items.first else { return (nil, nil) }
             switch first {
             case .ready: break
-            case .afterCommit(_, _, let outcome): if outcome.settled == nil { return (nil, nil) }
+            case .afterCommit(_, _, let ticket): if ticket.settled == nil { return (nil, nil) }
             case .stream: return (nil, nil)
             }
             state.items.removeFirst()
@@ -96,23 +96,5 @@ final class ResponseQueue: Sendable {
             writer?.resume()
             if let result { continuation.resume(returning: result) }
         }
-    }
-}
-
-/// What became of an acknowledged request's commit, readable without waiting once known.
-final class CommitOutcome: Sendable {
-    let future: EventLoopFuture<Void>
-    private let result = NIOLockedValueBox<Result<Void, any Error>?>(nil)
-
-    init(_ future: EventLoopFuture<Void>) {
-        self.future = future
-        future.whenComplete { result in
-            self.result.withLockedValue { $0 = result }
-        }
-    }
-
-    /// The outcome, or nil while the commit is still pending.
-    var settled: Result<Void, any Error>? {
-        self.result.withLockedValue { $0 }
     }
 }
