@@ -45,8 +45,10 @@ public final class CommitTicket: Sendable {
 
     /// Returns once the events are committed, or throws what kept them from the store.
     ///
-    /// One task waits on a ticket: the connection's response writer.
+    /// One task waits on a ticket: the connection's response writer. A ticket already settled
+    /// answers without suspending, as the acks behind the first of a commit usually are.
     public func wait() async throws {
+        if let result = self.settled { return try result.get() }
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let result = self.state.withLockedValue { state -> Result<Void, any Error>? in
                 switch state {

@@ -151,11 +151,7 @@ struct ConnectionHandler: Sendable {
                 requestID: requestID)
         case .afterCommit(let requestID, let committed, let ticket):
             do {
-                if let settled = ticket.settled {
-                    try settled.get()
-                } else {
-                    try await ticket.wait()
-                }
+                try await ticket.wait()
                 return LedgerResponse.ack(Ack(committed: committed)).frame(requestID: requestID)
             } catch let error as LedgerProtocolError {
                 return LedgerResponse.error(ErrorResponse(error)).frame(requestID: requestID)

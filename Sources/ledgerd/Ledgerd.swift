@@ -149,7 +149,9 @@ struct Ledgerd: AsyncParsableCommand {
             Int($0).flatMap { (1...100_000).contains($0) ? $0 : nil }
         }
         configuration.commitDelay = .milliseconds(
-            try settings.value(self.commitDelayMs, env: "LEDGER_COMMIT_DELAY_MS", default: 0) { Int($0).flatMap { (0...1_000).contains($0) ? $0 : nil } })
+            try settings.value(self.commitDelayMs, env: "LEDGER_COMMIT_DELAY_MS", default: Int(configuration.commitDelay / .milliseconds(1))) {
+                Int($0).flatMap { (0...1_000).contains($0) ? $0 : nil }
+            })
         configuration.ingestQueueCapacity = try settings.value(self.queueCapacity, env: "LEDGER_QUEUE_CAPACITY", default: configuration.ingestQueueCapacity) {
             Int($0).flatMap { (1...10_000_000).contains($0) ? $0 : nil }
         }
