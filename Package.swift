@@ -113,7 +113,7 @@ let package = Package(
             name: "LedgerServerTests",
             dependencies: [
                 "LedgerTestSupport", "LedgerServer", "LedgerStore", "LedgerProtocol", nioCore, nioEmbedded, nioLocks, nioPosix, logging,
-                serviceLifecycle,
+                serviceLifecycle, atomics,
             ],
             swiftSettings: swiftSettings
         ),

@@ -36,9 +36,7 @@ public struct BatchWriter: Service {
         // Cancellation closes the queue too, so a group torn down after a failed start still ends.
         await withTaskCancellationHandler {
             await withGracefulShutdownHandler {
-                while let batch = await self.queue.nextBatch(maximumEvents: self.batchSize, delay: self.delay) {
-                    await self.commit(batch)
-                }
+                await self.drain()
             } onGracefulShutdown: {
                 self.queue.close()
             }
@@ -48,8 +46,32 @@ public struct BatchWriter: Service {
         self.logger.debug("batch writer drained")
     }
 
-    func commit(_ batch: [IngestQueue.Entry]) async {
-        guard !batch.isEmpty else { return }
+    /// Commits batch after batch; while one batch's commit is made durable, the next one commits.
+    ///
+    /// Acknowledgements are settled in commit order, by a chain of tasks each of which waits for the
+    /// one before; at most two batches are between their commit and their acknowledgement. The
+    /// tasks are not children of this one, so a cancelled writer still settles every ticket.
+    private func drain() async {
+        var acknowledging: Task<Void, Never>?
+        while let batch = await self.queue.nextBatch(maximumEvents: self.batchSize, delay: self.delay) {
+            guard let commit = await self.commit(batch) else { continue }
+            if commit.isDurable, acknowledging == nil {
+                await self.acknowledge(batch, commit)
+                continue
+            }
+            let previous = acknowledging
+            acknowledging = Task {
+                await previous?.value
+                await self.acknowledge(batch, commit)
+            }
+            await previous?.value
+        }
+        await acknowledging?.value
+    }
+
+    /// Commits the batch, riding out a store outage; nil when the batch failed and its requests were answered.
+    func commit(_ batch: [IngestQueue.Entry]) async -> StoreCommit? {
+        guard !batch.isEmpty else { return nil }
         let requests = batch.map(\.events)
         let eventCount = requests.reduce(0) { $0 + $1.count }
         self.stats.eventsInFlight.store(Int64(eventCount), ordering: .relaxed)
@@ -58,32 +80,11 @@ public struct BatchWriter: Service {
         var givingUpAt: ContinuousClock.Instant?
         while true {
             do {
-                let sequences = eventCount == 0 ? [] : try await self.store.insert(requests: requests)
-                let inserted = sequences.reduce(0) { $0 + ($1 == nil ? 0 : 1) }
+                let commit = eventCount == 0 ? StoreCommit(sequences: []) : try await self.store.commit(requests: requests)
                 if self.stats.storeAvailable.exchange(1, ordering: .relaxed) == 0 {
                     self.logger.notice("store is back; writing the held events", metadata: ["store": "\(self.store.description)"])
                 }
-                self.stats.add(\.eventsCommitted, Int64(inserted))
-                self.stats.add(\.eventsDuplicate, Int64(eventCount - inserted))
-                self.stats.add(\.batchesCommitted)
-                // A subscriber that registers after this check reads these events in its catch-up, which starts later.
-                if let hub = self.hub, inserted > 0, hub.hasSubscribers {
-                    // Before the acks, so a tail sees an event no later than its sender's ack.
-                    // Only what was newly stored, with its commit sequence: a retried duplicate is not news.
-                    var stored: [LedgerEvent] = []
-                    stored.reserveCapacity(inserted)
-                    for (event, sequence) in zip(requests.joined(), sequences) {
-                        guard let sequence else { continue }
-                        var event = event
-                        event.sequence = sequence
-                        stored.append(event)
-                    }
-                    hub.publish(stored)
-                }
-                for entry in batch {
-                    entry.completion?.succeed()
-                }
-                return
+                return commit
             } catch where error.code == .unavailable {
                 // An outage: hold the batch (and, through the full queue, everything behind it) and
                 // retry. Nothing is acknowledged meanwhile, and nothing acknowledged is lost.
@@ -99,20 +100,53 @@ public struct BatchWriter: Service {
                     givingUpAt = deadline
                     if ContinuousClock.now >= deadline {
                         self.fail(batch, events: eventCount, error: error, reason: "the store did not come back before shutdown")
-                        return
+                        return nil
                     }
                 }
                 do {
                     try await Task.sleep(for: backoff)
                 } catch {
                     self.fail(batch, events: eventCount, error: error, reason: "the daemon was stopped during a store outage")
-                    return
+                    return nil
                 }
                 backoff = min(backoff * 2, self.retry.maximumBackoff)
             } catch {
                 self.fail(batch, events: eventCount, error: error, reason: "the store rejected the batch")
-                return
+                return nil
             }
+        }
+    }
+
+    /// Once the commit is durable: counts it, hands it to live tails and acknowledges its requests.
+    func acknowledge(_ batch: [IngestQueue.Entry], _ commit: StoreCommit) async {
+        let eventCount = commit.sequences.count
+        do {
+            try await commit.waitUntilDurable()
+        } catch {
+            self.fail(batch, events: eventCount, error: error, reason: "the commit could not be made durable")
+            return
+        }
+        let sequences = commit.sequences
+        let inserted = sequences.reduce(0) { $0 + ($1 == nil ? 0 : 1) }
+        self.stats.add(\.eventsCommitted, Int64(inserted))
+        self.stats.add(\.eventsDuplicate, Int64(eventCount - inserted))
+        self.stats.add(\.batchesCommitted)
+        // A subscriber that registers after this check reads these events in its catch-up, which starts later.
+        if let hub = self.hub, inserted > 0, hub.hasSubscribers {
+            // Before the acks, so a tail sees an event no later than its sender's ack.
+            // Only what was newly stored, with its commit sequence: a retried duplicate is not news.
+            var stored: [LedgerEvent] = []
+            stored.reserveCapacity(inserted)
+            for (event, sequence) in zip(batch.lazy.flatMap(\.events), sequences) {
+                guard let sequence else { continue }
+                var event = event
+                event.sequence = sequence
+                stored.append(event)
+            }
+            hub.publish(stored)
+        }
+        for entry in batch {
+            entry.completion?.succeed()
         }
     }
 

@@ -78,6 +78,13 @@ struct EventQuerySQL {
         self.conditions.append("seq > \(marker)")
     }
 
+    /// Restricts to rows committed no later than `sequence`: a store that commits before its
+    /// commits are durable shows only those that are.
+    mutating func add(throughSequence sequence: Int64) {
+        let marker = self.bind(.integer(sequence))
+        self.conditions.append("+seq <= \(marker)")
+    }
+
     var whereClause: String {
         self.conditions.isEmpty ? "" : " WHERE " + self.conditions.joined(separator: " AND ")
     }

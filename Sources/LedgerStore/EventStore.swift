@@ -2,9 +2,11 @@ import LedgerProtocol
 
 /// Where committed events live. The daemon talks to every backend through this.
 ///
-/// `append` is the group-commit path: one call is one transaction, and when it
-/// returns every event in it is durable (or was already stored under its id).
-/// Implementations keep blocking work off the caller's executor.
+/// One call of `insert(requests:)` is one transaction, and when it returns every event
+/// in it is durable (or was already stored under its id). The batch writer uses
+/// `commit(requests:)`, which may return before the commit is durable, so that a store
+/// can make one batch durable while it commits the next. Implementations keep blocking
+/// work off the caller's executor.
 public protocol EventStore: Sendable {
     /// A one-line description for logs and stats, never containing a password.
     var description: String { get }
@@ -16,6 +18,11 @@ public protocol EventStore: Sendable {
     /// spares every batch a copy of all its events into one array.
     /// - Returns: for each event, its commit sequence number, or nil when its id was already stored.
     func insert(requests: [[LedgerEvent]]) async throws(StoreError) -> [Int64?]
+
+    /// Stores the events as `insert(requests:)` does, but may return once they are committed and
+    /// before they are durable, which `StoreCommit.waitUntilDurable()` then waits for. Readers see
+    /// them only once they are durable.
+    func commit(requests: [[LedgerEvent]]) async throws(StoreError) -> StoreCommit
 
     /// One page of events matching the request's filter, in its order, after its cursor.
     func query(_ request: QueryRequest) async throws(StoreError) -> EventsResult
@@ -32,6 +39,11 @@ public protocol EventStore: Sendable {
 }
 
 extension EventStore {
+    /// A store whose commits are durable when they return.
+    public func commit(requests: [[LedgerEvent]]) async throws(StoreError) -> StoreCommit {
+        StoreCommit(sequences: try await self.insert(requests: requests))
+    }
+
     /// Stores the events in one transaction, as one request.
     public func insert(_ events: [LedgerEvent]) async throws(StoreError) -> [Int64?] {
         try await self.insert(requests: [events])

@@ -18,14 +18,18 @@ public final class TestServer: Sendable {
     private let group: ServiceGroup
     private let task: Task<Void, any Error>
 
-    public static func start(configure: (inout LedgerServerConfiguration) -> Void = { _ in }) async throws -> TestServer {
+    /// - Parameter openStore: opens the store at the path given, for a test that needs it opened its own way.
+    public static func start(
+        configure: (inout LedgerServerConfiguration) -> Void = { _ in },
+        openStore: (String, Logger) async throws -> SQLiteStore = { try await SQLiteStore(path: $0, logger: $1) }
+    ) async throws -> TestServer {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-srv-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var configuration = LedgerServerConfiguration(socketPath: "\(directory)/ledgerd.sock")
         configure(&configuration)
         var logger = Logger(label: "test-ledgerd")
         logger.logLevel = .warning
-        let store = try await SQLiteStore(path: "\(directory)/ledger.sqlite", logger: logger)
+        let store = try await openStore("\(directory)/ledger.sqlite", logger)
         return try await TestServer(directory: directory, configuration: configuration, store: store, logger: logger)
     }
 

@@ -8,13 +8,14 @@ import NIOPosix
 ///
 /// Writes go through one connection on one thread and reads through another, so a
 /// long query never holds up a commit (WAL lets readers see the last commit while
-/// the writer works). `synchronous=FULL` makes a returned `append` survive power loss,
-/// which is what an acknowledgement promises.
+/// the writer works). A commit is made durable by `SQLiteLogFlusher` on a thread of its own,
+/// which is what an acknowledgement waits for, while the writer goes on to the next batch.
 public final class SQLiteStore: EventStore {
     public let path: String
     private let writer: Worker<WriterState>
     private let reader: Worker<WriterState>
     private let checkpointer: SQLiteCheckpointer
+    private let flusher: SQLiteLogFlusher
 
     public var description: String { "sqlite:\(self.path)" }
 
@@ -23,7 +24,10 @@ public final class SQLiteStore: EventStore {
         try await self.init(path: path, migrations: migrations, checkpoints: SQLiteCheckpointer.Policy(), logger: logger)
     }
 
-    init(path: String, migrations: MigrationCatalog?, checkpoints: SQLiteCheckpointer.Policy, logger: Logger) async throws(StoreError) {
+    init(
+        path: String, migrations: MigrationCatalog?, checkpoints: SQLiteCheckpointer.Policy, logger: Logger,
+        sync: @escaping SQLiteLogFlusher.Sync = { fdatasync($0) }
+    ) async throws(StoreError) {
         self.path = path
         let catalog: MigrationCatalog
         if let migrations {
@@ -45,7 +49,8 @@ public final class SQLiteStore: EventStore {
             self.writer = try await Worker(name: "ledger-sqlite-writer") { () throws(StoreError) in
                 let connection = try SQLiteConnection(path: path)
                 try connection.execute("PRAGMA journal_mode=WAL", as: .unavailable)
-                try connection.execute("PRAGMA synchronous=FULL", as: .unavailable)
+                // Commits are written but not synced; the flusher syncs them, beside the next commit.
+                try connection.execute("PRAGMA synchronous=NORMAL", as: .unavailable)
                 // Three of the indexes take random keys (job, clip and entity ids), so a group commit touches
                 // pages all over them and a cache keeps them from being re-read. Past 16 MiB it bought little
                 // throughput for its memory; larger commits paid more (BENCHMARKS.md, group commit defaults).
@@ -59,6 +64,14 @@ public final class SQLiteStore: EventStore {
             throw error
         }
         do {
+            let lastSequence = try await self.writer.run { (state: WriterState) throws(StoreError) in try state.lastSequence() }
+            self.flusher = try await SQLiteLogFlusher(path: path, lastSequence: lastSequence, logger: logger, sync: sync)
+        } catch {
+            await self.writer.shutdown()
+            await checkpointer.shutdown()
+            throw error
+        }
+        do {
             self.reader = try await Worker(name: "ledger-sqlite-reader") { () throws(StoreError) in
                 let connection = try SQLiteConnection(path: path)
                 try connection.execute("PRAGMA query_only=ON", as: .unavailable)
@@ -66,6 +79,7 @@ public final class SQLiteStore: EventStore {
                 return WriterState(readOnly: connection)
             }
         } catch {
+            await self.flusher.shutdown()
             await self.writer.shutdown()
             await checkpointer.shutdown()
             throw error
@@ -73,8 +87,21 @@ public final class SQLiteStore: EventStore {
     }
 
     public func insert(requests: [[LedgerEvent]]) async throws(StoreError) -> [Int64?] {
-        try await self.writer.run { (state: WriterState) throws(StoreError) -> [Int64?] in
-            try state.insert(requests.joined(), count: requests.reduce(0) { $0 + $1.count })
+        let commit = try await self.commit(requests: requests)
+        try await commit.waitUntilDurable()
+        return commit.sequences
+    }
+
+    public func commit(requests: [[LedgerEvent]]) async throws(StoreError) -> StoreCommit {
+        let flusher = self.flusher
+        let (sequences, number) = try await self.writer.run { (state: WriterState) throws(StoreError) -> ([Int64?], Int64) in
+            try flusher.checkUsable()
+            let sequences = try state.insert(requests.joined(), count: requests.reduce(0) { $0 + $1.count })
+            // Counted even when every id was a duplicate: its first commit may be the one not yet on disk.
+            return (sequences, flusher.committed(lastSequence: sequences.lazy.compactMap { $0 }.max() ?? 0))
+        }
+        return StoreCommit(sequences: sequences) { () throws(StoreError) in
+            try await flusher.flush(through: number)
         }
     }
 
@@ -82,6 +109,7 @@ public final class SQLiteStore: EventStore {
         try await self.reader.run { (state: WriterState) throws(StoreError) -> [LedgerEvent] in
             var sql = EventQuerySQL(filter: filter, placeholder: { _ in "?" })
             sql.add(afterSequence: sequence)
+            sql.add(throughSequence: self.flusher.visibleSequence)
             let statement = try state.connection.prepare(Self.selectColumns + sql.whereClause + " ORDER BY seq LIMIT \(limit)")
             statement.bind(sql.values.map(SQLiteStatement.Value.init))
             var events: [LedgerEvent] = []
@@ -98,6 +126,7 @@ public final class SQLiteStore: EventStore {
     public func query(_ request: QueryRequest) async throws(StoreError) -> EventsResult {
         try await self.reader.run { (state: WriterState) throws(StoreError) -> EventsResult in
             var sql = EventQuerySQL(filter: request.filter, placeholder: { _ in "?" })
+            sql.add(throughSequence: self.flusher.visibleSequence)
             if let cursor = request.after { sql.add(after: cursor, order: request.order) }
             let text = Self.selectColumns + sql.whereClause + EventQuerySQL.orderClause(request.order) + " LIMIT \(request.limit)"
             let statement = try state.connection.prepare(text)
@@ -113,7 +142,8 @@ public final class SQLiteStore: EventStore {
 
     public func count(_ filter: EventFilter) async throws(StoreError) -> UInt64 {
         try await self.reader.run { (state: WriterState) throws(StoreError) -> UInt64 in
-            let sql = EventQuerySQL(filter: filter, placeholder: { _ in "?" })
+            var sql = EventQuerySQL(filter: filter, placeholder: { _ in "?" })
+            sql.add(throughSequence: self.flusher.visibleSequence)
             let statement = try state.connection.prepare("SELECT count(*) FROM ledger_events" + sql.whereClause)
             statement.bind(sql.values.map(SQLiteStatement.Value.init))
             guard try statement.step(as: .queryFailed) else { return 0 }
@@ -123,6 +153,7 @@ public final class SQLiteStore: EventStore {
 
     public func close() async {
         await self.writer.shutdown()
+        await self.flusher.shutdown()
         await self.reader.shutdown()
         await self.checkpointer.shutdown()
     }
@@ -229,7 +260,7 @@ final class WriterState {
         return sequences
     }
 
-    private func lastSequence() throws(StoreError) -> Int64 {
+    func lastSequence() throws(StoreError) -> Int64 {
         let statement = try self.connection.prepare("SELECT coalesce(max(seq), 0) FROM ledger_events", as: .writeFailed)
         defer { statement.reset() }
         guard try statement.step(as: .writeFailed) else { return 0 }

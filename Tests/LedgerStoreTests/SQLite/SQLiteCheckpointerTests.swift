@@ -1,5 +1,6 @@
 import Foundation
 import LedgerProtocol
+import LedgerTestSupport
 import Logging
 import Testing
 

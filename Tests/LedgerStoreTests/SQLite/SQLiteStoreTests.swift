@@ -1,6 +1,7 @@
 import Foundation
 import LedgerProtocol
 import LedgerStore
+import LedgerTestSupport
 import Testing
 
 @Suite struct SQLiteStoreTests {
@@ -40,16 +41,4 @@ import Testing
     func refusesUnknownStoreLocations(text: String) {
         #expect(throws: StoreError.self) { try StoreLocation(parsing: text) }
     }
-}
-
-/// Runs the sqlite3 shell, the way an operator would inspect the file.
-func sqlite(_ path: String, _ sql: String) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-    process.arguments = [path, sql]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    try process.run()
-    process.waitUntilExit()
-    return String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
 }
