@@ -74,8 +74,7 @@ public struct BatchWriter: Service {
         guard !batch.isEmpty else { return nil }
         let requests = batch.map(\.events)
         let eventCount = requests.reduce(0) { $0 + $1.count }
-        self.stats.eventsInFlight.store(Int64(eventCount), ordering: .relaxed)
-        defer { self.stats.eventsInFlight.store(0, ordering: .relaxed) }
+        self.stats.add(\.eventsInFlight, Int64(eventCount))
         var backoff = self.retry.initialBackoff
         var givingUpAt: ContinuousClock.Instant?
         while true {
@@ -131,6 +130,7 @@ public struct BatchWriter: Service {
         self.stats.add(\.eventsCommitted, Int64(inserted))
         self.stats.add(\.eventsDuplicate, Int64(eventCount - inserted))
         self.stats.add(\.batchesCommitted)
+        self.stats.add(\.eventsInFlight, -Int64(eventCount))
         // A subscriber that registers after this check reads these events in its catch-up, which starts later.
         if let hub = self.hub, inserted > 0, hub.hasSubscribers {
             // Before the acks, so a tail sees an event no later than its sender's ack.
@@ -152,6 +152,7 @@ public struct BatchWriter: Service {
 
     private func fail(_ batch: [IngestQueue.Entry], events: Int, error: any Error, reason: String) {
         self.stats.add(\.eventsFailed, Int64(events))
+        self.stats.add(\.eventsInFlight, -Int64(events))
         self.logger.error("\(reason); its events are not stored", metadata: ["events": "\(events)", "error": "\(error)"])
         for entry in batch {
             entry.completion?.fail(error)

@@ -25,7 +25,8 @@ public final class ServerStats: Sendable {
     public let storeAvailable = ManagedAtomic<Int64>(1)
     public let storeOutages = ManagedAtomic<Int64>(0)
     public let storeRetries = ManagedAtomic<Int64>(0)
-    /// Events taken from the queue and not yet committed: the batch being written or retried.
+    /// Events taken from the queue and not yet acknowledged: the batch being written or retried, and
+    /// one whose commit is still on its way to the disk.
     public let eventsInFlight = ManagedAtomic<Int64>(0)
 
     public init() {}

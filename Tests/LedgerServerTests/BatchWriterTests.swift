@@ -49,6 +49,7 @@ import Testing
         #expect(rows == "2")
         #expect(server.stats.eventsCommitted.load(ordering: .relaxed) == 0, "counted before it was on disk")
         #expect(server.stats.batchesCommitted.load(ordering: .relaxed) == 0)
+        #expect(server.stats.eventsInFlight.load(ordering: .relaxed) == 2, "both count as in flight until acknowledged")
 
         syncs.set(shut: false)
         let first = try #require(try await client.receive())
@@ -58,6 +59,7 @@ import Testing
         #expect(second.requestID == 2)
         #expect(second.response == .ack(Ack(committed: 1)))
         #expect(server.stats.eventsCommitted.load(ordering: .relaxed) == 2)
+        #expect(server.stats.eventsInFlight.load(ordering: .relaxed) == 0)
         try await server.stopAndRemove()
     }
 
@@ -78,6 +80,7 @@ import Testing
         #expect(error.message.contains("cannot flush the SQLite log"))
         #expect(server.stats.eventsCommitted.load(ordering: .relaxed) == 1)
         #expect(server.stats.eventsFailed.load(ordering: .relaxed) == 1)
+        #expect(server.stats.eventsInFlight.load(ordering: .relaxed) == 0)
         try await server.stopAndRemove()
     }
 }

@@ -40,7 +40,7 @@ final class SQLiteLogFlusher: Sendable {
         self.worker = try await Worker(name: "ledger-sqlite-flusher") { () throws(StoreError) in
             let file = LogFile(path: path + "-wal", sync: sync)
             // Commits a previous run wrote but never flushed are in the system's cache, not yet on disk.
-            try file.flush()
+            try file.flush(logMayBeMissing: true)
             return file
         }
     }
@@ -117,12 +117,13 @@ private final class LogFile {
         if self.descriptor >= 0 { close(self.descriptor) }
     }
 
-    func flush() throws(StoreError) {
+    /// - Parameter logMayBeMissing: true before the first commit, when there may be no log yet and
+    ///   so nothing to flush. After a commit a missing log means the database is not in WAL mode.
+    func flush(logMayBeMissing: Bool = false) throws(StoreError) {
         if self.descriptor < 0 {
             self.descriptor = open(self.path, O_RDONLY | O_CLOEXEC)
-            // Before the first commit the log may not exist yet, and then there is nothing to flush.
             if self.descriptor < 0 {
-                if errno == ENOENT { return }
+                if errno == ENOENT, logMayBeMissing { return }
                 throw StoreError(
                     code: .writeFailed, message: "cannot open the SQLite log \(self.path) to flush it: \(String(cString: strerror(errno)))")
             }
