@@ -157,7 +157,7 @@ struct ConnectionHandler: Sendable {
                 return LedgerResponse.error(ErrorResponse(error)).frame(requestID: requestID)
             } catch {
                 return LedgerResponse.error(
-                    ErrorResponse(code: .storeUnavailable, message: "the events were not stored: \(error)")
+                    ErrorResponse(code: .storeUnavailable, message: "the events were not acknowledged: \(error)")
                 ).frame(requestID: requestID)
             }
         }

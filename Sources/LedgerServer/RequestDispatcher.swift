@@ -45,7 +45,7 @@ struct RequestDispatcher: Sendable {
         case .stats:
             return .respond(
                 .stats(self.stats.snapshot(queueDepth: self.queue.depth, tailSubscribers: self.hub.subscriberCount,
-                    tailMissed: self.hub.missed.load(ordering: .relaxed), facts: self.facts)))
+                    tailMissed: self.hub.missed.load(ordering: .relaxed), storeCounters: self.store.counters, facts: self.facts)))
         case .sync:
             return try await self.ingest([], acknowledged: true, peer: nil)
         case .logEvent(let message):

@@ -36,9 +36,14 @@ public protocol EventStore: Sendable {
 
     /// Finishes pending work and releases the backend; later calls fail with `StoreError.Code.closed`.
     func close() async
+
+    /// What the backend counts of its own work, for `ledger-rpc stats`, by name.
+    var counters: [(name: String, value: Int64)] { get }
 }
 
 extension EventStore {
+    public var counters: [(name: String, value: Int64)] { [] }
+
     /// A store whose commits are durable when they return.
     public func commit(requests: [[LedgerEvent]]) async throws(StoreError) -> StoreCommit {
         StoreCommit(sequences: try await self.insert(requests: requests))

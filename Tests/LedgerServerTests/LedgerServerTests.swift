@@ -119,6 +119,9 @@ import Testing
         #expect(stats[counter: "events_committed"] == 5)
         #expect(stats[counter: "connections_current"] == 1)
         #expect(stats[fact: "store"]?.hasPrefix("sqlite:") == true)
+        // The store's own counters follow the daemon's: one commit, synced before its ack.
+        #expect(stats[counter: "sqlite_commits"] == 1)
+        #expect(stats[counter: "sqlite_log_syncs"] == 1)
         try await server.stopAndRemove()
     }
 

@@ -24,6 +24,9 @@ final class SQLiteLogFlusher: Sendable {
         /// The highest sequence number known to be on disk.
         var flushedSequence: Int64
         var failure: StoreError?
+        /// Syncs of the log, and the time they took, for the operator's view of the disk.
+        var syncs: Int64 = 0
+        var syncTime: Duration = .zero
     }
 
     /// Syncs a file descriptor's data, as `fdatasync(2)`: 0 or -1 with `errno` set.
@@ -72,6 +75,7 @@ final class SQLiteLogFlusher: Sendable {
             // Queued behind a sync that began after this commit, the wait may already be over.
             if try self.isFlushed(through: number) { return }
             let (commits, lastSequence) = self.state.withLockedValue { ($0.commits, $0.lastSequence) }
+            let started = ContinuousClock.now
             do throws(StoreError) {
                 try file.flush()
             } catch {
@@ -81,11 +85,25 @@ final class SQLiteLogFlusher: Sendable {
                     metadata: ["error": "\(error)"])
                 throw error
             }
+            let took = ContinuousClock.now - started
             self.state.withLockedValue { state in
                 state.flushedCommits = max(state.flushedCommits, commits)
                 state.flushedSequence = max(state.flushedSequence, lastSequence)
+                state.syncs += 1
+                state.syncTime += took
             }
         }
+    }
+
+    /// Commits since the store opened, syncs of the log, and the microseconds the syncs took.
+    var counters: [(name: String, value: Int64)] {
+        let state = self.state.withLockedValue { $0 }
+        let (seconds, attoseconds) = state.syncTime.components
+        return [
+            ("sqlite_commits", state.commits),
+            ("sqlite_log_syncs", state.syncs),
+            ("sqlite_log_sync_us", seconds * 1_000_000 + attoseconds / 1_000_000_000_000),
+        ]
     }
 
     private func isFlushed(through number: Int64) throws(StoreError) -> Bool {

@@ -151,6 +151,10 @@ public final class SQLiteStore: EventStore {
         }
     }
 
+    public var counters: [(name: String, value: Int64)] {
+        self.flusher.counters
+    }
+
     public func close() async {
         await self.writer.shutdown()
         await self.flusher.shutdown()

@@ -97,6 +97,9 @@ import Testing
         }
         #expect(gate.counts.syncs == before + 1)
         #expect(try await store.count(EventFilter()) == 5)
+        let counters = Dictionary(uniqueKeysWithValues: store.counters.map { ($0.name, $0.value) })
+        #expect(counters["sqlite_commits"] == 5)
+        #expect(counters["sqlite_log_syncs"] == 1)
         await store.close()
     }
 
