@@ -47,6 +47,24 @@ final class Worker<State>: @unchecked Sendable {
         }
     }
 
+    /// Starts `body` on the thread and returns at once; `done` gets its result on that thread, or
+    /// `StoreError.Code.closed` without it running once the worker is shut down.
+    func start<Result>(
+        _ body: @escaping @Sendable (State) throws(StoreError) -> Result,
+        done: @escaping @Sendable (Swift.Result<Result, StoreError>) -> Void
+    ) {
+        self.pool.submit { work in
+            guard case .active = work, let state = self.state else {
+                return done(.failure(StoreError(code: .closed, message: "the store is closed")))
+            }
+            do throws(StoreError) {
+                done(.success(try body(state)))
+            } catch {
+                done(.failure(error))
+            }
+        }
+    }
+
     func shutdown() async {
         _ = try? await self.pool.runIfActive { self.state = nil }
         try? await self.pool.shutdownGracefully()

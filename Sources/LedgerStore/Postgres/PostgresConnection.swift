@@ -27,9 +27,17 @@ final class PostgresConnection {
     }
 
     /// True when the server went away (or never answered); the next call reconnects.
+    ///
+    /// Between statements the server has nothing to say on these connections (they never LISTEN).
+    /// If the socket is readable, it spoke on its own, and that is to say it is closing (a restart,
+    /// `pg_terminate_backend`) or has closed: a new connection is opened rather than a statement
+    /// failed on the old one. It is how a writer that sat idle through a restart learns of it
+    /// without failing a batch.
     var isBroken: Bool {
         guard let handle = self.handle else { return true }
-        return PQstatus(handle) != CONNECTION_OK
+        guard PQstatus(handle) == CONNECTION_OK else { return true }
+        var socket = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
+        return poll(&socket, 1, 0) != 0
     }
 
     /// Replaces a broken connection with a new one; a healthy one is left alone.

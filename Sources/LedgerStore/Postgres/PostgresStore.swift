@@ -1,22 +1,31 @@
 import Foundation
 import LedgerProtocol
 import Logging
+import NIOConcurrencyHelpers
 
 /// The production store: PostgreSQL through libpq.
 ///
-/// Writes and reads each have their own connection on their own thread, so a long
-/// query never stalls ingest. A connection that breaks is replaced on its next use;
+/// Writes and reads each have their own connections on their own threads, so a long
+/// query never stalls ingest. A large batch is split between two writer connections
+/// that copy side by side (`PostgresCopyPair`). A connection that breaks is replaced on its next use;
 /// until then calls fail with `StoreError.Code.unavailable`, which the batch writer
 /// answers by holding its batch and retrying.
 public final class PostgresStore: EventStore {
     public let connectionInfo: PostgresConnectionInfo
     private let writer: Worker<PostgresConnection>
+    private let secondWriter: Worker<PostgresConnection>
     private let reader: Worker<PostgresConnection>
+    /// Held while a split batch's two jobs are queued, so both writers take split batches in the same order.
+    private let pairing = NIOLock()
 
     public var description: String { self.connectionInfo.description }
 
     /// Rows per INSERT statement: 12 parameters each, well under libpq's 65,535.
     static let rowsPerStatement = 1_000
+
+    /// A batch of at least this many events, over two requests or more, is split between the two
+    /// writers; below it the second transaction's round trips cost more than the copy saves.
+    static let splitEvents = 128
 
     /// Connects, applies migrations under an advisory lock, and opens the query connection.
     public init(
@@ -35,10 +44,19 @@ public final class PostgresStore: EventStore {
             return connection
         }
         do {
+            self.secondWriter = try await Worker(name: "ledger-postgres-writer-2") { () throws(StoreError) in
+                try PostgresConnection(info: connectionInfo)
+            }
+        } catch {
+            await self.writer.shutdown()
+            throw error
+        }
+        do {
             self.reader = try await Worker(name: "ledger-postgres-reader") { () throws(StoreError) in
                 try PostgresConnection(info: connectionInfo)
             }
         } catch {
+            await self.secondWriter.shutdown()
             await self.writer.shutdown()
             throw error
         }
@@ -46,6 +64,10 @@ public final class PostgresStore: EventStore {
 
     /// The requests are joined: COPY takes one stream of rows, so PostgreSQL gains nothing from walking them apart.
     public func insert(requests: [[LedgerEvent]]) async throws(StoreError) -> [Int64?] {
+        let total = requests.reduce(0) { $0 + $1.count }
+        if total >= Self.splitEvents, let cut = Self.halfway(requests, total: total) {
+            return try await self.insertSplit(Array(requests[..<cut].joined()), Array(requests[cut...].joined()))
+        }
         let events = requests.count == 1 ? requests[0] : Array(requests.joined())
         guard !events.isEmpty else { return [] }
         return try await self.writer.run { (connection: PostgresConnection) throws(StoreError) -> [Int64?] in
@@ -62,6 +84,110 @@ public final class PostgresStore: EventStore {
 
     static let uniqueViolation = "23505"
 
+    /// Where to cut the requests so that each side gets about half the events, keeping every request
+    /// whole; nil when one request holds most of them.
+    static func halfway(_ requests: [[LedgerEvent]], total: Int) -> Int? {
+        var count = 0
+        for (index, request) in requests.enumerated() {
+            count += request.count
+            if count * 2 >= total {
+                return index + 1 < requests.count ? index + 1 : nil
+            }
+        }
+        return nil
+    }
+
+    /// Copies the two halves at once, one on each writer, and commits the first half, then the second.
+    private func insertSplit(_ first: [LedgerEvent], _ second: [LedgerEvent]) async throws(StoreError) -> [Int64?] {
+        let pair = PostgresCopyPair()
+        let (firstResult, secondResult) = await withCheckedContinuation { continuation in
+            let results = PairOfResults<[Int64?], [Int64?]>(continuation)
+            self.pairing.withLock {
+                self.writer.start({ (connection: PostgresConnection) throws(StoreError) in
+                    try Self.copyFirstHalf(first, secondCount: second.count, pair: pair, on: connection)
+                }) { result in
+                    // Also when the job never ran: the second half must not wait for it.
+                    if case .failure(let error) = result { pair.firstFailed(error) }
+                    results.setFirst(result)
+                }
+                self.secondWriter.start({ (connection: PostgresConnection) throws(StoreError) in
+                    try Self.copySecondHalf(second, pair: pair, on: connection)
+                }) { result in
+                    pair.secondCopied(result.map { _ in () })
+                    results.setSecond(result)
+                }
+            }
+        }
+        return try firstResult.get() + secondResult.get()
+    }
+
+    /// Takes the commit numbers of both halves, copies the first, and commits once the second is copied.
+    static func copyFirstHalf(
+        _ events: [LedgerEvent], secondCount: Int, pair: PostgresCopyPair, on connection: PostgresConnection
+    ) throws(StoreError) -> [Int64?] {
+        do {
+            try connection.reconnectIfBroken()
+            try connection.execute("BEGIN", as: .writeFailed)
+            let numbers = try Self.reserveNumbers(events.count + secondCount, on: connection)
+            pair.publishSecondNumbers(.success(Array(numbers[events.count...])))
+            let sequences = try Self.copyOrInsert(events, sequences: Array(numbers[..<events.count]), on: connection)
+            try pair.waitForSecondCopy().get()
+            try connection.execute("COMMIT", as: .writeFailed)
+            pair.firstCommitted(.success(()))
+            return sequences
+        } catch {
+            _ = try? connection.execute("ROLLBACK", as: .writeFailed)
+            pair.firstFailed(error)
+            throw error
+        }
+    }
+
+    /// Copies the second half with the numbers the first took, and commits only after the first did.
+    static func copySecondHalf(
+        _ events: [LedgerEvent], pair: PostgresCopyPair, on connection: PostgresConnection
+    ) throws(StoreError) -> [Int64?] {
+        let numbers = try pair.waitForSecondNumbers().get()
+        do {
+            try connection.reconnectIfBroken()
+            try connection.execute("BEGIN", as: .writeFailed)
+            let sequences = try Self.copyOrInsert(events, sequences: numbers, on: connection)
+            pair.secondCopied(.success(()))
+            try pair.waitForFirstCommit().get()
+            try connection.execute("COMMIT", as: .writeFailed)
+            return sequences
+        } catch {
+            _ = try? connection.execute("ROLLBACK", as: .writeFailed)
+            pair.secondCopied(.failure(error))
+            throw error
+        }
+    }
+
+    /// In the open transaction: the rows by COPY or, when an id is already stored, through the
+    /// statement that skips stored ids, in a fresh transaction with the same numbers.
+    private static func copyOrInsert(
+        _ events: [LedgerEvent], sequences: [Int64], on connection: PostgresConnection
+    ) throws(StoreError) -> [Int64?] {
+        do throws(StoreError) {
+            try Self.copyRows(events, sequences: sequences, on: connection)
+            return sequences
+        } catch where error.backendCode == Self.uniqueViolation {
+            try connection.execute("ROLLBACK", as: .writeFailed)
+            try connection.execute("BEGIN", as: .writeFailed)
+            return try Self.insertRows(events, sequences: sequences, on: connection)
+        }
+    }
+
+    /// The next `count` commit numbers; taken outside any transaction's undo, so they ascend in the order taken.
+    static func reserveNumbers(_ count: Int, on connection: PostgresConnection) throws(StoreError) -> [Int64] {
+        let numbers = try connection.execute(
+            "SELECT nextval('ledger_events_seq') FROM generate_series(1, $1::integer)", [String(count)], as: .writeFailed)
+        let sequences = (0..<numbers.rowCount).compactMap { numbers.text($0, 0).flatMap { Int64($0) } }
+        guard sequences.count == count else {
+            throw StoreError(code: .writeFailed, message: "PostgreSQL gave \(sequences.count) sequence numbers for \(count) events")
+        }
+        return sequences
+    }
+
     static let copyStatement =
         "COPY ledger_events (id, timestamp, event_type, entity_type, entity_id, event_data, severity, worker_id, job_id, clip_id, peer_uid, peer_pid, seq) FROM STDIN (FORMAT binary)"
 
@@ -69,54 +195,59 @@ public final class PostgresStore: EventStore {
     /// binary COPY, which fails as a whole if any id is already stored.
     static func copy(_ events: [LedgerEvent], on connection: PostgresConnection) throws(StoreError) -> [Int64?] {
         try connection.transaction(as: .writeFailed) { () throws(StoreError) -> [Int64?] in
-            let numbers = try connection.execute(
-                "SELECT nextval('ledger_events_seq') FROM generate_series(1, $1::integer)", [String(events.count)], as: .writeFailed)
-            let sequences = (0..<numbers.rowCount).compactMap { numbers.text($0, 0).flatMap { Int64($0) } }
-            guard sequences.count == events.count else {
-                throw StoreError(
-                    code: .writeFailed, message: "PostgreSQL gave \(sequences.count) sequence numbers for \(events.count) events")
-            }
-            var rows = PostgresBinaryCopy(capacity: events.count * 320)
-            for (event, sequence) in zip(events, sequences) {
-                rows.startRow(fields: 13)
-                rows.append(event.id)
-                rows.append(event.timestamp ?? LedgerTimestamp(rawValue: 0))
-                rows.append(event.eventType)
-                rows.append(event.entityType)
-                rows.append(event.entityID)
-                rows.append(jsonb: event.metadata.isEmpty ? "{}" : event.metadata)
-                rows.append(event.severity.name)
-                rows.append(event.workerID)
-                rows.append(event.jobID)
-                rows.append(event.clipID)
-                rows.append(event.peer.map { Int64($0.uid) })
-                rows.append(event.peer.map { $0.pid })
-                rows.append(sequence)
-            }
-            try connection.copy(Self.copyStatement, data: rows.finish(), as: .writeFailed)
+            let sequences = try Self.reserveNumbers(events.count, on: connection)
+            try Self.copyRows(events, sequences: sequences, on: connection)
             return sequences
         }
+    }
+
+    /// Every row in one binary COPY, with the commit numbers given.
+    static func copyRows(_ events: [LedgerEvent], sequences: [Int64], on connection: PostgresConnection) throws(StoreError) {
+        var rows = PostgresBinaryCopy(capacity: events.count * 320)
+        for (event, sequence) in zip(events, sequences) {
+            rows.startRow(fields: 13)
+            rows.append(event.id)
+            rows.append(event.timestamp ?? LedgerTimestamp(rawValue: 0))
+            rows.append(event.eventType)
+            rows.append(event.entityType)
+            rows.append(event.entityID)
+            rows.append(jsonb: event.metadata.isEmpty ? "{}" : event.metadata)
+            rows.append(event.severity.name)
+            rows.append(event.workerID)
+            rows.append(event.jobID)
+            rows.append(event.clipID)
+            rows.append(event.peer.map { Int64($0.uid) })
+            rows.append(event.peer.map { $0.pid })
+            rows.append(sequence)
+        }
+        try connection.copy(Self.copyStatement, data: rows.finish(), as: .writeFailed)
     }
 
     /// The path for batches that may hold stored ids: each row checked, the stored ones skipped.
     static func insertSkippingStored(_ events: [LedgerEvent], on connection: PostgresConnection) throws(StoreError) -> [Int64?] {
         try connection.transaction(as: .writeFailed) { () throws(StoreError) -> [Int64?] in
-            var assigned: [String: Int64] = [:]
-            var start = 0
-            while start < events.count {
-                let end = min(start + Self.rowsPerStatement, events.count)
-                let (sql, parameters) = Self.insert(events[start..<end])
-                let result = try connection.execute(sql, parameters, as: .writeFailed)
-                for row in 0..<result.rowCount {
-                    if let id = result.text(row, 0), let sequence = result.text(row, 1).flatMap({ Int64($0) }) {
-                        assigned[id] = sequence
-                    }
-                }
-                start = end
-            }
-            // An id sent twice in the batch is stored once: its number goes to the first, as the other stores do.
-            return events.map { event in assigned.removeValue(forKey: event.id.lowercaseText) }
+            try Self.insertRows(events, sequences: nil, on: connection)
         }
+    }
+
+    /// The rows in the open transaction, stored ids skipped; numbered from the sequence, or with the
+    /// numbers given (a split batch's, taken in order before the copy failed).
+    static func insertRows(_ events: [LedgerEvent], sequences: [Int64]?, on connection: PostgresConnection) throws(StoreError) -> [Int64?] {
+        var assigned: [String: Int64] = [:]
+        var start = 0
+        while start < events.count {
+            let end = min(start + Self.rowsPerStatement, events.count)
+            let (sql, parameters) = Self.insert(events[start..<end], sequences: sequences?[start..<end])
+            let result = try connection.execute(sql, parameters, as: .writeFailed)
+            for row in 0..<result.rowCount {
+                if let id = result.text(row, 0), let sequence = result.text(row, 1).flatMap({ Int64($0) }) {
+                    assigned[id] = sequence
+                }
+            }
+            start = end
+        }
+        // An id sent twice in the batch is stored once: its number goes to the first, as the other stores do.
+        return events.map { event in assigned.removeValue(forKey: event.id.lowercaseText) }
     }
 
     /// One INSERT of many rows, an id already stored skipped, so a retried batch is stored once.
@@ -124,14 +255,15 @@ public final class PostgresStore: EventStore {
     /// Each column travels as one array parameter and `unnest` turns them back into rows: the
     /// statement is the same whatever the row count, so PostgreSQL parses and plans 12 parameters
     /// rather than 12 per row.
-    static func insert(_ events: ArraySlice<LedgerEvent>) -> (String, [String?]) {
+    static func insert(_ events: ArraySlice<LedgerEvent>, sequences: ArraySlice<Int64>? = nil) -> (String, [String?]) {
+        let numbered = sequences != nil
         let sql = """
-            INSERT INTO ledger_events (id, timestamp, event_type, entity_type, entity_id, event_data, severity, worker_id, job_id, clip_id, peer_uid, peer_pid)
+            INSERT INTO ledger_events (id, timestamp, event_type, entity_type, entity_id, event_data, severity, worker_id, job_id, clip_id, peer_uid, peer_pid\(numbered ? ", seq" : ""))
             SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::event_severity[],
-                                 $8::text[], $9::uuid[], $10::uuid[], $11::bigint[], $12::integer[])
+                                 $8::text[], $9::uuid[], $10::uuid[], $11::bigint[], $12::integer[]\(numbered ? ", $13::bigint[]" : ""))
             ON CONFLICT DO NOTHING RETURNING id::text, seq
             """
-        var columns = [PostgresArrayLiteral](repeating: PostgresArrayLiteral(capacity: events.count * 40), count: 12)
+        var columns = [PostgresArrayLiteral](repeating: PostgresArrayLiteral(capacity: events.count * 40), count: numbered ? 13 : 12)
         for event in events {
             columns[0].append(event.id.lowercaseText)
             columns[1].append((event.timestamp ?? LedgerTimestamp(rawValue: 0)).iso8601)
@@ -145,6 +277,9 @@ public final class PostgresStore: EventStore {
             columns[9].append(event.clipID?.lowercaseText)
             columns[10].append(event.peer.map { String($0.uid) })
             columns[11].append(event.peer.map { String($0.pid) })
+        }
+        for sequence in sequences ?? [] {
+            columns[12].append(String(sequence))
         }
         return (sql, columns.map { $0.text })
     }
@@ -199,6 +334,7 @@ public final class PostgresStore: EventStore {
 
     public func close() async {
         await self.writer.shutdown()
+        await self.secondWriter.shutdown()
         await self.reader.shutdown()
     }
 
