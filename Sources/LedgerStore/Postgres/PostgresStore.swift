@@ -24,8 +24,9 @@ public final class PostgresStore: EventStore {
     static let rowsPerStatement = 1_000
 
     /// A batch of at least this many events, over two requests or more, is split between the two
-    /// writers; below it the second transaction's round trips cost more than the copy saves.
-    static let splitEvents = 128
+    /// writers. Batches of about 250 (one event per frame, 512 awaiting acks) gained nothing from it
+    /// and cost the daemon more CPU; batches of 1,500 and more gained 40% (BENCHMARKS.md).
+    static let splitEvents = 512
 
     /// Connects, applies migrations under an advisory lock, and opens the query connection.
     public init(

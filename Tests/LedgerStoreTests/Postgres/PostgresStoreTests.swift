@@ -1,8 +1,9 @@
 import Foundation
 import LedgerProtocol
-import LedgerStore
 import LedgerTestSupport
 import Testing
+
+@testable import LedgerStore
 
 @Suite struct PostgresStoreTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -68,10 +69,13 @@ import Testing
         #expect(try await store.count(EventFilter()) == 2)
         // The second writer sat idle through the restart: it sees its connection was closed before
         // using it, and reconnects instead of failing the batch.
-        #expect(try await store.insert(requests: Self.requests(count: 2, of: 100)).compactMap { $0 }.count == 200)
-        #expect(try await store.count(EventFilter()) == 202)
+        #expect(try await store.insert(requests: Self.requests(count: 2, of: Self.half)).compactMap { $0 }.count == 2 * Self.half)
+        #expect(try await store.count(EventFilter()) == UInt64(2 + 2 * Self.half))
         await store.close()
     }
+
+    /// Requests this large, two or more to a batch, make a batch that is split between the writers.
+    static let half = PostgresStore.splitEvents / 2 + 1
 
     static func requests(count: Int, of size: Int) -> [[LedgerEvent]] {
         (0..<count).map { request in
@@ -89,10 +93,10 @@ import Testing
     func aLargeBatchIsSplitBetweenTheWritersAndNumberedInOrder() async throws {
         let database = try TestStore.make(.postgres)
         let store = try await database.open()
-        let requests = Self.requests(count: 4, of: 50)
+        let requests = Self.requests(count: 4, of: Self.half)
         let numbers = try await store.insert(requests: requests).compactMap { $0 }
-        #expect(numbers.count == 200)
-        #expect(numbers == numbers.sorted() && Set(numbers).count == 200)
+        #expect(numbers.count == 4 * Self.half)
+        #expect(numbers == numbers.sorted() && Set(numbers).count == 4 * Self.half)
         #expect(try database.shell("SELECT count(DISTINCT xmin::text) FROM ledger_events") == "2", "two transactions")
         let byNumber = try database.shell("SELECT id FROM ledger_events ORDER BY seq").split(separator: "\n").map(String.init)
         #expect(byNumber == requests.joined().map(\.id.lowercaseText))
@@ -105,16 +109,16 @@ import Testing
     func storedIDsInASplitBatchAreSkippedAndTheRestNumberedInOrder() async throws {
         let database = try TestStore.make(.postgres)
         let store = try await database.open()
-        let requests = Self.requests(count: 4, of: 50)
+        let requests = Self.requests(count: 4, of: Self.half)
         let retried = [requests[0][7], requests[3][20]]
         let earlier = try await store.insert(retried)
         let numbers = try await store.insert(requests: requests)
         #expect(numbers[7] == nil)
-        #expect(numbers[170] == nil)
+        #expect(numbers[3 * Self.half + 20] == nil)
         let fresh = numbers.compactMap { $0 }
-        #expect(fresh.count == 198)
+        #expect(fresh.count == 4 * Self.half - 2)
         #expect(fresh == fresh.sorted() && fresh.first! > earlier.compactMap { $0 }.max()!)
-        #expect(try await store.count(EventFilter()) == 200)
+        #expect(try await store.count(EventFilter()) == UInt64(4 * Self.half))
         // Sent again whole, every id is stored: nothing new, in either half.
         #expect(try await store.insert(requests: requests).allSatisfy { $0 == nil })
         await store.close()
@@ -125,7 +129,7 @@ import Testing
     func aRefusedRowInEitherHalfKeepsNothingOfTheBatch(request: Int) async throws {
         let database = try TestStore.make(.postgres)
         let store = try await database.open()
-        var requests = Self.requests(count: 4, of: 50)
+        var requests = Self.requests(count: 4, of: Self.half)
         // The daemon refuses such metadata before it gets here; the table's own check refuses it too.
         requests[request][10].metadata = "[1, 2]"
         let error = await #expect(throws: StoreError.self) { try await store.insert(requests: requests) }
@@ -133,7 +137,7 @@ import Testing
         #expect(try await store.count(EventFilter()) == 0)
         #expect(try database.shell("SELECT count(*) FROM ledger_events") == "0")
         // The writers are usable again.
-        #expect(try await store.insert(requests: Self.requests(count: 4, of: 50)).compactMap { $0 }.count == 200)
+        #expect(try await store.insert(requests: Self.requests(count: 4, of: Self.half)).compactMap { $0 }.count == 4 * Self.half)
         await store.close()
     }
 
