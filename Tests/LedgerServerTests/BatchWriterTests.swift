@@ -38,7 +38,7 @@ import Testing
 
         syncs.set(shut: true)
         client.send(Self.acknowledgedEvent(1))
-        #expect(await Task.detached { syncs.waitForHeldSync() }.value, "no sync began")
+        #expect(await syncs.heldSync(), "no sync began")
         client.send(Self.acknowledgedEvent(2))
         // The second event is committed, in the file, while the first one's sync is still held.
         var rows = ""

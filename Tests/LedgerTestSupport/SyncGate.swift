@@ -45,16 +45,22 @@ public final class SyncGate: @unchecked Sendable {
         self.condition.unlock()
     }
 
-    /// Waits until a sync is held at the shut gate, for at most `seconds`.
+    /// Waits until a sync is held at the shut gate, for at most `seconds`, without holding a thread
+    /// of the cooperative pool, which the store under test needs to get that far.
     /// - Returns: whether one was.
-    public func waitForHeldSync(seconds: TimeInterval = 30) -> Bool {
-        let deadline = Date(timeIntervalSinceNow: seconds)
+    public func heldSync(within seconds: Int = 30) async -> Bool {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while ContinuousClock.now < deadline {
+            if self.isHolding { return true }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return self.isHolding
+    }
+
+    private var isHolding: Bool {
         self.condition.lock()
         defer { self.condition.unlock() }
-        while self.waiting == 0 {
-            if !self.condition.wait(until: deadline) { return self.waiting > 0 }
-        }
-        return true
+        return self.waiting > 0
     }
 
     public var counts: (syncs: Int, ofOtherFiles: Int) {

@@ -46,7 +46,7 @@ import Testing
 
         gate.set(shut: true)
         let durable = Task { try await commit.waitUntilDurable() }
-        #expect(await Task.detached { gate.waitForHeldSync() }.value, "no sync began")
+        #expect(await gate.heldSync(), "no sync began")
         #expect(try await store.query(Self.everything).events.isEmpty, "shown while its sync is still running")
         gate.set(shut: false)
         try await durable.value
