@@ -164,6 +164,7 @@ for kind in $BENCH_STORES; do
             eps=$(load_reference "$kind" "$store" "$csv")
             log "$kind store's own load, attempt $attempt: $eps events/s"
             best=$(awk "BEGIN { print ($eps > $best) ? $eps : $best }")
+            drop_store "$kind" ref_${kind}_$attempt
         done
         result[$kind.reference]=$best
         rm -f "$csv"
@@ -171,6 +172,7 @@ for kind in $BENCH_STORES; do
         for services in 1 8; do
             store=$(fresh_store "$kind" seed_${kind}_$services)
             run "$kind-seed-$services" seed-path --store "$store" --connections "$services" --events "$((BENCH_SEED_EVENTS * (services == 1 ? 1 : 4)))"
+            drop_store "$kind" seed_${kind}_$services
         done
 
         # The target: acknowledged, durable ingest from 8 connections, each shape on a fresh store as the
@@ -182,6 +184,7 @@ for kind in $BENCH_STORES; do
             start_daemon "$store"
             run "$kind-ack8-$name" --socket "$socket" --connections 8 --events "$BENCH_EVENTS" --ack --batch "$batch" --window "$window"
             stop_daemon
+            drop_store "$kind" "ack_${name}_$kind"
         done
     fi
 

@@ -78,6 +78,16 @@ stop_daemon() {
     daemon_pid=""
 }
 
+# drop_store KIND NAME: removes a store made by fresh_store once its run is measured, so that
+# PostgreSQL's autovacuum does not work through it during the runs after it.
+drop_store() {
+    local kind=$1 store_name=$2
+    case $kind in
+    sqlite) rm -f "$work/$store_name.sqlite" "$work/$store_name.sqlite-wal" "$work/$store_name.sqlite-shm" ;;
+    postgres) psql "$pg_admin" -qc "DROP DATABASE IF EXISTS $store_name" >/dev/null ;;
+    esac
+}
+
 # fresh_store KIND NAME: a fresh empty store of the given kind; prints its --store text.
 fresh_store() {
     local kind=$1 store_name=$2
