@@ -37,7 +37,7 @@ public final class ServerStats: Sendable {
 
     /// The counters in the order `ledger-rpc stats` prints them.
     func snapshot(
-        queueDepth: Int, tailSubscribers: Int, tailMissed: Int64, storeCounters: [(name: String, value: Int64)], facts: [StatsResult.Fact]
+        queueDepth: Int, tailSubscribers: Int, tailMissed: Int64, storeCounters: [StatsResult.Counter], facts: [StatsResult.Fact]
     ) -> StatsResult {
         func load(_ counter: KeyPath<ServerStats, ManagedAtomic<Int64>>) -> Int64 {
             self[keyPath: counter].load(ordering: .relaxed)
@@ -69,7 +69,7 @@ public final class ServerStats: Sendable {
                 .init("frames_timed_out", load(\.framesTimedOut)),
                 .init("tail_subscribers", Int64(tailSubscribers)),
                 .init("tail_missed", tailMissed),
-            ] + storeCounters.map { StatsResult.Counter($0.name, $0.value) },
+            ] + storeCounters,
             facts: facts
         )
     }

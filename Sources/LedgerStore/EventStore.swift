@@ -38,11 +38,11 @@ public protocol EventStore: Sendable {
     func close() async
 
     /// What the backend counts of its own work, for `ledger-rpc stats`, by name.
-    var counters: [(name: String, value: Int64)] { get }
+    var counters: [StatsResult.Counter] { get }
 }
 
 extension EventStore {
-    public var counters: [(name: String, value: Int64)] { [] }
+    public var counters: [StatsResult.Counter] { [] }
 
     /// A store whose commits are durable when they return.
     public func commit(requests: [[LedgerEvent]]) async throws(StoreError) -> StoreCommit {

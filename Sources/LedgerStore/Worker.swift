@@ -39,14 +39,6 @@ final class Worker<State>: @unchecked Sendable {
         }
     }
 
-    /// Runs `body` on the thread without waiting for it; nothing runs once the worker is shut down.
-    func submit(_ body: @escaping @Sendable (State) -> Void) {
-        self.pool.submit { work in
-            guard case .active = work, let state = self.state else { return }
-            body(state)
-        }
-    }
-
     /// Starts `body` on the thread and returns at once; `done` gets its result on that thread, or
     /// `StoreError.Code.closed` without it running once the worker is shut down.
     func start<Result>(

@@ -85,15 +85,18 @@ final class SQLiteCheckpointer: Sendable {
                 self.logger.debug("checkpoint by the writer did not finish", metadata: ["error": "\(error)"])
             }
         case .startPass:
-            self.worker.submit { connection in
+            self.worker.start({ (connection: SQLiteConnection) throws(StoreError) in try connection.checkpoint() }) { result in
                 let copied: Int
-                do {
-                    let (logFrames, copiedFrames) = try connection.checkpoint()
+                switch result {
+                case .success(let (logFrames, copiedFrames)):
                     copied = copiedFrames
                     self.logger.trace("checkpoint pass", metadata: ["log": "\(logFrames)", "copied": "\(copiedFrames)"])
-                } catch {
+                case .failure(let error):
                     copied = 0
-                    self.logger.warning("background checkpoint failed", metadata: ["error": "\(error)"])
+                    // A store closing mid-round ends here too, and nothing is left to copy for.
+                    if error.code != .closed {
+                        self.logger.warning("background checkpoint failed", metadata: ["error": "\(error)"])
+                    }
                 }
                 self.round.withLockedValue { round in
                     round.passRunning = false

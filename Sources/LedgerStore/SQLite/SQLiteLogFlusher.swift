@@ -1,4 +1,5 @@
 import Foundation
+import LedgerProtocol
 import Logging
 import NIOConcurrencyHelpers
 
@@ -96,13 +97,12 @@ final class SQLiteLogFlusher: Sendable {
     }
 
     /// Commits since the store opened, syncs of the log, and the microseconds the syncs took.
-    var counters: [(name: String, value: Int64)] {
+    var counters: [StatsResult.Counter] {
         let state = self.state.withLockedValue { $0 }
-        let (seconds, attoseconds) = state.syncTime.components
         return [
-            ("sqlite_commits", state.commits),
-            ("sqlite_log_syncs", state.syncs),
-            ("sqlite_log_sync_us", seconds * 1_000_000 + attoseconds / 1_000_000_000_000),
+            .init("sqlite_commits", state.commits),
+            .init("sqlite_log_syncs", state.syncs),
+            .init("sqlite_log_sync_us", Int64(state.syncTime / .microseconds(1))),
         ]
     }
 

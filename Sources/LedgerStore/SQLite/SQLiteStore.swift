@@ -98,7 +98,8 @@ public final class SQLiteStore: EventStore {
             try flusher.checkUsable()
             let sequences = try state.insert(requests.joined(), count: requests.reduce(0) { $0 + $1.count })
             // Counted even when every id was a duplicate: its first commit may be the one not yet on disk.
-            return (sequences, flusher.committed(lastSequence: sequences.lazy.compactMap { $0 }.max() ?? 0))
+            // Numbers ascend through the batch, so the last one given is the highest.
+            return (sequences, flusher.committed(lastSequence: sequences.lazy.compactMap { $0 }.last ?? 0))
         }
         return StoreCommit(sequences: sequences) { () throws(StoreError) in
             try await flusher.flush(through: number)
@@ -107,9 +108,8 @@ public final class SQLiteStore: EventStore {
 
     public func events(afterSequence sequence: Int64, matching filter: EventFilter, limit: Int) async throws(StoreError) -> [LedgerEvent] {
         try await self.reader.run { (state: WriterState) throws(StoreError) -> [LedgerEvent] in
-            var sql = EventQuerySQL(filter: filter, placeholder: { _ in "?" })
+            var sql = self.visibleSQL(filter)
             sql.add(afterSequence: sequence)
-            sql.add(throughSequence: self.flusher.visibleSequence)
             let statement = try state.connection.prepare(Self.selectColumns + sql.whereClause + " ORDER BY seq LIMIT \(limit)")
             statement.bind(sql.values.map(SQLiteStatement.Value.init))
             var events: [LedgerEvent] = []
@@ -120,13 +120,19 @@ public final class SQLiteStore: EventStore {
         }
     }
 
+    /// The filter's conditions, held to the events the flusher has made durable.
+    private func visibleSQL(_ filter: EventFilter) -> EventQuerySQL {
+        var sql = EventQuerySQL(filter: filter, placeholder: { _ in "?" })
+        sql.add(throughSequence: self.flusher.visibleSequence)
+        return sql
+    }
+
     static let selectColumns =
         "SELECT id, timestamp, event_type, entity_type, entity_id, event_data, severity, worker_id, job_id, clip_id, peer_uid, peer_pid, seq FROM ledger_events"
 
     public func query(_ request: QueryRequest) async throws(StoreError) -> EventsResult {
         try await self.reader.run { (state: WriterState) throws(StoreError) -> EventsResult in
-            var sql = EventQuerySQL(filter: request.filter, placeholder: { _ in "?" })
-            sql.add(throughSequence: self.flusher.visibleSequence)
+            var sql = self.visibleSQL(request.filter)
             if let cursor = request.after { sql.add(after: cursor, order: request.order) }
             let text = Self.selectColumns + sql.whereClause + EventQuerySQL.orderClause(request.order) + " LIMIT \(request.limit)"
             let statement = try state.connection.prepare(text)
@@ -142,8 +148,7 @@ public final class SQLiteStore: EventStore {
 
     public func count(_ filter: EventFilter) async throws(StoreError) -> UInt64 {
         try await self.reader.run { (state: WriterState) throws(StoreError) -> UInt64 in
-            var sql = EventQuerySQL(filter: filter, placeholder: { _ in "?" })
-            sql.add(throughSequence: self.flusher.visibleSequence)
+            let sql = self.visibleSQL(filter)
             let statement = try state.connection.prepare("SELECT count(*) FROM ledger_events" + sql.whereClause)
             statement.bind(sql.values.map(SQLiteStatement.Value.init))
             guard try statement.step(as: .queryFailed) else { return 0 }
@@ -151,7 +156,7 @@ public final class SQLiteStore: EventStore {
         }
     }
 
-    public var counters: [(name: String, value: Int64)] {
+    public var counters: [StatsResult.Counter] {
         self.flusher.counters
     }
 
