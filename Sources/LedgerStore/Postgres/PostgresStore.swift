@@ -106,17 +106,17 @@ public final class PostgresStore: EventStore {
             self.pairing.withLock {
                 self.writer.start({ (connection: PostgresConnection) throws(StoreError) in
                     try Self.copyFirstHalf(first, secondCount: second.count, pair: pair, on: connection)
-                }) { result in
+                }, done: { result in
                     // Also when the job never ran: the second half must not wait for it.
                     if case .failure(let error) = result { pair.firstFailed(error) }
                     results.setFirst(result)
-                }
+                })
                 self.secondWriter.start({ (connection: PostgresConnection) throws(StoreError) in
                     try Self.copySecondHalf(second, pair: pair, on: connection)
-                }) { result in
+                }, done: { result in
                     pair.secondCopied(result.map { _ in () })
                     results.setSecond(result)
-                }
+                })
             }
         }
         return try firstResult.get() + secondResult.get()

@@ -85,7 +85,7 @@ final class SQLiteCheckpointer: Sendable {
                 self.logger.debug("checkpoint by the writer did not finish", metadata: ["error": "\(error)"])
             }
         case .startPass:
-            self.worker.start({ (connection: SQLiteConnection) throws(StoreError) in try connection.checkpoint() }) { result in
+            self.worker.start({ (connection: SQLiteConnection) throws(StoreError) in try connection.checkpoint() }, done: { result in
                 let copied: Int
                 switch result {
                 case .success(let (logFrames, copiedFrames)):
@@ -102,7 +102,7 @@ final class SQLiteCheckpointer: Sendable {
                     round.passRunning = false
                     round.copiedFrames = copied
                 }
-            }
+            })
         }
     }
 
