@@ -27,24 +27,30 @@ final class PostgresConnection {
     }
 
     /// True when the server went away (or never answered); the next call reconnects.
-    ///
-    /// Between statements the server has nothing to say on these connections (they never LISTEN).
-    /// If the socket is readable, it spoke on its own, and that is to say it is closing (a restart,
-    /// `pg_terminate_backend`) or has closed: a new connection is opened rather than a statement
-    /// failed on the old one. It is how a writer that sat idle through a restart learns of it
-    /// without failing a batch.
     var isBroken: Bool {
         guard let handle = self.handle else { return true }
-        guard PQstatus(handle) == CONNECTION_OK else { return true }
-        var socket = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
-        return poll(&socket, 1, 0) != 0
+        return PQstatus(handle) != CONNECTION_OK
     }
 
-    /// Replaces a broken connection with a new one; a healthy one is left alone.
+    /// Replaces a broken connection with a new one; a healthy one is left alone. Called between
+    /// statements only.
+    ///
+    /// Between statements the server has nothing to say on these connections (they never LISTEN).
+    /// If the socket is readable then, it spoke on its own, and that is to say it is closing (a
+    /// restart, `pg_terminate_backend`) or has closed: a new connection is opened rather than a
+    /// statement failed on the old one. It is how a writer that sat idle through a restart learns of
+    /// it without failing a batch. During a statement the socket is readable with the server's
+    /// answers, so `isBroken` does not look.
     func reconnectIfBroken() throws(StoreError) {
-        guard self.isBroken else { return }
+        guard self.isBroken || self.spokeWhileIdle else { return }
         self.close()
         try self.connect()
+    }
+
+    private var spokeWhileIdle: Bool {
+        guard let handle = self.handle else { return true }
+        var socket = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
+        return poll(&socket, 1, 0) != 0
     }
 
     private func connect() throws(StoreError) {
