@@ -24,6 +24,9 @@ public final class IngestQueue: Sendable {
     private struct State {
         var entries: CircularBuffer<Entry> = CircularBuffer()
         var eventCount = 0
+        /// Events of producers resumed with room for them that have not appended yet: counting
+        /// them keeps a producer arriving meanwhile from taking the same room.
+        var reserved = 0
         var producers: CircularBuffer<Producer> = CircularBuffer()
         var consumer: CheckedContinuation<Void, Never>?
         /// The consumer wants waking only when a full batch is ready (it is in its commit delay).
@@ -59,26 +62,33 @@ public final class IngestQueue: Sendable {
         let count = events.count
         let enqueued: Bool = try self.state.withLockedValue { state in
             if state.closed { throw Self.shuttingDown }
-            // An oversized entry is let through alone rather than waiting forever.
-            if state.producers.isEmpty, state.eventCount == 0 || state.eventCount + count <= self.capacity {
-                self.append(Entry(events: events, completion: completion), to: &state)
-                return true
-            }
-            return false
+            guard state.producers.isEmpty, self.hasRoom(for: count, in: state) else { return false }
+            self.append(Entry(events: events, completion: completion), to: &state)
+            return true
         }
         if enqueued { return }
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let resumeNow: Bool = self.state.withLockedValue { state in
                 if state.closed { return true }
                 state.producers.append(Producer(count: count, continuation: continuation))
+                // The writer may have emptied the queue since the check above; without this the
+                // producer would wait for a batch that nobody is left to submit.
+                self.admitProducers(&state)
                 return false
             }
             if resumeNow { continuation.resume(throwing: Self.shuttingDown) }
         }
         try self.state.withLockedValue { state in
+            state.reserved -= count
             if state.closed { throw Self.shuttingDown }
             self.append(Entry(events: events, completion: completion), to: &state)
         }
+    }
+
+    /// An entry larger than the whole queue is let in alone rather than waiting forever.
+    private func hasRoom(for count: Int, in state: State) -> Bool {
+        let held = state.eventCount + state.reserved
+        return held == 0 || held + count <= self.capacity
     }
 
     private static var shuttingDown: LedgerProtocolError {
@@ -92,15 +102,12 @@ public final class IngestQueue: Sendable {
             state.consumer = nil
             consumer.resume()
         }
-        // Space a producer reserved was granted when it was resumed; let the next ones in if they still fit.
-        self.admitProducers(&state)
     }
 
     private func admitProducers(_ state: inout State) {
-        var projected = state.eventCount
-        while let first = state.producers.first, projected == 0 || projected + first.count <= self.capacity {
+        while let first = state.producers.first, self.hasRoom(for: first.count, in: state) {
             state.producers.removeFirst()
-            projected += first.count
+            state.reserved += first.count
             first.continuation.resume()
         }
     }

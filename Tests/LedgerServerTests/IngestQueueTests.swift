@@ -1,8 +1,9 @@
 import Foundation
 import LedgerProtocol
-@testable import LedgerServer
 import Synchronization
 import Testing
+
+@testable import LedgerServer
 
 @Suite struct IngestQueueTests {
     static func events(_ count: Int) -> [LedgerEvent] {
@@ -68,6 +69,44 @@ import Testing
         let admittedLater = admitted.load(ordering: .sequentiallyConsistent)
         #expect(admittedLater)
         #expect(queue.depth == 1)
+    }
+
+    /// A producer that finds the queue full and a writer that empties it at that moment must not
+    /// miss each other: the producer would wait for a wake-up that never comes, and its
+    /// connection would stop reading for good.
+    @Test func producersRacingTheWriterOnAFullQueueAreAllAdmitted() async throws {
+        let capacity = 8
+        let producers = 4
+        let entriesEach = 10_000
+        let queue = IngestQueue(capacity: capacity)
+        let writer = Task {
+            var events = 0
+            var deepest = 0
+            while let batch = await queue.nextBatch(maximumEvents: capacity, delay: .zero) {
+                deepest = max(deepest, queue.depth)
+                events += batch.flatMap(\.events).count
+            }
+            return (events, deepest)
+        }
+        // Closing after a generous minute turns a stuck producer into a failure instead of a hang.
+        let watchdog = Task {
+            try await Task.sleep(for: .seconds(60))
+            queue.close()
+        }
+        defer { watchdog.cancel() }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<producers {
+                group.addTask {
+                    for entry in 0..<entriesEach { try await queue.submit(Self.events(1 + entry % 3), completion: nil) }
+                }
+            }
+            try await group.waitForAll()
+        }
+        queue.close()
+        let (events, deepest) = await writer.value
+        let expected = producers * (0..<entriesEach).reduce(0) { $0 + 1 + $1 % 3 }
+        #expect(events == expected)
+        #expect(deepest <= capacity, "producers were admitted past the queue's capacity")
     }
 
     @Test func closeRefusesNewEventsButDrainsQueuedOnes() async throws {
