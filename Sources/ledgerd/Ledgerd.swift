@@ -48,7 +48,7 @@ struct Ledgerd: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Permission bits of the socket file, in octal. [env: LEDGER_SOCKET_MODE] (default: 0660)", valueName: "mode"))
     var socketMode: String?
 
-    @Option(name: .long, help: ArgumentHelp("Most events committed in one transaction. [env: LEDGER_COMMIT_BATCH] (default: 10000)", valueName: "n"))
+    @Option(name: .long, help: ArgumentHelp("Most events committed in one transaction. [env: LEDGER_COMMIT_BATCH] (default: 10000; 2000 with --store memory)", valueName: "n"))
     var commitBatch: String?
 
     @Option(
@@ -59,7 +59,7 @@ struct Ledgerd: AsyncParsableCommand {
 
     @Option(
         name: .long,
-        help: ArgumentHelp("Events held uncommitted before the daemon stops reading from clients. [env: LEDGER_QUEUE_CAPACITY] (default: 20000)", valueName: "n")
+        help: ArgumentHelp("Events held uncommitted before the daemon stops reading from clients. [env: LEDGER_QUEUE_CAPACITY] (default: 20000; 4000 with --store memory)", valueName: "n")
     )
     var queueCapacity: String?
 
@@ -141,7 +141,7 @@ struct Ledgerd: AsyncParsableCommand {
             throw ValidationError("--store: \(error.message)")
         }
 
-        var configuration = LedgerServerConfiguration(socketPath: socketPath)
+        var configuration = LedgerServerConfiguration(socketPath: socketPath, sizedFor: storeLocation)
         configuration.socketMode = try settings.value(self.socketMode, env: "LEDGER_SOCKET_MODE", default: 0o660) {
             UInt16($0, radix: 8).flatMap { $0 <= 0o777 ? $0 : nil }
         }
