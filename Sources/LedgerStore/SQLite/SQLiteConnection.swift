@@ -15,12 +15,13 @@ final class SQLiteConnection {
         _ = ledger_sqlite3_disable_memory_statistics()
     }()
 
-    init(path: String) throws(StoreError) {
+    /// - Parameter vfs: the name of a registered VFS to open the files through; nil for SQLite's default.
+    init(path: String, vfs: String? = nil) throws(StoreError) {
         Self.configured
         self.path = path
         var handle: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
-        let status = sqlite3_open_v2(path, &handle, flags, nil)
+        let status = sqlite3_open_v2(path, &handle, flags, vfs)
         guard status == SQLITE_OK, let handle else {
             var message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
             // SQLite's own words ("unable to open database file") do not say why; the system's do.
@@ -48,6 +49,12 @@ final class SQLiteConnection {
         let directory = (path as NSString).deletingLastPathComponent
         return access(directory.isEmpty ? "." : directory, W_OK | X_OK) == 0
             ? nil : "cannot create it in \(directory): \(String(cString: strerror(errno)))"
+    }
+
+    /// False while a commit's writes are still held by `SQLiteLogWriteVFS`; always true for a
+    /// connection opened through SQLite's own VFS.
+    var logIsWritten: Bool {
+        self.handle.map(SQLiteLogWriteVFS.logIsWritten) ?? true
     }
 
     func close() {

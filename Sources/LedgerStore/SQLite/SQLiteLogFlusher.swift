@@ -59,6 +59,13 @@ final class SQLiteLogFlusher: Sendable {
         if let failure = self.state.withLockedValue({ $0.failure }) { throw failure }
     }
 
+    /// Refuses every write from now on, as after a failed flush, and returns the error to throw.
+    func fail(_ error: StoreError) -> StoreError {
+        self.state.withLockedValue { $0.failure = error }
+        self.logger.critical("the SQLite store refuses writes until ledgerd restarts", metadata: ["error": "\(error)"])
+        return error
+    }
+
     /// Counts a commit that has returned; called by the writer on its own thread.
     /// - Returns: the commit's number, for `flush(through:)`.
     func committed(lastSequence: Int64) -> Int64 {
@@ -80,11 +87,7 @@ final class SQLiteLogFlusher: Sendable {
             do throws(StoreError) {
                 try file.flush()
             } catch {
-                self.state.withLockedValue { $0.failure = error }
-                self.logger.critical(
-                    "the SQLite log could not be flushed; refusing writes until ledgerd restarts",
-                    metadata: ["error": "\(error)"])
-                throw error
+                throw self.fail(error)
             }
             let took = ContinuousClock.now - started
             self.state.withLockedValue { state in

@@ -47,7 +47,7 @@ public final class SQLiteStore: EventStore {
         self.checkpointer = checkpointer
         do {
             self.writer = try await Worker(name: "ledger-sqlite-writer") { () throws(StoreError) in
-                let connection = try SQLiteConnection(path: path)
+                let connection = try SQLiteConnection(path: path, vfs: SQLiteLogWriteVFS.register())
                 try connection.execute("PRAGMA journal_mode=WAL", as: .unavailable)
                 // Commits are written but not synced; the flusher syncs them, beside the next commit.
                 try connection.execute("PRAGMA synchronous=NORMAL", as: .unavailable)
@@ -97,6 +97,15 @@ public final class SQLiteStore: EventStore {
         let (sequences, number) = try await self.writer.run { (state: WriterState) throws(StoreError) -> ([Int64?], Int64) in
             try flusher.checkUsable()
             let sequences = try state.insert(requests.joined(), count: requests.reduce(0) { $0 + $1.count })
+            guard state.connection.logIsWritten else {
+                throw flusher.fail(
+                    StoreError(
+                        code: .writeFailed,
+                        message: """
+                            SQLite finished a commit with part of it not yet written to \(self.path)-wal; \
+                            no more events are taken until ledgerd restarts
+                            """))
+            }
             // Counted even when every id was a duplicate: its first commit may be the one not yet on disk.
             // Numbers ascend through the batch, so the last one given is the highest.
             return (sequences, flusher.committed(lastSequence: sequences.lazy.compactMap { $0 }.last ?? 0))

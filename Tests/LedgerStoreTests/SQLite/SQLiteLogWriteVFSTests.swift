@@ -1,0 +1,96 @@
+import Foundation
+import LedgerTestSupport
+import Testing
+
+@testable import LedgerStore
+
+/// The writer's log writes, gathered by `SQLiteLogWriteVFS`, on a real file: every commit must be
+/// whole on the file when it returns, and the log must read back after a crash.
+@Suite struct SQLiteLogWriteVFSTests {
+    /// A connection set up as the store's writer: through the VFS, in WAL mode, commits not synced.
+    static func writer(_ path: String, cachePages: Int = 2_000) throws -> SQLiteConnection {
+        let connection = try SQLiteConnection(path: path, vfs: SQLiteLogWriteVFS.register())
+        try connection.execute("PRAGMA journal_mode=WAL")
+        try connection.execute("PRAGMA synchronous=NORMAL")
+        try connection.execute("PRAGMA cache_size=\(cachePages)")
+        try connection.execute("CREATE TABLE IF NOT EXISTS t (k BLOB NOT NULL, v TEXT NOT NULL)")
+        try connection.execute("CREATE INDEX IF NOT EXISTS t_k ON t (k)")
+        return connection
+    }
+
+    /// Commits `rows` rows with random keys, so that they dirty pages all over the index.
+    static func commit(_ rows: Int, on connection: SQLiteConnection) throws {
+        try connection.execute(
+            """
+            INSERT INTO t (k, v) WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < \(rows))
+            SELECT randomblob(16), printf('%.*c', 40 + i % 60, 'v') FROM n
+            """)
+    }
+
+    /// What the sqlite3 shell reads from the database and its log copied aside without the
+    /// shared-memory index, as a crash would leave them: it rebuilds the index from the log,
+    /// keeping frames only as far as their checksums hold.
+    static func afterACrash(_ path: String, in directory: TemporaryDirectory) throws -> String {
+        let copy = directory.file("copy-\(UUID().uuidString.prefix(8)).sqlite")
+        try FileManager.default.copyItem(atPath: path, toPath: copy)
+        try FileManager.default.copyItem(atPath: path + "-wal", toPath: copy + "-wal")
+        return try sqlite(copy, "PRAGMA integrity_check; SELECT count(*) || ' ' || sum(length(v)) FROM t")
+    }
+
+    static func contents(_ path: String) throws -> String {
+        try sqlite(path, "SELECT count(*) || ' ' || sum(length(v)) FROM t")
+    }
+
+    @Test func eachCommitIsOnTheFileWhenItReturns() throws {
+        let directory = TemporaryDirectory()
+        let path = directory.file("log.sqlite")
+        let connection = try Self.writer(path)
+        for _ in 0..<40 {
+            try Self.commit(250, on: connection)
+            #expect(connection.logIsWritten)
+        }
+        // Another process reads the live log while the writer still holds it open.
+        let live = try Self.contents(path)
+        #expect(live.hasPrefix("10000 "))
+        #expect(try Self.afterACrash(path, in: directory) == "ok\n" + live)
+    }
+
+    /// A transaction larger than the page cache spills pages to the log before it commits, and
+    /// writes some of them again: SQLite then overwrites those frames in place and rewrites the
+    /// checksums after them once the commit frame is written.
+    @Test func aTransactionLargerThanTheCacheReadsBackWhole() throws {
+        let directory = TemporaryDirectory()
+        let path = directory.file("log.sqlite")
+        let connection = try Self.writer(path, cachePages: 16)
+        try Self.commit(100, on: connection)
+        try connection.execute("BEGIN IMMEDIATE")
+        try Self.commit(20_000, on: connection)
+        try connection.execute("UPDATE t SET v = v || 'w' WHERE rowid % 7 = 0")
+        try Self.commit(3_000, on: connection)
+        try connection.execute("COMMIT")
+        #expect(connection.logIsWritten)
+        try Self.commit(100, on: connection)
+        #expect(connection.logIsWritten)
+        let live = try Self.contents(path)
+        #expect(live.hasPrefix("23200 "))
+        #expect(try Self.afterACrash(path, in: directory) == "ok\n" + live)
+    }
+
+    /// Once a checkpoint has copied the whole log back, the next commit writes the log from its start
+    /// again, header first, over the old frames.
+    @Test func theLogStartsOverFromItsFirstByte() throws {
+        let directory = TemporaryDirectory()
+        let path = directory.file("log.sqlite")
+        let connection = try Self.writer(path)
+        for _ in 0..<10 { try Self.commit(500, on: connection) }
+        let grown = try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int ?? 0
+        #expect(try sqlite(path, "PRAGMA wal_checkpoint(RESTART)").hasPrefix("0|"))
+        for _ in 0..<3 { try Self.commit(500, on: connection) }
+        #expect(connection.logIsWritten)
+        let reused = try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int ?? 0
+        #expect(reused == grown, "the log file is written over from its start, not extended")
+        let live = try Self.contents(path)
+        #expect(live.hasPrefix("6500 "))
+        #expect(try Self.afterACrash(path, in: directory) == "ok\n" + live)
+    }
+}
