@@ -4,7 +4,7 @@ import Foundation
 /// SQLite's own VFS, with the writer's appends to the `-wal` file gathered into large writes.
 ///
 /// SQLite writes each frame of a commit as two system calls, a 24-byte header and then the page;
-/// at several hundred frames a commit, those calls took a third of the writer thread's time.
+/// at several hundred frames a commit, those calls took nearly a third of the writer thread's time.
 /// Through this VFS a commit's frames collect in a buffer and reach the file in writes of up to
 /// `capacity` bytes. The last of them is made before the write of the commit frame's page returns:
 /// SQLite publishes a commit to other connections only after that, and the log flusher syncs
