@@ -44,6 +44,9 @@ public struct BatchWriter: Service {
             self.queue.close()
         }
         self.logger.debug("batch writer drained")
+        // A writer that gave up on a store that is down closed the queue itself, while the listener was
+        // still stopping; it ends in its turn, or the service group would count it as a failure.
+        try? await gracefulShutdown()
     }
 
     /// Commits batch after batch; while one batch's commit is made durable, the next one commits.
@@ -76,7 +79,6 @@ public struct BatchWriter: Service {
         let eventCount = requests.reduce(0) { $0 + $1.count }
         self.stats.add(\.eventsInFlight, Int64(eventCount))
         var backoff = self.retry.initialBackoff
-        var givingUpAt: ContinuousClock.Instant?
         while true {
             do {
                 let commit = eventCount == 0 ? StoreCommit(sequences: []) : try await self.store.commit(requests: requests)
@@ -94,16 +96,20 @@ public struct BatchWriter: Service {
                         metadata: ["events": "\(eventCount)", "error": "\(error)"])
                 }
                 self.stats.add(\.storeRetries)
-                if self.queue.isClosed {
-                    let deadline = givingUpAt ?? ContinuousClock.now + self.retry.shutdownLimit
-                    givingUpAt = deadline
+                var wait = backoff
+                if let began = self.queue.shutdownBegan {
+                    let deadline = began + self.retry.shutdownLimit
                     if ContinuousClock.now >= deadline {
+                        // Closing the queue also turns away the producers still waiting for room in it;
+                        // until then their connections, and so the daemon, could not finish.
+                        self.queue.close()
                         self.fail(batch, events: eventCount, error: error, reason: "the store did not come back before shutdown")
                         return nil
                     }
+                    wait = min(wait, deadline - ContinuousClock.now)
                 }
                 do {
-                    try await Task.sleep(for: backoff)
+                    try await Task.sleep(for: wait)
                 } catch {
                     self.fail(batch, events: eventCount, error: error, reason: "the daemon was stopped during a store outage")
                     return nil

@@ -36,6 +36,7 @@ public final class IngestQueue: Sendable {
         var delayCycle = 0
         var expiredDelayCycle = -1
         var closed = false
+        var shutdownBegan: ContinuousClock.Instant?
     }
 
     public let capacity: Int
@@ -49,6 +50,19 @@ public final class IngestQueue: Sendable {
     /// True once `close()` was called: the daemon is shutting down.
     public var isClosed: Bool {
         self.state.withLockedValue { $0.closed }
+    }
+
+    /// When the daemon began to shut down: marked by the listener as it stops, or by `close()`.
+    /// The writer gives up on an unavailable store a fixed time after it.
+    public var shutdownBegan: ContinuousClock.Instant? {
+        self.state.withLockedValue { $0.shutdownBegan }
+    }
+
+    /// Notes that shutdown has begun; producers may still queue events until `close()`.
+    public func beginShutdown() {
+        self.state.withLockedValue { state in
+            if state.shutdownBegan == nil { state.shutdownBegan = .now }
+        }
     }
 
     public var depth: Int {
@@ -116,6 +130,7 @@ public final class IngestQueue: Sendable {
     public func close() {
         let (producers, consumer): (CircularBuffer<Producer>, CheckedContinuation<Void, Never>?) = self.state.withLockedValue { state in
             state.closed = true
+            if state.shutdownBegan == nil { state.shutdownBegan = .now }
             defer {
                 state.producers.removeAll()
                 state.consumer = nil

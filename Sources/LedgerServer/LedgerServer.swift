@@ -154,6 +154,7 @@ public struct LedgerServer: Service {
         access: @escaping @Sendable (any Channel) async -> Result<PeerAccess, PeerRefusal>
     ) async throws {
         let stats = handler.dispatcher.stats
+        let queue = handler.dispatcher.queue
         let maximumConnections = handler.dispatcher.configuration.maximumConnections
         let listening = listener.channel
         try await withThrowingDiscardingTaskGroup { group in
@@ -185,6 +186,9 @@ public struct LedgerServer: Service {
                     }
                 } onGracefulShutdown: {
                     listening.close(promise: nil)
+                    // Starts the writer's count towards giving up on a store that is down, which is what
+                    // frees connections waiting for room in a full queue.
+                    queue.beginShutdown()
                 }
             }
         }

@@ -92,6 +92,51 @@ import Testing
         try? FileManager.default.removeItem(atPath: directory)
     }
 
+    /// SIGTERM while the database is down and the ingest queue is full: the connections waiting for
+    /// room in the queue must not hold the daemon past its ten seconds of retrying.
+    @Test(.enabled(if: TestPostgres.uri != nil || TestPostgres.isRequired))
+    func aStopDuringAnOutageWithAFullQueueEndsOnceTheRetriesGiveUp() async throws {
+        let server = try TestPostgres.PrivateServer()
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let capacity: Int64 = 500
+        let daemon = try await Daemon.start(in: directory, store: server.uri, extraArguments: ["--queue-capacity", "\(capacity)"])
+        try server.stop()
+
+        // Fire-and-forget until the queue is full; the next frames then wait for room in it.
+        let client = LedgerClient(configuration: LedgerClientConfiguration(socketPath: daemon.socketPath))
+        var depth: Int64 = 0
+        let filling = ContinuousClock.now
+        while depth < capacity, ContinuousClock.now - filling < .seconds(60) {
+            for _ in 0..<200 { client.logEvent(eventType: "clip_created", entityType: "clip", entityID: "held") }
+            try await Task.sleep(for: .milliseconds(20))
+            depth = try await Self.stats(daemon.socketPath)["queue_depth"] ?? 0
+        }
+        #expect(depth == capacity, "the queue filled: \(depth)")
+        for _ in 0..<1_000 { client.logEvent(eventType: "clip_created", entityType: "clip", entityID: "waiting") }
+        try await Task.sleep(for: .milliseconds(200))
+
+        let stopping = ContinuousClock.now
+        daemon.signal(SIGTERM)
+        // Without a bound a daemon that never stops would hang the suite; a minute is six times the limit.
+        let status = await withTaskGroup(of: Int32?.self) { group in
+            group.addTask { await daemon.waitForExit() }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(60))
+                return nil
+            }
+            let first = await group.next() ?? nil
+            if first == nil { daemon.signal(SIGKILL) }
+            group.cancelAll()
+            return first
+        }
+        let took = ContinuousClock.now - stopping
+        await client.shutdown()
+        #expect(status == 0, "ledgerd ended on SIGTERM within a minute: \(status.map(String.init) ?? "it had to be killed")")
+        #expect(took >= .seconds(9), "it kept retrying for its ten seconds first: \(took)")
+        #expect(daemon.stderr.contains("the store did not come back before shutdown"), "\(daemon.stderr.suffix(500))")
+    }
+
     /// What the concurrent writers saw, shared with the test body.
     final class Tally: Sendable {
         let acknowledged = NIOLockedValueBox<[UUID]>([])

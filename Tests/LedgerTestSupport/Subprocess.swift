@@ -18,10 +18,19 @@ public enum Subprocess {
         public var description: String { "cannot run \(command.joined(separator: " ")): \(String(cString: strerror(self.errno)))" }
     }
 
+    private static let spawning = NSLock()
+
     public static func run(_ arguments: [String]) throws -> Result {
         var output: [Int32] = [0, 0]
         var errors: [Int32] = [0, 0]
+        // Until the child has its copies and ours are closed, no other spawn may run: a child spawned
+        // meanwhile would inherit the pipes, a server it starts would hold them open, and the read
+        // below would never end. Close-on-exec covers spawns made other ways, once it is set.
+        spawning.lock()
+        var locked = true
+        defer { if locked { spawning.unlock() } }
         guard pipe(&output) == 0, pipe(&errors) == 0 else { throw Failure(command: arguments, errno: errno) }
+        for descriptor in output + errors { _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -39,6 +48,8 @@ public enum Subprocess {
         let spawned = posix_spawnp(&pid, arguments[0], &actions, nil, cArguments, environ)
         close(output[1])
         close(errors[1])
+        spawning.unlock()
+        locked = false
         guard spawned == 0 else {
             close(output[0])
             close(errors[0])
