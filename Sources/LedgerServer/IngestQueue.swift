@@ -47,11 +47,6 @@ public final class IngestQueue: Sendable {
         self.state = NIOLockedValueBox(State())
     }
 
-    /// True once `close()` was called: the daemon is shutting down.
-    public var isClosed: Bool {
-        self.state.withLockedValue { $0.closed }
-    }
-
     /// When the daemon began to shut down: marked by the listener as it stops, or by `close()`.
     /// The writer gives up on an unavailable store a fixed time after it.
     public var shutdownBegan: ContinuousClock.Instant? {
