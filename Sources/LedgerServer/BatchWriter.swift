@@ -98,15 +98,15 @@ public struct BatchWriter: Service {
                 self.stats.add(\.storeRetries)
                 var wait = backoff
                 if let began = self.queue.shutdownBegan {
-                    let deadline = began + self.retry.shutdownLimit
-                    if ContinuousClock.now >= deadline {
+                    let left = began + self.retry.shutdownLimit - ContinuousClock.now
+                    if left <= .zero {
                         // Closing the queue also turns away the producers still waiting for room in it;
                         // until then their connections, and so the daemon, could not finish.
                         self.queue.close()
                         self.fail(batch, events: eventCount, error: error, reason: "the store did not come back before shutdown")
                         return nil
                     }
-                    wait = min(wait, deadline - ContinuousClock.now)
+                    wait = min(wait, left)
                 }
                 do {
                     try await Task.sleep(for: wait)

@@ -27,18 +27,25 @@ import Testing
             """)
     }
 
-    /// What the sqlite3 shell reads from the database and its log copied aside without the
-    /// shared-memory index, as a crash would leave them: it rebuilds the index from the log,
-    /// keeping frames only as far as their checksums hold.
-    static func afterACrash(_ path: String, in directory: TemporaryDirectory) throws -> String {
+    /// The rows and their bytes, to tell two copies of the table apart.
+    static let summary = "SELECT count(*) || ' ' || sum(length(v)) FROM t"
+
+    /// Another process reads `rows` rows from the live files, and the same from the database and its
+    /// log copied aside without the shared-memory index, as a crash would leave them: the sqlite3
+    /// shell then rebuilds the index from the log, keeping frames only as far as their checksums hold.
+    static func expectReadsBackWhole(
+        _ path: String, rows: Int, in directory: TemporaryDirectory, sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
+        let live = try sqlite(path, Self.summary)
+        #expect(live.hasPrefix("\(rows) "), sourceLocation: sourceLocation)
         let copy = directory.file("copy-\(UUID().uuidString.prefix(8)).sqlite")
         try FileManager.default.copyItem(atPath: path, toPath: copy)
         try FileManager.default.copyItem(atPath: path + "-wal", toPath: copy + "-wal")
-        return try sqlite(copy, "PRAGMA integrity_check; SELECT count(*) || ' ' || sum(length(v)) FROM t")
+        #expect(try sqlite(copy, "PRAGMA integrity_check; " + Self.summary) == "ok\n" + live, sourceLocation: sourceLocation)
     }
 
-    static func contents(_ path: String) throws -> String {
-        try sqlite(path, "SELECT count(*) || ' ' || sum(length(v)) FROM t")
+    static func logBytes(_ path: String) throws -> Int {
+        try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int ?? 0
     }
 
     @Test func eachCommitIsOnTheFileWhenItReturns() throws {
@@ -49,10 +56,8 @@ import Testing
             try Self.commit(250, on: connection)
             #expect(connection.logIsWritten)
         }
-        // Another process reads the live log while the writer still holds it open.
-        let live = try Self.contents(path)
-        #expect(live.hasPrefix("10000 "))
-        #expect(try Self.afterACrash(path, in: directory) == "ok\n" + live)
+        // The writer still holds the files open.
+        try Self.expectReadsBackWhole(path, rows: 10_000, in: directory)
     }
 
     /// A transaction larger than the page cache spills pages to the log before it commits, and
@@ -71,9 +76,7 @@ import Testing
         #expect(connection.logIsWritten)
         try Self.commit(100, on: connection)
         #expect(connection.logIsWritten)
-        let live = try Self.contents(path)
-        #expect(live.hasPrefix("23200 "))
-        #expect(try Self.afterACrash(path, in: directory) == "ok\n" + live)
+        try Self.expectReadsBackWhole(path, rows: 23_200, in: directory)
     }
 
     /// Once a checkpoint has copied the whole log back, the next commit writes the log from its start
@@ -83,14 +86,12 @@ import Testing
         let path = directory.file("log.sqlite")
         let connection = try Self.writer(path)
         for _ in 0..<10 { try Self.commit(500, on: connection) }
-        let grown = try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int ?? 0
+        let grown = try Self.logBytes(path)
         #expect(try sqlite(path, "PRAGMA wal_checkpoint(RESTART)").hasPrefix("0|"))
         for _ in 0..<3 { try Self.commit(500, on: connection) }
         #expect(connection.logIsWritten)
-        let reused = try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int ?? 0
+        let reused = try Self.logBytes(path)
         #expect(reused == grown, "the log file is written over from its start, not extended")
-        let live = try Self.contents(path)
-        #expect(live.hasPrefix("6500 "))
-        #expect(try Self.afterACrash(path, in: directory) == "ok\n" + live)
+        try Self.expectReadsBackWhole(path, rows: 6_500, in: directory)
     }
 }
