@@ -47,19 +47,32 @@ public final class CommitTicket: Sendable {
     ///
     /// One task waits on a ticket: the connection's response writer. A ticket already settled
     /// answers without suspending, as the acks behind the first of a commit usually are.
+    /// Cancelling the waiting task ends the wait with `CancellationError`.
     public func wait() async throws {
         if let result = self.settled { return try result.get() }
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            let result = self.state.withLockedValue { state -> Result<Void, any Error>? in
-                switch state {
-                case .settled(let result):
-                    return result
-                case .pending:
-                    state = .pending(waiter: continuation)
-                    return nil
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let result = self.state.withLockedValue { state -> Result<Void, any Error>? in
+                    switch state {
+                    case .settled(let result):
+                        return result
+                    case .pending:
+                        // Cancelled before the wait began: the handler below found no waiter to end.
+                        if Task.isCancelled { return .failure(CancellationError()) }
+                        state = .pending(waiter: continuation)
+                        return nil
+                    }
                 }
+                if let result { continuation.resume(with: result) }
             }
-            if let result { continuation.resume(with: result) }
+        } onCancel: {
+            // The connection that owes the ack is gone; the commit itself goes on and settles the ticket later.
+            let waiter = self.state.withLockedValue { state -> CheckedContinuation<Void, any Error>? in
+                guard case .pending(let waiter) = state else { return nil }
+                state = .pending(waiter: nil)
+                return waiter
+            }
+            waiter?.resume(throwing: CancellationError())
         }
     }
 }

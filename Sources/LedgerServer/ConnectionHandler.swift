@@ -9,12 +9,23 @@ import ServiceLifecycle
 /// A frame that breaks the framing gets an error frame and the connection is
 /// closed after the responses owed before it; anything else gets an error for
 /// that request only. Nothing here can affect another connection.
+///
+/// Three tasks serve it: the reader, the writer, and a watch on the channel. When the
+/// channel closes, or either of the others fails, all three end, whatever each was waiting
+/// for (room for its answers, room in the ingest queue, a commit, a tail), so a connection
+/// never outlives its socket. A peer that only half-closes still gets every answer it is owed.
 struct ConnectionHandler: Sendable {
     /// Most responses gathered into one write.
     static let framesPerWrite = 256
+    /// Most bytes gathered into one write, so one write never holds much more than a page of events.
+    static let bytesPerWrite = 1 << 20
 
     let dispatcher: RequestDispatcher
     let logger: Logger
+
+    private enum Role: Sendable {
+        case reader, writer, closed
+    }
 
     func handle(_ connection: NIOAsyncChannel<LedgerFrame, LedgerFrame>) async {
         await self.handle(connection, access: .local)
@@ -26,71 +37,129 @@ struct ConnectionHandler: Sendable {
         stats.add(\.connectionsTotal)
         defer { stats.add(\.connectionsCurrent, -1) }
         let channel = connection.channel
-        let responses = ResponseQueue(capacity: self.dispatcher.configuration.pendingResponsesPerConnection)
+        let configuration = self.dispatcher.configuration
+        let responses = ResponseQueue(
+            capacity: configuration.pendingResponsesPerConnection, byteCapacity: configuration.pendingResponseBytesPerConnection,
+            bytesGauge: stats.answerBytesOwed)
+        let closed = ChannelClosedSignal(channel)
         do {
             try await connection.executeThenClose { inbound, outbound in
-                try await withThrowingTaskGroup(of: Void.self) { group in
+                try await withThrowingTaskGroup(of: Role.self) { group in
                     group.addTask {
-                        while let pending = await responses.next() {
-                            if case .stream(let requestID, let subscription, let after) = pending {
-                                try await self.stream(subscription, after: after, requestID: requestID, to: outbound)
-                                continue
-                            }
-                            // Acks of one commit complete together: write what is already owed in one flush.
-                            var frames = [await Self.resolve(pending)]
-                            while frames.count < Self.framesPerWrite, let more = responses.nextIfSettled() {
-                                frames.append(await Self.resolve(more))
-                            }
-                            try await outbound.write(contentsOf: frames)
-                        }
+                        try await self.writeResponses(from: responses, to: outbound)
+                        return .writer
                     }
-                    var subscription: TailSubscription?
-                    do {
-                        // On graceful shutdown the gate ends `inbound`; the acks owed are still written.
-                        try await withGracefulShutdownHandler {
-                            for try await frame in inbound {
-                                // A subscribed connection only streams; what the client sends now is read and dropped.
-                                if subscription != nil { continue }
-                                let outcome: RequestDispatcher.Outcome
-                                do {
-                                    outcome = try await self.dispatcher.handle(frame, access: access)
-                                } catch let error as LedgerProtocolError {
-                                    await self.closing(after: error, requestID: frame.requestID, responses: responses)
-                                    break
-                                }
-                                switch outcome {
-                                case .noResponse: break
-                                case .respond(let response):
-                                    await responses.push(.ready(response.frame(requestID: frame.requestID)))
-                                case .respondAfterCommit(let committed, let ticket):
-                                    await responses.push(.afterCommit(requestID: frame.requestID, committed: committed, ticket))
-                                case .subscribe(let request):
-                                    // Registered before any catch-up read, so nothing committed in between is lost.
-                                    let live = self.dispatcher.hub.subscribe(request.filter)
-                                    subscription = live
-                                    channel.triggerUserOutboundEvent(ConnectionDeadlines.Streaming(), promise: nil)
-                                    await responses.push(.stream(requestID: frame.requestID, live, after: request.after))
-                                }
-                            }
-                        } onGracefulShutdown: {
-                            channel.triggerUserOutboundEvent(ShutdownReadGate.Close(), promise: nil)
-                        }
-                    } catch let error as LedgerProtocolError {
-                        // The decoder failed, so no request id can be trusted: 0 marks the connection as a whole.
-                        await self.closing(after: error, requestID: 0, responses: responses)
-                    } catch {
-                        // The peer went away (a reset, a TLS peer closing without close_notify): nothing to answer.
-                        self.logger.debug("connection lost", metadata: ["peer": "\(access.peer)", "error": "\(error)"])
+                    group.addTask {
+                        await self.readRequests(from: inbound, access: access, channel: channel, into: responses)
+                        return .reader
                     }
-                    if let subscription { self.dispatcher.hub.unsubscribe(subscription) }
-                    // Always: the writer task ends only when the queue is finished.
-                    responses.finish()
-                    try await group.next()
-                    group.cancelAll()
+                    group.addTask {
+                        await closed.wait()
+                        return .closed
+                    }
+                    // Whatever ends the connection early, what it is owed is let go and no more requests are run.
+                    defer {
+                        responses.cancel()
+                        group.cancelAll()
+                    }
+                    var serving: Set<Role> = [.reader, .writer]
+                    while !serving.isEmpty, let role = try await group.next() {
+                        // The socket is gone: nothing owed can be delivered, so nothing is worth waiting for.
+                        if role == .closed { return }
+                        serving.remove(role)
+                    }
                 }
             }
         } catch {
-            self.logger.debug("connection ended", metadata: ["error": "\(error)"])
+            self.logger.debug("connection ended", metadata: ["peer": "\(access.peer)", "error": "\(error)"])
+        }
+    }
+
+    /// Reads and dispatches frames until the peer stops sending, the connection breaks, or shutdown.
+    private func readRequests(
+        from inbound: NIOAsyncChannelInboundStream<LedgerFrame>, access: PeerAccess, channel: any Channel, into responses: ResponseQueue
+    ) async {
+        var subscription: TailSubscription?
+        // Always: the writer ends once the queue is finished and drained.
+        defer {
+            if let subscription { self.dispatcher.hub.unsubscribe(subscription) }
+            responses.finish()
+        }
+        do {
+            // On graceful shutdown the gate ends `inbound`; the acks owed are still written, for a while.
+            try await withGracefulShutdownHandler {
+                for try await frame in inbound {
+                    // Frames read before the connection ended are not run: nobody is left to answer.
+                    if Task.isCancelled { return }
+                    // A subscribed connection only streams; what the client sends now is read and dropped.
+                    if subscription != nil { continue }
+                    let outcome: RequestDispatcher.Outcome
+                    do {
+                        outcome = try await self.dispatcher.handle(frame, access: access)
+                    } catch let error as LedgerProtocolError {
+                        await self.closing(after: error, requestID: frame.requestID, responses: responses)
+                        return
+                    }
+                    let pending: ResponseQueue.Pending
+                    switch outcome {
+                    case .noResponse: continue
+                    case .respond(let response):
+                        pending = .ready(response.frame(requestID: frame.requestID))
+                    case .respondAfterCommit(let committed, let ticket):
+                        pending = .afterCommit(requestID: frame.requestID, committed: committed, ticket)
+                    case .subscribe(let request):
+                        // Registered before any catch-up read, so nothing committed in between is lost.
+                        let live = self.dispatcher.hub.subscribe(request.filter)
+                        subscription = live
+                        channel.triggerUserOutboundEvent(ConnectionDeadlines.Streaming(), promise: nil)
+                        pending = .stream(requestID: frame.requestID, live, after: request.after)
+                    }
+                    // Refused once the connection is gone: stop reading what nobody will be answered for.
+                    guard await responses.push(pending) else { return }
+                }
+            } onGracefulShutdown: {
+                channel.triggerUserOutboundEvent(ShutdownReadGate.Close(), promise: nil)
+                self.closeIfStillOwing(channel, responses, after: self.dispatcher.configuration.shutdownAnswerDeadline)
+            }
+        } catch let error as LedgerProtocolError {
+            // The decoder failed, so no request id can be trusted: 0 marks the connection as a whole.
+            await self.closing(after: error, requestID: 0, responses: responses)
+        } catch {
+            // The peer went away (a reset, a TLS peer closing without close_notify), or the connection ended.
+            self.logger.debug("connection lost", metadata: ["peer": "\(access.peer)", "error": "\(error)"])
+        }
+    }
+
+    /// Writes what is owed, in request order, until the reader is done and everything is written.
+    private func writeResponses(from responses: ResponseQueue, to outbound: NIOAsyncChannelOutboundWriter<LedgerFrame>) async throws {
+        while let pending = await responses.next() {
+            if case .stream(let requestID, let subscription, let after) = pending {
+                try await self.stream(subscription, after: after, requestID: requestID, to: outbound)
+                responses.written(responses: 1, bytes: pending.bytes)
+                continue
+            }
+            // Acks of one commit complete together: write what is already owed in one flush.
+            var frames = [try await Self.resolve(pending)]
+            var bytes = pending.bytes
+            while frames.count < Self.framesPerWrite, bytes < Self.bytesPerWrite, let more = responses.nextIfSettled() {
+                frames.append(try await Self.resolve(more))
+                bytes += more.bytes
+            }
+            try await outbound.write(contentsOf: frames)
+            responses.written(responses: frames.count, bytes: bytes)
+        }
+    }
+
+    /// Shutdown waits for a connection's answers only so long: a peer that does not read them is closed.
+    private func closeIfStillOwing(_ channel: any Channel, _ responses: ResponseQueue, after deadline: Duration) {
+        let logger = self.logger
+        channel.eventLoop.scheduleTask(in: TimeAmount(deadline)) {
+            guard channel.isActive else { return }
+            let owed = responses.owed
+            logger.notice(
+                "closing a connection that did not take its answers during shutdown",
+                metadata: ["answers_abandoned": "\(owed.responses)", "bytes_abandoned": "\(owed.bytes)"])
+            channel.close(promise: nil)
         }
     }
 
@@ -138,11 +207,13 @@ struct ConnectionHandler: Sendable {
         self.logger.info("closing connection after a protocol error", metadata: ["error": "\(error)"])
         var response = ErrorResponse(error)
         response.closesConnection = true
-        await responses.push(.ready(LedgerResponse.error(response).frame(requestID: requestID)))
+        _ = await responses.push(.ready(LedgerResponse.error(response).frame(requestID: requestID)))
     }
 
     /// Waits for a commit when the response is an ack; a failed commit becomes an error frame.
-    static func resolve(_ pending: ResponseQueue.Pending) async -> LedgerFrame {
+    ///
+    /// - Throws: `CancellationError` when the connection ended while the commit was pending.
+    static func resolve(_ pending: ResponseQueue.Pending) async throws -> LedgerFrame {
         switch pending {
         case .ready(let frame):
             return frame
@@ -153,6 +224,8 @@ struct ConnectionHandler: Sendable {
             do {
                 try await ticket.wait()
                 return LedgerResponse.ack(Ack(committed: committed)).frame(requestID: requestID)
+            } catch let error as CancellationError {
+                throw error
             } catch let error as LedgerProtocolError {
                 return LedgerResponse.error(ErrorResponse(error)).frame(requestID: requestID)
             } catch {

@@ -17,6 +17,7 @@ public final class IngestQueue: Sendable {
     }
 
     private struct Producer {
+        var id: UInt64
         var count: Int
         var continuation: CheckedContinuation<Void, any Error>
     }
@@ -28,6 +29,7 @@ public final class IngestQueue: Sendable {
         /// them keeps a producer arriving meanwhile from taking the same room.
         var reserved = 0
         var producers: CircularBuffer<Producer> = CircularBuffer()
+        var nextProducerID: UInt64 = 0
         var consumer: CheckedContinuation<Void, Never>?
         /// The consumer wants waking only when a full batch is ready (it is in its commit delay).
         var consumerWantsFullBatch = false
@@ -66,7 +68,8 @@ public final class IngestQueue: Sendable {
 
     /// Queues the events, suspending while the queue is full.
     ///
-    /// - Throws: `LedgerProtocolError` with `SHUTTING_DOWN` once `close()` was called.
+    /// - Throws: `LedgerProtocolError` with `SHUTTING_DOWN` once `close()` was called;
+    ///   `CancellationError` when the task was cancelled while waiting for room.
     public func submit(_ events: [LedgerEvent], completion: CommitTicket?) async throws {
         let count = events.count
         let enqueued: Bool = try self.state.withLockedValue { state in
@@ -76,16 +79,33 @@ public final class IngestQueue: Sendable {
             return true
         }
         if enqueued { return }
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            let resumeNow: Bool = self.state.withLockedValue { state in
-                if state.closed { return true }
-                state.producers.append(Producer(count: count, continuation: continuation))
-                // The writer may have emptied the queue since the check above; without this the
-                // producer would wait for a batch that nobody is left to submit.
-                self.admitProducers(&state)
-                return false
+        let id = self.state.withLockedValue { state in
+            defer { state.nextProducerID += 1 }
+            return state.nextProducerID
+        }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let refusal: (any Error)? = self.state.withLockedValue { state in
+                    if state.closed { return Self.shuttingDown }
+                    if Task.isCancelled { return CancellationError() }
+                    state.producers.append(Producer(id: id, count: count, continuation: continuation))
+                    // The writer may have emptied the queue since the check above; without this the
+                    // producer would wait for a batch that nobody is left to submit.
+                    self.admitProducers(&state)
+                    return nil
+                }
+                if let refusal { continuation.resume(throwing: refusal) }
             }
-            if resumeNow { continuation.resume(throwing: Self.shuttingDown) }
+        } onCancel: {
+            // The connection went away while waiting for room: its events are not queued.
+            let waiting = self.state.withLockedValue { state -> Producer? in
+                guard let index = state.producers.firstIndex(where: { $0.id == id }) else { return nil }
+                let waiting = state.producers.remove(at: index)
+                // A smaller producer behind it may fit now.
+                self.admitProducers(&state)
+                return waiting
+            }
+            waiting?.continuation.resume(throwing: CancellationError())
         }
         try self.state.withLockedValue { state in
             state.reserved -= count

@@ -38,6 +38,14 @@ public struct LedgerServerConfiguration: Sendable {
     public var ingestQueueCapacity: Int = 20_000
     /// Responses a connection may have waiting to be written before the daemon stops reading from it.
     public var pendingResponsesPerConnection: Int = 1_024
+    /// Bytes of responses a connection may have waiting to be written before the daemon stops
+    /// reading from it (a larger single answer, up to `maximumResponseBytes`, is let in alone).
+    /// With `maximumConnections` it bounds what all connections' answers can make the daemon hold.
+    public var pendingResponseBytesPerConnection: Int = 1 << 20
+    /// On graceful shutdown, how long a connection may take to read the answers it is owed
+    /// before it is closed with them unwritten. Longer than the writer's wait for a store that
+    /// is down (`StoreRetryPolicy.shutdownLimit`), so refusals from it are still delivered.
+    public var shutdownAnswerDeadline: Duration = .seconds(15)
     /// Committed events buffered for each live tail before a slow reader starts missing them.
     public var tailBufferEvents: Int = 10_000
     /// The TLS listener for remote peers; nil (the default) means none: there is never plaintext TCP.

@@ -147,7 +147,8 @@ struct RequestDispatcher: Sendable {
             self.stats.add(\.protocolErrors)
             return .respond(.error(ErrorResponse(error)))
         } catch let error as StoreError {
-            self.logger.warning("query failed", metadata: ["error": "\(error)"])
+            // A cancelled query's connection is gone: there is nobody to answer and nothing went wrong.
+            if error.code != .cancelled { self.logger.warning("query failed", metadata: ["error": "\(error)"]) }
             return .respond(.error(ErrorResponse(code: .storeUnavailable, message: "the store could not answer: \(error.code)")))
         } catch {
             return .respond(.error(ErrorResponse(code: .internalError, message: "query failed")))

@@ -11,5 +11,8 @@ extension ServerBootstrap {
     func boundingReadsPerConnection() -> ServerBootstrap {
         self.childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2_048, maximum: 16_384))
             .childChannelOption(.maxMessagesPerRead, value: 2)
+            // A peer that shuts down its write side still waits for its acks: the end of its
+            // requests ends the reads, not the connection.
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
     }
 }

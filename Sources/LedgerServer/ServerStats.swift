@@ -28,6 +28,8 @@ public final class ServerStats: Sendable {
     /// Events taken from the queue and not yet acknowledged: the batch being written or retried, and
     /// one whose commit is still on its way to the disk.
     public let eventsInFlight = ManagedAtomic<Int64>(0)
+    /// Bytes of answers owed to all connections and not yet handed to their sockets.
+    public let answerBytesOwed = ManagedAtomic<Int64>(0)
 
     public init() {}
 
@@ -60,6 +62,7 @@ public final class ServerStats: Sendable {
                 .init("store_retries", load(\.storeRetries)),
                 .init("connections_current", load(\.connectionsCurrent)),
                 .init("connections_total", load(\.connectionsTotal)),
+                .init("answer_bytes_owed", load(\.answerBytesOwed)),
                 .init("protocol_errors", load(\.protocolErrors)),
                 .init("queries", load(\.queries)),
                 .init("requests_denied", load(\.requestsDenied)),

@@ -34,6 +34,8 @@ final class Worker<State>: @unchecked Sendable {
             }
         } catch let error as StoreError {
             throw error
+        } catch is CancellationError {
+            throw StoreError(code: .cancelled, message: "the request was cancelled before it ran")
         } catch {
             throw StoreError(code: .closed, message: "the store is closed")
         }

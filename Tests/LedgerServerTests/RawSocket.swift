@@ -9,7 +9,7 @@ import NIOCore
 /// cooperative pool the in-process daemon needs.
 final class RawSocket: @unchecked Sendable {
     // @unchecked: each test uses a socket from one task at a time; the thread hop only lends the call a thread.
-    private let descriptor: Int32
+    private var descriptor: Int32
     private var received = ByteBuffer()
 
     /// - Parameter receiveTimeoutSeconds: how long a read waits before it reports nothing, so a test never hangs.
@@ -33,7 +33,14 @@ final class RawSocket: @unchecked Sendable {
     }
 
     deinit {
-        close(self.descriptor)
+        self.close()
+    }
+
+    /// Closes the socket at once, whatever the daemon still owes it.
+    func close() {
+        guard self.descriptor >= 0 else { return }
+        Foundation.close(self.descriptor)
+        self.descriptor = -1
     }
 
     func send(_ bytes: [UInt8]) {
