@@ -7,18 +7,50 @@ public enum JSONObjectValidator {
     /// Nesting deeper than this is refused so hostile input cannot exhaust the stack.
     public static let maximumDepth = 64
 
+    /// Most digits after the decimal point a number may have, as written or implied by its exponent:
+    /// PostgreSQL's numeric keeps no more (`1e-16384` and `0e-16384` are refused there).
+    public static let maximumFractionDigits = 16_383
+    /// Exponents from here on are refused by PostgreSQL whatever the digits (even `0e1073741823`).
+    public static let exponentLimit = 1_073_741_823
+
     /// Returns nil when `text` is a JSON object, otherwise what is wrong and where.
-    public static func problem(in text: String) -> String? {
+    ///
+    /// - Parameter maximumPlainBytes: when set, the most bytes the document may take with every
+    ///   number written out in plain decimal, as PostgreSQL's jsonb keeps and returns it: `1e60000`
+    ///   is 7 bytes sent but 60,001 stored.
+    public static func problem(in text: String, maximumPlainBytes: Int? = nil) -> String? {
         var text = text
         return text.withUTF8 { bytes in
             var parser = Parser(bytes: bytes)
-            return parser.validateDocument()
+            if let problem = parser.validateDocument() { return problem }
+            if let maximumPlainBytes {
+                let plain = bytes.count + parser.plainGrowth
+                if plain > maximumPlainBytes {
+                    return "with its numbers written out in full it is \(plain) bytes, the limit is \(maximumPlainBytes)"
+                }
+            }
+            return nil
         }
+    }
+
+    /// The length of a number written in plain decimal, as PostgreSQL's numeric prints it, from its parts.
+    ///
+    /// - Parameters:
+    ///   - integerDigits: digits before the point as written; `fractionDigits` after it.
+    ///   - firstNonZero: the index of the first non-zero digit among all of them, nil when the number is zero.
+    static func plainLength(negative: Bool, integerDigits: Int, fractionDigits: Int, firstNonZero: Int?, exponent: Int) -> Int {
+        let scale = max(0, fractionDigits - exponent)
+        // The power of ten of the leading digit; a zero prints as one digit whatever its exponent.
+        let wholeDigits = firstNonZero.map { max(1, integerDigits - $0 + exponent) } ?? 1
+        // Minus zero prints as zero.
+        return (negative && firstNonZero != nil ? 1 : 0) + wholeDigits + (scale > 0 ? 1 + scale : 0)
     }
 
     private struct Parser {
         let bytes: UnsafeBufferPointer<UInt8>
         var index = 0
+        /// What writing every number out in plain decimal adds to the document's length (or takes from it).
+        var plainGrowth = 0
 
         init(bytes: UnsafeBufferPointer<UInt8>) {
             self.bytes = bytes
@@ -201,26 +233,62 @@ public enum JSONObjectValidator {
         }
 
         mutating func number() -> String? {
-            if self.bytes[self.index] == UInt8(ascii: "-") { self.index += 1 }
+            let start = self.index
+            let negative = self.bytes[self.index] == UInt8(ascii: "-")
+            if negative { self.index += 1 }
             guard self.index < self.bytes.count else { return self.failure("truncated number") }
+            var integerDigits = 1
             if self.bytes[self.index] == UInt8(ascii: "0") {
                 self.index += 1
-            } else if self.digits() == 0 {
-                return self.failure("bad number")
+            } else {
+                integerDigits = self.digits()
+                if integerDigits == 0 { return self.failure("bad number") }
             }
+            var fractionDigits = 0
             if self.index < self.bytes.count, self.bytes[self.index] == UInt8(ascii: ".") {
                 self.index += 1
-                guard self.digits() > 0 else { return self.failure("bad fraction") }
+                fractionDigits = self.digits()
+                guard fractionDigits > 0 else { return self.failure("bad fraction") }
             }
+            let significandEnd = self.index
+            var exponent = 0
             if self.index < self.bytes.count, self.bytes[self.index] | 0x20 == UInt8(ascii: "e") {
                 self.index += 1
+                var exponentNegative = false
                 if self.index < self.bytes.count,
                     self.bytes[self.index] == UInt8(ascii: "+") || self.bytes[self.index] == UInt8(ascii: "-")
                 {
+                    exponentNegative = self.bytes[self.index] == UInt8(ascii: "-")
                     self.index += 1
                 }
+                let digitsStart = self.index
                 guard self.digits() > 0 else { return self.failure("bad exponent") }
+                for byte in self.bytes[digitsStart..<self.index] {
+                    // Saturates: past the limit the number is refused whatever follows.
+                    exponent = min(exponent * 10 + Int(byte - UInt8(ascii: "0")), JSONObjectValidator.exponentLimit)
+                }
+                if exponentNegative { exponent = -exponent }
             }
+            guard abs(exponent) < JSONObjectValidator.exponentLimit else {
+                return "number at byte \(start): its exponent is out of range"
+            }
+            let scale = max(0, fractionDigits - exponent)
+            guard scale <= JSONObjectValidator.maximumFractionDigits else {
+                return "number at byte \(start) has \(scale) digits after the decimal point, the limit is \(JSONObjectValidator.maximumFractionDigits)"
+            }
+            var firstNonZero: Int?
+            var position = 0
+            for byte in self.bytes[start..<significandEnd] where byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") {
+                if byte != UInt8(ascii: "0") {
+                    firstNonZero = position
+                    break
+                }
+                position += 1
+            }
+            let plain = JSONObjectValidator.plainLength(
+                negative: negative, integerDigits: integerDigits, fractionDigits: fractionDigits, firstNonZero: firstNonZero,
+                exponent: exponent)
+            self.plainGrowth += plain - (self.index - start)
             return nil
         }
     }

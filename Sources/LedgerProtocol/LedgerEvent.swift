@@ -72,6 +72,7 @@ extension LedgerEvent {
 
     /// Checks the event against the table's rules; the error names the first field that is wrong.
     public func validate() throws(LedgerProtocolError) {
+        if let problem = self.timestamp?.rangeProblem(field: "timestamp") { throw .invalidEvent(problem) }
         try Self.check(self.eventType, "event_type", max: Limits.eventType)
         try Self.check(self.entityType, "entity_type", max: Limits.entityType)
         try Self.check(self.entityID, "entity_id", max: Limits.entityID)
@@ -82,7 +83,7 @@ extension LedgerEvent {
             throw .invalidEvent("metadata is \(self.metadata.utf8.count) bytes, the limit is \(Limits.metadata)")
         }
         if !self.metadata.isEmpty {
-            if let problem = JSONObjectValidator.problem(in: self.metadata) {
+            if let problem = JSONObjectValidator.problem(in: self.metadata, maximumPlainBytes: Limits.metadata) {
                 throw .invalidEvent("metadata must be a JSON object: \(problem)")
             }
         }

@@ -15,6 +15,21 @@ public struct LedgerTimestamp: RawRepresentable, Hashable, Comparable, Sendable,
 
     public var microsecondsSinceEpoch: Int64 { self.rawValue }
 
+    /// The first instant the ledger keeps, 0001-01-01T00:00:00Z.
+    public static let earliest = LedgerTimestamp(rawValue: -62_135_596_800_000_000)
+    /// The last instant the ledger keeps, 9999-12-31T23:59:59.999999Z.
+    public static let latest = LedgerTimestamp(rawValue: 253_402_300_799_999_999)
+    /// The instants both stores keep and ISO-8601 writes with four-digit years (PROTOCOL.md "Types");
+    /// a timestamp from the wire outside them is refused before any arithmetic is done on it.
+    public static let validRange = LedgerTimestamp.earliest...LedgerTimestamp.latest
+
+    /// Why a timestamp from the wire cannot be kept, or nil when it can. Names the raw value:
+    /// a date so far out has no ISO-8601 spelling.
+    public func rangeProblem(field: String) -> String? {
+        guard !Self.validRange.contains(self) else { return nil }
+        return "\(field) \(self.rawValue) µs is outside the ledger's range, 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z"
+    }
+
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
 
     /// ISO-8601 in UTC with six fractional digits, e.g. `2026-11-25T10:15:30.123456Z`.

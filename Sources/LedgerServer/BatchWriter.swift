@@ -57,24 +57,61 @@ public struct BatchWriter: Service {
     private func drain() async {
         var acknowledging: Task<Void, Never>?
         while let batch = await self.queue.nextBatch(maximumEvents: self.batchSize, delay: self.delay) {
-            guard let commit = await self.commit(batch) else { continue }
-            if commit.isDurable, acknowledging == nil {
-                await self.acknowledge(batch, commit)
-                continue
-            }
-            let previous = acknowledging
-            acknowledging = Task {
+            for (part, commit) in await self.commitRefusingOnlyTheRefused(batch) {
+                if commit.isDurable, acknowledging == nil {
+                    await self.acknowledge(part, commit)
+                    continue
+                }
+                let previous = acknowledging
+                acknowledging = Task {
+                    await previous?.value
+                    await self.acknowledge(part, commit)
+                }
                 await previous?.value
-                await self.acknowledge(batch, commit)
             }
-            await previous?.value
         }
         await acknowledging?.value
     }
 
-    /// Commits the batch, riding out a store outage; nil when the batch failed and its requests were answered.
-    func commit(_ batch: [IngestQueue.Entry]) async -> StoreCommit? {
-        guard !batch.isEmpty else { return nil }
+    /// Commits the batch; when the store refuses it for what it holds, rather than being down,
+    /// finds the requests it refuses by committing halves, and refuses only those, to their senders.
+    ///
+    /// A group commit joins clients that know nothing of each other: one client's event that the
+    /// store will not take must never cost the others theirs. Each request is all or nothing, as
+    /// it is at validation. Finding one bad request among n costs about 2 log2(n) commits.
+    ///
+    /// - Returns: the parts committed, in commit order, each with its commit.
+    func commitRefusingOnlyTheRefused(_ batch: [IngestQueue.Entry]) async -> [([IngestQueue.Entry], StoreCommit)] {
+        switch await self.commit(batch, failingRefusedRequests: batch.count == 1) {
+        case .committed(let commit):
+            return [(batch, commit)]
+        case .abandoned:
+            return []
+        case .refused(let error):
+            self.logger.warning(
+                "the store refused a batch for its data; committing its requests in halves to find the ones it refuses",
+                metadata: ["requests": "\(batch.count)", "error": "\(error)"])
+            let half = batch.count / 2
+            let first = await self.commitRefusingOnlyTheRefused(Array(batch[..<half]))
+            return first + (await self.commitRefusingOnlyTheRefused(Array(batch[half...])))
+        }
+    }
+
+    enum CommitOutcome {
+        case committed(StoreCommit)
+        /// The store refused the batch for what it holds, not for an outage; nothing of it is stored
+        /// and nobody has been answered yet.
+        case refused(StoreError)
+        /// The batch failed and its requests were answered.
+        case abandoned
+    }
+
+    /// Commits the batch, riding out a store outage.
+    ///
+    /// - Parameter failingRefusedRequests: whether a refusal fails the batch's requests here, or is
+    ///   returned for the caller to narrow down.
+    func commit(_ batch: [IngestQueue.Entry], failingRefusedRequests: Bool = true) async -> CommitOutcome {
+        guard !batch.isEmpty else { return .abandoned }
         let requests = batch.map(\.events)
         let eventCount = requests.reduce(0) { $0 + $1.count }
         self.stats.add(\.eventsInFlight, Int64(eventCount))
@@ -85,7 +122,7 @@ public struct BatchWriter: Service {
                 if self.stats.storeAvailable.exchange(1, ordering: .relaxed) == 0 {
                     self.logger.notice("store is back; writing the held events", metadata: ["store": "\(self.store.description)"])
                 }
-                return commit
+                return .committed(commit)
             } catch where error.code == .unavailable {
                 // An outage: hold the batch (and, through the full queue, everything behind it) and
                 // retry. Nothing is acknowledged meanwhile, and nothing acknowledged is lost.
@@ -104,7 +141,7 @@ public struct BatchWriter: Service {
                         // until then their connections, and so the daemon, could not finish.
                         self.queue.close()
                         self.fail(batch, events: eventCount, error: error, reason: "the store did not come back before shutdown")
-                        return nil
+                        return .abandoned
                     }
                     wait = min(wait, left)
                 }
@@ -112,12 +149,16 @@ public struct BatchWriter: Service {
                     try await Task.sleep(for: wait)
                 } catch {
                     self.fail(batch, events: eventCount, error: error, reason: "the daemon was stopped during a store outage")
-                    return nil
+                    return .abandoned
                 }
                 backoff = min(backoff * 2, self.retry.maximumBackoff)
             } catch {
-                self.fail(batch, events: eventCount, error: error, reason: "the store rejected the batch")
-                return nil
+                guard failingRefusedRequests else {
+                    self.stats.add(\.eventsInFlight, -Int64(eventCount))
+                    return .refused(error)
+                }
+                self.fail(batch, events: eventCount, error: error, reason: "the store refused the request")
+                return .abandoned
             }
         }
     }

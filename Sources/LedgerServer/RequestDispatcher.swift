@@ -63,7 +63,7 @@ struct RequestDispatcher: Sendable {
                 { () throws(LedgerProtocolError) in [try report.event()] }, acknowledged: true, peer: access.credentials, gapRecord: true)
             if case .respondAfterCommit = outcome {
                 self.stats.add(\.gapReports)
-                self.stats.add(\.eventsDroppedByClients, Int64(clamping: report.events))
+                self.stats.addSaturating(\.eventsDroppedByClients, Int64(clamping: report.events))
             }
             return outcome
         case .logBatch(let message):

@@ -37,6 +37,19 @@ public final class ServerStats: Sendable {
         self[keyPath: counter].wrappingIncrement(by: amount, ordering: .relaxed)
     }
 
+    /// Adds a count a peer chose, stopping at `Int64.max` rather than wrapping round to negative.
+    func addSaturating(_ counter: KeyPath<ServerStats, ManagedAtomic<Int64>>, _ amount: Int64) {
+        let atomic = self[keyPath: counter]
+        var current = atomic.load(ordering: .relaxed)
+        while true {
+            let (sum, overflow) = current.addingReportingOverflow(amount)
+            let (exchanged, original) = atomic.weakCompareExchange(
+                expected: current, desired: overflow ? Int64.max : sum, ordering: .relaxed)
+            if exchanged { return }
+            current = original
+        }
+    }
+
     /// The counters in the order `ledger-rpc stats` prints them.
     func snapshot(
         queueDepth: Int, tailSubscribers: Int, tailMissed: Int64, storeCounters: [StatsResult.Counter], facts: [StatsResult.Fact]

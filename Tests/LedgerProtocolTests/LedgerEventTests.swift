@@ -99,3 +99,40 @@ extension UUID {
         lhs.uuidString < rhs.uuidString
     }
 }
+
+/// The timestamp range of PROTOCOL.md, checked before any arithmetic is done on a value from the wire.
+@Suite struct TimestampRangeTests {
+    static func event(at raw: Int64) -> LedgerEvent {
+        LedgerEvent(id: UUID(), timestamp: LedgerTimestamp(rawValue: raw), eventType: "job_created", entityType: "job", entityID: "j")
+    }
+
+    @Test(arguments: [LedgerTimestamp.earliest.rawValue, LedgerTimestamp.latest.rawValue, 0, -1])
+    func keepsEveryInstantInTheRange(raw: Int64) throws {
+        try Self.event(at: raw).validate()
+        try EventFilter(since: LedgerTimestamp(rawValue: raw)).validate()
+    }
+
+    @Test func theRangeIsFromYearOneToYear9999() {
+        #expect(LedgerTimestamp.earliest.iso8601 == "0001-01-01T00:00:00.000000Z")
+        #expect(LedgerTimestamp.latest.iso8601 == "9999-12-31T23:59:59.999999Z")
+    }
+
+    @Test(arguments: [
+        LedgerTimestamp.earliest.rawValue - 1, LedgerTimestamp.latest.rawValue + 1, Int64.min, Int64.max, Int64.min / 2,
+    ])
+    func refusesEveryInstantOutside(raw: Int64) {
+        #expect(throws: LedgerProtocolError.self) { try Self.event(at: raw).validate() }
+        do {
+            try Self.event(at: raw).validate()
+        } catch {
+            #expect(error.code == .invalidEvent && error.message.contains("outside the ledger's range"))
+        }
+        #expect(throws: LedgerProtocolError.self) { try EventFilter(until: LedgerTimestamp(rawValue: raw)).validate() }
+        let cursor = EventCursor(timestamp: LedgerTimestamp(rawValue: raw), id: UUID())
+        #expect(throws: LedgerProtocolError.self) { try QueryRequest(after: cursor).validate(maximumLimit: 1_000) }
+        let gap = ReportGap(
+            id: UUID(), client: "c", reason: .daemonUnreachable, events: 1, firstDropped: LedgerTimestamp(rawValue: raw),
+            lastDropped: LedgerTimestamp.latest)
+        #expect(throws: LedgerProtocolError.self) { try gap.event() }
+    }
+}

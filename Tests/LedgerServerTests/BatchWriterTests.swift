@@ -84,3 +84,65 @@ import Testing
         try await server.stopAndRemove()
     }
 }
+
+/// A group commit joins clients that know nothing of each other: an event the store refuses for
+/// its data is refused to its sender alone, and every other request of its batch is stored.
+@Suite struct BatchWriterRefusalTests {
+    /// An event that no validation stopped (it is queued directly) and that the store refuses:
+    /// SQLite's CHECK on event_type's length, PostgreSQL's numeric range in jsonb.
+    static func poison(for kind: StoreKind) -> LedgerEvent {
+        LedgerEvent(
+            id: UUID(), timestamp: LedgerTimestamp(rawValue: 1_700_000_000_000_000),
+            eventType: kind == .sqlite ? String(repeating: "x", count: 101) : "clip_created", entityType: "clip", entityID: "poison",
+            metadata: kind == .postgres ? #"{"n":1e999999}"# : "{}")
+    }
+
+    @Test(arguments: StoreKind.durable)
+    func aRequestTheStoreRefusesIsRefusedAloneAndTheRestOfItsBatchIsStored(kind: StoreKind) async throws {
+        if kind == .postgres, TestPostgres.uri == nil, !TestPostgres.isRequired { return }
+        let database = try TestStore.make(kind)
+        let store = try await database.open()
+        var logger = Logger(label: "test-writer")
+        logger.logLevel = .critical
+        let queue = IngestQueue(capacity: 100_000)
+        let stats = ServerStats()
+        // Everything is queued before the writer starts, so that it all goes into one batch; 600 events
+        // are enough for PostgreSQL to split the batch between its two writers.
+        var tickets: [(CommitTicket, poisoned: Bool)] = []
+        var good = 0
+        for index in 0..<60 {
+            let poisoned = index == 17 || index == 42
+            let events =
+                poisoned
+                ? [Self.poison(for: kind)]
+                : (0..<10).map { LedgerEvent(id: UUID(), eventType: "job_created", entityType: "job", entityID: "j-\(index)-\($0)") }
+            // Half the good requests are fire-and-forget: they have nobody to tell, and must be stored all the same.
+            let ticket = poisoned || index % 2 == 0 ? CommitTicket() : nil
+            try await queue.submit(events.map { var event = $0; event.timestamp = event.timestamp ?? LedgerTimestamp(rawValue: 1); return event }, completion: ticket)
+            if let ticket { tickets.append((ticket, poisoned)) }
+            if !poisoned { good += events.count }
+        }
+        let writer = BatchWriter(queue: queue, store: store, stats: stats, batchSize: 10_000, delay: .zero, logger: logger)
+        let running = Task { try await writer.run() }
+        var refused = 0
+        let settled = try await withDeadline(seconds: 120) { [tickets] in
+            var refused = 0
+            for (ticket, _) in tickets {
+                do { try await ticket.wait() } catch { refused += 1 }
+            }
+            return refused
+        }
+        refused = try #require(settled, "not every request was answered")
+        #expect(refused == 2)
+        #expect(tickets.filter(\.poisoned).allSatisfy { $0.0.settled.map { (try? $0.get()) == nil } == true }, "the refused ones are the poisoned")
+        // Outside a service group the writer is stopped by cancelling it; it still drains what was queued.
+        running.cancel()
+        _ = try? await running.value
+        #expect(try await store.count(EventFilter()) == UInt64(good))
+        #expect(stats.eventsFailed.load(ordering: .relaxed) == 2, "only the refused events count as failed")
+        #expect(stats.eventsCommitted.load(ordering: .relaxed) == Int64(good))
+        #expect(stats.eventsInFlight.load(ordering: .relaxed) == 0)
+        await store.close()
+        withExtendedLifetime(database) {}
+    }
+}

@@ -42,20 +42,8 @@ import Testing
 
     /// Fails the test rather than hanging it when graceful shutdown never finishes.
     static func stopWithin(_ seconds: Int, _ server: TestServer) async throws {
-        let stopped = try await withThrowingTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                try await server.stopAndRemove()
-                return true
-            }
-            group.addTask {
-                try await Task.sleep(for: .seconds(seconds))
-                return false
-            }
-            let first = try await group.next() ?? false
-            group.cancelAll()
-            return first
-        }
-        #expect(stopped, "graceful shutdown did not finish within \(seconds) s")
+        let stopped = try await withDeadline(seconds: seconds) { try await server.stopAndRemove() }
+        #expect(stopped != nil, "graceful shutdown did not finish within \(seconds) s")
     }
 
     @Test(arguments: Owed.allCases)

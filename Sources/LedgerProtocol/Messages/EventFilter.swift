@@ -36,6 +36,9 @@ public struct EventFilter: Sendable, Hashable {
         if self.entityID != nil, self.entityType == nil {
             throw .invalidQuery("entity_id needs entity_type")
         }
+        if let problem = self.since?.rangeProblem(field: "since") ?? self.until?.rangeProblem(field: "until") {
+            throw .invalidQuery(problem)
+        }
         if let since = self.since, let until = self.until, until < since {
             throw .invalidQuery("until (\(until)) is before since (\(since))")
         }

@@ -22,6 +22,8 @@ public struct QueryRequest: Sendable, Hashable {
 
     public func validate(maximumLimit: UInt32) throws(LedgerProtocolError) {
         try self.filter.validate()
+        // The daemon makes cursors, but a peer can send any bytes as one.
+        if let problem = self.after?.timestamp.rangeProblem(field: "the cursor's timestamp") { throw .invalidQuery(problem) }
         guard self.limit >= 1, self.limit <= maximumLimit else {
             throw .invalidQuery("limit \(self.limit) is outside 1...\(maximumLimit)")
         }

@@ -67,6 +67,11 @@ public struct ReportGap: Sendable, Hashable {
             throw .invalidEvent("report_gap reason \(self.reason.rawValue) is not one this daemon knows")
         }
         guard self.events > 0 else { throw .invalidEvent("report_gap must report at least one dropped event") }
+        if let problem = self.firstDropped.rangeProblem(field: "report_gap first_dropped")
+            ?? self.lastDropped.rangeProblem(field: "report_gap last_dropped")
+        {
+            throw .invalidEvent(problem)
+        }
         guard self.firstDropped <= self.lastDropped else {
             throw .invalidEvent("report_gap first_dropped (\(self.firstDropped)) is after last_dropped (\(self.lastDropped))")
         }

@@ -7,13 +7,19 @@ import Foundation
 /// two cores (BENCHMARKS.md). The first half takes the numbers for both and commits first, and the
 /// second commits only once the first has, so commit numbers still ascend in commit order, which
 /// tails resume by. Each side waits on its own worker thread, and every way a side can end answers
-/// what the other waits for, so neither waits forever.
+/// what the other waits for, and every wait has a deadline, so neither waits forever.
 final class PostgresCopyPair: @unchecked Sendable {
     // @unchecked: every field is read and written under `condition`.
     private let condition = NSCondition()
     private var secondNumbers: Result<[Int64], StoreError>?
     private var secondCopy: Result<Void, StoreError>?
     private var firstCommit: Result<Void, StoreError>?
+    private let deadline: TimeInterval
+
+    /// - Parameter deadline: how long, in seconds, one side waits for the other's answer.
+    init(deadline: TimeInterval = 30) {
+        self.deadline = deadline
+    }
 
     /// From the first half: the numbers it took for the second, or why it could not.
     func publishSecondNumbers(_ numbers: Result<[Int64], StoreError>) {
@@ -60,13 +66,23 @@ final class PostgresCopyPair: @unchecked Sendable {
         self.condition.unlock()
     }
 
+    /// Waits for the other side's answer, for at most `deadline`: a side held up by something
+    /// outside the pair (a lock another session holds) fails its half rather than the writer waiting for good.
     private func wait<Value>(for field: ReferenceWritableKeyPath<PostgresCopyPair, Result<Value, StoreError>?>) -> Result<Value, StoreError>
     {
+        let deadline = Date(timeIntervalSinceNow: self.deadline)
         self.condition.lock()
         defer { self.condition.unlock() }
         while true {
             if let value = self[keyPath: field] { return value }
-            self.condition.wait()
+            if !self.condition.wait(until: deadline), self[keyPath: field] == nil {
+                let error = StoreError(
+                    code: .writeFailed,
+                    message: "the other half of a split batch did not answer within \(Int(self.deadline)) s; both halves are rolled back")
+                self[keyPath: field] = .failure(error)
+                self.condition.broadcast()
+                return .failure(error)
+            }
         }
     }
 }

@@ -67,7 +67,13 @@ public final class PostgresStore: EventStore {
     public func insert(requests: [[LedgerEvent]]) async throws(StoreError) -> [Int64?] {
         let total = requests.reduce(0) { $0 + $1.count }
         if total >= Self.splitEvents, let cut = Self.halfway(requests, total: total) {
-            return try await self.insertSplit(Array(requests[..<cut].joined()), Array(requests[cut...].joined()))
+            let first = Array(requests[..<cut].joined())
+            let second = Array(requests[cut...].joined())
+            // An id in both halves would have the second wait on the first's row lock while the first
+            // waits for the second's copy: such a batch (a retry pipelined behind its original) goes whole.
+            if !Self.shareAnID(first, second) {
+                return try await self.insertSplit(first, second)
+            }
         }
         let events = requests.count == 1 ? requests[0] : Array(requests.joined())
         guard !events.isEmpty else { return [] }
@@ -84,6 +90,11 @@ public final class PostgresStore: EventStore {
     }
 
     static let uniqueViolation = "23505"
+
+    static func shareAnID(_ first: [LedgerEvent], _ second: [LedgerEvent]) -> Bool {
+        let ids = Set(first.lazy.map(\.id))
+        return second.contains { ids.contains($0.id) }
+    }
 
     /// Where to cut the requests so that each side gets about half the events, keeping every request
     /// whole; nil when one request holds most of them.
@@ -205,6 +216,10 @@ public final class PostgresStore: EventStore {
     /// Every row in one binary COPY, with the commit numbers given.
     static func copyRows(_ events: [LedgerEvent], sequences: [Int64], on connection: PostgresConnection) throws(StoreError) {
         var rows = PostgresBinaryCopy(capacity: events.count * 320)
+        // The daemon validates timestamps; this keeps the conversion to PostgreSQL's epoch from overflowing whatever the caller.
+        if let outside = events.first(where: { !LedgerTimestamp.validRange.contains($0.timestamp ?? LedgerTimestamp(rawValue: 0)) }) {
+            throw StoreError(code: .writeFailed, message: "event \(outside.id.lowercaseText) has a timestamp outside the ledger's range")
+        }
         for (event, sequence) in zip(events, sequences) {
             rows.startRow(fields: 13)
             rows.append(event.id)

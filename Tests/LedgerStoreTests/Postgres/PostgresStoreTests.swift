@@ -124,6 +124,21 @@ import Testing
         await store.close()
     }
 
+    /// A batch and its retry in one commit (a client resending what it had not had acked yet) put the
+    /// same ids in both halves; split, the second half would wait on the first's row locks while the
+    /// first waits for the second's copy, and the writer would never commit again.
+    @Test(.enabled(if: TestPostgres.uri != nil || TestPostgres.isRequired))
+    func aBatchAndItsRetryInOneCommitAreStoredOnce() async throws {
+        let database = try TestStore.make(.postgres)
+        let store = try await database.open()
+        let batch = Self.requests(count: 1, of: 300)[0]
+        let finished = try await withDeadline(seconds: 60) { try await store.insert(requests: [batch, batch]) }
+        let numbers = try #require(finished, "the commit of a batch and its retry never finished")
+        #expect(numbers[..<300].allSatisfy { $0 != nil } && numbers[300...].allSatisfy { $0 == nil }, "the first of each id is stored")
+        #expect(try await store.count(EventFilter()) == 300)
+        await store.close()
+    }
+
     /// A row the table refuses, in either half, fails the whole batch: neither half is kept.
     @Test(.enabled(if: TestPostgres.uri != nil || TestPostgres.isRequired), arguments: [0, 3])
     func aRefusedRowInEitherHalfKeepsNothingOfTheBatch(request: Int) async throws {
