@@ -101,15 +101,20 @@ public struct LedgerServer: Service {
         let remoteMayWrite = self.configuration.tls?.allowWrites == true
         let allowedUIDs = self.configuration.allowedUIDs.map { $0.union([UInt32(getuid())]) }
         try await withThrowingTaskGroup(of: Void.self) { group in
+            let stats = self.dispatcher.stats
+            let socketBudget = ConnectionBudget(
+                current: stats.socketConnectionsCurrent, maximum: self.configuration.maximumConnections, option: "--max-connections")
+            let tlsBudget = ConnectionBudget(
+                current: stats.tlsConnectionsCurrent, maximum: self.configuration.maximumTLSConnections, option: "--tls-max-connections")
             if let tlsListener {
                 group.addTask {
-                    try await Self.serve(tlsListener, accepted: acceptedTLS, handler: handler) { channel in
+                    try await Self.serve(tlsListener, accepted: acceptedTLS, budget: tlsBudget, handler: handler) { channel in
                         .success(PeerAccess(mayWrite: remoteMayWrite, peer: "TLS peer \(channel.remoteAddress?.description ?? "unknown")"))
                     }
                 }
             }
             group.addTask {
-                try await Self.serve(listener, accepted: accepted, handler: handler) { channel in
+                try await Self.serve(listener, accepted: accepted, budget: socketBudget, handler: handler) { channel in
                     let credentials = await PeerCredentials.of(channel)
                     if let allowedUIDs {
                         guard let credentials, allowedUIDs.contains(credentials.uid) else {
@@ -150,12 +155,12 @@ public struct LedgerServer: Service {
     private static func serve(
         _ listener: NIOAsyncChannel<NIOAsyncChannel<LedgerFrame, LedgerFrame>, Never>,
         accepted: AcceptedConnections,
+        budget: ConnectionBudget,
         handler: ConnectionHandler,
         access: @escaping @Sendable (any Channel) async -> Result<PeerAccess, PeerRefusal>
     ) async throws {
         let stats = handler.dispatcher.stats
         let queue = handler.dispatcher.queue
-        let maximumConnections = handler.dispatcher.configuration.maximumConnections
         let listening = listener.channel
         try await withThrowingDiscardingTaskGroup { group in
             defer { group.addTask { await accepted.closeWaiting() } }
@@ -166,15 +171,16 @@ public struct LedgerServer: Service {
                     for try await connection in connections {
                         accepted.taken(connection)
                         group.addTask {
-                            if stats.connectionsCurrent.load(ordering: .relaxed) >= maximumConnections {
+                            guard budget.acquire() else {
                                 stats.add(\.connectionsOverLimit)
                                 await handler.refuse(
                                     connection,
                                     ErrorResponse(
                                         code: .tooManyConnections, closesConnection: true,
-                                        message: "ledgerd serves at most \(maximumConnections) connections (--max-connections); try again later"))
+                                        message: "ledgerd serves at most \(budget.maximum) connections here (\(budget.option)); try again later"))
                                 return
                             }
+                            defer { budget.release() }
                             switch await access(connection.channel) {
                             case .success(let peer): await handler.handle(connection, access: peer)
                             case .failure(let refusal):
@@ -201,6 +207,8 @@ public struct LedgerServer: Service {
         let maximumFrameLength = self.configuration.maximumFrameLength
         let logger = self.logger
         let deadlines = self.deadlines
+        let handshakeTimeout = TimeAmount(self.configuration.tlsHandshakeTimeout)
+        let stats = self.dispatcher.stats
         do {
             return try await ServerBootstrap(group: self.eventLoopGroup)
                 .serverChannelOption(.backlog, value: 256)
@@ -209,6 +217,7 @@ public struct LedgerServer: Service {
                 .bind(host: tls.host, port: tls.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
+                        try channel.pipeline.syncOperations.addHandler(TLSHandshakeDeadline(deadline: handshakeTimeout, stats: stats))
                         try channel.pipeline.syncOperations.addHandler(TLSPeerLogger(logger: logger))
                         return try Self.serveFrames(
                             on: channel, deadlines: deadlines(), maximumFrameLength: maximumFrameLength, accepted: accepted)

@@ -13,8 +13,13 @@ public struct LedgerServerConfiguration: Sendable {
     public var maximumFrameLength: Int = LedgerFrame.defaultMaximumLength
     /// Most events one log_batch may carry.
     public var maximumBatchEvents: Int = 10_000
-    /// Connections served at once (socket and TLS together); past it a new one gets TOO_MANY_CONNECTIONS.
+    /// Unix-socket connections served at once; past it a new one gets TOO_MANY_CONNECTIONS.
     public var maximumConnections: Int = 1_024
+    /// TLS connections served at once, counted apart from the socket's so that remote peers can
+    /// never take a local service's slot; past it a new one gets TOO_MANY_CONNECTIONS.
+    public var maximumTLSConnections: Int = 64
+    /// A TLS peer must finish its handshake within this time of connecting, or it is closed.
+    public var tlsHandshakeTimeout: Duration = .seconds(10)
     /// Close a connection that sends nothing and is sent nothing for this long; nil never does.
     /// Live tails are exempt. Off by default: services keep one quiet connection for their whole life.
     public var idleTimeout: Duration?

@@ -10,6 +10,11 @@ public final class ServerStats: Sendable {
     public let eventsFailed = ManagedAtomic<Int64>(0)
     public let batchesCommitted = ManagedAtomic<Int64>(0)
     public let connectionsCurrent = ManagedAtomic<Int64>(0)
+    /// Of `connectionsCurrent`, those on the Unix socket and those from TLS peers: each has its own limit.
+    public let socketConnectionsCurrent = ManagedAtomic<Int64>(0)
+    public let tlsConnectionsCurrent = ManagedAtomic<Int64>(0)
+    /// TLS connections closed because their handshake did not finish in time.
+    public let tlsHandshakesTimedOut = ManagedAtomic<Int64>(0)
     public let connectionsTotal = ManagedAtomic<Int64>(0)
     public let protocolErrors = ManagedAtomic<Int64>(0)
     public let queries = ManagedAtomic<Int64>(0)
@@ -75,6 +80,9 @@ public final class ServerStats: Sendable {
                 .init("store_retries", load(\.storeRetries)),
                 .init("connections_current", load(\.connectionsCurrent)),
                 .init("connections_total", load(\.connectionsTotal)),
+                .init("socket_connections_current", load(\.socketConnectionsCurrent)),
+                .init("tls_connections_current", load(\.tlsConnectionsCurrent)),
+                .init("tls_handshakes_timed_out", load(\.tlsHandshakesTimedOut)),
                 .init("answer_bytes_owed", load(\.answerBytesOwed)),
                 .init("protocol_errors", load(\.protocolErrors)),
                 .init("queries", load(\.queries)),

@@ -34,7 +34,8 @@ final class Worker<State>: @unchecked Sendable {
             }
         } catch let error as StoreError {
             throw error
-        } catch is CancellationError {
+        } catch is CancellationError where Task.isCancelled {
+            // A shut-down pool reports CancellationError too; only a cancelled caller is a cancellation.
             throw StoreError(code: .cancelled, message: "the request was cancelled before it ran")
         } catch {
             throw StoreError(code: .closed, message: "the store is closed")

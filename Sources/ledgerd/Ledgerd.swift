@@ -63,8 +63,15 @@ struct Ledgerd: AsyncParsableCommand {
     )
     var queueCapacity: String?
 
-    @Option(name: .long, help: ArgumentHelp("Connections served at once, socket and TLS together; more get TOO_MANY_CONNECTIONS. [env: LEDGER_MAX_CONNECTIONS] (default: 1024)", valueName: "n"))
+    @Option(name: .long, help: ArgumentHelp("Unix-socket connections served at once; more get TOO_MANY_CONNECTIONS. TLS peers have their own limit, --tls-max-connections. [env: LEDGER_MAX_CONNECTIONS] (default: 1024)", valueName: "n"))
     var maxConnections: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Bytes of answers a connection may be owed before the daemon stops reading from it (one larger answer is let in alone). [env: LEDGER_MAX_ANSWER_BYTES] (default: 1048576)",
+            valueName: "bytes"))
+    var maxAnswerBytes: String?
 
     @Option(name: .long, help: ArgumentHelp("Most events in one log_batch. [env: LEDGER_MAX_BATCH_EVENTS] (default: 10000)", valueName: "n"))
     var maxBatchEvents: String?
@@ -117,6 +124,16 @@ struct Ledgerd: AsyncParsableCommand {
         help: ArgumentHelp("CA certificates, PEM, that issue the client certificates TLS peers must present. [env: LEDGER_TLS_CLIENT_CA]", valueName: "pem"))
     var tlsClientCa: String?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp("TLS connections served at once, apart from the socket's; more get TOO_MANY_CONNECTIONS. [env: LEDGER_TLS_MAX_CONNECTIONS] (default: 64)", valueName: "n"))
+    var tlsMaxConnections: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Close a TLS peer whose handshake has not finished this many seconds after it connected. [env: LEDGER_TLS_HANDSHAKE_TIMEOUT] (default: 10)", valueName: "seconds"))
+    var tlsHandshakeTimeout: String?
+
     @Flag(name: .long, help: "Let TLS peers log events too; by default they may only query, read stats and tail. [env: LEDGER_TLS_ALLOW_WRITES=1]")
     var tlsAllowWrites = false
 
@@ -161,6 +178,18 @@ struct Ledgerd: AsyncParsableCommand {
         configuration.maximumConnections = try settings.value(self.maxConnections, env: "LEDGER_MAX_CONNECTIONS", default: configuration.maximumConnections) {
             Int($0).flatMap { (1...1_000_000).contains($0) ? $0 : nil }
         }
+        configuration.pendingResponseBytesPerConnection = try settings.value(
+            self.maxAnswerBytes, env: "LEDGER_MAX_ANSWER_BYTES", default: configuration.pendingResponseBytesPerConnection
+        ) {
+            Int($0).flatMap { ((64 << 10)...(1 << 30)).contains($0) ? $0 : nil }
+        }
+        configuration.maximumTLSConnections = try settings.value(self.tlsMaxConnections, env: "LEDGER_TLS_MAX_CONNECTIONS", default: configuration.maximumTLSConnections) {
+            Int($0).flatMap { (1...100_000).contains($0) ? $0 : nil }
+        }
+        let handshakeSeconds = try settings.value(self.tlsHandshakeTimeout, env: "LEDGER_TLS_HANDSHAKE_TIMEOUT", default: 10) {
+            Int($0).flatMap { (1...600).contains($0) ? $0 : nil }
+        }
+        configuration.tlsHandshakeTimeout = .seconds(handshakeSeconds)
         configuration.maximumBatchEvents = try settings.value(self.maxBatchEvents, env: "LEDGER_MAX_BATCH_EVENTS", default: configuration.maximumBatchEvents) {
             Int($0).flatMap { (1...65_535).contains($0) ? $0 : nil }
         }

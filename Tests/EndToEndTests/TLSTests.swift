@@ -148,4 +148,68 @@ import Testing
             #expect(!FileManager.default.fileExists(atPath: "\(directory)/s.sock"), "nothing is left listening")
         }
     }
+
+    /// A counter from `ledger-rpc stats --json` on the local socket.
+    static func counter(_ name: String, _ daemon: Daemon) async throws -> Int? {
+        let stats = try await runTool("ledger-rpc", ["stats", "--json", "--socket", daemon.socketPath])
+        guard let range = stats.stdout.range(of: "\"\(name)\":") else { return nil }
+        return Int(stats.stdout[range.upperBound...].prefix { $0.isNumber })
+    }
+
+    /// A plain TCP connection to the TLS port that sends `bytes` and then nothing.
+    static func silentPeer(port: Int, sending bytes: [UInt8]) throws -> Int32 {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        if !bytes.isEmpty { _ = bytes.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } }
+        return descriptor
+    }
+
+    /// Peers that never finish a handshake are closed at its deadline, and however many there are
+    /// they only take TLS slots: local services always get in.
+    @Test func unfinishedHandshakesNeitherLastNorTakeTheSocketsSlots() async throws {
+        let certs = try Self.certificates()
+        let daemon = try await Self.startDaemon(
+            certs: certs, extra: ["--max-connections", "4", "--tls-max-connections", "3", "--tls-handshake-timeout", "2"])
+        let port = try #require(daemon.tlsURL.flatMap { $0.split(separator: ":").last }.flatMap { Int($0) })
+        // The start of a TLS record carrying a ClientHello, and then nothing more.
+        let halfHello: [UInt8] = [0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]
+        var peers: [Int32] = []
+        for index in 0..<12 {
+            peers.append(try Self.silentPeer(port: port, sending: index % 2 == 0 ? [] : halfHello))
+        }
+        // Four local clients at once, each holding its connection while the next connects.
+        let tails = (0..<3).map { _ in
+            Task { try await runTool("ledger-rpc", ["tail", "--max-events", "1", "--socket", daemon.socketPath]) }
+        }
+        var subscribed = false
+        for _ in 0..<200 where !subscribed {
+            subscribed = try await Self.counter("tail_subscribers", daemon) == 3
+            if !subscribed { try await Task.sleep(for: .milliseconds(25)) }
+        }
+        #expect(subscribed, "three local tails got in beside the silent TLS peers")
+        #expect(try await Self.counter("tls_connections_current", daemon).map { $0 <= 3 } == true)
+        let logged = try await runTool("ledger-rpc", ["log", "job_created", "job", "j-1", "--socket", daemon.socketPath])
+        #expect(logged.status == 0, "\(logged.stderr)")
+        for tail in tails { _ = try await tail.value }
+
+        // The silent peers are closed at the handshake deadline, freeing their slots.
+        var released = false
+        for _ in 0..<200 where !released {
+            released = try await Self.counter("tls_connections_current", daemon) == 0
+            if !released { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(released)
+        #expect(try await Self.counter("tls_handshakes_timed_out", daemon).map { $0 >= 3 } == true)
+        let remote = try await runTool("ledger-rpc", ["ping"] + Self.remote(daemon, certs: certs))
+        #expect(remote.status == 0, "a real TLS client gets in again: \(remote.stderr)")
+        for peer in peers { close(peer) }
+        await daemon.stop()
+    }
 }
