@@ -14,20 +14,25 @@ public final class IngestQueue: Sendable {
         public var events: [LedgerEvent]
         /// Succeeded after commit, failed if the store rejected the batch; nil for fire-and-forget.
         public var completion: CommitTicket?
+        /// What the events hold in memory, as `LedgerEvent.heldBytes` counts it.
+        var bytes: Int
     }
 
     private struct Producer {
         var id: UInt64
         var count: Int
+        var bytes: Int
         var continuation: CheckedContinuation<Void, any Error>
     }
 
     private struct State {
         var entries: CircularBuffer<Entry> = CircularBuffer()
         var eventCount = 0
-        /// Events of producers resumed with room for them that have not appended yet: counting
-        /// them keeps a producer arriving meanwhile from taking the same room.
+        var byteCount = 0
+        /// Events (and their bytes) of producers resumed with room for them that have not appended
+        /// yet: counting them keeps a producer arriving meanwhile from taking the same room.
         var reserved = 0
+        var reservedBytes = 0
         var producers: CircularBuffer<Producer> = CircularBuffer()
         var nextProducerID: UInt64 = 0
         var consumer: CheckedContinuation<Void, Never>?
@@ -42,10 +47,16 @@ public final class IngestQueue: Sendable {
     }
 
     public let capacity: Int
+    /// The queue's bound in bytes, so that large events cannot make `capacity` of them a lot of memory.
+    public let byteCapacity: Int
     private let state: NIOLockedValueBox<State>
 
-    public init(capacity: Int) {
+    /// - Parameters:
+    ///   - capacity: most events queued.
+    ///   - byteCapacity: most bytes of events queued; a single request larger than that is let in alone.
+    public init(capacity: Int, byteCapacity: Int = 32 << 20) {
         self.capacity = capacity
+        self.byteCapacity = byteCapacity
         self.state = NIOLockedValueBox(State())
     }
 
@@ -66,16 +77,22 @@ public final class IngestQueue: Sendable {
         self.state.withLockedValue { $0.eventCount }
     }
 
+    /// Bytes of the events queued, as `LedgerEvent.heldBytes` counts them.
+    public var depthBytes: Int {
+        self.state.withLockedValue { $0.byteCount }
+    }
+
     /// Queues the events, suspending while the queue is full.
     ///
     /// - Throws: `LedgerProtocolError` with `SHUTTING_DOWN` once `close()` was called;
     ///   `CancellationError` when the task was cancelled while waiting for room.
     public func submit(_ events: [LedgerEvent], completion: CommitTicket?) async throws {
         let count = events.count
+        let bytes = events.reduce(0) { $0 + $1.heldBytes }
         let enqueued: Bool = try self.state.withLockedValue { state in
             if state.closed { throw Self.shuttingDown }
-            guard state.producers.isEmpty, self.hasRoom(for: count, in: state) else { return false }
-            self.append(Entry(events: events, completion: completion), to: &state)
+            guard state.producers.isEmpty, self.hasRoom(for: count, bytes: bytes, in: state) else { return false }
+            self.append(Entry(events: events, completion: completion, bytes: bytes), to: &state)
             return true
         }
         if enqueued { return }
@@ -88,7 +105,7 @@ public final class IngestQueue: Sendable {
                 let refusal: (any Error)? = self.state.withLockedValue { state in
                     if state.closed { return Self.shuttingDown }
                     if Task.isCancelled { return CancellationError() }
-                    state.producers.append(Producer(id: id, count: count, continuation: continuation))
+                    state.producers.append(Producer(id: id, count: count, bytes: bytes, continuation: continuation))
                     // The writer may have emptied the queue since the check above; without this the
                     // producer would wait for a batch that nobody is left to submit.
                     self.admitProducers(&state)
@@ -109,15 +126,17 @@ public final class IngestQueue: Sendable {
         }
         try self.state.withLockedValue { state in
             state.reserved -= count
+            state.reservedBytes -= bytes
             if state.closed { throw Self.shuttingDown }
-            self.append(Entry(events: events, completion: completion), to: &state)
+            self.append(Entry(events: events, completion: completion, bytes: bytes), to: &state)
         }
     }
 
     /// An entry larger than the whole queue is let in alone rather than waiting forever.
-    private func hasRoom(for count: Int, in state: State) -> Bool {
+    private func hasRoom(for count: Int, bytes: Int, in state: State) -> Bool {
         let held = state.eventCount + state.reserved
-        return held == 0 || held + count <= self.capacity
+        if held == 0 { return true }
+        return held + count <= self.capacity && state.byteCount + state.reservedBytes + bytes <= self.byteCapacity
     }
 
     private static var shuttingDown: LedgerProtocolError {
@@ -127,6 +146,7 @@ public final class IngestQueue: Sendable {
     private func append(_ entry: Entry, to state: inout State) {
         state.entries.append(entry)
         state.eventCount += entry.events.count
+        state.byteCount += entry.bytes
         if let consumer = state.consumer, !state.consumerWantsFullBatch || state.eventCount >= state.fullBatchSize {
             state.consumer = nil
             consumer.resume()
@@ -134,9 +154,10 @@ public final class IngestQueue: Sendable {
     }
 
     private func admitProducers(_ state: inout State) {
-        while let first = state.producers.first, self.hasRoom(for: first.count, in: state) {
+        while let first = state.producers.first, self.hasRoom(for: first.count, bytes: first.bytes, in: state) {
             state.producers.removeFirst()
             state.reserved += first.count
+            state.reservedBytes += first.bytes
             first.continuation.resume()
         }
     }
@@ -181,12 +202,15 @@ public final class IngestQueue: Sendable {
             if state.entries.isEmpty { return state.closed ? nil : [] }
             var batch: [Entry] = []
             var taken = 0
+            var takenBytes = 0
             while let first = state.entries.first, batch.isEmpty || taken + first.events.count <= maximumEvents {
                 state.entries.removeFirst()
                 taken += first.events.count
+                takenBytes += first.bytes
                 batch.append(first)
             }
             state.eventCount -= taken
+            state.byteCount -= takenBytes
             self.admitProducers(&state)
             return batch
         }

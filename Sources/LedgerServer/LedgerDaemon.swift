@@ -25,8 +25,8 @@ public struct LedgerDaemon: Sendable {
             self.logger.warning("events are kept in memory only: an acknowledgement does not mean durable", metadata: ["store": "\(store.description)"])
         }
         let stats = ServerStats()
-        let queue = IngestQueue(capacity: self.configuration.ingestQueueCapacity)
-        let hub = TailHub(capacity: self.configuration.tailBufferEvents)
+        let queue = IngestQueue(capacity: self.configuration.ingestQueueCapacity, byteCapacity: self.configuration.ingestQueueBytes)
+        let hub = TailHub(capacity: self.configuration.tailBufferEvents, byteCapacity: self.configuration.tailBufferBytes)
         let writer = BatchWriter(
             queue: queue, store: store, stats: stats, batchSize: self.configuration.commitBatchSize,
             delay: self.configuration.commitDelay, hub: hub, logger: self.logger

@@ -23,3 +23,15 @@ extension LedgerEvent {
         self.peer = peer
     }
 }
+
+extension LedgerEvent {
+    /// About what the event holds in memory while the daemon keeps it (queued, or buffered for a
+    /// tail): its strings' bytes and a fixed share for the rest. What the daemon's bounds in bytes count.
+    var heldBytes: Int {
+        Self.fixedHeldBytes + self.eventType.utf8.count + self.entityType.utf8.count + self.entityID.utf8.count
+            + (self.workerID?.utf8.count ?? 0) + self.metadata.utf8.count
+    }
+
+    /// The struct with its ids and optional fields, and each string's header and allocation: an estimate that errs high.
+    static let fixedHeldBytes = 200
+}

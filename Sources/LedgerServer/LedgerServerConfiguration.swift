@@ -53,6 +53,11 @@ public struct LedgerServerConfiguration: Sendable {
     public var shutdownAnswerDeadline: Duration = .seconds(15)
     /// Committed events buffered for each live tail before a slow reader starts missing them.
     public var tailBufferEvents: Int = 10_000
+    /// Bytes of committed events buffered for each live tail, however few events that is.
+    public var tailBufferBytes: Int = 2 << 20
+    /// Bytes of events received but not yet committed; past this, as past `ingestQueueCapacity`,
+    /// the daemon stops reading from clients. It keeps large events from making the queue large.
+    public var ingestQueueBytes: Int = 32 << 20
     /// The TLS listener for remote peers; nil (the default) means none: there is never plaintext TCP.
     public var tls: TLSListenerConfiguration?
     /// Name and version reported by ping and stats.

@@ -44,7 +44,7 @@ struct RequestDispatcher: Sendable {
             return .respond(.pong(Pong(server: self.configuration.serverName)))
         case .stats:
             return .respond(
-                .stats(self.stats.snapshot(queueDepth: self.queue.depth, tailSubscribers: self.hub.subscriberCount,
+                .stats(self.stats.snapshot(queueDepth: self.queue.depth, queueBytes: self.queue.depthBytes, tailSubscribers: self.hub.subscriberCount,
                     tailMissed: self.hub.missed.load(ordering: .relaxed), storeCounters: self.store.counters, facts: self.facts)))
         case .sync:
             return try await self.ingest([], acknowledged: true, peer: nil)

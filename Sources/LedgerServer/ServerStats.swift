@@ -57,7 +57,7 @@ public final class ServerStats: Sendable {
 
     /// The counters in the order `ledger-rpc stats` prints them.
     func snapshot(
-        queueDepth: Int, tailSubscribers: Int, tailMissed: Int64, storeCounters: [StatsResult.Counter], facts: [StatsResult.Fact]
+        queueDepth: Int, queueBytes: Int, tailSubscribers: Int, tailMissed: Int64, storeCounters: [StatsResult.Counter], facts: [StatsResult.Fact]
     ) -> StatsResult {
         func load(_ counter: KeyPath<ServerStats, ManagedAtomic<Int64>>) -> Int64 {
             self[keyPath: counter].load(ordering: .relaxed)
@@ -73,6 +73,7 @@ public final class ServerStats: Sendable {
                 .init("events_dropped_by_clients", load(\.eventsDroppedByClients)),
                 .init("batches_committed", load(\.batchesCommitted)),
                 .init("queue_depth", Int64(queueDepth)),
+                .init("queue_bytes", Int64(queueBytes)),
                 .init("events_in_flight", load(\.eventsInFlight)),
                 .init("backlog", Int64(queueDepth) + load(\.eventsInFlight)),
                 .init("store_available", load(\.storeAvailable)),

@@ -1,6 +1,7 @@
 import Atomics
 import LedgerProtocol
 import NIOConcurrencyHelpers
+import NIOCore
 
 /// Hands committed events to live subscribers (`ledger-rpc tail`), in commit order.
 ///
@@ -11,11 +12,14 @@ public final class TailHub: Sendable {
     private let subscriptions = NIOLockedValueBox<[ObjectIdentifier: TailSubscription]>([:])
     /// Events buffered per subscriber before it starts missing them.
     let capacity: Int
+    /// Bytes of events buffered per subscriber before it starts missing them, whatever their number.
+    let byteCapacity: Int
     /// Matching events subscribers missed because they read too slowly, over the daemon's life.
     let missed = ManagedAtomic<Int64>(0)
 
-    public init(capacity: Int = 10_000) {
+    public init(capacity: Int = 10_000, byteCapacity: Int = 2 << 20) {
         self.capacity = capacity
+        self.byteCapacity = byteCapacity
     }
 
     var subscriberCount: Int {
@@ -23,7 +27,7 @@ public final class TailHub: Sendable {
     }
 
     func subscribe(_ filter: EventFilter) -> TailSubscription {
-        let subscription = TailSubscription(filter: filter, capacity: self.capacity)
+        let subscription = TailSubscription(filter: filter, capacity: self.capacity, byteCapacity: self.byteCapacity)
         self.subscriptions.withLockedValue { $0[ObjectIdentifier(subscription)] = subscription }
         return subscription
     }
@@ -52,7 +56,8 @@ public final class TailHub: Sendable {
 /// One subscriber's bounded buffer of committed events.
 final class TailSubscription: Sendable {
     private struct State {
-        var buffer: [LedgerEvent] = []
+        var buffer: CircularBuffer<LedgerEvent> = CircularBuffer()
+        var bufferBytes = 0
         var missed: UInt64 = 0
         var closed = false
         var waiter: CheckedContinuation<Void, Never>?
@@ -60,14 +65,16 @@ final class TailSubscription: Sendable {
 
     let filter: EventFilter
     private let capacity: Int
+    private let byteCapacity: Int
     private let state = NIOLockedValueBox(State())
 
     /// Most events per `tail` frame, so one frame stays well under a megabyte or so of typical events.
     static let batchLimit = 500
 
-    init(filter: EventFilter, capacity: Int) {
+    init(filter: EventFilter, capacity: Int, byteCapacity: Int) {
         self.filter = filter
         self.capacity = capacity
+        self.byteCapacity = byteCapacity
     }
 
     /// Buffers the matching events it has room for. - Returns: how many it had to drop.
@@ -76,9 +83,16 @@ final class TailSubscription: Sendable {
         guard !matching.isEmpty else { return 0 }
         let (waiter, dropped) = self.state.withLockedValue { state -> (CheckedContinuation<Void, Never>?, UInt64) in
             guard !state.closed else { return (nil, 0) }
-            let room = max(0, self.capacity - state.buffer.count)
-            state.buffer.append(contentsOf: matching.prefix(room))
-            let dropped = UInt64(matching.count - min(room, matching.count))
+            var kept = 0
+            for event in matching {
+                let bytes = event.heldBytes
+                // Once one is missed the rest of this commit is too, so the subscriber never sees a later event before an earlier one.
+                guard state.buffer.count < self.capacity, state.bufferBytes + bytes <= self.byteCapacity || state.buffer.isEmpty else { break }
+                state.buffer.append(event)
+                state.bufferBytes += bytes
+                kept += 1
+            }
+            let dropped = UInt64(matching.count - kept)
             state.missed += dropped
             defer { state.waiter = nil }
             return (state.waiter, dropped)
@@ -104,6 +118,7 @@ final class TailSubscription: Sendable {
                     let count = min(Self.batchLimit, state.buffer.count)
                     let batch = TailBatch(missed: state.missed, events: Array(state.buffer.prefix(count)))
                     state.buffer.removeFirst(count)
+                    state.bufferBytes = state.buffer.isEmpty ? 0 : state.bufferBytes - batch.events.reduce(0) { $0 + $1.heldBytes }
                     state.missed = 0
                     return .some(batch)
                 }

@@ -63,6 +63,20 @@ struct Ledgerd: AsyncParsableCommand {
     )
     var queueCapacity: String?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Bytes of events held uncommitted before the daemon stops reading from clients, however few events that is. [env: LEDGER_QUEUE_BYTES] (default: 33554432)",
+            valueName: "bytes"))
+    var queueBytes: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Bytes of committed events buffered for each live tail; a tail that reads slower misses events and is told how many. [env: LEDGER_TAIL_BUFFER_BYTES] (default: 2097152)",
+            valueName: "bytes"))
+    var tailBufferBytes: String?
+
     @Option(name: .long, help: ArgumentHelp("Unix-socket connections served at once; more get TOO_MANY_CONNECTIONS. TLS peers have their own limit, --tls-max-connections. [env: LEDGER_MAX_CONNECTIONS] (default: 1024)", valueName: "n"))
     var maxConnections: String?
 
@@ -139,6 +153,7 @@ struct Ledgerd: AsyncParsableCommand {
 
     func run() async throws {
         signal(SIGPIPE, SIG_IGN)
+        GlibcMalloc.returnLargeBuffersToTheSystem()
         let environment = ProcessInfo.processInfo.environment
         let settings = DaemonSettings(environment: environment)
         let uid = UInt32(getuid())
@@ -177,6 +192,12 @@ struct Ledgerd: AsyncParsableCommand {
         }
         configuration.maximumConnections = try settings.value(self.maxConnections, env: "LEDGER_MAX_CONNECTIONS", default: configuration.maximumConnections) {
             Int($0).flatMap { (1...1_000_000).contains($0) ? $0 : nil }
+        }
+        configuration.ingestQueueBytes = try settings.value(self.queueBytes, env: "LEDGER_QUEUE_BYTES", default: configuration.ingestQueueBytes) {
+            Int($0).flatMap { ((1 << 20)...(16 << 30)).contains($0) ? $0 : nil }
+        }
+        configuration.tailBufferBytes = try settings.value(self.tailBufferBytes, env: "LEDGER_TAIL_BUFFER_BYTES", default: configuration.tailBufferBytes) {
+            Int($0).flatMap { ((64 << 10)...(1 << 30)).contains($0) ? $0 : nil }
         }
         configuration.pendingResponseBytesPerConnection = try settings.value(
             self.maxAnswerBytes, env: "LEDGER_MAX_ANSWER_BYTES", default: configuration.pendingResponseBytesPerConnection

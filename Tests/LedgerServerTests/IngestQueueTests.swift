@@ -122,4 +122,30 @@ import Testing
         #expect(drained.flatMap(\.events).count == 5)
         #expect(await queue.nextBatch(maximumEvents: 100, delay: .zero) == nil)
     }
+
+    static func largeEvents(_ count: Int, metadataBytes: Int) -> [LedgerEvent] {
+        let metadata = "{\"blob\":\"" + String(repeating: "x", count: metadataBytes - 11) + "\"}"
+        return (0..<count).map { LedgerEvent(id: UUID(), eventType: "t", entityType: "e", entityID: "\($0)", metadata: metadata) }
+    }
+
+    @Test func largeEventsFillTheQueueByTheirBytesNotTheirNumber() async throws {
+        let queue = IngestQueue(capacity: 1_000, byteCapacity: 200_000)
+        // Each request is ten 16 KiB events, about 165 KB: one fits, a second would pass the bound.
+        try await queue.submit(Self.largeEvents(10, metadataBytes: 16_384), completion: nil)
+        let waiting = Task { try await queue.submit(Self.largeEvents(10, metadataBytes: 16_384), completion: nil) }
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(queue.depth == 10, "the second request waits although there is room for 990 more events")
+        #expect(queue.depthBytes <= 200_000)
+        _ = try #require(await queue.nextBatch(maximumEvents: 100, delay: .zero))
+        try await waiting.value
+        #expect(queue.depth == 10)
+        _ = try #require(await queue.nextBatch(maximumEvents: 100, delay: .zero))
+        #expect(queue.depthBytes == 0)
+    }
+
+    @Test func aRequestLargerThanTheWholeQueueIsLetInAlone() async throws {
+        let queue = IngestQueue(capacity: 1_000, byteCapacity: 10_000)
+        try await queue.submit(Self.largeEvents(2, metadataBytes: 16_384), completion: nil)
+        #expect(queue.depth == 2)
+    }
 }

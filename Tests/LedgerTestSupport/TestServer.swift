@@ -39,8 +39,8 @@ public final class TestServer: Sendable {
         self.store = store
         let stats = ServerStats()
         self.stats = stats
-        let queue = IngestQueue(capacity: configuration.ingestQueueCapacity)
-        let hub = TailHub(capacity: configuration.tailBufferEvents)
+        let queue = IngestQueue(capacity: configuration.ingestQueueCapacity, byteCapacity: configuration.ingestQueueBytes)
+        let hub = TailHub(capacity: configuration.tailBufferEvents, byteCapacity: configuration.tailBufferBytes)
         let writer = BatchWriter(
             queue: queue, store: store, stats: stats, batchSize: configuration.commitBatchSize,
             delay: configuration.commitDelay, hub: hub, logger: logger)
