@@ -46,6 +46,10 @@ let package = Package(
             dependencies: [nioCore],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "LedgerFiles",
+            swiftSettings: swiftSettings
+        ),
         .systemLibrary(
             name: "CSQLite",
             providers: [.apt(["libsqlite3-dev"])]
@@ -56,18 +60,18 @@ let package = Package(
         ),
         .target(
             name: "LedgerStore",
-            dependencies: ["LedgerProtocol", "CSQLite", "CLibPQ", nioCore, nioPosix, logging, nioLocks],
+            dependencies: ["LedgerProtocol", "LedgerFiles", "CSQLite", "CLibPQ", nioCore, nioPosix, logging, nioLocks],
             resources: [.copy("Migrations")],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "LedgerServer",
-            dependencies: ["LedgerProtocol", "LedgerStore", nioCore, nioPosix, nioSSL, nioTLS, logging, serviceLifecycle, atomics, nioLocks],
+            dependencies: ["LedgerProtocol", "LedgerFiles", "LedgerStore", nioCore, nioPosix, nioSSL, nioTLS, logging, serviceLifecycle, atomics, nioLocks],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "LedgerClient",
-            dependencies: ["LedgerProtocol", nioCore, nioPosix, nioSSL, nioTLS, atomics, nioLocks],
+            dependencies: ["LedgerProtocol", "LedgerFiles", nioCore, nioPosix, nioSSL, nioTLS, atomics, nioLocks],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -96,6 +100,11 @@ let package = Package(
         .testTarget(
             name: "LedgerProtocolTests",
             dependencies: ["LedgerProtocol", nioCore, .product(name: "NIOTestUtils", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LedgerFilesTests",
+            dependencies: ["LedgerFiles"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -194,6 +194,8 @@ final class ClientConnection: Sendable {
                     throw error
                 }
             }
+        } else if let untrusted = self.configuration.untrustedSocket {
+            connected = self.configuration.eventLoopGroup.any().makeFailedFuture(untrusted)
         } else {
             connected = bootstrap.connect(unixDomainSocketPath: self.configuration.socketPath)
         }

@@ -65,6 +65,7 @@ extension LedgerClient {
         if let endpoint = configuration.tls {
             return try await bootstrap.connect(host: endpoint.host, port: endpoint.port, channelInitializer: initializer)
         }
+        if let untrusted = configuration.untrustedSocket { throw untrusted }
         return try await bootstrap.connect(unixDomainSocketPath: configuration.socketPath, channelInitializer: initializer)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import LedgerFiles
 import LedgerProtocol
 import NIOCore
 import NIOPosix
@@ -26,6 +27,10 @@ public struct LedgerClientConfiguration: Sendable {
     public var clientName: String = ProcessInfo.processInfo.processName
     /// How soon drops that happen while connected (a full buffer, a refused event) are reported.
     public var gapReportDelay: TimeAmount = .seconds(1)
+    /// Connect only when the socket's directory belongs to this user (or root) and nobody else may
+    /// write in it. On for the default path, which lies in /tmp when XDG_RUNTIME_DIR is unset: there
+    /// another user could have made the directory first and answer in the daemon's place.
+    public var verifiesSocketDirectory = false
 
     /// Where this client connects, for error messages.
     var endpointDescription: String {
@@ -38,6 +43,19 @@ public struct LedgerClientConfiguration: Sendable {
 
     /// The daemon's default socket, as ledgerd computes it (`LEDGER_SOCKET`, then the per-user default).
     public static func `default`(environment: [String: String] = ProcessInfo.processInfo.environment) -> LedgerClientConfiguration {
-        LedgerClientConfiguration(socketPath: LedgerDefaults.socketPath(environment: environment, userID: UInt32(getuid())))
+        var configuration = LedgerClientConfiguration(socketPath: LedgerDefaults.socketPath(environment: environment, userID: UInt32(getuid())))
+        configuration.verifiesSocketDirectory = environment["LEDGER_SOCKET"]?.isEmpty ?? true
+        return configuration
+    }
+
+    /// Why the socket may not be trusted, when `verifiesSocketDirectory` asks for the check.
+    var untrustedSocket: LedgerClientError? {
+        guard self.tls == nil, self.verifiesSocketDirectory else { return nil }
+        let directory = (self.socketPath as NSString).deletingLastPathComponent
+        guard let problem = PrivateDirectory.problem(with: directory.isEmpty ? "." : directory, purpose: "socket directory") else { return nil }
+        // A directory that is not there yet only means the daemon is not running.
+        var info = stat()
+        if lstat(directory, &info) != 0, errno == ENOENT { return nil }
+        return LedgerClientError(code: .untrustedSocket, message: "not connecting to ledgerd at \(self.socketPath): \(problem)")
     }
 }

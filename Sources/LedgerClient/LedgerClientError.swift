@@ -21,6 +21,8 @@ public struct LedgerClientError: Error, Sendable, CustomStringConvertible {
         public static let tlsConfiguration = Code(name: "TLS configuration")
         /// The TLS handshake failed: the daemon's certificate was not trusted, or ours was refused.
         public static let tlsHandshake = Code(name: "TLS handshake")
+        /// The default socket's directory could belong to someone else, so it is not connected to.
+        public static let untrustedSocket = Code(name: "untrusted socket")
 
         public var description: String { self.name }
     }

@@ -4,7 +4,8 @@
 /// client compute the same path and tests can pass their own environment.
 public enum LedgerDefaults {
     /// `$LEDGER_SOCKET`; else `$XDG_RUNTIME_DIR/ledgerd.sock`; else `/run/ledgerd/ledgerd.sock`
-    /// for root; else `/tmp/ledgerd-<uid>/ledgerd.sock`. Every one is creatable by its user.
+    /// for root; else `/tmp/ledgerd-<uid>/ledgerd.sock`. Every one is creatable by its user; the daemon and the
+    /// clients refuse the directory when another user owns it or may write in it (`PrivateDirectory`).
     public static func socketPath(environment: [String: String], userID: UInt32) -> String {
         if let explicit = environment["LEDGER_SOCKET"], !explicit.isEmpty { return explicit }
         if let runtime = environment["XDG_RUNTIME_DIR"], !runtime.isEmpty { return "\(runtime)/ledgerd.sock" }
@@ -12,11 +13,12 @@ public enum LedgerDefaults {
         return "/tmp/ledgerd-\(userID)/ledgerd.sock"
     }
 
-    /// `$XDG_DATA_HOME/socialsync-ledger/ledger.sqlite`, `~/.local/share/...` for users, `/var/lib/socialsync-ledger/...` for root.
-    public static func sqlitePath(environment: [String: String], userID: UInt32) -> String {
+    /// `$XDG_DATA_HOME/socialsync-ledger/ledger.sqlite`, `~/.local/share/...` for users, `/var/lib/socialsync-ledger/...` for root;
+    /// nil when there is no home to keep it in. Never a shared directory such as /tmp: other users could read or replace it there.
+    public static func sqlitePath(environment: [String: String], userID: UInt32) -> String? {
         if let data = environment["XDG_DATA_HOME"], !data.isEmpty { return "\(data)/socialsync-ledger/ledger.sqlite" }
         if userID == 0 { return "/var/lib/socialsync-ledger/ledger.sqlite" }
         if let home = environment["HOME"], !home.isEmpty { return "\(home)/.local/share/socialsync-ledger/ledger.sqlite" }
-        return "/tmp/ledgerd-\(userID)/ledger.sqlite"
+        return nil
     }
 }

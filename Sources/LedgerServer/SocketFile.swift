@@ -1,4 +1,5 @@
 import Foundation
+import LedgerFiles
 
 /// Prepares the path a Unix socket will be bound to.
 ///
@@ -14,13 +15,10 @@ enum SocketFile {
             throw Error(description: "socket path \(path) is longer than the \(MemoryLayout.size(ofValue: sockaddr_un().sun_path) - 1)-byte limit of Unix sockets")
         }
         let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty, !FileManager.default.fileExists(atPath: directory) {
-            do {
-                try FileManager.default.createDirectory(
-                    atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
-            } catch {
-                throw Error(description: "cannot create socket directory \(directory): \(error.localizedDescription)")
-            }
+        do throws(PrivateDirectory.Problem) {
+            try PrivateDirectory.prepare(directory.isEmpty ? "." : directory, purpose: "socket directory")
+        } catch {
+            throw Error(description: error.description)
         }
         var info = stat()
         guard lstat(path, &info) == 0 else { return }

@@ -165,7 +165,11 @@ struct Ledgerd: AsyncParsableCommand {
         let socketPath = try settings.value(self.socket, env: "LEDGER_SOCKET", default: LedgerDefaults.socketPath(environment: environment, userID: uid)) {
             $0.isEmpty ? nil : $0
         }
-        let storeText = try settings.value(self.store, env: "LEDGER_STORE", default: "sqlite:" + LedgerDefaults.sqlitePath(environment: environment, userID: uid)) { $0 }
+        let defaultStore = LedgerDefaults.sqlitePath(environment: environment, userID: uid).map { "sqlite:" + $0 }
+        let chosenStore: String? = try settings.value(self.store, env: "LEDGER_STORE", default: defaultStore) { $0 }
+        guard let storeText = chosenStore else {
+            throw ValidationError("no place for the ledger: HOME and XDG_DATA_HOME are unset; give --store (or LEDGER_STORE), or set one of them")
+        }
         let storeLocation: StoreLocation
         do {
             storeLocation = try StoreLocation(parsing: storeText)

@@ -52,4 +52,64 @@ import Testing
         #expect(table.stdout.contains("uid=\(nobody),pid="), "\(table.stdout)")
         await open.stop()
     }
+
+    static func mode(_ path: String) -> mode_t? {
+        var info = stat()
+        return stat(path, &info) == 0 ? info.st_mode & 0o7777 : nil
+    }
+
+    @Test func theLedgersFilesAreTheDaemonsAlone() async throws {
+        let directory = try makeTemporaryDirectory()
+        let store = "\(directory)/data/ledger.sqlite"
+        let daemon = try await Daemon.start(in: directory, store: "sqlite:\(store)")
+        let logged = try await runTool("ledger-rpc", ["log", "job_created", "job", "j-1", "--socket", daemon.socketPath])
+        #expect(logged.status == 0, "\(logged.stderr)")
+        #expect(Self.mode("\(directory)/data") == 0o750)
+        for file in [store, store + "-wal", store + "-shm"] {
+            #expect(Self.mode(file) == 0o600, "\(file)")
+        }
+        await daemon.stop()
+
+        // A database someone made readable by all is taken back at the next start; its group keeps what it had.
+        chmod(store, 0o644)
+        let again = try await Daemon.start(in: directory, store: "sqlite:\(store)")
+        #expect(Self.mode(store) == 0o640)
+        #expect(again.stderr.contains("took other users' access away"), "\(again.stderr)")
+        await again.stop()
+    }
+
+    @Test func aSocketDirectoryOthersMayWriteInIsRefused() async throws {
+        let directory = try makeTemporaryDirectory()
+        chmod(directory, 0o777)
+        let result = try await runTool("ledgerd", ["--socket", "\(directory)/ledgerd.sock", "--store", "memory"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("is writable by every user"), "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: "\(directory)/ledgerd.sock"))
+    }
+
+    /// As root the test can play the other user: a directory in /tmp made first by someone else.
+    @Test(.enabled(if: Self.isRoot, "changing a directory's owner needs root"))
+    func aSocketOrDataDirectoryAnotherUserMadeIsRefused() async throws {
+        let directory = try makeTemporaryDirectory()
+        let squatted = "\(directory)/squatted"
+        try FileManager.default.createDirectory(atPath: squatted, withIntermediateDirectories: false)
+        chmod(squatted, 0o755)
+        chown(squatted, 65_534, 65_534)
+        let socket = try await runTool("ledgerd", ["--socket", "\(squatted)/ledgerd.sock", "--store", "memory"])
+        #expect(socket.status == 1)
+        #expect(socket.stderr.contains("belongs to uid 65534"), "\(socket.stderr)")
+        let data = try await runTool("ledgerd", ["--socket", "\(directory)/ledgerd.sock", "--store", "sqlite:\(squatted)/ledger.sqlite"])
+        #expect(data.status == 1)
+        #expect(data.stderr.contains("belongs to uid 65534"), "\(data.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: "\(squatted)/ledger.sqlite"))
+    }
+
+    /// A user's service started with no environment (cron, a bare system unit); root has /var/lib instead.
+    @Test func withoutAHomeTheDaemonAsksWhereToStoreRatherThanUsingTmp() throws {
+        let directory = try makeTemporaryDirectory()
+        let asUser = Self.isRoot ? ["runuser", "-u", "nobody", "--"] : []
+        let result = try Subprocess.run(asUser + ["env", "-i", Binaries.url("ledgerd").path, "--socket", "\(directory)/ledgerd.sock"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("no place for the ledger"), "\(result.stderr)")
+    }
 }

@@ -1,5 +1,6 @@
 import CSQLite
 import Foundation
+import LedgerFiles
 import LedgerProtocol
 import Logging
 import NIOPosix
@@ -36,13 +37,12 @@ public final class SQLiteStore: EventStore {
             catalog = try MigrationCatalog.locate(backend: "sqlite")
         }
         let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty {
-            do {
-                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            } catch {
-                throw StoreError(code: .unavailable, message: "cannot create directory \(directory) for \(path): \(error.localizedDescription)")
-            }
+        do throws(PrivateDirectory.Problem) {
+            try PrivateDirectory.prepare(directory.isEmpty ? "." : directory, purpose: "data directory")
+        } catch {
+            throw StoreError(code: .unavailable, message: error.description)
         }
+        try Self.restrictFileModes(path, logger: logger)
         let checkpointer = try await SQLiteCheckpointer(path: path, policy: checkpoints, logger: logger)
         self.checkpointer = checkpointer
         do {
@@ -138,6 +138,31 @@ public final class SQLiteStore: EventStore {
 
     static let selectColumns =
         "SELECT id, timestamp, event_type, entity_type, entity_id, event_data, severity, worker_id, job_id, clip_id, peer_uid, peer_pid, seq FROM ledger_events"
+
+    /// The database is created 0600, and SQLite gives its `-wal` and `-shm` the database's mode. An
+    /// existing file that others may read has their access taken away (a group an operator gave
+    /// access to keeps it): the socket's mode and `--allow-uid` mean nothing if the file is readable.
+    static func restrictFileModes(_ path: String, logger: Logger) throws(StoreError) {
+        let created = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
+        if created >= 0 {
+            Foundation.close(created)
+            return
+        }
+        guard errno == EEXIST else {
+            throw StoreError(code: .unavailable, message: "cannot create \(path): \(String(cString: strerror(errno)))")
+        }
+        for file in [path, path + "-wal", path + "-shm"] {
+            var info = stat()
+            guard stat(file, &info) == 0, info.st_mode & 0o007 != 0 else { continue }
+            guard chmod(file, info.st_mode & 0o770) == 0 else {
+                throw StoreError(
+                    code: .unavailable, message: "\(file) is readable by every user and its mode cannot be changed: \(String(cString: strerror(errno)))")
+            }
+            logger.notice(
+                "took other users' access away from the ledger's file",
+                metadata: ["file": "\(file)", "mode": "\(String(info.st_mode & 0o777, radix: 8)) -> \(String(info.st_mode & 0o770, radix: 8))"])
+        }
+    }
 
     public func query(_ request: QueryRequest) async throws(StoreError) -> EventsResult {
         try await self.reader.run { (state: WriterState) throws(StoreError) -> EventsResult in
