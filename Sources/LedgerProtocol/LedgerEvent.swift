@@ -101,6 +101,12 @@ extension LedgerEvent {
         if hasControl {
             throw .invalidEvent("\(field) contains a control character")
         }
+        // An identifier is shown in tables and logs: none of it may steer a terminal or reorder what is shown.
+        let isASCII = value.utf8.withContiguousStorageIfAvailable { $0.allSatisfy { $0 < 0x7F } } ?? value.utf8.allSatisfy { $0 < 0x7F }
+        if !isASCII, let scalar = value.unicodeScalars.first(where: JSONText.isUnsafeForTerminals) {
+            let hex = String(scalar.value, radix: 16, uppercase: true)
+            throw .invalidEvent("\(field) contains U+\(String(repeating: "0", count: Swift.max(0, 4 - hex.count)) + hex), a control or bidirectional character")
+        }
     }
 }
 

@@ -18,7 +18,7 @@ enum EventTable {
                 event.metadata.count > 60 ? String(event.metadata.prefix(57)) + "..." : event.metadata,
             ]
         }
-        return self.table(header, rows)
+        return self.table(header, rows.map { $0.map(TerminalText.escaped) })
     }
 
     /// Columns as wide as their widest cell; the last column is left unpadded.
@@ -43,6 +43,6 @@ enum EventTable {
         if let workerID = event.workerID { fields.append("worker=\(workerID)") }
         if let peer = event.peer { fields.append("peer=uid=\(peer.uid),pid=\(peer.pid)") }
         fields.append(event.metadata)
-        return fields.joined(separator: "  ")
+        return fields.map(TerminalText.escaped).joined(separator: "  ")
     }
 }

@@ -50,7 +50,7 @@ struct Gaps: AsyncParsableCommand {
             return
         }
         let header = ["FIRST_DROPPED", "LAST_DROPPED", "CLIENT", "PEER", "REASON", "EVENTS"]
-        print(EventTable.table(header, gaps.map(\.cells)), terminator: "")
+        print(EventTable.table(header, gaps.map { $0.cells.map(TerminalText.escaped) }), terminator: "")
         if let next = result.next {
             print("more: --after \(next.token)")
         }

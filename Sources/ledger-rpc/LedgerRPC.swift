@@ -84,7 +84,7 @@ struct ConnectionOptions: ParsableArguments {
         do {
             return try await body(client)
         } catch let error as LedgerClientError {
-            FileHandle.standardError.write(Data("ledger-rpc: \(error.message)\n".utf8))
+            FileHandle.standardError.write(Data("ledger-rpc: \(TerminalText.escaped(error.message))\n".utf8))
             throw ExitCode.failure
         }
     }
@@ -99,7 +99,7 @@ struct Ping: AsyncParsableCommand {
         let start = ContinuousClock.now
         let pong = try await self.connection.run { try await $0.ping() }
         let elapsed = ContinuousClock.now - start
-        print("pong from \(pong.server) (protocol \(pong.protocolVersion)) in \(elapsed.formatted(.units(allowed: [.milliseconds, .microseconds], width: .narrow)))")
+        print("pong from \(TerminalText.escaped(pong.server)) (protocol \(pong.protocolVersion)) in \(elapsed.formatted(.units(allowed: [.milliseconds, .microseconds], width: .narrow)))")
     }
 }
 
@@ -121,10 +121,10 @@ struct Stats: AsyncParsableCommand {
         } else {
             let width = (stats.facts.map(\.name.count) + stats.counters.map(\.name.count)).max() ?? 0
             for fact in stats.facts {
-                print(fact.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + fact.value)
+                print(TerminalText.escaped(fact.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + fact.value))
             }
             for counter in stats.counters {
-                print(counter.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + String(counter.value))
+                print(TerminalText.escaped(counter.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + String(counter.value)))
             }
         }
     }

@@ -79,7 +79,7 @@ struct Tail: AsyncParsableCommand {
                 if remaining == 0 { break }
             }
         } catch let error as LedgerClientError {
-            FileHandle.standardError.write(Data("ledger-rpc: \(error.message)\n".utf8))
+            FileHandle.standardError.write(Data("ledger-rpc: \(TerminalText.escaped(error.message))\n".utf8))
             throw ExitCode.failure
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import LedgerProtocol
 import LedgerTestSupport
 import Testing
 
@@ -202,9 +203,33 @@ import Testing
         }
         throw ToolFailure(result: ToolResult(status: -1, stdout: "", stderr: "fewer than \(count) events arrived"))
     }
+
+    /// An event whose metadata holds C1 controls and bidirectional overrides inside its strings
+    /// (valid JSON) is shown with them escaped, in tables, in --json and in a tail.
+    @Test func storedControlCharactersNeverReachTheTerminalRaw() async throws {
+        let daemon = try await Daemon.start(in: try makeTemporaryDirectory())
+        let hostile = "{\"note\":\"\u{9B}31m \u{202E}gnp.exe \u{85}\"}"
+        let logged = try await runTool("ledger-rpc", ["log", "clip_created", "clip", "c-1", "--metadata", hostile, "--socket", daemon.socketPath])
+        #expect(logged.status == 0, "\(logged.stderr)")
+        let refused = try await runTool("ledger-rpc", ["log", "clip_created", "clip", "c-\u{9B}2", "--socket", daemon.socketPath])
+        #expect(refused.status == 1 && refused.stderr.contains("U+009B"), "an identifier may not hold one: \(refused.stderr)")
+        let unsafe: Set<UInt32> = [0x9B, 0x202E, 0x85]
+        for arguments in [["query", "recent"], ["query", "recent", "--json"], ["tail", "--after", TailCursor(sequence: 0).token, "--max-events", "1"]] {
+            let shown = try await runTool("ledger-rpc", arguments + ["--socket", daemon.socketPath])
+            #expect(shown.status == 0, "\(arguments): \(shown.stderr)")
+            #expect(shown.stdout.contains("gnp.exe"), "\(arguments): \(shown.stdout)")
+            #expect(!shown.stdout.unicodeScalars.contains { unsafe.contains($0.value) }, "\(arguments) printed a control raw: \(shown.stdout.debugDescription)")
+        }
+        let json = try await runTool("ledger-rpc", ["query", "recent", "--json", "--socket", daemon.socketPath])
+        let parsed = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+        let events = parsed?["events"] as? [[String: Any]]
+        #expect((events?.first?["metadata"] as? [String: Any])?["note"] as? String == "\u{9B}31m \u{202E}gnp.exe \u{85}", "the value survives the escaping")
+        await daemon.stop()
+    }
 }
 
 struct ToolFailure: Error, CustomStringConvertible {
     var result: ToolResult
     var description: String { "status \(result.status): \(result.stderr)" }
+
 }

@@ -172,7 +172,8 @@ struct SmallDisk {
     init(at path: String, megabytes: Int, readOnly: Bool = false) throws {
         self.path = path
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        let options = "size=\(megabytes)m" + (readOnly ? ",ro" : "")
+        // A tmpfs is world-writable (1777) unless told otherwise, and ledgerd refuses such a data directory.
+        let options = "size=\(megabytes)m,mode=0750" + (readOnly ? ",ro" : "")
         let mounted = try Subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", path])
         guard mounted.status == 0 else { throw Failure(message: "mount -t tmpfs at \(path) failed: \(mounted.stderr)") }
     }

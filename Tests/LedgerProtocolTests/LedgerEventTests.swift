@@ -136,3 +136,36 @@ extension UUID {
         #expect(throws: LedgerProtocolError.self) { try gap.event() }
     }
 }
+
+/// Nothing stored can steer the terminal it is shown on, and identifiers cannot even hold it.
+@Suite struct TerminalSafetyTests {
+    static let unsafe: [Unicode.Scalar] = ["\u{1B}", "\u{7F}", "\u{85}", "\u{9B}", "\u{202E}", "\u{2066}", "\u{2028}"]
+
+    @Test func identifiersRefuseControlAndBidirectionalCharacters() throws {
+        for scalar in Self.unsafe {
+            var event = LedgerEvent(id: UUID(), eventType: "job_created", entityType: "job", entityID: "j\(scalar)1")
+            #expect(throws: LedgerProtocolError.self, "U+\(String(scalar.value, radix: 16))") { try event.validate() }
+            event.entityID = "j"
+            event.workerID = "w\(scalar)"
+            #expect(throws: LedgerProtocolError.self) { try event.validate() }
+        }
+        try LedgerEvent(id: UUID(), eventType: "clip_créé", entityType: "vidéo", entityID: "日本-1", workerID: "wörker").validate()
+    }
+
+    @Test func quotedTextAndMetadataReachTheTerminalEscapedWithTheSameValue() throws {
+        let text = "a" + Self.unsafe.map { String($0) }.joined() + "z é"
+        let quoted = JSONText.quote(text)
+        #expect(!quoted.unicodeScalars.contains(where: JSONText.isUnsafeForTerminals))
+        let back = try JSONSerialization.jsonObject(with: Data("[\(quoted)]".utf8)) as? [String]
+        #expect(back == [text])
+
+        // Stored metadata may hold such characters raw inside its strings; printed, they are escapes.
+        let metadata = "{\"note\":\"\(Self.unsafe.filter { $0.value > 0x7F }.map { String($0) }.joined())\",\n\t\"n\":1}"
+        #expect(JSONObjectValidator.problem(in: metadata) == nil)
+        let safe = JSONText.terminalSafe(json: metadata)
+        #expect(!safe.unicodeScalars.contains(where: JSONText.isUnsafeForTerminals))
+        let sent = try JSONSerialization.jsonObject(with: Data(metadata.utf8)) as? NSDictionary
+        let shown = try JSONSerialization.jsonObject(with: Data(safe.utf8)) as? NSDictionary
+        #expect(sent == shown && sent != nil)
+    }
+}
