@@ -163,6 +163,39 @@ import Testing
         #expect(stderr.contains(path), "\(stderr)")
         #expect(stderr.lowercased().contains("read-only") || stderr.lowercased().contains("readonly"), "\(stderr)")
     }
+
+    enum FileChange: String, CaseIterable, Sendable {
+        case logDeleted, databaseDeleted, databaseReplaced
+    }
+
+    /// The files changed under a running daemon: it stops acknowledging at once, and says so in its
+    /// log and in stats, instead of acknowledging events into a file nobody will read.
+    @Test(arguments: FileChange.allCases)
+    func aDatabaseChangedUnderTheDaemonStopsItsAcks(change: FileChange) async throws {
+        let directory = try makeTemporaryDirectory()
+        let daemon = try await Daemon.start(in: directory)
+        func log(_ id: String) async throws -> ToolResult {
+            try await runTool("ledger-rpc", ["log", "job_created", "job", id, "--socket", daemon.socketPath])
+        }
+        #expect(try await log("before").status == 0)
+        let path = daemon.storePath
+        switch change {
+        case .logDeleted: unlink(path + "-wal")
+        case .databaseDeleted: unlink(path)
+        case .databaseReplaced:
+            let other = "\(directory)/other.sqlite"
+            _ = try Subprocess.run(["sqlite3", other, "CREATE TABLE t (x)"])
+            rename(other, path)
+        }
+        let after = try await log("after")
+        #expect(after.status == 1, "acknowledged into a file that was \(change): \(after.stdout)")
+        let stats = try await runTool("ledger-rpc", ["stats", "--json", "--socket", daemon.socketPath])
+        #expect(stats.stdout.contains("\"sqlite_files_replaced\":1"), "\(stats.stdout)")
+        #expect(stats.stdout.contains("\"sqlite_writes_refused\":1"))
+        #expect(try await log("later").status == 1, "and it stays refused until restart")
+        #expect(daemon.stderr.contains("while ledgerd was writing it"), "\(daemon.stderr)")
+        await daemon.stop()
+    }
 }
 
 /// A tmpfs of a few megabytes, to run out of space on purpose.

@@ -25,6 +25,7 @@ final class SQLiteLogFlusher: Sendable {
         /// The highest sequence number known to be on disk.
         var flushedSequence: Int64
         var failure: StoreError?
+        var filesReplaced: Int64 = 0
         /// Syncs of the log, and the time they took, for the operator's view of the disk.
         var syncs: Int64 = 0
         var syncTime: Duration = .zero
@@ -55,6 +56,11 @@ final class SQLiteLogFlusher: Sendable {
     }
 
     /// Throws once a flush has failed: after that nothing written can be promised durable.
+    /// The database or its log was unlinked or replaced: shown in stats as `sqlite_files_replaced`.
+    func noteFilesChanged() {
+        self.state.withLockedValue { $0.filesReplaced = 1 }
+    }
+
     func checkUsable() throws(StoreError) {
         if let failure = self.state.withLockedValue({ $0.failure }) { throw failure }
     }
@@ -106,6 +112,8 @@ final class SQLiteLogFlusher: Sendable {
             .init("sqlite_commits", state.commits),
             .init("sqlite_log_syncs", state.syncs),
             .init("sqlite_log_sync_us", Int64(state.syncTime / .microseconds(1))),
+            .init("sqlite_files_replaced", state.filesReplaced),
+            .init("sqlite_writes_refused", state.failure == nil ? 0 : 1),
         ]
     }
 

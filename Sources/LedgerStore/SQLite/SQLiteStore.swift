@@ -57,7 +57,7 @@ public final class SQLiteStore: EventStore {
                 try connection.execute("PRAGMA cache_size=-16384", as: .unavailable)
                 connection.watchWAL()
                 try SQLiteMigrator(connection: connection).migrate(catalog, logger: logger)
-                return try WriterState(connection: connection, checkpointer: checkpointer)
+                return try WriterState(connection: connection, checkpointer: checkpointer, files: SQLiteFileWatch(path: path))
             }
         } catch {
             await checkpointer.shutdown()
@@ -97,6 +97,13 @@ public final class SQLiteStore: EventStore {
         let (sequences, number) = try await self.writer.run { (state: WriterState) throws(StoreError) -> ([Int64?], Int64) in
             try flusher.checkUsable()
             let sequences = try state.insert(requests.joined(), count: requests.reduce(0) { $0 + $1.count })
+            if let problem = state.files?.problem() {
+                flusher.noteFilesChanged()
+                throw flusher.fail(
+                    StoreError(
+                        code: .writeFailed,
+                        message: "\(problem); what it commits now would be lost, so no more events are taken until ledgerd restarts"))
+            }
             guard state.connection.logIsWritten else {
                 throw flusher.fail(
                     StoreError(
@@ -241,10 +248,13 @@ final class WriterState {
     let connection: SQLiteConnection
     private let insertStatement: SQLiteStatement?
     private let checkpointer: SQLiteCheckpointer?
+    /// The writer's watch on its files; readers have none.
+    let files: SQLiteFileWatch?
 
-    init(connection: SQLiteConnection, checkpointer: SQLiteCheckpointer) throws(StoreError) {
+    init(connection: SQLiteConnection, checkpointer: SQLiteCheckpointer, files: SQLiteFileWatch) throws(StoreError) {
         self.connection = connection
         self.checkpointer = checkpointer
+        self.files = files
         self.insertStatement = try connection.prepare(
             """
             INSERT INTO ledger_events (id, timestamp, event_type, entity_type, entity_id, event_data, severity, worker_id, job_id, clip_id, peer_uid, peer_pid, seq)
@@ -258,6 +268,7 @@ final class WriterState {
         self.connection = connection
         self.insertStatement = nil
         self.checkpointer = nil
+        self.files = nil
     }
 
     func insert(_ events: some Sequence<LedgerEvent>, count: Int) throws(StoreError) -> [Int64?] {
