@@ -35,6 +35,8 @@ public struct LedgerErrorCode: RawRepresentable, Hashable, Sendable, CustomStrin
     public static let idleTimeout = LedgerErrorCode(rawValue: 12)
     /// A frame started but did not finish within the frame deadline (a stalled or slow-loris peer). The connection is closed.
     public static let frameTimeout = LedgerErrorCode(rawValue: 13)
+    /// A query ran past the daemon's time budget for one query and was stopped; the connection stays open.
+    public static let queryTimeout = LedgerErrorCode(rawValue: 14)
 
     public var name: String {
         switch self {
@@ -51,6 +53,7 @@ public struct LedgerErrorCode: RawRepresentable, Hashable, Sendable, CustomStrin
         case .tooManyConnections: "TOO_MANY_CONNECTIONS"
         case .idleTimeout: "IDLE_TIMEOUT"
         case .frameTimeout: "FRAME_TIMEOUT"
+        case .queryTimeout: "QUERY_TIMEOUT"
         default: "ERROR_\(self.rawValue)"
         }
     }

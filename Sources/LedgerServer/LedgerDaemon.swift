@@ -20,7 +20,7 @@ public struct LedgerDaemon: Sendable {
     /// Runs until a shutdown signal; returns after every received event is committed.
     /// - Parameter onReady: called once every listener accepts connections.
     public func run(onReady: @escaping @Sendable (LedgerServer.Listening) -> Void = { _ in }) async throws {
-        let store = try await self.store.open(logger: self.logger)
+        let store = try await self.store.open(limits: self.configuration.readLimits, logger: self.logger)
         if case .memory = self.store {
             self.logger.warning("events are kept in memory only: an acknowledgement does not mean durable", metadata: ["store": "\(store.description)"])
         }

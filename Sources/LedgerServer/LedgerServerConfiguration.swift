@@ -58,6 +58,8 @@ public struct LedgerServerConfiguration: Sendable {
     /// Bytes of events received but not yet committed; past this, as past `ingestQueueCapacity`,
     /// the daemon stops reading from clients. It keeps large events from making the queue large.
     public var ingestQueueBytes: Int = 32 << 20
+    /// Queries answered side by side, and how long each may run before the store stops it (QUERY_TIMEOUT).
+    public var readLimits = StoreReadLimits()
     /// The TLS listener for remote peers; nil (the default) means none: there is never plaintext TCP.
     public var tls: TLSListenerConfiguration?
     /// Name and version reported by ping and stats.

@@ -146,6 +146,9 @@ struct RequestDispatcher: Sendable {
         } catch let error as LedgerProtocolError {
             self.stats.add(\.protocolErrors)
             return .respond(.error(ErrorResponse(error)))
+        } catch let error as StoreError where error.code == .timedOut {
+            self.stats.add(\.queriesTimedOut)
+            return .respond(.error(ErrorResponse(code: .queryTimeout, message: error.message)))
         } catch let error as StoreError {
             // A cancelled query's connection is gone: there is nobody to answer and nothing went wrong.
             if error.code != .cancelled { self.logger.warning("query failed", metadata: ["error": "\(error)"]) }

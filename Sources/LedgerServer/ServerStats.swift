@@ -18,6 +18,7 @@ public final class ServerStats: Sendable {
     public let connectionsTotal = ManagedAtomic<Int64>(0)
     public let protocolErrors = ManagedAtomic<Int64>(0)
     public let queries = ManagedAtomic<Int64>(0)
+    public let queriesTimedOut = ManagedAtomic<Int64>(0)
     public let requestsDenied = ManagedAtomic<Int64>(0)
     public let connectionsRefused = ManagedAtomic<Int64>(0)
     public let connectionsOverLimit = ManagedAtomic<Int64>(0)
@@ -87,6 +88,7 @@ public final class ServerStats: Sendable {
                 .init("answer_bytes_owed", load(\.answerBytesOwed)),
                 .init("protocol_errors", load(\.protocolErrors)),
                 .init("queries", load(\.queries)),
+                .init("queries_timed_out", load(\.queriesTimedOut)),
                 .init("requests_denied", load(\.requestsDenied)),
                 .init("connections_refused", load(\.connectionsRefused)),
                 .init("connections_over_limit", load(\.connectionsOverLimit)),

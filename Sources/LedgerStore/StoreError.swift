@@ -17,6 +17,8 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         public static let queryFailed = Code(name: "query failed")
         /// The store was closed.
         public static let closed = Code(name: "closed")
+        /// A query ran past its time budget and was stopped.
+        public static let timedOut = Code(name: "timed out")
         /// The task that asked was cancelled (its connection ended) before the store ran it.
         public static let cancelled = Code(name: "cancelled")
 

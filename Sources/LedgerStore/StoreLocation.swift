@@ -53,10 +53,10 @@ public enum StoreLocation: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Opens the store and applies its migrations.
-    public func open(logger: Logger) async throws(StoreError) -> any EventStore {
+    public func open(limits: StoreReadLimits = StoreReadLimits(), logger: Logger) async throws(StoreError) -> any EventStore {
         switch self {
-        case .sqlite(let path): try await SQLiteStore(path: path, logger: logger)
-        case .postgres(let info): try await PostgresStore(connectionInfo: info, logger: logger)
+        case .sqlite(let path): try await SQLiteStore(path: path, limits: limits, logger: logger)
+        case .postgres(let info): try await PostgresStore(connectionInfo: info, limits: limits, logger: logger)
         case .memory(let capacity): MemoryStore(capacity: capacity)
         }
     }

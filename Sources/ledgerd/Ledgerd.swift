@@ -90,6 +90,14 @@ struct Ledgerd: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Most events in one log_batch. [env: LEDGER_MAX_BATCH_EVENTS] (default: 10000)", valueName: "n"))
     var maxBatchEvents: String?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Stop a query that runs longer than this many seconds, with QUERY_TIMEOUT; 0 lets queries run. [env: LEDGER_QUERY_TIMEOUT] (default: 5)", valueName: "seconds"))
+    var queryTimeout: String?
+
+    @Option(name: .long, help: ArgumentHelp("Queries answered side by side, each on a connection of its own to the store. [env: LEDGER_READERS] (default: 2)", valueName: "n"))
+    var readers: String?
+
     @Option(name: .long, help: ArgumentHelp("Largest page a query may ask for, in events. [env: LEDGER_MAX_QUERY_LIMIT] (default: 1000)", valueName: "n"))
     var maxQueryLimit: String?
 
@@ -207,6 +215,11 @@ struct Ledgerd: AsyncParsableCommand {
             self.maxAnswerBytes, env: "LEDGER_MAX_ANSWER_BYTES", default: configuration.pendingResponseBytesPerConnection
         ) {
             Int($0).flatMap { ((64 << 10)...(1 << 30)).contains($0) ? $0 : nil }
+        }
+        let querySeconds = try settings.value(self.queryTimeout, env: "LEDGER_QUERY_TIMEOUT", default: 5) { Int($0).flatMap { (0...3_600).contains($0) ? $0 : nil } }
+        configuration.readLimits.queryTimeout = querySeconds == 0 ? nil : .seconds(querySeconds)
+        configuration.readLimits.readers = try settings.value(self.readers, env: "LEDGER_READERS", default: configuration.readLimits.readers) {
+            Int($0).flatMap { (1...64).contains($0) ? $0 : nil }
         }
         configuration.maximumTLSConnections = try settings.value(self.tlsMaxConnections, env: "LEDGER_TLS_MAX_CONNECTIONS", default: configuration.maximumTLSConnections) {
             Int($0).flatMap { (1...100_000).contains($0) ? $0 : nil }

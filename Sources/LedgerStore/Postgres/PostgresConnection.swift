@@ -9,9 +9,13 @@ import NIOCore
 final class PostgresConnection {
     private var handle: OpaquePointer?
     let info: PostgresConnectionInfo
+    private let settings: [String]
 
-    init(info: PostgresConnectionInfo) throws(StoreError) {
+    /// - Parameter settings: statements run on every new session, such as a reader's `statement_timeout`;
+    ///   run again after each reconnect, so they hold for the connection's whole life.
+    init(info: PostgresConnectionInfo, settings: [String] = []) throws(StoreError) {
         self.info = info
+        self.settings = settings
         try self.connect()
     }
 
@@ -69,6 +73,9 @@ final class PostgresConnection {
         // Server notices ("already exists, skipping") are not errors and must not reach stderr.
         PQsetNoticeProcessor(handle, { _, _ in }, nil)
         self.handle = handle
+        for setting in self.settings {
+            _ = try self.execute(setting, as: .unavailable)
+        }
     }
 
     /// Runs one statement with text parameters (`$1`, `$2`, ...); nil is SQL NULL.

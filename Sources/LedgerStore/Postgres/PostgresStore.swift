@@ -14,7 +14,8 @@ public final class PostgresStore: EventStore {
     public let connectionInfo: PostgresConnectionInfo
     private let writer: Worker<PostgresConnection>
     private let secondWriter: Worker<PostgresConnection>
-    private let reader: Worker<PostgresConnection>
+    private let readers: WorkerPool<PostgresConnection>
+    private let queryTimeout: Duration?
     /// Held while a split batch's two jobs are queued, so both writers take split batches in the same order.
     private let pairing = NIOLock()
 
@@ -30,9 +31,11 @@ public final class PostgresStore: EventStore {
 
     /// Connects, applies migrations under an advisory lock, and opens the query connection.
     public init(
-        connectionInfo: PostgresConnectionInfo, migrations: MigrationCatalog? = nil, logger: Logger = Logger(label: "ledger.store.postgres")
+        connectionInfo: PostgresConnectionInfo, migrations: MigrationCatalog? = nil, limits: StoreReadLimits = StoreReadLimits(),
+        logger: Logger = Logger(label: "ledger.store.postgres")
     ) async throws(StoreError) {
         self.connectionInfo = connectionInfo
+        self.queryTimeout = limits.queryTimeout
         let catalog: MigrationCatalog
         if let migrations {
             catalog = migrations
@@ -53,8 +56,10 @@ public final class PostgresStore: EventStore {
             throw error
         }
         do {
-            self.reader = try await Worker(name: "ledger-postgres-reader") { () throws(StoreError) in
-                try PostgresConnection(info: connectionInfo)
+            // The server stops a query past its budget itself, and says so with SQLSTATE 57014.
+            let settings = limits.queryTimeout.map { ["SET statement_timeout = \(max(1, Int($0 / .milliseconds(1))))"] } ?? []
+            self.readers = try await WorkerPool(name: "ledger-postgres-reader", count: limits.readers) { () throws(StoreError) in
+                try PostgresConnection(info: connectionInfo, settings: settings)
             }
         } catch {
             await self.secondWriter.shutdown()
@@ -301,7 +306,7 @@ public final class PostgresStore: EventStore {
     }
 
     public func query(_ request: QueryRequest) async throws(StoreError) -> EventsResult {
-        try await self.reader.run { (connection: PostgresConnection) throws(StoreError) -> EventsResult in
+        try await self.read { (connection: PostgresConnection) throws(StoreError) -> EventsResult in
             try connection.reconnectIfBroken()
             var sql = Self.filterSQL(request.filter)
             if let cursor = request.after { sql.add(after: cursor, order: request.order) }
@@ -318,7 +323,7 @@ public final class PostgresStore: EventStore {
     }
 
     public func events(afterSequence sequence: Int64, matching filter: EventFilter, limit: Int) async throws(StoreError) -> [LedgerEvent] {
-        try await self.reader.run { (connection: PostgresConnection) throws(StoreError) -> [LedgerEvent] in
+        try await self.read { (connection: PostgresConnection) throws(StoreError) -> [LedgerEvent] in
             try connection.reconnectIfBroken()
             var sql = Self.filterSQL(filter)
             sql.add(afterSequence: sequence)
@@ -332,6 +337,21 @@ public final class PostgresStore: EventStore {
         }
     }
 
+    static let queryCanceled = "57014"
+
+    /// Runs a read on the least busy reader connection; a query the server stopped at its budget is `timed out`.
+    private func read<Result: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws(StoreError) -> Result) async throws(StoreError) -> Result {
+        let timeout = self.queryTimeout
+        do throws(StoreError) {
+            return try await self.readers.run(body)
+        } catch where error.backendCode == Self.queryCanceled && timeout != nil {
+            throw StoreError(
+                code: .timedOut,
+                message: "the query ran longer than \(timeout!) (--query-timeout) and was stopped; narrow its filter",
+                backendCode: Self.queryCanceled)
+        }
+    }
+
     static let selectColumns = """
         SELECT id::text, (extract(epoch FROM timestamp) * 1000000)::bigint, event_type, entity_type, entity_id,
                event_data::text, severity::text, worker_id, job_id::text, clip_id::text, peer_uid, peer_pid, seq
@@ -339,7 +359,7 @@ public final class PostgresStore: EventStore {
         """
 
     public func count(_ filter: EventFilter) async throws(StoreError) -> UInt64 {
-        try await self.reader.run { (connection: PostgresConnection) throws(StoreError) -> UInt64 in
+        try await self.read { (connection: PostgresConnection) throws(StoreError) -> UInt64 in
             try connection.reconnectIfBroken()
             let sql = Self.filterSQL(filter)
             let result = try connection.execute(
@@ -351,7 +371,7 @@ public final class PostgresStore: EventStore {
     public func close() async {
         await self.writer.shutdown()
         await self.secondWriter.shutdown()
-        await self.reader.shutdown()
+        await self.readers.shutdown()
     }
 
     private static func filterSQL(_ filter: EventFilter) -> EventQuerySQL {

@@ -41,6 +41,11 @@ final class SQLiteConnection {
         self.close()
     }
 
+    /// Interrupts each query that runs past the budget's timeout.
+    func limitQueries(by budget: SQLiteQueryBudget) {
+        if let handle = self.handle { budget.install(on: handle) }
+    }
+
     /// Why the file, or the directory it would be created in, cannot be written; nil when it can.
     static func whyNotWritable(_ path: String) -> String? {
         if access(path, F_OK) == 0 {

@@ -14,20 +14,23 @@ import NIOPosix
 public final class SQLiteStore: EventStore {
     public let path: String
     private let writer: Worker<WriterState>
-    private let reader: Worker<WriterState>
+    private let readers: WorkerPool<WriterState>
     private let checkpointer: SQLiteCheckpointer
     private let flusher: SQLiteLogFlusher
 
     public var description: String { "sqlite:\(self.path)" }
 
     /// Opens (creating if needed) the database and brings its schema up to date.
-    public convenience init(path: String, migrations: MigrationCatalog? = nil, logger: Logger = Logger(label: "ledger.store.sqlite")) async throws(StoreError) {
-        try await self.init(path: path, migrations: migrations, checkpoints: SQLiteCheckpointer.Policy(), logger: logger)
+    public convenience init(
+        path: String, migrations: MigrationCatalog? = nil, limits: StoreReadLimits = StoreReadLimits(),
+        logger: Logger = Logger(label: "ledger.store.sqlite")
+    ) async throws(StoreError) {
+        try await self.init(path: path, migrations: migrations, checkpoints: SQLiteCheckpointer.Policy(), limits: limits, logger: logger)
     }
 
     init(
-        path: String, migrations: MigrationCatalog?, checkpoints: SQLiteCheckpointer.Policy, logger: Logger,
-        sync: @escaping SQLiteLogFlusher.Sync = { fdatasync($0) }
+        path: String, migrations: MigrationCatalog?, checkpoints: SQLiteCheckpointer.Policy, limits: StoreReadLimits = StoreReadLimits(),
+        logger: Logger, sync: @escaping SQLiteLogFlusher.Sync = { fdatasync($0) }
     ) async throws(StoreError) {
         self.path = path
         let catalog: MigrationCatalog
@@ -72,11 +75,13 @@ public final class SQLiteStore: EventStore {
             throw error
         }
         do {
-            self.reader = try await Worker(name: "ledger-sqlite-reader") { () throws(StoreError) in
+            self.readers = try await WorkerPool(name: "ledger-sqlite-reader", count: limits.readers) { () throws(StoreError) in
                 let connection = try SQLiteConnection(path: path)
                 try connection.execute("PRAGMA query_only=ON", as: .unavailable)
                 try connection.execute("PRAGMA cache_size=-16384", as: .unavailable)
-                return WriterState(readOnly: connection)
+                let budget = limits.queryTimeout.map(SQLiteQueryBudget.init(timeout:))
+                if let budget { connection.limitQueries(by: budget) }
+                return WriterState(readOnly: connection, budget: budget)
             }
         } catch {
             await self.flusher.shutdown()
@@ -123,7 +128,7 @@ public final class SQLiteStore: EventStore {
     }
 
     public func events(afterSequence sequence: Int64, matching filter: EventFilter, limit: Int) async throws(StoreError) -> [LedgerEvent] {
-        try await self.reader.run { (state: WriterState) throws(StoreError) -> [LedgerEvent] in
+        try await self.read { (state: WriterState) throws(StoreError) -> [LedgerEvent] in
             var sql = self.visibleSQL(filter)
             sql.add(afterSequence: sequence)
             let statement = try state.connection.prepare(Self.selectColumns + sql.whereClause + " ORDER BY seq LIMIT \(limit)")
@@ -133,6 +138,22 @@ public final class SQLiteStore: EventStore {
                 events.append(try Self.event(from: statement))
             }
             return events
+        }
+    }
+
+    /// Runs a read on the least busy reader, within the query budget when there is one.
+    private func read<Result: Sendable>(_ body: @escaping @Sendable (WriterState) throws(StoreError) -> Result) async throws(StoreError) -> Result {
+        try await self.readers.run { (state: WriterState) throws(StoreError) -> Result in
+            guard let budget = state.budget else { return try body(state) }
+            budget.begin()
+            defer { budget.end() }
+            do throws(StoreError) {
+                return try body(state)
+            } catch where budget.expired {
+                throw StoreError(
+                    code: .timedOut,
+                    message: "the query ran longer than \(budget.timeout) (--query-timeout) and was stopped; narrow its filter")
+            }
         }
     }
 
@@ -172,7 +193,7 @@ public final class SQLiteStore: EventStore {
     }
 
     public func query(_ request: QueryRequest) async throws(StoreError) -> EventsResult {
-        try await self.reader.run { (state: WriterState) throws(StoreError) -> EventsResult in
+        try await self.read { (state: WriterState) throws(StoreError) -> EventsResult in
             var sql = self.visibleSQL(request.filter)
             if let cursor = request.after { sql.add(after: cursor, order: request.order) }
             let text = Self.selectColumns + sql.whereClause + EventQuerySQL.orderClause(request.order) + " LIMIT \(request.limit)"
@@ -188,7 +209,7 @@ public final class SQLiteStore: EventStore {
     }
 
     public func count(_ filter: EventFilter) async throws(StoreError) -> UInt64 {
-        try await self.reader.run { (state: WriterState) throws(StoreError) -> UInt64 in
+        try await self.read { (state: WriterState) throws(StoreError) -> UInt64 in
             let sql = self.visibleSQL(filter)
             let statement = try state.connection.prepare("SELECT count(*) FROM ledger_events" + sql.whereClause)
             statement.bind(sql.values.map(SQLiteStatement.Value.init))
@@ -204,7 +225,7 @@ public final class SQLiteStore: EventStore {
     public func close() async {
         await self.writer.shutdown()
         await self.flusher.shutdown()
-        await self.reader.shutdown()
+        await self.readers.shutdown()
         await self.checkpointer.shutdown()
     }
 
@@ -250,11 +271,14 @@ final class WriterState {
     private let checkpointer: SQLiteCheckpointer?
     /// The writer's watch on its files; readers have none.
     let files: SQLiteFileWatch?
+    /// A reader's time budget per query; the writer has none.
+    let budget: SQLiteQueryBudget?
 
     init(connection: SQLiteConnection, checkpointer: SQLiteCheckpointer, files: SQLiteFileWatch) throws(StoreError) {
         self.connection = connection
         self.checkpointer = checkpointer
         self.files = files
+        self.budget = nil
         self.insertStatement = try connection.prepare(
             """
             INSERT INTO ledger_events (id, timestamp, event_type, entity_type, entity_id, event_data, severity, worker_id, job_id, clip_id, peer_uid, peer_pid, seq)
@@ -264,8 +288,9 @@ final class WriterState {
         )
     }
 
-    init(readOnly connection: SQLiteConnection) {
+    init(readOnly connection: SQLiteConnection, budget: SQLiteQueryBudget? = nil) {
         self.connection = connection
+        self.budget = budget
         self.insertStatement = nil
         self.checkpointer = nil
         self.files = nil
