@@ -247,6 +247,16 @@ struct Ledgerd: AsyncParsableCommand {
             return .some(Set(uids))
         }
         configuration.tls = try self.tlsConfiguration(settings)
+        let descriptors = FileDescriptorLimit.raise()
+        let fitted = FileDescriptorLimit.fit(
+            socket: configuration.maximumConnections, tls: configuration.tls == nil ? 0 : configuration.maximumTLSConnections, available: descriptors)
+        if fitted.lowered {
+            logger.warning(
+                "connection limits lowered to fit the file-descriptor limit; raise it (ulimit -n, LimitNOFILE=) to serve more",
+                metadata: ["descriptors": "\(descriptors)", "max_connections": "\(fitted.socket)", "tls_max_connections": "\(fitted.tls)"])
+            configuration.maximumConnections = fitted.socket
+            if configuration.tls != nil { configuration.maximumTLSConnections = fitted.tls }
+        }
 
         let daemon = LedgerDaemon(configuration: configuration, store: storeLocation, logger: logger)
         do {

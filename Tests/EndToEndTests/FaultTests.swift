@@ -164,6 +164,69 @@ import Testing
         #expect(stderr.lowercased().contains("read-only") || stderr.lowercased().contains("readonly"), "\(stderr)")
     }
 
+    /// CPU time the process has used, in clock ticks.
+    static func cpuTicks(_ pid: Int32) -> Int? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return nil }
+        let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
+        // utime and stime are fields 14 and 15; the 12th and 13th after the command's closing parenthesis.
+        guard fields.count > 12, let user = Int(fields[11]), let system = Int(fields[12]) else { return nil }
+        return user + system
+    }
+
+    /// Near the file-descriptor limit the daemon turns connections away with TOO_MANY_CONNECTIONS
+    /// instead of failing to accept them, which had it spin on a core until descriptors freed up.
+    @Test func atTheFileDescriptorLimitConnectionsAreTurnedAwayWithoutSpinning() async throws {
+        let directory = try makeTemporaryDirectory()
+        let socket = "\(directory)/ledgerd.sock"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = ["-c", "ulimit -n 200 && exec \"$0\" --socket \"$1\" --store memory 2>\"$2\"", Binaries.url("ledgerd").path, socket, "\(directory)/log"]
+        try process.run()
+        defer {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        var ready = false
+        for _ in 0..<200 where !ready {
+            ready = (try? String(contentsOfFile: "\(directory)/log", encoding: .utf8))?.contains("ready") == true
+            if !ready { try await Task.sleep(for: .milliseconds(25)) }
+        }
+        #expect(ready)
+        let log = try String(contentsOfFile: "\(directory)/log", encoding: .utf8)
+        #expect(log.contains("connection limits lowered to fit the file-descriptor limit"), "\(log)")
+        var held: [Int32] = []
+        defer { for descriptor in held { close(descriptor) } }
+        for _ in 0..<250 {
+            let descriptor = Foundation.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_un()
+            address.sun_family = sa_family_t(AF_UNIX)
+            withUnsafeMutableBytes(of: &address.sun_path) { raw in
+                raw.copyBytes(from: Array(socket.utf8))
+                raw[socket.utf8.count] = 0
+            }
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            }
+            if connected == 0 { held.append(descriptor) } else { close(descriptor) }
+        }
+        try await Task.sleep(for: .seconds(1))
+        let before = try #require(Self.cpuTicks(process.processIdentifier))
+        try await Task.sleep(for: .seconds(2))
+        let after = try #require(Self.cpuTicks(process.processIdentifier))
+        // A spinning accept loop takes a whole core, about 200 ticks in 2 s; an idle daemon next to none.
+        #expect(after - before < 100, "ledgerd used \(after - before) ticks in 2 s while 250 connections were held")
+        let refused = try await runTool("ledger-rpc", ["ping", "--socket", socket])
+        #expect(refused.stderr.contains("TOO_MANY_CONNECTIONS"), "\(refused.stderr)")
+        for descriptor in held { close(descriptor) }
+        held = []
+        var pinged = false
+        for _ in 0..<100 where !pinged {
+            pinged = try await runTool("ledger-rpc", ["ping", "--socket", socket]).status == 0
+            if !pinged { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(pinged, "once they leave, clients get in again")
+    }
+
     enum FileChange: String, CaseIterable, Sendable {
         case logDeleted, databaseDeleted, databaseReplaced
     }

@@ -155,4 +155,17 @@ import Testing
         #expect(try await client.request(.logBatch(LogBatch(events: Array(events.prefix(10)), acknowledged: true)), requestID: 2) == .ack(Ack(committed: 10)))
         try await server.stopAndRemove()
     }
+
+    @Test func craftedGapCountsSaturateInsteadOfWrappingTheCounter() async throws {
+        let server = try await TestServer.start()
+        let client = try RawSocket(path: server.socketPath)
+        for index in 0..<3 {
+            let report = ReportGap(
+                id: UUID(), client: "liar", reason: .daemonUnreachable, events: UInt64.max,
+                firstDropped: LedgerTimestamp(rawValue: 1_700_000_000_000_000), lastDropped: LedgerTimestamp(rawValue: 1_700_000_000_000_001))
+            #expect(try await client.request(.reportGap(report), requestID: UInt32(index + 1)) == .ack(Ack(committed: 1)))
+        }
+        #expect(try await LimitsTests.counter("events_dropped_by_clients", client) == Int64.max)
+        try await server.stopAndRemove()
+    }
 }
