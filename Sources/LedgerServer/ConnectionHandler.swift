@@ -19,6 +19,8 @@ struct ConnectionHandler: Sendable {
     static let framesPerWrite = 256
     /// Most bytes gathered into one write, so one write never holds much more than a page of events.
     static let bytesPerWrite = 1 << 20
+    /// Requests a connection runs before letting other connections' tasks have the thread.
+    static let framesPerTurn = 64
 
     let dispatcher: RequestDispatcher
     let logger: Logger
@@ -80,6 +82,7 @@ struct ConnectionHandler: Sendable {
         from inbound: NIOAsyncChannelInboundStream<LedgerFrame>, access: PeerAccess, channel: any Channel, into responses: ResponseQueue
     ) async {
         var subscription: TailSubscription?
+        var sinceYield = 0
         // Always: the writer ends once the queue is finished and drained.
         defer {
             if let subscription { self.dispatcher.hub.unsubscribe(subscription) }
@@ -91,6 +94,13 @@ struct ConnectionHandler: Sendable {
                 for try await frame in inbound {
                     // Frames read before the connection ended are not run: nobody is left to answer.
                     if Task.isCancelled { return }
+                    // A peer with thousands of frames buffered takes turns with the others rather than
+                    // holding a thread of the pool until it has been answered in full.
+                    sinceYield += 1
+                    if sinceYield == Self.framesPerTurn {
+                        sinceYield = 0
+                        await Task.yield()
+                    }
                     // A subscribed connection only streams; what the client sends now is read and dropped.
                     if subscription != nil { continue }
                     let outcome: RequestDispatcher.Outcome

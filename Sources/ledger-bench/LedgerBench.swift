@@ -13,7 +13,7 @@ struct LedgerBench: AsyncParsableCommand {
             The exit status is 0 when every request succeeded, 1 when any failed or was \
             refused (the figures are still printed), and 64 for bad options.
             """,
-        subcommands: [Ingest.self, Soak.self, ClientCost.self, QueryLatency.self, Generate.self, SeedWritePath.self],
+        subcommands: [Ingest.self, Soak.self, Abuse.self, ClientCost.self, QueryLatency.self, Generate.self, SeedWritePath.self],
         defaultSubcommand: Ingest.self
     )
 }
