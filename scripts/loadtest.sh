@@ -2,7 +2,7 @@
 # The load test: many thin clients logging with acknowledgements for a minute, then the
 # same clients logging fire-and-forget at four times the rate the first run sustained.
 #
-#   scripts/loadtest.sh [--store sqlite|postgres|both] [--connections N] [--duration SECONDS]
+#   scripts/loadtest.sh [--store sqlite|postgres|both] [--connections N] [--duration SECONDS] [--abuse-only]
 #
 # Defaults: both stores, 200 connections, 60 seconds per run. It builds release, starts its
 # own ledgerd on a fresh SQLite file and on a throwaway PostgreSQL, keeps the raw results
@@ -13,6 +13,12 @@
 #                     reached the daemon as a gap record; the daemon's memory did not grow
 #                     (the second half's peak within 10% + 8 MiB of the first half's) and
 #                     stayed under 128 MiB
+#   abuse run         50 well-behaved clients, connected first, log with acknowledgements while
+#                     `ledger-bench abuse` runs beside them (wedging closers, query hoarders,
+#                     stuck tails, refused events, half-open TLS handshakes): no client error,
+#                     every acknowledged id stored, ack p99 under 50 ms, the daemon's RSS under
+#                     the bound SECURITY.md gives for these connections (256 MiB), and SIGTERM
+#                     ends the daemon within 20 s
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,7 +27,8 @@ cd "$root"
 stores=(sqlite postgres)
 connections=200
 duration=60
-usage() { echo "usage: scripts/loadtest.sh [--store sqlite|postgres|both] [--connections N] [--duration SECONDS]" >&2; exit 2; }
+abuse_only=0
+usage() { echo "usage: scripts/loadtest.sh [--store sqlite|postgres|both] [--connections N] [--duration SECONDS] [--abuse-only]" >&2; exit 2; }
 while (($#)); do
     case $1 in
     --store)
@@ -35,8 +42,9 @@ while (($#)); do
         [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || { echo "loadtest.sh: --connections must be a positive whole number, not '${2:-}'" >&2; usage; }
         connections=$2; shift 2 ;;
     --duration)
-        [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || { echo "loadtest.sh: --duration must be a positive whole number of seconds, not '${2:-}'" >&2; usage; }
+        [[ ${2:-} =~ ^([1-9][0-9]+|[5-9])$ ]] || { echo "loadtest.sh: --duration must be a whole number of seconds, 5 or more, not '${2:-}'" >&2; usage; }
         duration=$2; shift 2 ;;
+    --abuse-only) abuse_only=1; shift ;;
     *) echo "loadtest.sh: unknown argument '$1'" >&2; usage ;;
     esac
 done
@@ -83,7 +91,8 @@ SQL
     esac
 }
 
-for kind in "${stores[@]}"; do
+((abuse_only)) && main_stores=() || main_stores=("${stores[@]}")
+for kind in "${main_stores[@]}"; do
     store=$(fresh_store "$kind" "loadtest_$kind")
     ack="$out/$kind-ack.json"
     overload="$out/$kind-overload.json"
@@ -117,6 +126,34 @@ for kind in "${stores[@]}"; do
         "$(jq .daemon_events_dropped_by_clients "$overload") == $dropped && $(jq .drops_unreported "$overload") == 0"
     check "daemon memory did not grow (second half peak within 10% + 8 MiB of the first)" "$second <= $first * 1.1 + 8"
     check "daemon RSS under 128 MiB" "$(jq .daemon_peak_rss_mib "$overload") < 128"
+done
+
+"$root/scripts/gen-certs.sh" "$work/certs" >/dev/null
+for kind in "${stores[@]}"; do
+    store=$(fresh_store "$kind" "abuse_$kind")
+    abused="$out/$kind-abuse.json"
+    start_daemon "$store" --tls-listen 127.0.0.1:0 --tls-cert "$work/certs/server.pem" --tls-key "$work/certs/server.key" \
+        --tls-client-ca "$work/certs/ca.pem"
+    tls_port=$(sed -n 's/^ready .*tls=[^ ]*:\([0-9]*\) .*/\1/p' "$work/ledgerd.log")
+    log "$kind: 50 clients with acknowledgements for ${duration}s beside hostile ones"
+    : >"$work/acked.txt"
+    "$bench" soak --socket "$socket" --connections 50 --duration "$duration" --ack --acked-ids "$work/acked.txt" --json >"$abused" &
+    soak_pid=$!
+    sleep 2
+    "$bench" abuse --socket "$socket" --tls-port "$tls_port" --duration "$((duration - 4))" >"$out/$kind-abuse-clients.json"
+    wait "$soak_pid" || true
+    stop_started=$(date +%s.%N)
+    stop_daemon
+    stop_seconds=$(calc "$(date +%s.%N) - $stop_started")
+    acknowledged=$(jq .acknowledged "$abused")
+    missing=$(missing_acknowledged "$kind" "$store")
+    results+=("$kind, abuse: $acknowledged acknowledged beside $(jq -c . "$out/$kind-abuse-clients.json"), p99 $(jq .latency_us.p99 "$abused") µs, max $(jq .latency_us.max "$abused") µs, daemon peak $(printf '%.1f' "$(jq .daemon_peak_rss_mib "$abused")") MiB, SIGTERM took $(printf '%.1f' "$stop_seconds") s")
+    check "no well-behaved client error ($(jq .errors "$abused"); first: $(jq -r '.first_error // "none"' "$abused"))" "$(jq .errors "$abused") == 0"
+    check "every acknowledged event is stored ($missing of $acknowledged missing)" "$missing == 0 && $acknowledged > 0"
+    check "ack p99 under 50 ms" "$(jq .latency_us.p99 "$abused") < 50000"
+    check "daemon RSS under 256 MiB" "$(jq .daemon_peak_rss_mib "$abused") < 256"
+    check "SIGTERM ended the daemon within 20 s" "$stop_seconds < 20"
+    drop_store "$kind" "abuse_$kind"
 done
 
 printf '%s\n' "${results[@]}"
