@@ -228,7 +228,7 @@ import Testing
     }
 
     enum FileChange: String, CaseIterable, Sendable {
-        case logDeleted, databaseDeleted, databaseReplaced
+        case logDeleted, logTruncated, databaseDeleted, databaseReplaced
     }
 
     /// The files changed under a running daemon: it stops acknowledging at once, and says so in its
@@ -244,6 +244,7 @@ import Testing
         let path = daemon.storePath
         switch change {
         case .logDeleted: unlink(path + "-wal")
+        case .logTruncated: truncate(path + "-wal", 0)
         case .databaseDeleted: unlink(path)
         case .databaseReplaced:
             let other = "\(directory)/other.sqlite"

@@ -101,8 +101,10 @@ public final class SQLiteStore: EventStore {
         let flusher = self.flusher
         let (sequences, number) = try await self.writer.run { (state: WriterState) throws(StoreError) -> ([Int64?], Int64) in
             try flusher.checkUsable()
-            let sequences = try state.insert(requests.joined(), count: requests.reduce(0) { $0 + $1.count })
-            if let problem = state.files?.problem() {
+            // Before, as a commit into a log cut short would write past its end and hide the cut; and after.
+            let before = state.files?.problem()
+            let sequences = before == nil ? try state.insert(requests.joined(), count: requests.reduce(0) { $0 + $1.count }) : []
+            if let problem = before ?? state.files?.problem() {
                 flusher.noteFilesChanged()
                 throw flusher.fail(
                     StoreError(
