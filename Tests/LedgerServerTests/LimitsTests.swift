@@ -1,6 +1,7 @@
 import Foundation
 import LedgerProtocol
 import LedgerServer
+import LedgerStore
 import LedgerTestSupport
 import NIOCore
 import Testing
@@ -80,6 +81,33 @@ import Testing
         }
         #expect(batch.events.map(\.id) == [event.id])
         #expect(try await Self.counter("connections_idle_closed", writer) == 1)
+        try await server.stopAndRemove()
+    }
+
+    /// A count on an unindexed filter over 100,000 events runs far past a 1 ms budget, however fast
+    /// the machine: it is stopped and answered QUERY_TIMEOUT, and the connection goes on.
+    @Test func aQueryPastItsBudgetIsAnsweredQueryTimeout() async throws {
+        let server = try await TestServer.start(openStore: { path, logger in
+            try await SQLiteStore(path: path, limits: StoreReadLimits(readers: 2, queryTimeout: .milliseconds(1)), logger: logger)
+        })
+        for chunk in 0..<10 {
+            _ = try await server.store.append(
+                (0..<10_000).map {
+                    LedgerEvent(
+                        id: UUID(), timestamp: LedgerTimestamp(rawValue: 1_700_000_000_000_000 + Int64(chunk * 10_000 + $0)),
+                        eventType: "clip_created", entityType: "clip", entityID: "c", workerID: "w-\($0 % 7)")
+                })
+        }
+        let client = try RawSocket(path: server.socketPath)
+        let answer = try await client.request(.count(CountRequest(filter: EventFilter(workerID: "w-3"))))
+        guard case .error(let error) = answer else {
+            Issue.record("expected QUERY_TIMEOUT, got \(String(describing: answer))")
+            return
+        }
+        #expect(error.code == .queryTimeout && !error.closesConnection, "\(error)")
+        #expect(error.message.contains("--query-timeout"))
+        #expect(try await Self.counter("queries_timed_out", client) == 1)
+        #expect(try await client.request(.ping, requestID: 2) != nil, "the connection goes on")
         try await server.stopAndRemove()
     }
 }
