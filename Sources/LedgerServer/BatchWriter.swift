@@ -108,8 +108,8 @@ public struct BatchWriter: Service {
 
     /// Commits the batch, riding out a store outage.
     ///
-    /// - Parameter failingRefusedRequests: whether a refusal fails the batch's requests here, or is
-    ///   returned for the caller to narrow down.
+    /// - Parameter failingRefusedRequests: whether the store's refusal of the data fails the batch's
+    ///   requests here, or is returned for the caller to narrow down; any other failure fails them here.
     func commit(_ batch: [IngestQueue.Entry], failingRefusedRequests: Bool = true) async -> CommitOutcome {
         guard !batch.isEmpty else { return .abandoned }
         let requests = batch.map(\.events)
@@ -153,11 +153,15 @@ public struct BatchWriter: Service {
                 }
                 backoff = min(backoff * 2, self.retry.maximumBackoff)
             } catch {
-                guard failingRefusedRequests else {
+                // Only a refusal of the data is narrowed down; a store that fails every write (a failed
+                // sync, its files replaced) fails the batch at once rather than once per request.
+                guard failingRefusedRequests || !error.refusesTheData else {
                     self.stats.add(\.eventsInFlight, -Int64(eventCount))
                     return .refused(error)
                 }
-                self.fail(batch, events: eventCount, error: error, reason: "the store refused the request")
+                self.fail(
+                    batch, events: eventCount, error: error,
+                    reason: error.refusesTheData ? "the store refused the request" : "the store could not write the batch")
                 return .abandoned
             }
         }

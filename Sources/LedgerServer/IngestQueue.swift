@@ -89,17 +89,17 @@ public final class IngestQueue: Sendable {
     public func submit(_ events: [LedgerEvent], completion: CommitTicket?) async throws {
         let count = events.count
         let bytes = events.reduce(0) { $0 + $1.heldBytes }
-        let enqueued: Bool = try self.state.withLockedValue { state in
+        // The id this producer waits under, or nil when the events went straight in.
+        let waiting: UInt64? = try self.state.withLockedValue { state in
             if state.closed { throw Self.shuttingDown }
-            guard state.producers.isEmpty, self.hasRoom(for: count, bytes: bytes, in: state) else { return false }
+            guard state.producers.isEmpty, self.hasRoom(for: count, bytes: bytes, in: state) else {
+                defer { state.nextProducerID += 1 }
+                return state.nextProducerID
+            }
             self.append(Entry(events: events, completion: completion, bytes: bytes), to: &state)
-            return true
+            return nil
         }
-        if enqueued { return }
-        let id = self.state.withLockedValue { state in
-            defer { state.nextProducerID += 1 }
-            return state.nextProducerID
-        }
+        guard let id = waiting else { return }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 let refusal: (any Error)? = self.state.withLockedValue { state in

@@ -31,7 +31,7 @@ final class ResponseQueue: Sendable {
         static let ackBytes = 64
     }
 
-    /// How much the queue held at most and holds now; for tests and stats.
+    /// What a connection is owed: answers pushed and not yet handed to the socket.
     struct Owed: Sendable, Equatable {
         var responses: Int
         var bytes: Int

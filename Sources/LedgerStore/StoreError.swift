@@ -42,4 +42,15 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         }
         return "\(self.code): \(self.message)"
     }
+
+    /// Whether the store refused the data itself, rather than failing to write: a constraint or a value
+    /// it cannot hold (SQLite's CONSTRAINT, TOOBIG and MISMATCH; PostgreSQL's classes 22 and 23). The
+    /// same events would be refused again, while the rest of their batch would be stored.
+    public var refusesTheData: Bool {
+        guard let backendCode = self.backendCode else { return false }
+        if backendCode.hasPrefix("SQLITE_"), let status = Int32(backendCode.dropFirst("SQLITE_".count)) {
+            return [18, 19, 20].contains(status & 0xff)
+        }
+        return backendCode.count == 5 && (backendCode.hasPrefix("22") || backendCode.hasPrefix("23"))
+    }
 }

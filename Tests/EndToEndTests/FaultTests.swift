@@ -197,17 +197,7 @@ import Testing
         var held: [Int32] = []
         defer { for descriptor in held { close(descriptor) } }
         for _ in 0..<250 {
-            let descriptor = Foundation.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_un()
-            address.sun_family = sa_family_t(AF_UNIX)
-            withUnsafeMutableBytes(of: &address.sun_path) { raw in
-                raw.copyBytes(from: Array(socket.utf8))
-                raw[socket.utf8.count] = 0
-            }
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-            }
-            if connected == 0 { held.append(descriptor) } else { close(descriptor) }
+            if let descriptor = RawConnection.unix(socket) { held.append(descriptor) }
         }
         try await Task.sleep(for: .seconds(1))
         let before = try #require(Self.cpuTicks(process.processIdentifier))

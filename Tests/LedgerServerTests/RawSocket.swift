@@ -1,5 +1,6 @@
 import Foundation
 import LedgerProtocol
+import LedgerTestSupport
 import NIOCore
 
 /// A Unix-socket peer that sends exactly the bytes a test gives it, so hostile
@@ -14,20 +15,8 @@ final class RawSocket: @unchecked Sendable {
 
     /// - Parameter receiveTimeoutSeconds: how long a read waits before it reports nothing, so a test never hangs.
     init(path: String, receiveTimeoutSeconds: Int = 10) throws {
-        self.descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            let bytes = Array(path.utf8)
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(self.descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        guard result == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        guard let descriptor = RawConnection.unix(path) else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        self.descriptor = descriptor
         var timeout = timeval(tv_sec: receiveTimeoutSeconds, tv_usec: 0)
         setsockopt(self.descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }

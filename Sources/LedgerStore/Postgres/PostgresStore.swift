@@ -223,7 +223,9 @@ public final class PostgresStore: EventStore {
         var rows = PostgresBinaryCopy(capacity: events.count * 320)
         // The daemon validates timestamps; this keeps the conversion to PostgreSQL's epoch from overflowing whatever the caller.
         if let outside = events.first(where: { !LedgerTimestamp.validRange.contains($0.timestamp ?? LedgerTimestamp(rawValue: 0)) }) {
-            throw StoreError(code: .writeFailed, message: "event \(outside.id.lowercaseText) has a timestamp outside the ledger's range")
+            throw StoreError(
+                code: .writeFailed, message: "event \(outside.id.lowercaseText) has a timestamp outside the ledger's range",
+                backendCode: Self.datetimeFieldOverflow)
         }
         for (event, sequence) in zip(events, sequences) {
             rows.startRow(fields: 13)
@@ -338,16 +340,18 @@ public final class PostgresStore: EventStore {
     }
 
     static let queryCanceled = "57014"
+    /// PostgreSQL's own SQLSTATE for a timestamp it cannot hold, given to one refused before it is sent.
+    static let datetimeFieldOverflow = "22008"
 
     /// Runs a read on the least busy reader connection; a query the server stopped at its budget is `timed out`.
     private func read<Result: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws(StoreError) -> Result) async throws(StoreError) -> Result {
-        let timeout = self.queryTimeout
         do throws(StoreError) {
             return try await self.readers.run(body)
-        } catch where error.backendCode == Self.queryCanceled && timeout != nil {
+        } catch {
+            guard error.backendCode == Self.queryCanceled, let timeout = self.queryTimeout else { throw error }
             throw StoreError(
                 code: .timedOut,
-                message: "the query ran longer than \(timeout!) (--query-timeout) and was stopped; narrow its filter",
+                message: "the query ran longer than \(timeout) (--query-timeout) and was stopped; narrow its filter",
                 backendCode: Self.queryCanceled)
         }
     }
