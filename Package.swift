@@ -50,6 +50,11 @@ let package = Package(
             name: "LedgerFiles",
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "LedgerTLS",
+            dependencies: [nioCore, nioSSL],
+            swiftSettings: swiftSettings
+        ),
         .systemLibrary(
             name: "CSQLite",
             providers: [.apt(["libsqlite3-dev"])]
@@ -66,12 +71,12 @@ let package = Package(
         ),
         .target(
             name: "LedgerServer",
-            dependencies: ["LedgerProtocol", "LedgerFiles", "LedgerStore", nioCore, nioPosix, nioSSL, nioTLS, logging, serviceLifecycle, atomics, nioLocks],
+            dependencies: ["LedgerProtocol", "LedgerFiles", "LedgerTLS", "LedgerStore", nioCore, nioPosix, nioSSL, nioTLS, logging, serviceLifecycle, atomics, nioLocks],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "LedgerClient",
-            dependencies: ["LedgerProtocol", "LedgerFiles", nioCore, nioPosix, nioSSL, nioTLS, atomics, nioLocks],
+            dependencies: ["LedgerProtocol", "LedgerFiles", "LedgerTLS", nioCore, nioPosix, nioSSL, nioTLS, atomics, nioLocks],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

@@ -86,6 +86,7 @@ cmd_start() {
     if [ "${fresh:-0}" = 1 ]; then
         as_owner "$bindir/createdb" -h "$dir" -U ledger ledger
     fi
+    echo "dev-postgres.sh: PostgreSQL runs in $dir; stop and remove it with: scripts/dev-postgres.sh destroy $dir" >&2
     uri_for "$dir"
 }
 

@@ -1,4 +1,5 @@
 import LedgerProtocol
+import LedgerTLS
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -168,26 +169,23 @@ final class ClientConnection: Sendable {
         default:
             tls = nil
         }
-        let handshake = tls == nil ? nil : self.eventLoop.makePromise(of: Void.self)
+        // Completed on every path: handshake done, refused, timed out, or the TCP connect itself failed.
+        let handshake = tls.map { ClientChannelSetup.handshakePromise(on: self.eventLoop, deadline: self.configuration.connectTimeout, endpoint: $0.endpoint) }
         let bootstrap = ClientBootstrap(group: self.eventLoop)
             .connectTimeout(self.configuration.connectTimeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    if let tls, let handshake {
-                        // An IP address is checked against the certificate's IP SANs; SNI carries only names.
-                        let isAddress = (try? SocketAddress(ipAddress: tls.endpoint.host, port: 0)) != nil
-                        try channel.pipeline.syncOperations.addHandler(
-                            try NIOSSLClientHandler(context: tls.context, serverHostname: isAddress ? nil : tls.endpoint.host))
-                        try channel.pipeline.syncOperations.addHandler(TLSHandshakeWaiter(promise: handshake))
-                    }
-                    try channel.pipeline.syncOperations.addHandler(
-                        ByteToMessageHandler(LedgerFrameDecoder(maximumFrameLength: maximumResponseLength)))
+                    try ClientChannelSetup.addHandlers(
+                        to: channel, tls: tls.map { ($0.endpoint, $0.context) }, handshake: handshake,
+                        maximumResponseLength: maximumResponseLength)
                     try channel.pipeline.syncOperations.addHandler(ClientResponseHandler(connection: self))
                 }
             }
         let connected: EventLoopFuture<any Channel>
         if let tls, let handshake {
-            connected = bootstrap.connect(host: tls.endpoint.host, port: tls.endpoint.port).flatMap { channel in
+            let opened = bootstrap.connect(host: tls.endpoint.host, port: tls.endpoint.port)
+            opened.whenFailure { handshake.fail($0) }
+            connected = opened.flatMap { channel in
                 // Connected means verified both ways; until then nothing is written.
                 handshake.futureResult.map { channel }.flatMapErrorThrowing { error in
                     channel.close(promise: nil)
@@ -195,7 +193,7 @@ final class ClientConnection: Sendable {
                 }
             }
         } else if let untrusted = self.configuration.untrustedSocket {
-            connected = self.configuration.eventLoopGroup.any().makeFailedFuture(untrusted)
+            connected = self.eventLoop.makeFailedFuture(untrusted)
         } else {
             connected = bootstrap.connect(unixDomainSocketPath: self.configuration.socketPath)
         }
@@ -208,15 +206,17 @@ final class ClientConnection: Sendable {
     }
 
     private func connected(_ channel: any Channel) {
-        let waiters: [EventLoopPromise<any Channel>]? = self.state.withLockedValue { state in
-            guard case .connecting = state.link else { return nil }
+        let (waiters, current): ([EventLoopPromise<any Channel>], Bool) = self.state.withLockedValue { state in
+            defer { state.connectWaiters = [] }
+            guard case .connecting = state.link else { return (state.connectWaiters, false) }
             state.link = .connected(channel)
             state.backoff = self.configuration.initialBackoff
-            defer { state.connectWaiters = [] }
-            return state.connectWaiters
+            return (state.connectWaiters, true)
         }
-        guard let waiters else {
+        guard current else {
+            // Shut down while connecting: the connection is not used, and nobody waits for it.
             channel.close(promise: nil)
+            for waiter in waiters { waiter.fail(Self.shutDownError) }
             return
         }
         self.flushPending()
@@ -227,7 +227,8 @@ final class ClientConnection: Sendable {
     private func connectFailed(_ error: any Error) {
         let failure = Self.failure(error, endpoint: self.configuration.endpointDescription)
         let (waiters, delay): ([EventLoopPromise<any Channel>], TimeAmount?) = self.state.withLockedValue { state in
-            guard case .connecting = state.link else { return ([], nil) }
+            defer { state.connectWaiters = [] }
+            guard case .connecting = state.link else { return (state.connectWaiters, nil) }
             state.link = .backingOff
             state.lastFailure = failure
             state.statistics.droppedUnreachable += state.pendingEvents
@@ -236,11 +237,10 @@ final class ClientConnection: Sendable {
             state.pending.clear()
             let delay = state.backoff
             state.backoff = min(state.backoff * 2, self.configuration.maximumBackoff)
-            defer { state.connectWaiters = [] }
             return (state.connectWaiters, delay)
         }
         for waiter in waiters {
-            waiter.fail(failure)
+            waiter.fail(delay == nil ? Self.shutDownError : failure)
         }
         guard let delay else { return }
         // After the pause the next log call (or request) tries again; until then calls are dropped.
@@ -259,10 +259,18 @@ final class ClientConnection: Sendable {
     /// One line saying why a connection could not be made, TLS failures named as such.
     static func failure(_ error: any Error, endpoint: String) -> LedgerClientError {
         if let error = error as? LedgerClientError { return error }
-        if let reason = TLSFailure.reason(error) {
+        if let reason = TLSFailure.clientReason(error) {
             return LedgerClientError(code: .tlsHandshake, message: "TLS handshake with ledgerd at \(endpoint) failed: \(reason)")
         }
+        if endpoint.hasPrefix("/") || endpoint.hasPrefix("."), Self.errno(of: error) == EACCES {
+            return LedgerClientError(code: .unreachable, message: "cannot connect to ledgerd at \(endpoint): \(SocketPermission.explanation(for: endpoint))")
+        }
         return LedgerClientError(code: .unreachable, message: "cannot connect to ledgerd at \(endpoint): \(Self.describe(error))")
+    }
+
+    static func errno(of error: any Error) -> Int32? {
+        if let error = error as? NIOConnectionError, let first = error.connectionErrors.first { return Self.errno(of: first.error) }
+        return (error as? IOError)?.errnoCode
     }
 
     static func describe(_ error: any Error) -> String {
@@ -281,8 +289,10 @@ final class ClientConnection: Sendable {
     // MARK: Requests with an answer
 
     /// Sends a request and waits for the daemon's answer (an error frame becomes a thrown error).
+    ///
+    /// The request timeout runs from this call, so it covers connecting as well as the answer.
     func request(_ request: LedgerRequest) async throws -> LedgerResponse {
-        let promise = self.eventLoop.makePromise(of: LedgerResponse.self)
+        let promise = self.makeResponsePromise()
         self.eventLoop.execute { self.start(request, promise: promise) }
         let response = try await promise.futureResult.get()
         if case .error(let error) = response {
@@ -291,29 +301,50 @@ final class ClientConnection: Sendable {
         return response
     }
 
+    static let shutDownError = LedgerClientError(code: .shutdown, message: "the ledger client was shut down")
+
+    /// A promise for one answer that fails by itself after the request timeout; the timer goes when it completes.
+    private func makeResponsePromise() -> EventLoopPromise<LedgerResponse> {
+        let promise = self.eventLoop.makePromise(of: LedgerResponse.self)
+        let timeout = self.configuration.requestTimeout
+        let timer = self.eventLoop.scheduleTask(in: timeout) {
+            promise.fail(LedgerClientError(code: .timeout, message: "ledgerd did not answer within \(Self.describe(timeout))"))
+        }
+        promise.futureResult.whenComplete { _ in timer.cancel() }
+        return promise
+    }
+
+    static func describe(_ amount: TimeAmount) -> String {
+        let milliseconds = amount.nanoseconds / 1_000_000
+        if milliseconds % 1_000 == 0 { return "\(milliseconds / 1_000) s" }
+        return "\(milliseconds) ms"
+    }
+
     private func start(_ request: LedgerRequest, promise: EventLoopPromise<LedgerResponse>) {
         enum Action {
             case write(any Channel)
-            case connectThenWrite
-            case waitForConnection
+            case connectThenWrite(EventLoopFuture<any Channel>)
+            case waitForConnection(EventLoopFuture<any Channel>)
             case fail(LedgerClientError)
         }
+        // One lock decides and registers, so a shutdown cannot slip between the two and strand the waiter.
         let action: Action = self.state.withLockedValue { state in
             switch state.link {
             case .connected(let channel): return .write(channel)
-            case .idle: return .connectThenWrite
-            case .connecting: return .waitForConnection
+            case .idle, .connecting:
+                let connection = self.eventLoop.makePromise(of: (any Channel).self)
+                state.connectWaiters.append(connection)
+                if case .idle = state.link { return .connectThenWrite(connection.futureResult) }
+                return .waitForConnection(connection.futureResult)
             case .backingOff: return .fail(state.lastFailure)
-            case .shutdown: return .fail(LedgerClientError(code: .shutdown, message: "the ledger client was shut down"))
+            case .shutdown: return .fail(Self.shutDownError)
             }
         }
         switch action {
         case .write(let channel):
             self.write(request, on: channel, promise: promise)
-        case .connectThenWrite, .waitForConnection:
-            let connection = self.eventLoop.makePromise(of: (any Channel).self)
-            self.state.withLockedValue { $0.connectWaiters.append(connection) }
-            connection.futureResult.whenComplete { result in
+        case .connectThenWrite(let connection), .waitForConnection(let connection):
+            connection.whenComplete { result in
                 switch result {
                 case .success(let channel): self.write(request, on: channel, promise: promise)
                 case .failure(let error): promise.fail(error)
@@ -335,14 +366,17 @@ final class ClientConnection: Sendable {
             state.responseWaiters[id] = promise
             return id
         }
+        promise.futureResult.whenComplete { _ in
+            // A timed-out request's slot is freed; an answer arriving later finds no waiter and is dropped.
+            self.state.withLockedValue { state in
+                if state.responseWaiters[requestID]?.futureResult === promise.futureResult {
+                    state.responseWaiters.removeValue(forKey: requestID)
+                }
+            }
+        }
         var buffer = channel.allocator.buffer(capacity: 128)
         request.encode(requestID: requestID, into: &buffer)
         channel.writeAndFlush(buffer, promise: nil)
-        let timeout = self.configuration.requestTimeout
-        self.eventLoop.scheduleTask(in: timeout) {
-            let waiter = self.state.withLockedValue { $0.responseWaiters.removeValue(forKey: requestID) }
-            waiter?.fail(LedgerClientError(code: .timeout, message: "ledgerd did not answer within \(timeout)"))
-        }
     }
 
     // MARK: Gap reports
@@ -368,7 +402,7 @@ final class ClientConnection: Sendable {
             return reports
         }
         for report in reports {
-            let promise = self.eventLoop.makePromise(of: LedgerResponse.self)
+            let promise = self.makeResponsePromise()
             self.write(.reportGap(report), on: channel, promise: promise)
             promise.futureResult.whenComplete { result in
                 let settled: Bool
@@ -447,7 +481,7 @@ final class ClientConnection: Sendable {
 
     /// Closes the channel after an error; a TLS alert (our certificate refused) becomes the reason waiters see.
     func failed(_ channel: any Channel, error: any Error) {
-        if let reason = TLSFailure.reason(error) {
+        if let reason = TLSFailure.clientReason(error) {
             self.state.withLockedValue { state in
                 state.closeReason = LedgerClientError(
                     code: .tlsHandshake, message: "TLS handshake with ledgerd at \(self.configuration.endpointDescription) failed: \(reason)")
@@ -482,13 +516,17 @@ final class ClientConnection: Sendable {
     }
 
     func shutdown() async {
-        let channel: (any Channel)? = self.state.withLockedValue { state in
-            defer { state.link = .shutdown }
-            if case .connected(let channel) = state.link { return channel }
-            return nil
+        let (channel, connectWaiters): ((any Channel)?, [EventLoopPromise<any Channel>]) = self.state.withLockedValue { state in
+            defer {
+                state.link = .shutdown
+                state.connectWaiters = []
+            }
+            if case .connected(let channel) = state.link { return (channel, state.connectWaiters) }
+            return (nil, state.connectWaiters)
         }
+        for waiter in connectWaiters { waiter.fail(Self.shutDownError) }
         try? await channel?.close()
-        self.failAll(LedgerClientError(code: .shutdown, message: "the ledger client was shut down"))
+        self.failAll(Self.shutDownError)
     }
 }
 

@@ -47,23 +47,33 @@ extension LedgerClient {
     private static func connectForTail(
         _ configuration: LedgerClientConfiguration
     ) async throws -> NIOAsyncChannel<LedgerFrame, ByteBuffer> {
-        let tlsContext = try configuration.tls.map { endpoint throws(LedgerClientError) in try endpoint.makeContext() }
+        let tls = try configuration.tls.map { endpoint throws(LedgerClientError) in (endpoint, try endpoint.makeContext()) }
         let maximumResponseLength = configuration.maximumResponseLength
-        let bootstrap = ClientBootstrap(group: configuration.eventLoopGroup).connectTimeout(configuration.connectTimeout)
+        let eventLoop = configuration.eventLoopGroup.next()
+        let handshake = tls.map { ClientChannelSetup.handshakePromise(on: eventLoop, deadline: configuration.connectTimeout, endpoint: $0.0) }
+        let bootstrap = ClientBootstrap(group: eventLoop).connectTimeout(configuration.connectTimeout)
         let initializer: @Sendable (any Channel) -> EventLoopFuture<NIOAsyncChannel<LedgerFrame, ByteBuffer>> = { channel in
             channel.eventLoop.makeCompletedFuture {
-                if let endpoint = configuration.tls, let tlsContext {
-                    let isAddress = (try? SocketAddress(ipAddress: endpoint.host, port: 0)) != nil
-                    try channel.pipeline.syncOperations.addHandler(
-                        try NIOSSLClientHandler(context: tlsContext, serverHostname: isAddress ? nil : endpoint.host))
-                }
-                try channel.pipeline.syncOperations.addHandler(
-                    ByteToMessageHandler(LedgerFrameDecoder(maximumFrameLength: maximumResponseLength)))
+                try ClientChannelSetup.addHandlers(
+                    to: channel, tls: tls.map { ($0.0, $0.1) }, handshake: handshake, maximumResponseLength: maximumResponseLength)
                 return try NIOAsyncChannel<LedgerFrame, ByteBuffer>(wrappingChannelSynchronously: channel)
             }
         }
-        if let endpoint = configuration.tls {
-            return try await bootstrap.connect(host: endpoint.host, port: endpoint.port, channelInitializer: initializer)
+        if let endpoint = configuration.tls, let handshake {
+            let channel: NIOAsyncChannel<LedgerFrame, ByteBuffer>
+            do {
+                channel = try await bootstrap.connect(host: endpoint.host, port: endpoint.port, channelInitializer: initializer)
+            } catch {
+                handshake.fail(error)
+                throw error
+            }
+            do {
+                try await handshake.futureResult.get()
+            } catch {
+                channel.channel.close(promise: nil)
+                throw error
+            }
+            return channel
         }
         if let untrusted = configuration.untrustedSocket { throw untrusted }
         return try await bootstrap.connect(unixDomainSocketPath: configuration.socketPath, channelInitializer: initializer)

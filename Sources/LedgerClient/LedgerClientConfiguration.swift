@@ -42,8 +42,11 @@ public struct LedgerClientConfiguration: Sendable {
     }
 
     /// The daemon's default socket, as ledgerd computes it (`LEDGER_SOCKET`, then the per-user default).
+    /// When the per-user socket is absent and a system ledgerd's exists, that one.
     public static func `default`(environment: [String: String] = ProcessInfo.processInfo.environment) -> LedgerClientConfiguration {
-        var configuration = LedgerClientConfiguration(socketPath: LedgerDefaults.socketPath(environment: environment, userID: UInt32(getuid())))
+        let candidates = LedgerDefaults.clientSocketCandidates(environment: environment, userID: UInt32(getuid()))
+        let found = candidates.first { access($0, F_OK) == 0 } ?? candidates[0]
+        var configuration = LedgerClientConfiguration(socketPath: found)
         configuration.verifiesSocketDirectory = environment["LEDGER_SOCKET"]?.isEmpty ?? true
         return configuration
     }

@@ -10,8 +10,12 @@ public struct LedgerTLSEndpoint: Sendable, Hashable {
     public var privateKeyPath: String
     /// The CA (PEM) that issued the daemon's certificate.
     public var caPath: String
+    /// The name the daemon's certificate must carry, when it differs from `host` (as `openssl s_client
+    /// -servername` takes it); also sent as SNI.
+    public var serverName: String?
 
-    public init(host: String, port: Int, certificatePath: String, privateKeyPath: String, caPath: String) {
+    public init(host: String, port: Int, certificatePath: String, privateKeyPath: String, caPath: String, serverName: String? = nil) {
+        self.serverName = serverName
         self.host = host
         self.port = port
         self.certificatePath = certificatePath
@@ -30,9 +34,12 @@ public struct LedgerTLSEndpoint: Sendable, Hashable {
         return (host, port)
     }
 
+    /// What the daemon's certificate is checked against: `serverName`, else the host as typed.
+    var verifiedName: String { self.serverName ?? self.host }
+
     var description: String { "tls://\(self.host.contains(":") ? "[\(self.host)]" : self.host):\(self.port)" }
 
-    /// Verifies the daemon against `caPath` and its host name (or IP address), TLS 1.2 or newer.
+    /// Verifies the daemon against `caPath`, TLS 1.2 or newer; the name is checked again after the handshake (`ServerIdentity`).
     func makeContext() throws(LedgerClientError) -> NIOSSLContext {
         func load<Value>(_ what: String, _ path: String, _ body: (String) throws -> Value) throws(LedgerClientError) -> Value {
             guard FileManager.default.isReadableFile(atPath: path) else {

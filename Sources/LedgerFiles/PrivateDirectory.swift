@@ -19,9 +19,14 @@ public enum PrivateDirectory {
     /// - Parameters:
     ///   - purpose: what the directory is for, as the error names it ("socket directory").
     ///   - owner: the user the directory must belong to (or root).
-    public static func prepare(_ path: String, purpose: String, owner: uid_t = getuid()) throws(Problem) {
+    ///   - creating: whether a missing directory is made (with its parents). Only a default location is:
+    ///     a path the user typed whose directory is missing is more likely a typo than a wish.
+    public static func prepare(_ path: String, purpose: String, owner: uid_t = getuid(), creating: Bool = true) throws(Problem) {
         var info = stat()
         if lstat(path, &info) != 0, errno == ENOENT {
+            guard creating else {
+                throw Problem(description: "the \(purpose) \(path) does not exist; create it, or check the path")
+            }
             do {
                 let parent = (path as NSString).deletingLastPathComponent
                 if !parent.isEmpty { try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true) }

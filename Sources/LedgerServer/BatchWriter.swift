@@ -159,6 +159,7 @@ public struct BatchWriter: Service {
                     self.stats.add(\.eventsInFlight, -Int64(eventCount))
                     return .refused(error)
                 }
+                if !error.refusesTheData { self.noteStoreDown() }
                 self.fail(
                     batch, events: eventCount, error: error,
                     reason: error.refusesTheData ? "the store refused the request" : "the store could not write the batch")
@@ -173,6 +174,7 @@ public struct BatchWriter: Service {
         do {
             try await commit.waitUntilDurable()
         } catch {
+            self.noteStoreDown()
             self.fail(batch, events: eventCount, error: error, reason: "the commit could not be made durable")
             return
         }
@@ -199,6 +201,11 @@ public struct BatchWriter: Service {
         for entry in batch {
             entry.completion?.succeed()
         }
+    }
+
+    /// A store that cannot write (a failed sync, its files replaced) is not available, outage or not.
+    private func noteStoreDown() {
+        if self.stats.storeAvailable.exchange(0, ordering: .relaxed) == 1 { self.stats.add(\.storeOutages) }
     }
 
     private func fail(_ batch: [IngestQueue.Entry], events: Int, error: any Error, reason: String) {

@@ -82,6 +82,7 @@ struct ConnectionHandler: Sendable {
         from inbound: NIOAsyncChannelInboundStream<LedgerFrame>, access: PeerAccess, channel: any Channel, into responses: ResponseQueue
     ) async {
         var subscription: TailSubscription?
+        var writes = RequestDispatcher.ConnectionWrites()
         var sinceYield = 0
         // Always: the writer ends once the queue is finished and drained.
         defer {
@@ -105,7 +106,7 @@ struct ConnectionHandler: Sendable {
                     if subscription != nil { continue }
                     let outcome: RequestDispatcher.Outcome
                     do {
-                        outcome = try await self.dispatcher.handle(frame, access: access)
+                        outcome = try await self.dispatcher.handle(frame, access: access, writes: &writes)
                     } catch let error as LedgerProtocolError {
                         await self.closing(after: error, requestID: frame.requestID, responses: responses)
                         return
@@ -179,8 +180,11 @@ struct ConnectionHandler: Sendable {
     private func stream(
         _ subscription: TailSubscription, after: TailCursor?, requestID: UInt32, to outbound: NIOAsyncChannelOutboundWriter<LedgerFrame>
     ) async throws {
-        // An empty first batch tells the subscriber it is live.
-        try await outbound.write(LedgerResponse.tail(TailBatch(events: [])).frame(requestID: requestID))
+        // An empty first batch tells the subscriber it is live, and where it would resume from if it
+        // saw nothing more: its own cursor, or the newest commit now (none when the store cannot say).
+        var start = after
+        if start == nil, let newest = try? await self.dispatcher.store.latestSequence() { start = TailCursor(sequence: newest) }
+        try await outbound.write(LedgerResponse.tail(TailBatch(events: [], next: start)).frame(requestID: requestID))
         var last = after?.sequence ?? -1
         if after != nil {
             while true {
@@ -193,14 +197,15 @@ struct ConnectionHandler: Sendable {
                     return
                 }
                 guard let newest = page.last?.sequence else { break }
-                try await outbound.write(LedgerResponse.tail(TailBatch(events: page)).frame(requestID: requestID))
+                try await outbound.write(LedgerResponse.tail(TailBatch(events: page.map(\.withCanonicalMetadata))).frame(requestID: requestID))
                 last = newest
             }
         }
         while let batch = await subscription.next() {
             let fresh = last < 0 ? batch.events : batch.events.filter { ($0.sequence ?? Int64.max) > last }
             guard !fresh.isEmpty || batch.missed > 0 else { continue }
-            try await outbound.write(LedgerResponse.tail(TailBatch(missed: batch.missed, events: fresh)).frame(requestID: requestID))
+            try await outbound.write(
+                LedgerResponse.tail(TailBatch(missed: batch.missed, events: fresh.map(\.withCanonicalMetadata))).frame(requestID: requestID))
         }
     }
 

@@ -20,7 +20,7 @@ public struct LedgerDaemon: Sendable {
     /// Runs until a shutdown signal; returns after every received event is committed.
     /// - Parameter onReady: called once every listener accepts connections.
     public func run(onReady: @escaping @Sendable (LedgerServer.Listening) -> Void = { _ in }) async throws {
-        let store = try await self.store.open(limits: self.configuration.readLimits, logger: self.logger)
+        let store = try await self.store.open(limits: self.configuration.readLimits, createsDirectory: self.configuration.createsStoreDirectory, logger: self.logger)
         if case .memory = self.store {
             self.logger.warning("events are kept in memory only: an acknowledgement does not mean durable", metadata: ["store": "\(store.description)"])
         }
@@ -42,6 +42,9 @@ public struct LedgerDaemon: Sendable {
                 services: [
                     .init(service: writer, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
                     .init(service: server, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
+                    .init(
+                        service: StoreHealthCheck(store: store, stats: stats, interval: self.configuration.storeCheckInterval, logger: self.logger),
+                        successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: self.logger

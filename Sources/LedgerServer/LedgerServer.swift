@@ -60,7 +60,7 @@ public struct LedgerServer: Service {
         // The TLS files are checked before anything is bound, so a bad one leaves no socket behind.
         let tlsContext = try self.configuration.tls.map { try $0.makeServerContext() }
         let path = self.configuration.socketPath
-        try SocketFile.prepare(path: path)
+        try SocketFile.prepare(path: path, creatingDirectory: self.configuration.createsSocketDirectory)
         let maximumFrameLength = self.configuration.maximumFrameLength
         let deadlines = self.deadlines
         let accepted = AcceptedConnections()

@@ -5,6 +5,13 @@ import LedgerStore
 public struct LedgerServerConfiguration: Sendable {
     /// Path of the Unix domain socket.
     public var socketPath: String
+    /// Whether the socket's directory is made when missing; only the default location's is, so a
+    /// mistyped `--socket` is an error rather than a new directory.
+    public var createsSocketDirectory = true
+    /// Whether a SQLite store's missing directory is made, for the same reason.
+    public var createsStoreDirectory = true
+    /// How often an idle daemon checks that its store is still there, for `store_available`.
+    public var storeCheckInterval: Duration = .seconds(5)
     /// Permission bits given to the socket file; only these users may connect.
     public var socketMode: UInt16 = 0o660
     /// When set, only these uids (and the daemon's own) may use the socket, checked with SO_PEERCRED.
@@ -63,7 +70,7 @@ public struct LedgerServerConfiguration: Sendable {
     /// The TLS listener for remote peers; nil (the default) means none: there is never plaintext TCP.
     public var tls: TLSListenerConfiguration?
     /// Name and version reported by ping and stats.
-    public var serverName: String = "ledgerd/0.1.0"
+    public var serverName: String = "ledgerd/\(LedgerDefaults.version)"
 
     public init(socketPath: String) {
         self.socketPath = socketPath

@@ -24,7 +24,26 @@ struct RequestDispatcher: Sendable {
         case noResponse
     }
 
+    /// Whether a connection has sent events that its next read must wait for (read your own writes).
+    struct ConnectionWrites: Sendable {
+        var unsettled = false
+    }
+
     func handle(_ frame: LedgerFrame, access: PeerAccess) async throws -> Outcome {
+        var writes = ConnectionWrites()
+        return try await self.handle(frame, access: access, writes: &writes)
+    }
+
+    func handle(_ frame: LedgerFrame, access: PeerAccess, writes: inout ConnectionWrites) async throws -> Outcome {
+        let outcome = try await self.dispatch(frame, access: access, writes: &writes)
+        switch outcome {
+        case .noResponse, .respondAfterCommit: writes.unsettled = true
+        case .respond, .subscribe: break
+        }
+        return outcome
+    }
+
+    private func dispatch(_ frame: LedgerFrame, access: PeerAccess, writes: inout ConnectionWrites) async throws -> Outcome {
         let request: LedgerRequest
         do {
             request = try LedgerRequest.decode(frame)
@@ -78,9 +97,13 @@ struct RequestDispatcher: Sendable {
             }
             return try await self.ingest(message.events, acknowledged: message.flags.contains(.acknowledge), peer: access.credentials)
         case .query(let query):
+            if let refusal = try await self.settle(&writes) { return .respond(refusal) }
             return await self.read {
                 try query.validate(maximumLimit: self.configuration.maximumQueryLimit)
-                return .events(try await self.store.query(query).truncated(toEncodedBytes: self.configuration.maximumResponseBytes))
+                var result = try await self.store.query(query)
+                // One rendering whichever store answered.
+                result.events = result.events.map(\.withCanonicalMetadata)
+                return .events(result.truncated(toEncodedBytes: self.configuration.maximumResponseBytes))
             }
         case .subscribe(let subscribe):
             do {
@@ -91,6 +114,7 @@ struct RequestDispatcher: Sendable {
             }
             return .subscribe(subscribe)
         case .count(let count):
+            if let refusal = try await self.settle(&writes) { return .respond(refusal) }
             return await self.read {
                 try count.filter.validate()
                 return .count(CountResult(count: try await self.store.count(count.filter)))
@@ -139,6 +163,42 @@ struct RequestDispatcher: Sendable {
         return .respondAfterCommit(committed: UInt32(events.count), ticket)
     }
 
+    /// Waits until every event this connection sent before a read is committed (or refused), so the
+    /// read sees them: a sync of its own through the queue, which settles after everything ahead of it.
+    ///
+    /// - Returns: an error to answer when that takes longer than a query may (the store is down).
+    private func settle(_ writes: inout ConnectionWrites) async throws -> LedgerResponse? {
+        guard writes.unsettled else { return nil }
+        let ticket = CommitTicket()
+        do {
+            try await self.queue.submit([], completion: ticket)
+        } catch let error as LedgerProtocolError {
+            return .error(ErrorResponse(error))
+        }
+        writes.unsettled = false
+        let deadline = self.configuration.readLimits.queryTimeout ?? .seconds(5)
+        let settled = try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                // A refused or failed event is settled too: the read then simply does not find it.
+                do { try await ticket.wait() } catch is CancellationError { throw CancellationError() } catch {}
+                return true
+            }
+            group.addTask {
+                try await Task.sleep(for: deadline)
+                return false
+            }
+            defer { group.cancelAll() }
+            return try await group.next() ?? false
+        }
+        guard settled else {
+            return .error(
+                ErrorResponse(
+                    code: .storeUnavailable,
+                    message: "the events this connection sent before the query are not committed after \(deadline); the store may be down"))
+        }
+        return nil
+    }
+
     private func read(_ body: () async throws -> LedgerResponse) async -> Outcome {
         self.stats.add(\.queries)
         do {
@@ -152,6 +212,10 @@ struct RequestDispatcher: Sendable {
         } catch let error as StoreError {
             // A cancelled query's connection is gone: there is nobody to answer and nothing went wrong.
             if error.code != .cancelled { self.logger.warning("query failed", metadata: ["error": "\(error)"]) }
+            // A query that finds the store gone says so in stats at once, as a failed write would.
+            if error.code == .unavailable, self.stats.storeAvailable.exchange(0, ordering: .relaxed) == 1 {
+                self.stats.add(\.storeOutages)
+            }
             return .respond(.error(ErrorResponse(code: .storeUnavailable, message: "the store could not answer: \(error.code)")))
         } catch {
             return .respond(.error(ErrorResponse(code: .internalError, message: "query failed")))

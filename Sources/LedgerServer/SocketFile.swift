@@ -10,13 +10,13 @@ enum SocketFile {
         var description: String
     }
 
-    static func prepare(path: String) throws {
+    static func prepare(path: String, creatingDirectory: Bool = true) throws {
         guard path.utf8.count < MemoryLayout.size(ofValue: sockaddr_un().sun_path) else {
             throw Error(description: "socket path \(path) is longer than the \(MemoryLayout.size(ofValue: sockaddr_un().sun_path) - 1)-byte limit of Unix sockets")
         }
         let directory = (path as NSString).deletingLastPathComponent
         do throws(PrivateDirectory.Problem) {
-            try PrivateDirectory.prepare(directory.isEmpty ? "." : directory, purpose: "socket directory")
+            try PrivateDirectory.prepare(directory.isEmpty ? "." : directory, purpose: "socket directory", creating: creatingDirectory)
         } catch {
             throw Error(description: error.description)
         }

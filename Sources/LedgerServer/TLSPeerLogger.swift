@@ -1,3 +1,4 @@
+import LedgerTLS
 import Logging
 import NIOCore
 import NIOSSL
@@ -8,6 +9,7 @@ final class TLSPeerLogger: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = NIOAny
 
     private let logger: Logger
+    private var handshakeCompleted = false
 
     init(logger: Logger) {
         self.logger = logger
@@ -15,6 +17,7 @@ final class TLSPeerLogger: ChannelInboundHandler, RemovableChannelHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case TLSUserEvent.handshakeCompleted(let protocolName) = event {
+            self.handshakeCompleted = true
             let certificate = try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self).peerCertificate
             self.logger.info(
                 "TLS peer connected",
@@ -27,10 +30,21 @@ final class TLSPeerLogger: ChannelInboundHandler, RemovableChannelHandler {
         context.fireUserInboundEventTriggered(event)
     }
 
+    /// A peer leaving without close_notify is ordinary (debug); a refused handshake is one line at notice
+    /// saying who and why, never BoringSSL's raw text with its build paths.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        self.logger.notice(
-            "TLS connection refused or failed",
-            metadata: ["peer": "\(context.remoteAddress?.description ?? "unknown")", "error": "\(error)"])
+        let peer = context.remoteAddress?.description ?? "unknown"
+        if TLSFailure.isOrdinaryDisconnect(error) {
+            self.logger.debug("TLS peer disconnected", metadata: ["peer": "\(peer)"])
+        } else if let reason = TLSFailure.serverReason(error) {
+            if self.handshakeCompleted {
+                self.logger.notice("TLS connection failed", metadata: ["peer": "\(peer)", "reason": "\(reason)"])
+            } else {
+                self.logger.notice("TLS handshake refused", metadata: ["peer": "\(peer)", "reason": "\(reason)"])
+            }
+        } else {
+            self.logger.debug("TLS connection ended", metadata: ["peer": "\(peer)", "error": "\(error)"])
+        }
         context.fireErrorCaught(error)
     }
 

@@ -34,15 +34,25 @@ public protocol EventStore: Sendable {
     /// how a live tail catches up before it follows new commits.
     func events(afterSequence sequence: Int64, matching filter: EventFilter, limit: Int) async throws(StoreError) -> [LedgerEvent]
 
+    /// The commit sequence of the newest event a reader can see (0 when there is none): where a
+    /// tail that starts now would resume from.
+    func latestSequence() async throws(StoreError) -> Int64
+
     /// Finishes pending work and releases the backend; later calls fail with `StoreError.Code.closed`.
     func close() async
 
     /// What the backend counts of its own work, for `ledger-rpc stats`, by name.
     var counters: [StatsResult.Counter] { get }
+
+    /// A cheap check that the store could take a write now, run while the daemon is idle so that
+    /// `store_available` tells the truth without waiting for the next write to fail.
+    func checkHealth() async throws(StoreError)
 }
 
 extension EventStore {
     public var counters: [StatsResult.Counter] { [] }
+
+    public func checkHealth() async throws(StoreError) {}
 
     /// A store whose commits are durable when they return.
     public func commit(requests: [[LedgerEvent]]) async throws(StoreError) -> StoreCommit {

@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+import LedgerProtocol
 
 @main
 struct LedgerBench: AsyncParsableCommand {
@@ -13,7 +15,26 @@ struct LedgerBench: AsyncParsableCommand {
             The exit status is 0 when every request succeeded, 1 when any failed or was \
             refused (the figures are still printed), and 64 for bad options.
             """,
+        version: LedgerDefaults.version,
         subcommands: [Ingest.self, Soak.self, Abuse.self, ClientCost.self, QueryLatency.self, Generate.self, SeedWritePath.self],
         defaultSubcommand: Ingest.self
     )
+
+    static func main() async {
+        #if DEBUG
+        // Debug builds run several times slower: their figures are not the product's.
+        FileHandle.standardError.write(
+            Data("ledger-bench: WARNING: this is a debug build; its figures mean nothing. Build with: swift build -c release\n".utf8))
+        #endif
+        do {
+            var command = try Self.parseAsRoot()
+            if var asynchronous = command as? any AsyncParsableCommand {
+                try await asynchronous.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            Self.exit(withError: error)
+        }
+    }
 }

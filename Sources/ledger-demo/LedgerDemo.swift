@@ -11,12 +11,13 @@ struct LedgerDemo: AsyncParsableCommand {
         discussion: """
             The upload service, the job service and the workers each hold their own thin \
             client, as separate processes would. For every video: video_uploaded, job_created, \
-            job_processing_started, clip_created per clip, then job_processing_completed, or \
-            job_processing_failed with severity ERROR for every --fail-every'th job.
+            job_processing_started, then job_processing_completed followed by clip_created per \
+            clip, or job_processing_failed with severity ERROR for every --fail-every'th job.
 
             Without a daemon the orchestrator runs exactly the same: the ledger never gets in \
             its way.
-            """
+            """,
+        version: LedgerDefaults.version
     )
 
     @Option(name: .long, help: "How many videos to upload.")

@@ -22,7 +22,7 @@ struct Gaps: AsyncParsableCommand {
 
     @Option(
         name: .long,
-        help: ArgumentHelp("Only gaps that began at or after this time: a duration back from now (90s, 30m, 24h, 7d) or an ISO-8601 timestamp.",
+        help: ArgumentHelp("Only gaps that began at or after this time: a duration back from now (90s, 30m, 24h, 7d, 2w), a date (2026-11-01) or an ISO-8601 timestamp.",
             valueName: "when"))
     var since: String?
 
@@ -30,17 +30,18 @@ struct Gaps: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func run() async throws {
-        var filter = EventFilter(eventType: ReportGap.eventType, since: try self.since.map { try parseSince($0) })
+        var filter = EventFilter(eventType: ReportGap.eventType, since: try self.since.map { try parseTime($0) })
         if let client = self.client {
             filter.entityType = ReportGap.entityType
             filter.entityID = client
         }
         let request = self.list.request(filter, order: .newestFirst)
-        let result = try await self.connection.run { try await $0.query(request) }
+        let (result, total) = try await self.connection.run { client in (try await client.query(request), try await client.count(filter)) }
         let gaps = result.events.map(GapRecord.init(event:))
         if self.list.json {
+            // total: gap records matching in all; events_dropped: the events this page's records account for.
             var text = "{\"gaps\":[" + gaps.map(\.jsonObject).joined(separator: ",") + "]"
-            text += ",\"total\":\(gaps.count),\"events\":\(gaps.reduce(0) { $0 + $1.events })"
+            text += ",\"total\":\(total),\"limit\":\(self.list.limit),\"events_dropped\":\(gaps.reduce(0) { $0 + $1.events })"
             text += ",\"next_cursor\":" + (result.next.map { JSONText.quote($0.token) } ?? "null") + "}"
             print(text)
             return
@@ -52,7 +53,7 @@ struct Gaps: AsyncParsableCommand {
         let header = ["FIRST_DROPPED", "LAST_DROPPED", "CLIENT", "PEER", "REASON", "EVENTS"]
         print(EventTable.table(header, gaps.map { $0.cells.map(TerminalText.escaped) }), terminator: "")
         if let next = result.next {
-            print("more: --after \(next.token)")
+            FileHandle.standardError.write(Data("more: --after \(next.token)\n".utf8))
         }
     }
 }

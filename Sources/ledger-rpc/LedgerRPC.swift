@@ -9,84 +9,68 @@ struct LedgerRPC: AsyncParsableCommand {
         commandName: "ledger-rpc",
         abstract: "Query and feed a running ledgerd.",
         discussion: """
-            ledger-rpc talks to ledgerd over its Unix socket. Every command takes the \
-            connection options after its name; --socket defaults to $LEDGER_SOCKET, then to \
-            the same per-user path ledgerd uses.
+            ledger-rpc talks to ledgerd over its Unix socket. The connection options (--socket, \
+            --connect, --cert, --key, --ca, --server-name, --timeout) and the output options \
+            (--json, --wide) may come before or after the command's name. Without --socket the \
+            socket is $LEDGER_SOCKET, else the per-user path ledgerd uses ($XDG_RUNTIME_DIR/ledgerd.sock, \
+            else /tmp/ledgerd-UID/ledgerd.sock), else the system daemon's /run/ledgerd/ledgerd.sock.
 
             With --connect tls://HOST:PORT --cert PEM --key PEM --ca PEM every command \
-            talks to a remote daemon's TLS listener instead; remote peers may read \
-            (query, stats, tail) but not log unless that daemon allows it.
+            talks to a remote daemon's TLS listener instead; the daemon's certificate must be \
+            issued for HOST as typed (a name, or an IP address), or for --server-name. Remote \
+            peers may read (query, stats, tail) but not log unless that daemon allows it.
 
-            When the daemon cannot be reached, ledger-rpc prints one line naming the socket \
-            (or the TLS address, with the reason a handshake failed) and exits with status 1.
+            Exit status: 0 on success; 1 when the daemon cannot be reached, refuses the request, \
+            or fails; 2 for a usage error (a bad option or value, named on one line); 3 when \
+            `log` sent its event but got no answer, so the event may still be stored (retry \
+            with --id to store it once).
+
+            Shell completion: ledger-rpc --generate-completion-script bash|zsh|fish.
             """,
+        version: LedgerDefaults.version,
         subcommands: [Query.self, Log.self, Tail.self, Ping.self, Stats.self]
     )
-}
 
-/// Options every command takes to find the daemon.
-struct ConnectionOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The daemon's Unix socket. [env: LEDGER_SOCKET]", valueName: "path"))
-    var socket: String?
+    /// Usage errors exit 2, as most Unix tools' do; 1 means the request itself failed.
+    static let usageError: Int32 = 2
 
-    @Option(
-        name: .long,
-        help: ArgumentHelp("A remote daemon's TLS listener, tls://HOST:PORT, instead of the socket; needs --cert, --key and --ca.", valueName: "url"))
-    var connect: String?
-
-    @Option(name: .long, help: ArgumentHelp("This client's certificate (PEM) for --connect.", valueName: "pem"))
-    var cert: String?
-
-    @Option(name: .long, help: ArgumentHelp("This client's private key (PEM) for --connect.", valueName: "pem"))
-    var key: String?
-
-    @Option(name: .long, help: ArgumentHelp("The CA (PEM) that issued the daemon's certificate, for --connect.", valueName: "pem"))
-    var ca: String?
-
-    @Option(name: .long, help: ArgumentHelp("Seconds to wait for an answer.", valueName: "seconds"))
-    var timeout: Int = 10
-
-    func validate() throws {
-        guard (1...3600).contains(self.timeout) else { throw ValidationError("--timeout must be between 1 and 3600 seconds") }
-        _ = try self.tlsEndpoint()
-    }
-
-    func tlsEndpoint() throws -> LedgerTLSEndpoint? {
-        guard let connect = self.connect else {
-            if self.cert != nil || self.key != nil || self.ca != nil {
-                throw ValidationError("--cert, --key and --ca go with --connect tls://HOST:PORT")
-            }
-            return nil
-        }
-        guard self.socket == nil else { throw ValidationError("--socket and --connect are alternatives; give one") }
-        guard let address = LedgerTLSEndpoint.parse(address: connect) else {
-            throw ValidationError("--connect \"\(connect)\" is not tls://HOST:PORT")
-        }
-        guard let cert = self.cert, let key = self.key, let ca = self.ca else {
-            let missing = [("--cert", self.cert), ("--key", self.key), ("--ca", self.ca)].filter { $0.1 == nil }.map(\.0)
-            throw ValidationError("--connect needs \(missing.joined(separator: ", ")): the daemon accepts only clients with a certificate")
-        }
-        return LedgerTLSEndpoint(host: address.host, port: address.port, certificatePath: cert, privateKeyPath: key, caPath: ca)
-    }
-
-    func client() -> LedgerClient {
-        var configuration = LedgerClientConfiguration.default()
-        if let socket = self.socket { configuration.socketPath = socket }
-        configuration.tls = try? self.tlsEndpoint()
-        configuration.requestTimeout = .seconds(Int64(self.timeout))
-        return LedgerClient(configuration: configuration)
-    }
-
-    /// Runs the body against a fresh connection, turning a client error into one line on stderr and exit status 1.
-    func run<Result>(_ body: (LedgerClient) async throws -> Result) async throws -> Result {
-        let client = self.client()
-        defer { Task { await client.shutdown() } }
+    /// Parses with the shared options allowed anywhere, and reports a usage error on one line
+    /// with the failing command's own help hint, instead of the parser's three.
+    static func main() async {
+        let line = CommandLineArguments(Array(CommandLine.arguments.dropFirst()), root: Self.self)
         do {
-            return try await body(client)
-        } catch let error as LedgerClientError {
-            FileHandle.standardError.write(Data("ledger-rpc: \(TerminalText.escaped(error.message))\n".utf8))
-            throw ExitCode.failure
+            var command = try Self.parseAsRoot(line.arguments)
+            if var asynchronous = command as? any AsyncParsableCommand {
+                try await asynchronous.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            Self.finish(with: error, line: line)
         }
+    }
+
+    static func finish(with error: any Error, line: CommandLineArguments) -> Never {
+        if let code = error as? ExitCode { Foundation.exit(code.rawValue) }
+        let code = Self.exitCode(for: error)
+        if code == .success {
+            // --help, --version, completion scripts.
+            print(Self.fullMessage(for: error))
+            Foundation.exit(0)
+        }
+        let hint = "see 'ledger-rpc \((line.path + ["--help"]).joined(separator: " "))'"
+        var message = Self.message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid arguments"
+        if let unknown = line.unknownCommand {
+            message = "'\(unknown.word)' is not a command"
+            if let suggestion = CommandLineArguments.suggestion(for: unknown.word, among: unknown.candidates) {
+                message += "; did you mean '\(suggestion)'?"
+            } else {
+                message += " (commands: \(unknown.candidates.joined(separator: ", ")))"
+            }
+        }
+        if message.hasPrefix("Error: ") { message.removeFirst("Error: ".count) }
+        FileHandle.standardError.write(Data("ledger-rpc: \(TerminalText.escaped(message)) (\(hint))\n".utf8))
+        Foundation.exit(code == .validationFailure ? Self.usageError : code.rawValue)
     }
 }
 
@@ -99,11 +83,28 @@ struct Ping: AsyncParsableCommand {
         let start = ContinuousClock.now
         let pong = try await self.connection.run { try await $0.ping() }
         let elapsed = ContinuousClock.now - start
-        print("pong from \(TerminalText.escaped(pong.server)) (protocol \(pong.protocolVersion)) in \(elapsed.formatted(.units(allowed: [.milliseconds, .microseconds], width: .narrow)))")
+        print("pong from \(TerminalText.escaped(pong.server)) (protocol \(pong.protocolVersion)) in \(Self.milliseconds(elapsed))")
+    }
+
+    /// `1.2 ms`, `0.3 ms`, `1250 ms`, as ping(8) prints round trips.
+    static func milliseconds(_ duration: Duration) -> String {
+        let (seconds, attoseconds) = duration.components
+        let milliseconds = Double(seconds) * 1_000 + Double(attoseconds) / 1e15
+        return milliseconds >= 100 ? "\(Int(milliseconds.rounded())) ms" : String(format: "%.1f ms", milliseconds)
     }
 }
 
 struct Stats: AsyncParsableCommand {
+    /// Counters that are yes-or-no, printed in JSON as booleans.
+    static let flags: Set<String> = ["store_available", "sqlite_writes_refused", "sqlite_files_replaced"]
+
+    /// A fact as JSON: the pid as a number, a listener that is off as null, the rest as text.
+    static func json(fact: StatsResult.Fact) -> String {
+        if fact.name == "pid", let pid = Int(fact.value) { return String(pid) }
+        if fact.value == "off" { return "null" }
+        return JSONText.quote(fact.value)
+    }
+
     static let configuration = CommandConfiguration(
         abstract: "Show the daemon's counters: events received, committed and refused, the backlog, connections, the store's state.")
 
@@ -115,8 +116,8 @@ struct Stats: AsyncParsableCommand {
     func run() async throws {
         let stats = try await self.connection.run { try await $0.stats() }
         if self.json {
-            let fields = stats.facts.map { "\(JSONText.quote($0.name)):\(JSONText.quote($0.value))" }
-                + stats.counters.map { "\(JSONText.quote($0.name)):\($0.value)" }
+            let fields = stats.facts.map { "\(JSONText.quote($0.name)):\(Self.json(fact: $0))" }
+                + stats.counters.map { "\(JSONText.quote($0.name)):\(Self.flags.contains($0.name) ? ($0.value != 0 ? "true" : "false") : String($0.value))" }
             print("{" + fields.joined(separator: ",") + "}")
         } else {
             let width = (stats.facts.map(\.name.count) + stats.counters.map(\.name.count)).max() ?? 0

@@ -7,14 +7,27 @@ struct Log: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Record one event and wait until it is committed.",
         discussion: """
-            For shell scripts: the command returns only after ledgerd has committed the event, \
-            and prints its id. A refused event (bad metadata, a field too long) prints the \
-            daemon's reason and exits 1.
+            For shell scripts: prints the event's id first, then returns only after ledgerd has \
+            committed the event. A refused event (bad metadata, a field too long) prints the \
+            daemon's reason and exits 1, and is not stored.
+
+            When the event was sent but no answer came (--timeout passed, the connection broke), \
+            it may still be stored: ledger-rpc says so and exits 3. Retry with the same --id and \
+            the event is stored once, however many times it is sent.
+
+            An event whose entity is a job or a clip given by UUID belongs to that job or clip \
+            (its job_id or clip_id is set, as log_job_event and log_clip_event set them), so \
+            `ledger-rpc query job` finds it.
 
             Example:
-              ledger-rpc log job_processing_failed job 5f0c... --severity ERROR --metadata '{"reason":"timeout"}'
+              JOB_ID=5f0c6a9e-3b1d-4c8e-9f2a-1d2e3f4a5b6c
+              ledger-rpc log job_processing_failed job "$JOB_ID" --severity ERROR --metadata '{"reason":"timeout"}'
+              ledger-rpc query job "$JOB_ID"
             """
     )
+
+    /// The event was sent and may be stored, but no answer came.
+    static let unconfirmed: Int32 = 3
 
     @Argument(help: "The event type, such as video_uploaded or job_processing_failed.")
     var eventType: String
@@ -40,26 +53,53 @@ struct Log: AsyncParsableCommand {
     @Option(name: .customLong("worker-id"), help: ArgumentHelp("The worker that did the step.", valueName: "id"))
     var workerID: String?
 
+    @Option(name: .long, help: ArgumentHelp("The event's id, to retry a log that did not answer and store it once (default: a new UUIDv7).", valueName: "uuid"))
+    var id: String?
+
     @OptionGroup var connection: ConnectionOptions
 
-    func run() async throws {
-        guard let severity = Severity(name: self.severity) else {
+    func validate() throws {
+        guard Severity(name: self.severity.uppercased()) != nil else {
             throw ValidationError("--severity \"\(self.severity)\" is not INFO, WARN or ERROR")
         }
-        let jobID = try self.jobID.map { try parseUUID($0, option: "--job-id") }
-        let clipID = try self.clipID.map { try parseUUID($0, option: "--clip-id") }
+        _ = try self.jobID.map { try parseUUID($0, option: "--job-id") }
+        _ = try self.clipID.map { try parseUUID($0, option: "--clip-id") }
+        _ = try self.id.map { try parseUUID($0, option: "--id") }
         if let problem = JSONObjectValidator.problem(in: self.metadata) {
             throw ValidationError("--metadata is not a JSON object: \(problem)")
         }
-        let event = LedgerClient.makeEvent(
+    }
+
+    func run() async throws {
+        let severity = Severity(name: self.severity.uppercased()) ?? .info
+        var jobID = try self.jobID.map { try parseUUID($0, option: "--job-id") }
+        var clipID = try self.clipID.map { try parseUUID($0, option: "--clip-id") }
+        // As log_job_event and log_clip_event do: a job's or clip's own event carries its id.
+        if self.entityType == "job", jobID == nil { jobID = UUID(uuidString: self.entityID) }
+        if self.entityType == "clip", clipID == nil { clipID = UUID(uuidString: self.entityID) }
+        var event = LedgerClient.makeEvent(
             eventType: self.eventType, entityType: self.entityType, entityID: self.entityID, metadata: self.metadata,
             severity: severity, workerID: self.workerID, jobID: jobID, clipID: clipID)
-        try await self.connection.run { try await $0.logAcknowledged(event) }
-        print(event.id.lowercaseText)
+        if let id = try self.id.map({ try parseUUID($0, option: "--id") }) { event.id = id }
+        // Before the wait, so a script that gives up still knows which id to retry with.
+        FileHandle.standardOutput.write(Data((event.id.lowercaseText + "\n").utf8))
+        let client = self.connection.client()
+        defer { Task { await client.shutdown() } }
+        do {
+            try await client.logAcknowledged(event)
+        } catch let error as LedgerClientError where error.code == .timeout || error.code == .connectionClosed {
+            printError("\(error.message); the event may still be stored: retry with --id \(event.id.lowercaseText) to store it once")
+            throw ExitCode(Self.unconfirmed)
+        } catch let error as LedgerClientError {
+            printError(error.message)
+            throw ExitCode.failure
+        }
     }
 }
 
 func parseUUID(_ text: String, option: String) throws -> UUID {
-    guard let uuid = UUID(uuidString: text) else { throw ValidationError("\(option) \"\(text)\" is not a UUID") }
+    guard let uuid = UUID(uuidString: text) else {
+        throw ValidationError("\(option) \"\(text)\" is not a UUID (such as 5f0c6a9e-3b1d-4c8e-9f2a-1d2e3f4a5b6c)")
+    }
     return uuid
 }

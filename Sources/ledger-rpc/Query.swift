@@ -7,10 +7,14 @@ struct Query: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Read events from the ledger.",
         discussion: """
-            Lists print a table by default; --json prints {"events": [...], "total": N, "limit": L} \
-            with the seed's field names, where total is the number of events in the answer. When a \
-            page is full, the last line (or "next_cursor" in JSON) gives a cursor: pass it to \
-            --after to read the next page.
+            Lists print a table by default. With --json they print \\
+            {"events": [...], "total": N, "limit": L, "next_cursor": C} with the seed's field names, \\
+            where total is how many events match the query in all (not only on this page). When \\
+            there is a next page, its cursor is "next_cursor" in JSON, and otherwise a line \\
+            `more: --after CURSOR` on standard error: pass it to --after for the next page.
+
+            Times (--since, --until) are a duration back from now (90s, 30m, 24h, 7d, 2w), \\
+            a date (2026-11-01, midnight UTC) or an ISO-8601 timestamp (2026-11-01T08:00:00Z).
             """,
         subcommands: [Recent.self, ByType.self, Entity.self, Job.self, Errors.self, Total.self, Gaps.self]
     )
@@ -19,48 +23,82 @@ struct Query: AsyncParsableCommand {
 /// Options shared by the commands that list events.
 struct ListOptions: ParsableArguments {
     @Option(name: .long, help: "Most events to return (1 to 1000).")
-    var limit: UInt32 = 50
+    var limit: Int = 50
 
-    @Option(name: .long, help: ArgumentHelp("Continue after this cursor from a previous page.", valueName: "cursor"))
+    @Option(name: .long, help: ArgumentHelp("Continue after this cursor, printed with the previous page (more: --after ...).", valueName: "cursor"))
     var after: String?
 
     @Flag(name: .long, help: "Print JSON instead of a table.")
     var json = false
 
+    @Flag(name: [.long, .customLong("no-truncate")], help: "Show metadata whole instead of cutting it at 60 characters.")
+    var wide = false
+
     func validate() throws {
-        guard (1...1000).contains(self.limit) else { throw ValidationError("--limit must be between 1 and 1000") }
+        guard (1...1000).contains(self.limit) else { throw ValidationError("--limit \(self.limit) is out of range: give 1 to 1000") }
         if let after = self.after, EventCursor(token: after) == nil {
-            throw ValidationError("--after \"\(after)\" is not a cursor printed by ledger-rpc")
+            throw ValidationError(CursorText.problem(after, option: "--after", expected: .page))
         }
     }
 
     func request(_ filter: EventFilter, order: QueryRequest.Order) -> QueryRequest {
-        QueryRequest(filter: filter, order: order, limit: self.limit, after: self.after.flatMap(EventCursor.init(token:)))
+        QueryRequest(filter: filter, order: order, limit: UInt32(self.limit), after: self.after.flatMap(EventCursor.init(token:)))
     }
 
-    func print(_ result: EventsResult) {
+    /// Fetches the page and, beside it, how many events match in all.
+    func run(_ filter: EventFilter, order: QueryRequest.Order, connection: ConnectionOptions) async throws {
+        let request = self.request(filter, order: order)
+        let (result, total) = try await connection.run { client in
+            (try await client.query(request), try await client.count(filter))
+        }
+        self.print(result, total: total)
+    }
+
+    func print(_ result: EventsResult, total: UInt64) {
         if self.json {
             var text = "{\"events\":[" + result.events.map(\.jsonObject).joined(separator: ",") + "]"
-            text += ",\"total\":\(result.events.count),\"limit\":\(self.limit)"
+            text += ",\"total\":\(total),\"limit\":\(self.limit)"
             text += ",\"next_cursor\":" + (result.next.map { JSONText.quote($0.token) } ?? "null") + "}"
             Swift.print(text)
-        } else {
-            Swift.print(EventTable.render(result.events), terminator: "")
-            if let next = result.next {
-                Swift.print("more: --after \(next.token)")
-            }
+            return
         }
+        Swift.print(EventTable.render(result.events, wide: self.wide), terminator: "")
+        if let next = result.next {
+            // Standard error, so a pipe of the table holds only events.
+            FileHandle.standardError.write(Data("more: --after \(next.token)\n".utf8))
+        }
+    }
+}
+
+/// The filters a listing takes beside its own argument.
+struct TimeOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Only events at or after this time (7d, 24h, 2026-11-01, an ISO-8601 timestamp).", valueName: "when"))
+    var since: String?
+
+    @Option(name: .long, help: ArgumentHelp("Only events before this time, in the same forms as --since.", valueName: "when"))
+    var until: String?
+
+    func validate() throws {
+        _ = try self.since.map { try parseTime($0, option: "--since") }
+        _ = try self.until.map { try parseTime($0, option: "--until") }
+    }
+
+    func apply(to filter: inout EventFilter) throws {
+        filter.since = try self.since.map { try parseTime($0, option: "--since") }
+        filter.until = try self.until.map { try parseTime($0, option: "--until") }
     }
 }
 
 struct Recent: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "The most recent events, newest first.")
+    @OptionGroup var time: TimeOptions
     @OptionGroup var list: ListOptions
     @OptionGroup var connection: ConnectionOptions
 
     func run() async throws {
-        let request = self.list.request(EventFilter(), order: .newestFirst)
-        self.list.print(try await self.connection.run { try await $0.query(request) })
+        var filter = EventFilter()
+        try self.time.apply(to: &filter)
+        try await self.list.run(filter, order: .newestFirst, connection: self.connection)
     }
 }
 
@@ -68,12 +106,14 @@ struct ByType: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "type", abstract: "Recent events of one type, newest first.")
     @Argument(help: "The event type, such as job_processing_failed.")
     var eventType: String
+    @OptionGroup var time: TimeOptions
     @OptionGroup var list: ListOptions
     @OptionGroup var connection: ConnectionOptions
 
     func run() async throws {
-        let request = self.list.request(EventFilter(eventType: self.eventType), order: .newestFirst)
-        self.list.print(try await self.connection.run { try await $0.query(request) })
+        var filter = EventFilter(eventType: self.eventType)
+        try self.time.apply(to: &filter)
+        try await self.list.run(filter, order: .newestFirst, connection: self.connection)
     }
 }
 
@@ -83,12 +123,14 @@ struct Entity: AsyncParsableCommand {
     var entityType: String
     @Argument(help: "The entity's id.")
     var entityID: String
+    @OptionGroup var time: TimeOptions
     @OptionGroup var list: ListOptions
     @OptionGroup var connection: ConnectionOptions
 
     func run() async throws {
-        let request = self.list.request(EventFilter(entityType: self.entityType, entityID: self.entityID), order: .oldestFirst)
-        self.list.print(try await self.connection.run { try await $0.query(request) })
+        var filter = EventFilter(entityType: self.entityType, entityID: self.entityID)
+        try self.time.apply(to: &filter)
+        try await self.list.run(filter, order: .oldestFirst, connection: self.connection)
     }
 }
 
@@ -96,34 +138,42 @@ struct Job: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Every event of one job, its clips' included, oldest first.")
     @Argument(help: "The job's UUID.")
     var jobID: String
+    @OptionGroup var time: TimeOptions
     @OptionGroup var list: ListOptions
     @OptionGroup var connection: ConnectionOptions
 
+    func validate() throws {
+        _ = try parseUUID(self.jobID, option: "the job id")
+    }
+
     func run() async throws {
-        let jobID = try parseUUID(self.jobID, option: "job")
-        let request = self.list.request(EventFilter(jobID: jobID), order: .oldestFirst)
-        self.list.print(try await self.connection.run { try await $0.query(request) })
+        var filter = EventFilter(jobID: try parseUUID(self.jobID, option: "the job id"))
+        try self.time.apply(to: &filter)
+        try await self.list.run(filter, order: .oldestFirst, connection: self.connection)
     }
 }
 
 struct Errors: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "How many ERROR events there have been.")
+    static let configuration = CommandConfiguration(
+        abstract: "ERROR events, newest first; with --count, how many there are.")
 
-    @Option(
-        name: .long,
-        help: ArgumentHelp("Count from this time: a duration back from now (90s, 30m, 24h, 7d) or an ISO-8601 timestamp.", valueName: "when"))
-    var since: String?
+    @Flag(name: .long, help: "Print only the number of ERROR events that match (with --json, {\"error_count\": N, \"since\": ...}).")
+    var count = false
 
-    @Flag(name: .long, help: "Print JSON.")
-    var json = false
-
+    @OptionGroup var time: TimeOptions
+    @OptionGroup var list: ListOptions
     @OptionGroup var connection: ConnectionOptions
 
     func run() async throws {
-        let since = try self.since.map { try parseSince($0) }
-        let count = try await self.connection.run { try await $0.errorCount(since: since) }
-        if self.json {
-            print("{\"error_count\":\(count),\"since\":\(since.map { JSONText.quote($0.iso8601) } ?? "null")}")
+        var filter = EventFilter(severity: .error)
+        try self.time.apply(to: &filter)
+        guard self.count else {
+            try await self.list.run(filter, order: .newestFirst, connection: self.connection)
+            return
+        }
+        let count = try await self.connection.run { try await $0.count(filter) }
+        if self.list.json {
+            print("{\"error_count\":\(count),\"since\":\(filter.since.map { JSONText.quote($0.iso8601) } ?? "null")}")
         } else {
             print(count)
         }
@@ -131,7 +181,7 @@ struct Errors: AsyncParsableCommand {
 }
 
 struct Total: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "How many events the ledger holds.")
+    static let configuration = CommandConfiguration(abstract: "How many events the ledger holds (a bare number, for scripts).")
 
     @Flag(name: .long, help: "Print JSON.")
     var json = false
@@ -144,13 +194,34 @@ struct Total: AsyncParsableCommand {
     }
 }
 
-/// `7d`, `24h`, `30m`, `90s` back from now, or an ISO-8601 timestamp.
-func parseSince(_ text: String, now: Date = Date()) throws -> LedgerTimestamp {
+/// A time as `--since`/`--until` take it: `90s`, `30m`, `24h`, `7d`, `2w` back from now, a date
+/// (`2026-11-01`, midnight UTC), or an ISO-8601 timestamp.
+func parseTime(_ text: String, option: String = "--since", now: Date = Date()) throws -> LedgerTimestamp {
     if let timestamp = LedgerTimestamp(iso8601: text) { return timestamp }
+    if let date = LedgerTimestamp(iso8601: text + "T00:00:00Z") { return date }
     let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3_600, "d": 86_400, "w": 604_800]
     if let unit = text.last, let seconds = units[unit], let amount = Int64(text.dropLast()), amount >= 0, amount < 100_000 {
         let nowMicros = Int64(now.timeIntervalSince1970 * 1_000_000)
         return LedgerTimestamp(rawValue: nowMicros - amount * seconds * 1_000_000)
     }
-    throw ValidationError("--since \"\(text)\" is neither a duration like 7d, 24h, 30m, 90s nor an ISO-8601 timestamp")
+    throw ValidationError(
+        "\(option) \"\(text)\" is not a time: give a duration back from now (90s, 30m, 24h, 7d, 2w), a date (2026-11-01) or an ISO-8601 timestamp (2026-11-01T08:00:00Z)")
+}
+
+/// Which command a cursor belongs to, so one given to the wrong command says where it goes.
+enum CursorText {
+    enum Kind { case page, tail }
+
+    static func problem(_ token: String, option: String, expected: Kind) -> String {
+        switch expected {
+        case .page where TailCursor(token: token) != nil:
+            return "\(option) \(token) is a tail cursor (from ledger-rpc tail); it resumes a tail: ledger-rpc tail --after \(token)"
+        case .tail where EventCursor(token: token) != nil:
+            return "\(option) \(token) is a page cursor (from a query's more: --after); it pages on that query, not a tail"
+        case .page:
+            return "\(option) \"\(token)\" is not a cursor: give the one a query printed (more: --after ..., or next_cursor in JSON)"
+        case .tail:
+            return "\(option) \"\(token)\" is not a tail cursor: give one ledger-rpc tail printed (--show-cursor, or tail_cursor in --json)"
+        }
+    }
 }

@@ -7,10 +7,16 @@ struct Tail: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print events as they are committed, like journalctl -f.",
         discussion: """
-            Streams every committed event that matches the filters, in commit order, until \
-            interrupted. Works over the socket and over --connect tls://... alike. A reader \
-            that falls behind is skipped ahead by the daemon; the number of events it missed \
+            Streams every committed event that matches the filters, in commit order, until \\
+            interrupted. Works over the socket and over --connect tls://... alike. A reader \\
+            that falls behind is skipped ahead by the daemon; the number of events it missed \\
             is reported on standard error, and `ledger-rpc query` can fetch them.
+
+            When the daemon goes away (a restart, a network cut), tail says so on standard \\
+            error, reconnects with back-off (0.2 s doubling to 5 s) and resumes after the last \\
+            event it printed, with nothing skipped or repeated; with --no-reconnect it exits 1 \\
+            instead. A refusal that a retry cannot mend (a bad certificate, a filter the daemon \\
+            refuses) exits 1 at once.
             """)
 
     @Option(name: .long, help: ArgumentHelp("Only this event type.", valueName: "type"))
@@ -39,48 +45,109 @@ struct Tail: AsyncParsableCommand {
     @Flag(name: .long, help: "Print one JSON object per event and line, with the seed's field names.")
     var json = false
 
+    @Flag(name: [.long, .customLong("no-truncate")], help: "Show metadata whole instead of cutting it at 60 characters.")
+    var wide = false
+
+    @Flag(name: .long, help: "Exit 1 when the daemon goes away, instead of reconnecting and resuming.")
+    var noReconnect = false
+
     @OptionGroup var connection: ConnectionOptions
 
+    static let firstBackoff: Duration = .milliseconds(200)
+    static let longestBackoff: Duration = .seconds(5)
+
     func validate() throws {
-        guard self.entity.isEmpty || self.entity.count == 2 else { throw ValidationError("--entity takes TYPE and ID") }
-        if let maxEvents = self.maxEvents, maxEvents < 1 { throw ValidationError("--max-events must be 1 or more") }
+        guard self.entity.isEmpty || self.entity.count == 2 else { throw ValidationError("--entity takes TYPE and ID, as in --entity clip c-1") }
+        if let maxEvents = self.maxEvents, maxEvents < 1 { throw ValidationError("--max-events \(maxEvents) is out of range: give 1 or more") }
         if let after = self.after, TailCursor(token: after) == nil {
-            throw ValidationError("--after \"\(after)\" is not a tail cursor printed by ledger-rpc tail")
+            throw ValidationError(CursorText.problem(after, option: "--after", expected: .tail))
         }
         if let severity = self.severity, Severity(name: severity.uppercased()) == nil {
             throw ValidationError("--severity \"\(severity)\" is not INFO, WARN or ERROR")
         }
+        if let job = self.job { _ = try parseUUID(job, option: "--job") }
     }
 
     func run() async throws {
         var filter = EventFilter()
         filter.eventType = self.type
-        filter.jobID = try self.job.map { try parseUUID($0, option: "job") }
+        filter.jobID = try self.job.map { try parseUUID($0, option: "--job") }
         if self.entity.count == 2 {
             filter.entityType = self.entity[0]
             filter.entityID = self.entity[1]
         }
         filter.severity = self.severity.flatMap { Severity(name: $0.uppercased()) }
         let client = self.connection.client()
-        var remaining = self.maxEvents ?? Int.max
-        do {
-            for try await batch in client.tail(filter, after: self.after.flatMap(TailCursor.init(token:))) {
-                if batch.missed > 0 {
-                    FileHandle.standardError.write(Data("ledger-rpc: missed \(batch.missed) events while reading too slowly\n".utf8))
+        var progress = Progress(cursor: self.after.flatMap(TailCursor.init(token:)), remaining: self.maxEvents ?? Int.max)
+        var backoff = Self.firstBackoff
+        var outage: String?
+        while true {
+            let reason: String
+            do {
+                for try await batch in client.tail(filter, after: progress.cursor) {
+                    if outage != nil {
+                        printError("reconnected to ledgerd; resuming after the last event shown")
+                        outage = nil
+                    }
+                    backoff = Self.firstBackoff
+                    self.show(batch, progress: &progress)
+                    if progress.remaining == 0 { return }
                 }
-                // Written straight to the descriptor, so a pipe sees each event as it lands.
-                let events = batch.events.prefix(remaining)
-                remaining -= events.count
-                var text = events.map { (self.json ? $0.jsonObject : EventTable.line($0)) + "\n" }.joined()
-                if self.showCursor, !self.json, let cursor = events.last?.tailCursor {
-                    text += "-- cursor: \(cursor.token)\n"
+                reason = "ledgerd closed the tail"
+            } catch let error as LedgerClientError {
+                guard Self.mayRetry(error) else {
+                    printError(error.message)
+                    throw ExitCode.failure
                 }
-                if !text.isEmpty { FileHandle.standardOutput.write(Data(text.utf8)) }
-                if remaining == 0 { break }
+                reason = error.message
             }
-        } catch let error as LedgerClientError {
-            FileHandle.standardError.write(Data("ledger-rpc: \(TerminalText.escaped(error.message))\n".utf8))
-            throw ExitCode.failure
+            if self.noReconnect {
+                printError("\(reason); not reconnecting (--no-reconnect)")
+                throw ExitCode.failure
+            }
+            if outage == nil {
+                printError("\(reason); reconnecting, and resuming after the last event shown")
+                outage = reason
+            }
+            try await Task.sleep(for: backoff)
+            backoff = min(backoff * 2, Self.longestBackoff)
+        }
+    }
+
+    /// Where the tail stands: what to resume after, how many more events to show, whether the header is out.
+    struct Progress {
+        var cursor: TailCursor?
+        var remaining: Int
+        var printedHeader = false
+    }
+
+    private func show(_ batch: TailBatch, progress: inout Progress) {
+        if batch.missed > 0 {
+            printError("missed \(batch.missed) events while reading too slowly")
+        }
+        let events = batch.events.prefix(progress.remaining)
+        progress.remaining -= events.count
+        // A batch cut short by --max-events resumes after its last shown event, not the batch's end.
+        progress.cursor = events.count == batch.events.count ? (batch.next ?? progress.cursor) : (events.last?.tailCursor ?? progress.cursor)
+        var text = ""
+        if !self.json, !progress.printedHeader, !events.isEmpty {
+            text += EventTable.streamHeader
+            progress.printedHeader = true
+        }
+        text += events.map { self.json ? $0.jsonObject + "\n" : EventTable.streamLine($0, wide: self.wide) }.joined()
+        if self.showCursor, !self.json, let cursor = events.last?.tailCursor {
+            text += "-- cursor: \(cursor.token)\n"
+        }
+        // Written straight to the descriptor, so a pipe sees each event as it lands.
+        if !text.isEmpty { FileHandle.standardOutput.write(Data(text.utf8)) }
+    }
+
+    /// A daemon that is away comes back; a certificate or a filter it refuses does not.
+    static func mayRetry(_ error: LedgerClientError) -> Bool {
+        switch error.code {
+        case .unreachable, .connectionClosed, .timeout: return true
+        case .rejected: return error.serverError?.code == .shuttingDown || error.serverError?.code == .storeUnavailable
+        default: return false
         }
     }
 }

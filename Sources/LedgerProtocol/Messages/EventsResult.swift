@@ -12,6 +12,17 @@ public struct EventsResult: Sendable, Hashable {
         self.next = next
     }
 
+    /// A page from rows read with one more than `limit`: a cursor only when that extra row shows
+    /// there is a next page, so a page of exactly `limit` events with nothing after it ends the listing.
+    public init(rows: [LedgerEvent], limit: UInt32) {
+        guard rows.count > Int(limit) else {
+            self.init(events: rows, next: nil)
+            return
+        }
+        let page = Array(rows.prefix(Int(limit)))
+        self.init(events: page, next: page.last.flatMap { event in event.timestamp.map { EventCursor(timestamp: $0, id: event.id) } })
+    }
+
     /// The longest prefix of this page whose encoding fits in `maximumBytes` (never fewer than one
     /// event), with the cursor moved to its last event so the client pages on from there.
     ///
@@ -33,27 +44,40 @@ public struct EventsResult: Sendable, Hashable {
     }
 
     public func encode(into buffer: inout ByteBuffer) {
-        buffer.writeInteger(UInt32(self.events.count))
-        for event in self.events {
+        Self.encode(self.events, into: &buffer) { buffer in buffer.ledgerWriteOptional(self.next) { $1.encode(into: &$0) } }
+    }
+
+    /// The layout `events` and `tail` share: the events, the cursor slot (written by `cursor`), then
+    /// each event's sender and commit sequence.
+    static func encode(_ events: [LedgerEvent], into buffer: inout ByteBuffer, cursor: (inout ByteBuffer) -> Void) {
+        buffer.writeInteger(UInt32(events.count))
+        for event in events {
             event.encode(into: &buffer)
         }
-        buffer.ledgerWriteOptional(self.next) { $1.encode(into: &$0) }
-        for event in self.events {
+        cursor(&buffer)
+        for event in events {
             buffer.ledgerWriteOptional(event.peer) { $1.encode(into: &$0) }
             buffer.ledgerWriteOptional(event.sequence) { $0.writeInteger($1) }
         }
     }
 
     public static func decode(from buffer: inout ByteBuffer) throws(LedgerProtocolError) -> EventsResult {
+        let (events, next) = try Self.decode(from: &buffer) { (b: inout ByteBuffer) throws(LedgerProtocolError) in
+            try b.ledgerReadOptional(field: "cursor") { (b: inout ByteBuffer) throws(LedgerProtocolError) in try EventCursor.decode(from: &b) }
+        }
+        return EventsResult(events: events, next: next)
+    }
+
+    static func decode<Cursor>(
+        from buffer: inout ByteBuffer, cursor: (inout ByteBuffer) throws(LedgerProtocolError) -> Cursor
+    ) throws(LedgerProtocolError) -> ([LedgerEvent], Cursor) {
         let count = try buffer.ledgerReadInteger(as: UInt32.self, field: "event count")
         var events: [LedgerEvent] = []
         events.reserveCapacity(min(Int(count), buffer.readableBytes / 37))
         for _ in 0..<count {
             events.append(try LedgerEvent.decode(from: &buffer))
         }
-        let next = try buffer.ledgerReadOptional(field: "cursor") { (b: inout ByteBuffer) throws(LedgerProtocolError) in
-            try EventCursor.decode(from: &b)
-        }
+        let next = try cursor(&buffer)
         for index in events.indices {
             events[index].peer = try buffer.ledgerReadOptional(field: "peer credentials") { (b: inout ByteBuffer) throws(LedgerProtocolError) in
                 try PeerCredentials.decode(from: &b)
@@ -63,6 +87,6 @@ public struct EventsResult: Sendable, Hashable {
             }
         }
         try buffer.ledgerExpectEnd(of: "events")
-        return EventsResult(events: events, next: next)
+        return (events, next)
     }
 }

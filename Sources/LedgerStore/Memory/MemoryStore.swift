@@ -71,9 +71,14 @@ public final class MemoryStore: EventStore {
         }
         var page = matching.sorted { Self.less(Self.key($0), Self.key($1)) }
         if request.order == .newestFirst { page.reverse() }
-        page = Array(page.prefix(Int(request.limit)))
-        let next = page.count == Int(request.limit) ? page.last.map { EventCursor(timestamp: Self.key($0).timestamp, id: $0.id) } : nil
-        return EventsResult(events: page, next: next)
+        let rows = Array(page.prefix(Int(request.limit) + 1))
+        guard rows.count > Int(request.limit) else { return EventsResult(events: rows, next: nil) }
+        let kept = Array(rows.prefix(Int(request.limit)))
+        return EventsResult(events: kept, next: kept.last.map { EventCursor(timestamp: Self.key($0).timestamp, id: $0.id) })
+    }
+
+    public func latestSequence() async throws(StoreError) -> Int64 {
+        try self.withOpenState { state in state.nextSequence - 1 }
     }
 
     public func count(_ filter: EventFilter) async throws(StoreError) -> UInt64 {

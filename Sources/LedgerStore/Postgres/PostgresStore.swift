@@ -312,15 +312,14 @@ public final class PostgresStore: EventStore {
             try connection.reconnectIfBroken()
             var sql = Self.filterSQL(request.filter)
             if let cursor = request.after { sql.add(after: cursor, order: request.order) }
-            let text = Self.selectColumns + sql.whereClause + EventQuerySQL.orderClause(request.order) + " LIMIT \(request.limit)"
+            let text = Self.selectColumns + sql.whereClause + EventQuerySQL.orderClause(request.order) + " LIMIT \(UInt64(request.limit) + 1)"
             let result = try connection.execute(text, sql.values.map(\.postgresText), as: .queryFailed)
             var events: [LedgerEvent] = []
             events.reserveCapacity(result.rowCount)
             for row in 0..<result.rowCount {
                 events.append(try Self.event(result, row))
             }
-            let next = events.count == Int(request.limit) ? events.last.map { EventCursor(timestamp: $0.timestamp!, id: $0.id) } : nil
-            return EventsResult(events: events, next: next)
+            return EventsResult(rows: events, limit: request.limit)
         }
     }
 
@@ -369,6 +368,22 @@ public final class PostgresStore: EventStore {
             let result = try connection.execute(
                 "SELECT count(*) FROM ledger_events" + sql.whereClause, sql.values.map(\.postgresText), as: .queryFailed)
             return result.text(0, 0).flatMap { UInt64($0) } ?? 0
+        }
+    }
+
+    public func latestSequence() async throws(StoreError) -> Int64 {
+        try await self.read { (connection: PostgresConnection) throws(StoreError) -> Int64 in
+            try connection.reconnectIfBroken()
+            let result = try connection.execute("SELECT coalesce(max(seq), 0) FROM ledger_events", [], as: .queryFailed)
+            return result.text(0, 0).flatMap { Int64($0) } ?? 0
+        }
+    }
+
+    /// One round trip on a reader connection; a server that is down fails it as `unavailable`.
+    public func checkHealth() async throws(StoreError) {
+        try await self.read { (connection: PostgresConnection) throws(StoreError) in
+            try connection.reconnectIfBroken()
+            _ = try connection.execute("SELECT 1", [], as: .unavailable)
         }
     }
 

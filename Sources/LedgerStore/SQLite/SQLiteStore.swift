@@ -17,20 +17,26 @@ public final class SQLiteStore: EventStore {
     private let readers: WorkerPool<WriterState>
     private let checkpointer: SQLiteCheckpointer
     private let flusher: SQLiteLogFlusher
+    /// Held from open to close: one daemon per file.
+    private let lock: ExclusiveFileLock
 
     public var description: String { "sqlite:\(self.path)" }
 
     /// Opens (creating if needed) the database and brings its schema up to date.
+    ///
+    /// - Parameter createsDirectory: whether a missing data directory is made; ledgerd makes only its default one.
     public convenience init(
         path: String, migrations: MigrationCatalog? = nil, limits: StoreReadLimits = StoreReadLimits(),
-        logger: Logger = Logger(label: "ledger.store.sqlite")
+        createsDirectory: Bool = true, logger: Logger = Logger(label: "ledger.store.sqlite")
     ) async throws(StoreError) {
-        try await self.init(path: path, migrations: migrations, checkpoints: SQLiteCheckpointer.Policy(), limits: limits, logger: logger)
+        try await self.init(
+            path: path, migrations: migrations, checkpoints: SQLiteCheckpointer.Policy(), limits: limits, createsDirectory: createsDirectory,
+            logger: logger)
     }
 
     init(
         path: String, migrations: MigrationCatalog?, checkpoints: SQLiteCheckpointer.Policy, limits: StoreReadLimits = StoreReadLimits(),
-        logger: Logger, sync: @escaping SQLiteLogFlusher.Sync = { fdatasync($0) }
+        createsDirectory: Bool = true, logger: Logger, sync: @escaping SQLiteLogFlusher.Sync = { fdatasync($0) }
     ) async throws(StoreError) {
         self.path = path
         let catalog: MigrationCatalog
@@ -41,9 +47,14 @@ public final class SQLiteStore: EventStore {
         }
         let directory = (path as NSString).deletingLastPathComponent
         do throws(PrivateDirectory.Problem) {
-            try PrivateDirectory.prepare(directory.isEmpty ? "." : directory, purpose: "data directory")
+            try PrivateDirectory.prepare(directory.isEmpty ? "." : directory, purpose: "data directory", creating: createsDirectory)
         } catch {
-            throw StoreError(code: .unavailable, message: error.description)
+            throw StoreError(code: .invalidConfiguration, message: error.description)
+        }
+        do throws(ExclusiveFileLock.Refusal) {
+            self.lock = try ExclusiveFileLock(path: path + ".lock", guarding: "the SQLite store \(path)")
+        } catch {
+            throw StoreError(code: .invalidConfiguration, message: error.description)
         }
         try Self.restrictFileModes(path, logger: logger)
         let checkpointer = try await SQLiteCheckpointer(path: path, policy: checkpoints, logger: logger)
@@ -198,15 +209,14 @@ public final class SQLiteStore: EventStore {
         try await self.read { (state: WriterState) throws(StoreError) -> EventsResult in
             var sql = self.visibleSQL(request.filter)
             if let cursor = request.after { sql.add(after: cursor, order: request.order) }
-            let text = Self.selectColumns + sql.whereClause + EventQuerySQL.orderClause(request.order) + " LIMIT \(request.limit)"
+            let text = Self.selectColumns + sql.whereClause + EventQuerySQL.orderClause(request.order) + " LIMIT \(UInt64(request.limit) + 1)"
             let statement = try state.connection.prepare(text)
             statement.bind(sql.values.map(SQLiteStatement.Value.init))
             var events: [LedgerEvent] = []
             while try statement.step(as: .queryFailed) {
                 events.append(try Self.event(from: statement))
             }
-            let next = events.count == Int(request.limit) ? events.last.map { EventCursor(timestamp: $0.timestamp!, id: $0.id) } : nil
-            return EventsResult(events: events, next: next)
+            return EventsResult(rows: events, limit: request.limit)
         }
     }
 
@@ -224,11 +234,21 @@ public final class SQLiteStore: EventStore {
         self.flusher.counters
     }
 
+    public func latestSequence() async throws(StoreError) -> Int64 {
+        self.flusher.visibleSequence
+    }
+
+    /// A failed sync, or files replaced behind the daemon's back, leave the store refusing writes.
+    public func checkHealth() async throws(StoreError) {
+        try self.flusher.checkUsable()
+    }
+
     public func close() async {
         await self.writer.shutdown()
         await self.flusher.shutdown()
         await self.readers.shutdown()
         await self.checkpointer.shutdown()
+        self.lock.release()
     }
 
     private static func event(from row: SQLiteStatement) throws(StoreError) -> LedgerEvent {
