@@ -133,7 +133,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LedgerClientTests",
-            dependencies: ["LedgerTestSupport", "LedgerClient", "LedgerProtocol"],
+            dependencies: ["LedgerTestSupport", "LedgerClient", "LedgerProtocol", nioSSL],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -70,7 +70,8 @@ extension LedgerClient {
             do {
                 try await handshake.futureResult.get()
             } catch {
-                channel.channel.close(promise: nil)
+                // Closed through the async channel, which must see its own end.
+                try? await channel.executeThenClose { _, _ in }
                 throw error
             }
             return channel

@@ -197,7 +197,7 @@ struct ConnectionHandler: Sendable {
                     return
                 }
                 guard let newest = page.last?.sequence else { break }
-                try await outbound.write(LedgerResponse.tail(TailBatch(events: page.map(\.withCanonicalMetadata))).frame(requestID: requestID))
+                try await outbound.write(LedgerResponse.tail(TailBatch(events: page.map(\.withCanonicalMetadata), next: page.last?.tailCursor)).frame(requestID: requestID))
                 last = newest
             }
         }
@@ -205,7 +205,8 @@ struct ConnectionHandler: Sendable {
             let fresh = last < 0 ? batch.events : batch.events.filter { ($0.sequence ?? Int64.max) > last }
             guard !fresh.isEmpty || batch.missed > 0 else { continue }
             try await outbound.write(
-                LedgerResponse.tail(TailBatch(missed: batch.missed, events: fresh.map(\.withCanonicalMetadata))).frame(requestID: requestID))
+                LedgerResponse.tail(TailBatch(missed: batch.missed, events: fresh.map(\.withCanonicalMetadata), next: fresh.last?.tailCursor))
+                    .frame(requestID: requestID))
         }
     }
 

@@ -28,19 +28,24 @@ final class Daemon: Sendable {
 
     /// Starts ledgerd and returns once it printed its `ready` line.
     /// - Parameter store: a `--store` value; by default a SQLite file in `directory`.
-    static func start(in directory: String, store: String? = nil, extraArguments: [String] = []) async throws -> Daemon {
-        let daemon = try Daemon(directory: directory, store: store, extraArguments: extraArguments)
+    /// - Parameter environment: added to the test's own; with `store: nil` and `XDG_DATA_HOME` set the daemon picks its default store.
+    static func start(
+        in directory: String, store: String? = "", extraArguments: [String] = [], environment: [String: String] = [:]
+    ) async throws -> Daemon {
+        let daemon = try Daemon(directory: directory, store: store, extraArguments: extraArguments, environment: environment)
         try await daemon.waitUntilReady()
         return daemon
     }
 
-    private init(directory: String, store: String?, extraArguments: [String]) throws {
+    private init(directory: String, store: String?, extraArguments: [String], environment: [String: String]) throws {
         self.socketPath = "\(directory)/ledgerd.sock"
         self.storePath = "\(directory)/ledger.sqlite"
         self.log = NIOLockedValueBox("")
         self.process = Process()
         self.process.executableURL = Binaries.url("ledgerd")
-        self.process.arguments = ["--socket", self.socketPath, "--store", store ?? "sqlite:\(self.storePath)"] + extraArguments
+        let storeArguments = store.map { ["--store", $0.isEmpty ? "sqlite:\(self.storePath)" : $0] } ?? []
+        self.process.arguments = ["--socket", self.socketPath] + storeArguments + extraArguments
+        if !environment.isEmpty { self.process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         self.process.standardInput = FileHandle.nullDevice
         self.process.standardOutput = FileHandle.nullDevice
         // Far from the checkout, so every test also shows ledgerd finds its migrations from any directory.

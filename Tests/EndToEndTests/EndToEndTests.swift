@@ -37,7 +37,7 @@ import Testing
 
         let total = try await runTool("ledger-rpc", ["query", "total", "--socket", daemon.socketPath])
         #expect(total.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "20")
-        let errors = try await runTool("ledger-rpc", ["query", "errors", "--since", "1h", "--socket", daemon.socketPath])
+        let errors = try await runTool("ledger-rpc", ["query", "errors", "--count", "--since", "1h", "--socket", daemon.socketPath])
         #expect(errors.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "2")
 
         await daemon.stop()
@@ -104,7 +104,7 @@ import Testing
         #expect(!records.isEmpty)
         #expect(records.allSatisfy { ($0["client"] as? String)?.hasPrefix("ledger-demo/") == true })
         #expect(records.allSatisfy { $0["reason"] as? String == "daemon_unreachable" })
-        #expect(page["events"] as? Int == Int(summary.1))
+        #expect(page["events_dropped"] as? Int == Int(summary.1))
         let table = try await runTool("ledger-rpc", ["query", "gaps", "--client", "ledger-demo/worker", "--socket", restarted.socketPath])
         #expect(table.stdout.hasPrefix("FIRST_DROPPED"), "\(table.stdout)")
         #expect(!table.stdout.contains("ledger-demo/uploads"))

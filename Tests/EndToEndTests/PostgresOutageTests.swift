@@ -137,6 +137,32 @@ import Testing
         #expect(daemon.stderr.contains("the store did not come back before shutdown"), "\(daemon.stderr.suffix(500))")
     }
 
+    /// An idle daemon notices the database went away, and came back, without a write failing first.
+    @Test(.enabled(if: TestPostgres.uri != nil || TestPostgres.isRequired))
+    func anIdleDaemonsStatsFollowTheDatabase() async throws {
+        let server = try TestPostgres.PrivateServer()
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let daemon = try await Daemon.start(in: directory, store: server.uri, extraArguments: ["--store-check-interval", "1"])
+        #expect(try await Self.stats(daemon.socketPath)["store_available"] == 1)
+        try server.stop()
+        #expect(try await Self.eventually { try await Self.stats(daemon.socketPath)["store_available"] == 0 }, "seen down with no write")
+        try server.start()
+        #expect(try await Self.eventually { try await Self.stats(daemon.socketPath)["store_available"] == 1 }, "and back")
+        let total = try await runTool("ledger-rpc", ["query", "total", "--socket", daemon.socketPath])
+        #expect(total.status == 0, "\(total.stderr)")
+        daemon.signal(SIGTERM)
+        #expect(await daemon.waitForExit() == 0)
+    }
+
+    static func eventually(_ condition: () async throws -> Bool) async throws -> Bool {
+        for _ in 0..<120 {
+            if try await condition() { return true }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        return false
+    }
+
     /// What the concurrent writers saw, shared with the test body.
     final class Tally: Sendable {
         let acknowledged = NIOLockedValueBox<[UUID]>([])

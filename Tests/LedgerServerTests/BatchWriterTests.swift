@@ -81,6 +81,14 @@ import Testing
         #expect(server.stats.eventsCommitted.load(ordering: .relaxed) == 1)
         #expect(server.stats.eventsFailed.load(ordering: .relaxed) == 1)
         #expect(server.stats.eventsInFlight.load(ordering: .relaxed) == 0)
+        // The store now refuses every write until restart, and stats says so.
+        #expect(server.stats.storeAvailable.load(ordering: .relaxed) == 0)
+        client.send(Self.acknowledgedEvent(3))
+        guard case .error = try #require(try await client.receive()).response else {
+            Issue.record("a later write is refused too")
+            return
+        }
+        #expect(server.stats.storeAvailable.load(ordering: .relaxed) == 0)
         try await server.stopAndRemove()
     }
 }

@@ -12,7 +12,8 @@ import Testing
         let subscriber = try RawSocket(path: server.socketPath)
         subscriber.send(.subscribe(SubscribeRequest(filter: EventFilter(eventType: "clip_created"))), requestID: 7)
         let live = try #require(try await subscriber.receive())
-        #expect(live.requestID == 7 && live.response == .tail(TailBatch(events: [])), "an empty first batch says the tail is live")
+        // An empty first batch says the tail is live, and where to resume from: nothing is stored yet.
+        #expect(live.requestID == 7 && live.response == .tail(TailBatch(events: [], next: TailCursor(sequence: 0))))
 
         let writer = try RawSocket(path: server.socketPath)
         var sent: [UUID] = []

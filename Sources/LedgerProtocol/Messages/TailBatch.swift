@@ -17,7 +17,7 @@ public struct TailBatch: Sendable, Hashable {
     public init(missed: UInt64 = 0, events: [LedgerEvent], next: TailCursor? = nil) {
         self.missed = missed
         self.events = events
-        self.next = next ?? events.last?.tailCursor
+        self.next = next
     }
 
     public func encode(into buffer: inout ByteBuffer) {

@@ -1,0 +1,109 @@
+import Foundation
+import LedgerProtocol
+import LedgerServer
+import LedgerTestSupport
+import NIOCore
+import Testing
+
+/// What PROTOCOL.md promises a client author, on the real listener.
+@Suite struct FirstContactServerTests {
+    static func event(_ index: Int) -> LedgerEvent {
+        LedgerEvent(id: UUID(), eventType: "clip_created", entityType: "clip", entityID: "c-\(index)")
+    }
+
+    /// A query sees every event its connection sent before it, acknowledged or not (read your own writes).
+    @Test func aPipelinedQuerySeesTheConnectionsOwnWrites() async throws {
+        let server = try await TestServer.start()
+        let client = try RawSocket(path: server.socketPath)
+        for round in 1...20 {
+            for index in 0..<25 {
+                client.send(.logEvent(LogEvent(event: Self.event(index))), requestID: 0)
+            }
+            // The count rides right behind the unacknowledged events, with no wait in between.
+            client.send(.count(CountRequest(filter: EventFilter())), requestID: UInt32(round))
+            let answer = try #require(try await client.receive())
+            #expect(answer.requestID == UInt32(round) && answer.response == .count(CountResult(count: UInt64(round * 25))), "\(answer)")
+        }
+        // And right behind a sync, whose ack comes first.
+        client.send(.logEvent(LogEvent(event: Self.event(99))), requestID: 0)
+        client.send(.sync, requestID: 100)
+        client.send(.count(CountRequest(filter: EventFilter())), requestID: 101)
+        #expect(try await client.receive()?.response == .ack(Ack(committed: 0)))
+        #expect(try await client.receive()?.response == .count(CountResult(count: 501)))
+        try await server.stopAndRemove()
+    }
+
+    /// PROTOCOL.md §7: a stream that ends inside a frame is answered MALFORMED_FRAME before the close.
+    @Test func aStreamEndingInsideAFrameGetsMalformedFrame() async throws {
+        let server = try await TestServer.start()
+        let client = try RawSocket(path: server.socketPath)
+        var frame = ByteBuffer()
+        LedgerRequest.ping.encode(requestID: 9, into: &frame)
+        client.send(Array(frame.readableBytesView.prefix(frame.readableBytes - 3)))
+        client.shutdownWrite()
+        let answer = try #require(try await client.receive())
+        guard case .error(let error) = answer.response else {
+            Issue.record("expected MALFORMED_FRAME, got \(answer.response)")
+            return
+        }
+        #expect(error.code == .malformedFrame && error.closesConnection && answer.requestID == 0, "\(error)")
+        #expect(try await client.receive() == nil)
+        try await server.stopAndRemove()
+    }
+
+    /// §5: frames after subscribe are read and dropped; bytes that break the framing end the tail
+    /// with MALFORMED_FRAME, as they end any connection.
+    @Test func aTailIgnoresFramesAndEndsOnBrokenFraming() async throws {
+        let server = try await TestServer.start()
+        let tail = try RawSocket(path: server.socketPath)
+        tail.send(.subscribe(SubscribeRequest()), requestID: 3)
+        guard case .tail(let live)? = try await tail.receive()?.response else {
+            Issue.record("expected the live batch")
+            return
+        }
+        #expect(live.events.isEmpty)
+        tail.send(.ping, requestID: 4)
+        let writer = try RawSocket(path: server.socketPath)
+        #expect(try await writer.request(.logEvent(LogEvent(event: Self.event(1), acknowledged: true))) == .ack(Ack(committed: 1)))
+        guard case .tail(let batch)? = try await tail.receive()?.response else {
+            Issue.record("the ping is dropped and the tail goes on")
+            return
+        }
+        #expect(batch.events.count == 1 && batch.next == batch.events.last?.tailCursor)
+        tail.send([0, 0, 0, 1, 0xFF])
+        guard case .error(let error)? = try await tail.receive()?.response else {
+            Issue.record("expected MALFORMED_FRAME")
+            return
+        }
+        #expect(error.code == .malformedFrame && error.closesConnection)
+        #expect(try await tail.receive() == nil)
+        try await server.stopAndRemove()
+    }
+
+    /// A tail that saw no event still resumes with nothing skipped: its first batch says from where.
+    @Test func theLiveBatchCarriesACursorThatMissesNothing() async throws {
+        let server = try await TestServer.start()
+        let writer = try RawSocket(path: server.socketPath)
+        #expect(try await writer.request(.logEvent(LogEvent(event: Self.event(0), acknowledged: true))) == .ack(Ack(committed: 1)))
+        let first = try RawSocket(path: server.socketPath)
+        first.send(.subscribe(SubscribeRequest()), requestID: 1)
+        guard case .tail(let live)? = try await first.receive()?.response, let start = live.next else {
+            Issue.record("the live batch carries a cursor")
+            return
+        }
+        first.close()
+        // Committed while nobody was tailing.
+        for index in 1...3 {
+            #expect(try await writer.request(.logEvent(LogEvent(event: Self.event(index), acknowledged: true))) == .ack(Ack(committed: 1)))
+        }
+        let resumed = try RawSocket(path: server.socketPath)
+        resumed.send(.subscribe(SubscribeRequest(after: start)), requestID: 2)
+        var seen: [String] = []
+        while seen.count < 3 {
+            guard case .tail(let batch)? = try await resumed.receive()?.response else { break }
+            seen += batch.events.map(\.entityID)
+        }
+        #expect(seen == ["c-1", "c-2", "c-3"])
+        try await server.stopAndRemove()
+    }
+}
