@@ -80,6 +80,26 @@ import Testing
         try await server.stopAndRemove()
     }
 
+    /// A filter is not an event: its invalid UTF-8 is INVALID_QUERY and a protocol error, not a rejected event.
+    @Test func aFiltersInvalidTextIsABadQuery() async throws {
+        let server = try await TestServer.start()
+        let client = try RawSocket(path: server.socketPath)
+        var frame = ByteBuffer()
+        LedgerRequest.count(CountRequest(filter: EventFilter(eventType: "\u{e9}"))).encode(requestID: 4, into: &frame)
+        var bytes = Array(frame.readableBytesView)
+        let accent = try #require(bytes.firstIndex(of: 0xC3))
+        bytes[accent] = 0xFF
+        client.send(bytes)
+        guard case .error(let error)? = try await client.receive()?.response else {
+            Issue.record("expected an error")
+            return
+        }
+        #expect(error.code == .invalidQuery && !error.closesConnection, "\(error)")
+        #expect(server.stats.eventsRejected.load(ordering: .relaxed) == 0 && server.stats.protocolErrors.load(ordering: .relaxed) == 1)
+        #expect(try await client.request(.ping, requestID: 5) != nil, "the connection goes on")
+        try await server.stopAndRemove()
+    }
+
     /// A tail that saw no event still resumes with nothing skipped: its first batch says from where.
     @Test func theLiveBatchCarriesACursorThatMissesNothing() async throws {
         let server = try await TestServer.start()

@@ -58,8 +58,13 @@ public struct EventFilter: Sendable, Hashable {
 
     public static func decode(from buffer: inout ByteBuffer) throws(LedgerProtocolError) -> EventFilter {
         func string(_ field: String) throws(LedgerProtocolError) -> String? {
-            try buffer.ledgerReadOptional(field: field) { (b: inout ByteBuffer) throws(LedgerProtocolError) in
-                try b.ledgerReadString16(field: field)
+            do {
+                return try buffer.ledgerReadOptional(field: field) { (b: inout ByteBuffer) throws(LedgerProtocolError) in
+                    try b.ledgerReadString16(field: field)
+                }
+            } catch where error.code == .invalidEvent {
+                // A filter is not an event: its bad text is a bad query, counted as a protocol error.
+                throw .invalidQuery(error.message)
             }
         }
         func uuid(_ field: String) throws(LedgerProtocolError) -> UUID? {
