@@ -1,4 +1,5 @@
 import Foundation
+import LedgerTestSupport
 import NIOConcurrencyHelpers
 
 /// The executables built beside this test bundle, run as a user would run them.
@@ -28,6 +29,10 @@ struct ToolResult: Sendable {
 /// Its blocking waits run on a thread of their own so they never hold a thread of the
 /// cooperative pool that other tests need.
 func runTool(_ name: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> ToolResult {
+    try await ProcessSlots.shared.withSlot { try await runToolNow(name, arguments, environment: environment) }
+}
+
+private func runToolNow(_ name: String, _ arguments: [String], environment: [String: String]) async throws -> ToolResult {
     try await withCheckedThrowingContinuation { continuation in
         Thread {
             continuation.resume(with: Result {
