@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the package and runs every test suite: protocol, store, daemon, client
-# and the end-to-end tests that drive the built ledgerd, ledger-rpc and ledger-demo.
+# and the end-to-end tests that drive the built ledgerd, ledger-rpc and ledger-demo;
+# then the Python client's tests (clients/python), against the same ledgerd.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -11,6 +12,8 @@ missing=()
 [ -e /usr/include/postgresql/libpq-fe.h ] || missing+=(libpq-dev)
 command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)
 command -v psql >/dev/null 2>&1 || missing+=(postgresql-client)
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
+python3 -c 'import ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "test.sh: installing ${missing[*]}" >&2
     sudo_cmd=()
@@ -31,3 +34,16 @@ echo "test.sh: PostgreSQL at $LEDGER_TEST_POSTGRES_URI" >&2
 read -r -a swift_flags <<<"${LEDGER_SWIFT_FLAGS:-}"
 swift build --build-tests "${swift_flags[@]}"
 swift test --skip-build "${swift_flags[@]}" "$@"
+
+# The Python client, installed as a service would install it, into a virtual environment of its
+# own (the system's Python may refuse packages), and tested against the ledgerd built above.
+bin_dir="$(swift build "${swift_flags[@]}" --show-bin-path)"
+venv=".build/python-venv"
+[ -x "$venv/bin/python" ] || python3 -m venv --system-site-packages "$venv"
+"$venv/bin/python" -c 'import pytest' >/dev/null 2>&1 || "$venv/bin/python" -m pip install -q pytest
+if "$venv/bin/python" -c 'import setuptools, wheel' >/dev/null 2>&1; then
+    "$venv/bin/python" -m pip install -q --no-build-isolation --force-reinstall --no-deps ./clients/python
+else
+    "$venv/bin/python" -m pip install -q --force-reinstall ./clients/python
+fi
+(cd clients/python && LEDGER_BIN_DIR="$bin_dir" "../../$venv/bin/python" -m pytest -q -p no:cacheprovider tests)

@@ -34,27 +34,11 @@ func runTool(_ name: String, _ arguments: [String], environment: [String: String
 
 private func runToolNow(_ name: String, _ arguments: [String], environment: [String: String]) async throws -> ToolResult {
     try await withCheckedThrowingContinuation { continuation in
+        // A thread of its own: its blocking reads and wait never hold a thread of the cooperative pool.
         Thread {
             continuation.resume(with: Result {
-                let process = Process()
-                process.executableURL = Binaries.url(name)
-                process.arguments = arguments
-                process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-                let stdout = Pipe()
-                let stderr = Pipe()
-                process.standardOutput = stdout
-                process.standardError = stderr
-                process.standardInput = FileHandle.nullDevice
-                try process.run()
-                let errors = NIOLockedValueBox(Data())
-                let drainErrors = Thread { errors.withLockedValue { $0 = stderr.fileHandleForReading.readDataToEndOfFile() } }
-                drainErrors.start()
-                let output = stdout.fileHandleForReading.readDataToEndOfFile()
-                process.waitUntilExit()
-                while drainErrors.isExecuting || !drainErrors.isFinished { usleep(1_000) }
-                return ToolResult(
-                    status: process.terminationStatus, stdout: String(decoding: output, as: UTF8.self),
-                    stderr: errors.withLockedValue { String(decoding: $0, as: UTF8.self) })
+                let result = try Subprocess.run([Binaries.url(name).path] + arguments, environment: environment)
+                return ToolResult(status: result.status, stdout: result.stdout, stderr: result.stderr)
             })
         }.start()
     }

@@ -1,4 +1,5 @@
 import Foundation
+import LedgerTestSupport
 import NIOConcurrencyHelpers
 
 /// A `ledgerd` process on a temporary socket and SQLite file.
@@ -15,10 +16,9 @@ final class Daemon: Sendable {
 
     let socketPath: String
     let storePath: String
-    private let process: Process
-    private let log: NIOLockedValueBox<String>
+    private let process: ChildProcess
 
-    var stderr: String { self.log.withLockedValue { $0 } }
+    var stderr: String { self.process.stderr }
 
     /// `tls://127.0.0.1:PORT` from the ready line, when ledgerd listens for TLS.
     var tlsURL: String? {
@@ -40,70 +40,35 @@ final class Daemon: Sendable {
     private init(directory: String, store: String?, extraArguments: [String], environment: [String: String]) throws {
         self.socketPath = "\(directory)/ledgerd.sock"
         self.storePath = "\(directory)/ledger.sqlite"
-        self.log = NIOLockedValueBox("")
-        self.process = Process()
-        self.process.executableURL = Binaries.url("ledgerd")
-        let storeArguments = store.map { ["--store", $0.isEmpty ? "sqlite:\(self.storePath)" : $0] } ?? []
-        self.process.arguments = ["--socket", self.socketPath] + storeArguments + extraArguments
-        if !environment.isEmpty { self.process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
-        self.process.standardInput = FileHandle.nullDevice
-        self.process.standardOutput = FileHandle.nullDevice
-        // Far from the checkout, so every test also shows ledgerd finds its migrations from any directory.
-        self.process.currentDirectoryURL = URL(fileURLWithPath: "/")
+        let defaultStore = "sqlite:\(directory)/ledger.sqlite"
+        let storeArguments = store.map { ["--store", $0.isEmpty ? defaultStore : $0] } ?? []
+        // `env -C /`: far from the checkout, so every test also shows ledgerd finds its migrations from any directory.
+        self.process = try ChildProcess(
+            ["/usr/bin/env", "-C", "/", Binaries.url("ledgerd").path, "--socket", self.socketPath] + storeArguments + extraArguments,
+            environment: environment)
     }
 
     private func waitUntilReady() async throws {
-        let pipe = Pipe()
-        self.process.standardError = pipe
-        try self.process.run()
-        let ready: Bool = await withCheckedContinuation { continuation in
-            // Keeps reading after `ready` so the daemon never blocks on a full stderr pipe.
-            Thread {
-                var resumed = false
-                let handle = pipe.fileHandleForReading
-                while true {
-                    let chunk = handle.availableData
-                    if chunk.isEmpty { break }
-                    let text = self.log.withLockedValue {
-                        $0 += String(decoding: chunk, as: UTF8.self)
-                        return $0
-                    }
-                    if !resumed, text.split(separator: "\n").contains(where: { $0.hasPrefix("ready") }) {
-                        resumed = true
-                        continuation.resume(returning: true)
-                    }
-                }
-                if !resumed { continuation.resume(returning: false) }
-            }.start()
-        }
-        if !ready {
+        if !(await self.process.waitForLine(startingWith: "ready")) {
             let status = await self.waitForExit()
             throw Failure.exitedBeforeReady(status: status, stderr: self.stderr)
         }
     }
 
-    var processIdentifier: Int32 { self.process.processIdentifier }
+    var processIdentifier: Int32 { self.process.pid }
 
     func signal(_ signal: Int32) {
-        kill(self.process.processIdentifier, signal)
+        self.process.signal(signal)
     }
 
     /// The exit status, or 128 + the signal that ended the process.
     func waitForExit() async -> Int32 {
-        await withCheckedContinuation { continuation in
-            Thread {
-                self.process.waitUntilExit()
-                let status = self.process.terminationReason == .uncaughtSignal ? 128 + self.process.terminationStatus : self.process.terminationStatus
-                continuation.resume(returning: status)
-            }.start()
-        }
+        await self.process.waitForExit()
     }
 
     /// Stops the daemon however it is, for the end of a test.
     func stop() async {
-        if self.process.isRunning {
-            self.signal(SIGTERM)
-        }
+        self.process.signal(SIGTERM)
         _ = await self.waitForExit()
     }
 }

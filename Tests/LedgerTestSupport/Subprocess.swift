@@ -18,9 +18,24 @@ public enum Subprocess {
         public var description: String { "cannot run \(command.joined(separator: " ")): \(String(cString: strerror(self.errno)))" }
     }
 
-    private static let spawning = NSLock()
+    static let spawning = NSLock()
 
-    public static func run(_ arguments: [String]) throws -> Result {
+    /// Adds "close every descriptor from 3 up" to a spawn's actions: the test process holds servers'
+    /// and clients' sockets, and a child that inherited one would keep that connection open after
+    /// the test closed it (Foundation's `Process` closes them the same way). glibc 2.34 has the
+    /// action; Swift's Glibc module does not declare it, so it is looked up by name.
+    static func closeInheritedDescriptors(_ actions: inout posix_spawn_file_actions_t) {
+        typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") else { return }
+        _ = unsafeBitCast(symbol, to: CloseFrom.self)(&actions, 3)
+    }
+
+    /// The test process's environment with `changes` applied, as `KEY=VALUE` strings for posix_spawn.
+    public static func environment(_ changes: [String: String]) -> [String] {
+        ProcessInfo.processInfo.environment.merging(changes) { $1 }.map { "\($0)=\($1)" }
+    }
+
+    public static func run(_ arguments: [String], environment changes: [String: String] = [:]) throws -> Result {
         var output: [Int32] = [0, 0]
         var errors: [Int32] = [0, 0]
         // Until the child has its copies and ours are closed, no other spawn may run: a child spawned
@@ -41,11 +56,16 @@ public enum Subprocess {
         for descriptor in output + errors {
             posix_spawn_file_actions_addclose(&actions, descriptor)
         }
+        Self.closeInheritedDescriptors(&actions)
 
         let cArguments = arguments.map { strdup($0) } + [nil]
         defer { cArguments.forEach { free($0) } }
+        let cEnvironment = changes.isEmpty ? [] : Self.environment(changes).map { strdup($0) } + [nil]
+        defer { cEnvironment.forEach { free($0) } }
         var pid: pid_t = 0
-        let spawned = posix_spawnp(&pid, arguments[0], &actions, nil, cArguments, environ)
+        let spawned = changes.isEmpty
+            ? posix_spawnp(&pid, arguments[0], &actions, nil, cArguments, environ)
+            : posix_spawnp(&pid, arguments[0], &actions, nil, cArguments, cEnvironment)
         close(output[1])
         close(errors[1])
         spawning.unlock()

@@ -1,0 +1,817 @@
+"""The ledger's wire protocol (Protocol/PROTOCOL.md), as pure encode and decode on bytes.
+
+Nothing here touches a socket, a file or a clock, so every message can be checked against
+the golden vectors byte for byte.
+"""
+
+from __future__ import annotations
+
+import enum
+import struct
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable, List, Optional, Tuple, TypeVar, Union
+
+VERSION = 1
+HEADER_LENGTH = 6
+DEFAULT_MAXIMUM_FRAME = 1 << 20
+#: Responses are not bound by the request limit: a query page may be several MiB.
+MAXIMUM_RESPONSE_FRAME = 128 << 20
+UNASSIGNED_ID = uuid.UUID(int=0)
+
+
+class MessageType(enum.IntEnum):
+    PING = 0x01
+    LOG_EVENT = 0x02
+    LOG_JOB_EVENT = 0x03
+    LOG_CLIP_EVENT = 0x04
+    LOG_BATCH = 0x05
+    SYNC = 0x06
+    REPORT_GAP = 0x07
+    QUERY = 0x10
+    COUNT = 0x11
+    STATS = 0x12
+    SUBSCRIBE = 0x13
+    PONG = 0x81
+    ACK = 0x82
+    EVENTS = 0x90
+    COUNT_RESULT = 0x91
+    STATS_RESULT = 0x92
+    TAIL = 0x93
+    ERROR = 0xFF
+
+
+class Severity(enum.IntEnum):
+    """The seed's EventSeverity; `Severity.parse` also takes its strings ("INFO", "WARN", "ERROR")."""
+
+    INFO = 0
+    WARN = 1
+    ERROR = 2
+
+    @classmethod
+    def parse(cls, value: Union["Severity", str, int]) -> "Severity":
+        if isinstance(value, Severity):
+            return value
+        if isinstance(value, str):
+            name = value.strip().upper()
+            if name == "WARNING":
+                name = "WARN"
+            if name in cls.__members__:
+                return cls[name]
+            raise ValueError(f"severity {value!r} is not INFO, WARN or ERROR")
+        if isinstance(value, int) and not isinstance(value, bool) and value in (0, 1, 2):
+            return cls(value)
+        # An enum from another module (the seed's EventSeverity) carries its name.
+        name = getattr(value, "name", None) or getattr(value, "value", None)
+        if isinstance(name, str):
+            return cls.parse(name)
+        raise ValueError(f"severity {value!r} is not INFO, WARN or ERROR")
+
+
+class ErrorCode(enum.IntEnum):
+    MALFORMED_FRAME = 1
+    FRAME_TOO_LARGE = 2
+    UNSUPPORTED_VERSION = 3
+    UNKNOWN_MESSAGE_TYPE = 4
+    INVALID_EVENT = 5
+    INVALID_QUERY = 6
+    STORE_UNAVAILABLE = 7
+    SHUTTING_DOWN = 8
+    PERMISSION_DENIED = 9
+    INTERNAL_ERROR = 10
+    TOO_MANY_CONNECTIONS = 11
+    IDLE_TIMEOUT = 12
+    FRAME_TIMEOUT = 13
+    QUERY_TIMEOUT = 14
+
+
+class GapReason(enum.IntEnum):
+    DAEMON_UNREACHABLE = 1
+    BUFFER_FULL = 2
+    REJECTED = 3
+
+
+class ProtocolError(Exception):
+    """Bytes that do not follow the protocol; `code` is the error the daemon would answer with."""
+
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+# MARK: Field limits (PROTOCOL.md §3)
+
+LIMITS = {"event_type": 100, "entity_type": 50, "entity_id": 255, "worker_id": 100}
+MAXIMUM_METADATA = 65_536
+MINIMUM_TIMESTAMP = -62_135_596_800_000_000
+MAXIMUM_TIMESTAMP = 253_402_300_799_999_999
+_FORBIDDEN = set(range(0x20)) | set(range(0x7F, 0xA0)) | {0x200E, 0x200F, 0x2028, 0x2029} | set(range(0x202A, 0x202F)) | set(range(0x2066, 0x206A))
+
+
+def identifier_problem(name: str, value: str) -> Optional[str]:
+    """Why an identifier field would be refused by the daemon, or None."""
+    encoded = value.encode("utf-8", "surrogatepass")
+    if not encoded:
+        return f"{name} is empty"
+    if len(encoded) > LIMITS[name]:
+        return f"{name} is {len(encoded)} bytes, the limit is {LIMITS[name]}"
+    for character in value:
+        if ord(character) in _FORBIDDEN or 0xD800 <= ord(character) <= 0xDFFF:
+            return f"{name} holds the control or bidirectional character U+{ord(character):04X}"
+    return None
+
+
+# MARK: Events
+
+
+@dataclass
+class Peer:
+    """The kernel's view of the process that logged an event over the Unix socket."""
+
+    uid: int
+    pid: int
+
+
+@dataclass
+class Event:
+    """One ledger event, with the seed's field names."""
+
+    id: uuid.UUID
+    event_type: str
+    entity_type: str
+    entity_id: str
+    metadata: str = "{}"
+    severity: Severity = Severity.INFO
+    timestamp: Optional[int] = None
+    """Microseconds since 1970 (UTC); None lets the daemon use its arrival time."""
+    worker_id: Optional[str] = None
+    job_id: Optional[uuid.UUID] = None
+    clip_id: Optional[uuid.UUID] = None
+    peer: Optional[Peer] = None
+    sequence: Optional[int] = None
+
+    @property
+    def event_data(self) -> Any:
+        """The metadata as a Python value, as the seed's `event_data` column read."""
+        import json
+
+        return json.loads(self.metadata or "{}")
+
+    @property
+    def tail_cursor(self) -> Optional["TailCursor"]:
+        return TailCursor(self.sequence) if self.sequence is not None else None
+
+    def to_dict(self) -> dict:
+        """The seed's endpoint shape: `/debug/ledger/recent` events."""
+        from .timestamps import iso8601
+
+        return {
+            "id": str(self.id),
+            "timestamp": iso8601(self.timestamp) if self.timestamp is not None else None,
+            "event_type": self.event_type,
+            "entity_type": self.entity_type,
+            "entity_id": self.entity_id,
+            "metadata": self.event_data,
+            "severity": self.severity.name,
+            "worker_id": self.worker_id,
+            "job_id": str(self.job_id) if self.job_id else None,
+            "clip_id": str(self.clip_id) if self.clip_id else None,
+        }
+
+
+@dataclass(frozen=True)
+class EventCursor:
+    """Where a query page ended; opaque, passed back as `after`."""
+
+    raw: bytes
+
+    @property
+    def token(self) -> str:
+        return self.raw.hex()
+
+    @classmethod
+    def from_token(cls, token: str) -> "EventCursor":
+        raw = bytes.fromhex(token)
+        if len(raw) != 25 or raw[0] != 1:
+            raise ValueError(f"{token!r} is not a query cursor")
+        return cls(raw)
+
+
+@dataclass(frozen=True)
+class TailCursor:
+    """Where a tail stopped: the commit sequence of the last event delivered."""
+
+    sequence: int
+
+    @property
+    def token(self) -> str:
+        return (b"\x02" + struct.pack(">q", self.sequence)).hex()
+
+    @classmethod
+    def from_token(cls, token: str) -> "TailCursor":
+        raw = bytes.fromhex(token)
+        if len(raw) != 9 or raw[0] != 2:
+            raise ValueError(f"{token!r} is not a tail cursor")
+        return cls(struct.unpack(">q", raw[1:])[0])
+
+
+@dataclass
+class Filter:
+    """The one filter behind every query; absent fields match all."""
+
+    event_type: Optional[str] = None
+    entity_type: Optional[str] = None
+    entity_id: Optional[str] = None
+    job_id: Optional[uuid.UUID] = None
+    clip_id: Optional[uuid.UUID] = None
+    severity: Optional[Severity] = None
+    worker_id: Optional[str] = None
+    since: Optional[int] = None
+    until: Optional[int] = None
+
+
+# MARK: Requests
+
+
+@dataclass
+class Ping:
+    pass
+
+
+@dataclass
+class Sync:
+    pass
+
+
+@dataclass
+class Stats:
+    pass
+
+
+@dataclass
+class LogEvent:
+    event: Event
+    acknowledged: bool = False
+
+
+@dataclass
+class LogJobEvent:
+    id: uuid.UUID
+    job_id: uuid.UUID
+    event_type: str
+    severity: Severity = Severity.INFO
+    timestamp: Optional[int] = None
+    worker_id: Optional[str] = None
+    clip_id: Optional[uuid.UUID] = None
+    metadata: str = "{}"
+    acknowledged: bool = False
+
+
+@dataclass
+class LogClipEvent:
+    id: uuid.UUID
+    clip_id: uuid.UUID
+    event_type: str
+    severity: Severity = Severity.INFO
+    timestamp: Optional[int] = None
+    worker_id: Optional[str] = None
+    job_id: Optional[uuid.UUID] = None
+    metadata: str = "{}"
+    acknowledged: bool = False
+
+
+@dataclass
+class LogBatch:
+    events: List[Event]
+    acknowledged: bool = False
+
+
+@dataclass
+class ReportGap:
+    id: uuid.UUID
+    client: str
+    reason: GapReason
+    events: int
+    first_dropped: int
+    last_dropped: int
+
+
+@dataclass
+class Query:
+    filter: Filter = field(default_factory=Filter)
+    newest_first: bool = True
+    limit: int = 50
+    after: Optional[EventCursor] = None
+
+
+@dataclass
+class Count:
+    filter: Filter = field(default_factory=Filter)
+
+
+@dataclass
+class Subscribe:
+    filter: Filter = field(default_factory=Filter)
+    after: Optional[TailCursor] = None
+
+
+Request = Union[Ping, Sync, Stats, LogEvent, LogJobEvent, LogClipEvent, LogBatch, ReportGap, Query, Count, Subscribe]
+
+# MARK: Responses
+
+
+@dataclass
+class Pong:
+    protocol_version: int
+    server: str
+
+
+@dataclass
+class Ack:
+    committed: int
+
+
+@dataclass
+class EventsResult:
+    events: List[Event]
+    next: Optional[EventCursor] = None
+
+
+@dataclass
+class CountResult:
+    count: int
+
+
+@dataclass
+class StatsResult:
+    counters: List[Tuple[str, int]]
+    facts: List[Tuple[str, str]]
+
+    def as_dict(self) -> dict:
+        values: dict = dict(self.facts)
+        values.update(dict(self.counters))
+        return values
+
+
+@dataclass
+class TailBatch:
+    missed: int
+    events: List[Event]
+    next: Optional[TailCursor] = None
+
+
+@dataclass
+class ErrorResponse:
+    code: int
+    closes_connection: bool
+    message: str
+
+    @property
+    def name(self) -> str:
+        try:
+            return ErrorCode(self.code).name
+        except ValueError:
+            return f"ERROR_{self.code}"
+
+
+Response = Union[Pong, Ack, EventsResult, CountResult, StatsResult, TailBatch, ErrorResponse]
+
+
+# MARK: Writing
+
+
+class Writer:
+    """Appends protocol fields to a bytearray."""
+
+    __slots__ = ("out",)
+
+    def __init__(self) -> None:
+        self.out = bytearray()
+
+    def u8(self, value: int) -> None:
+        self.out.append(value)
+
+    def u16(self, value: int) -> None:
+        self.out += struct.pack(">H", value)
+
+    def u32(self, value: int) -> None:
+        self.out += struct.pack(">I", value)
+
+    def u64(self, value: int) -> None:
+        self.out += struct.pack(">Q", value)
+
+    def i64(self, value: int) -> None:
+        self.out += struct.pack(">q", value)
+
+    def uuid(self, value: uuid.UUID) -> None:
+        self.out += value.bytes
+
+    def string16(self, value: str) -> None:
+        data = value.encode("utf-8", "surrogatepass")
+        self.u16(len(data))
+        self.out += data
+
+    def string32(self, value: str) -> None:
+        data = value.encode("utf-8", "surrogatepass")
+        self.u32(len(data))
+        self.out += data
+
+    def optional(self, value: Any, write: Callable[[Any], None]) -> None:
+        if value is None:
+            self.u8(0)
+        else:
+            self.u8(1)
+            write(value)
+
+    def event(self, event: Event) -> None:
+        self.uuid(event.id)
+        self.optional(event.timestamp, self.i64)
+        self.string16(event.event_type)
+        self.string16(event.entity_type)
+        self.string16(event.entity_id)
+        self.u8(int(event.severity))
+        self.optional(event.worker_id, self.string16)
+        self.optional(event.job_id, self.uuid)
+        self.optional(event.clip_id, self.uuid)
+        self.string32(event.metadata)
+
+    def filter(self, value: Filter) -> None:
+        self.optional(value.event_type, self.string16)
+        self.optional(value.entity_type, self.string16)
+        self.optional(value.entity_id, self.string16)
+        self.optional(value.job_id, self.uuid)
+        self.optional(value.clip_id, self.uuid)
+        self.optional(None if value.severity is None else int(value.severity), self.u8)
+        self.optional(value.worker_id, self.string16)
+        self.optional(value.since, self.i64)
+        self.optional(value.until, self.i64)
+
+    def cursor(self, raw: bytes) -> None:
+        self.u16(len(raw))
+        self.out += raw
+
+    def events_layout(self, events: List[Event], cursor: Optional[bytes]) -> None:
+        self.u32(len(events))
+        for event in events:
+            self.event(event)
+        self.optional(cursor, self.cursor)
+        for event in events:
+            self.optional(event.peer, lambda peer: self.out.extend(struct.pack(">Ii", peer.uid, peer.pid)))
+            self.optional(event.sequence, self.i64)
+
+
+def _flags(acknowledged: bool) -> int:
+    return 1 if acknowledged else 0
+
+
+def encode_request(request: Request, request_id: int) -> bytes:
+    """One frame, header included."""
+    writer = Writer()
+    kind: MessageType
+    if isinstance(request, Ping):
+        kind = MessageType.PING
+    elif isinstance(request, Sync):
+        kind = MessageType.SYNC
+    elif isinstance(request, Stats):
+        kind = MessageType.STATS
+    elif isinstance(request, LogEvent):
+        kind = MessageType.LOG_EVENT
+        writer.u8(_flags(request.acknowledged))
+        writer.event(request.event)
+    elif isinstance(request, LogJobEvent):
+        kind = MessageType.LOG_JOB_EVENT
+        writer.u8(_flags(request.acknowledged))
+        writer.uuid(request.id)
+        writer.optional(request.timestamp, writer.i64)
+        writer.uuid(request.job_id)
+        writer.string16(request.event_type)
+        writer.u8(int(request.severity))
+        writer.optional(request.worker_id, writer.string16)
+        writer.optional(request.clip_id, writer.uuid)
+        writer.string32(request.metadata)
+    elif isinstance(request, LogClipEvent):
+        kind = MessageType.LOG_CLIP_EVENT
+        writer.u8(_flags(request.acknowledged))
+        writer.uuid(request.id)
+        writer.optional(request.timestamp, writer.i64)
+        writer.uuid(request.clip_id)
+        writer.string16(request.event_type)
+        writer.u8(int(request.severity))
+        writer.optional(request.worker_id, writer.string16)
+        writer.optional(request.job_id, writer.uuid)
+        writer.string32(request.metadata)
+    elif isinstance(request, LogBatch):
+        kind = MessageType.LOG_BATCH
+        writer.u8(_flags(request.acknowledged))
+        writer.u16(len(request.events))
+        for event in request.events:
+            writer.event(event)
+    elif isinstance(request, ReportGap):
+        kind = MessageType.REPORT_GAP
+        writer.uuid(request.id)
+        writer.string16(request.client)
+        writer.u8(int(request.reason))
+        writer.u64(request.events)
+        writer.i64(request.first_dropped)
+        writer.i64(request.last_dropped)
+    elif isinstance(request, Query):
+        kind = MessageType.QUERY
+        writer.filter(request.filter)
+        writer.u8(0 if request.newest_first else 1)
+        writer.u32(request.limit)
+        writer.optional(None if request.after is None else request.after.raw, writer.cursor)
+    elif isinstance(request, Count):
+        kind = MessageType.COUNT
+        writer.filter(request.filter)
+    elif isinstance(request, Subscribe):
+        kind = MessageType.SUBSCRIBE
+        writer.filter(request.filter)
+        after = None if request.after is None else b"\x02" + struct.pack(">q", request.after.sequence)
+        writer.optional(after, writer.cursor)
+    else:
+        raise TypeError(f"not a request: {request!r}")
+    return frame(kind, request_id, bytes(writer.out))
+
+
+def encode_response(response: Response, request_id: int) -> bytes:
+    writer = Writer()
+    kind: MessageType
+    if isinstance(response, Pong):
+        kind = MessageType.PONG
+        writer.u8(response.protocol_version)
+        writer.string16(response.server)
+    elif isinstance(response, Ack):
+        kind = MessageType.ACK
+        writer.u32(response.committed)
+    elif isinstance(response, EventsResult):
+        kind = MessageType.EVENTS
+        writer.events_layout(response.events, None if response.next is None else response.next.raw)
+    elif isinstance(response, CountResult):
+        kind = MessageType.COUNT_RESULT
+        writer.u64(response.count)
+    elif isinstance(response, StatsResult):
+        kind = MessageType.STATS_RESULT
+        writer.u16(len(response.counters))
+        for name, value in response.counters:
+            writer.string16(name)
+            writer.i64(value)
+        writer.u16(len(response.facts))
+        for name, text in response.facts:
+            writer.string16(name)
+            writer.string16(text)
+    elif isinstance(response, TailBatch):
+        kind = MessageType.TAIL
+        writer.u64(response.missed)
+        cursor = None if response.next is None else b"\x02" + struct.pack(">q", response.next.sequence)
+        writer.events_layout(response.events, cursor)
+    elif isinstance(response, ErrorResponse):
+        kind = MessageType.ERROR
+        writer.u16(response.code)
+        writer.u8(1 if response.closes_connection else 0)
+        writer.string16(response.message)
+    else:
+        raise TypeError(f"not a response: {response!r}")
+    return frame(kind, request_id, bytes(writer.out))
+
+
+def frame(kind: int, request_id: int, payload: bytes) -> bytes:
+    return struct.pack(">IBBI", HEADER_LENGTH + len(payload), VERSION, int(kind), request_id) + payload
+
+
+# MARK: Reading
+
+
+class Reader:
+    """Reads protocol fields from one frame's payload; running past its end is MALFORMED_FRAME."""
+
+    __slots__ = ("data", "offset")
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.offset = 0
+
+    def take(self, count: int, what: str) -> bytes:
+        if self.offset + count > len(self.data):
+            raise ProtocolError(ErrorCode.MALFORMED_FRAME, f"{what} runs past the end of the frame")
+        chunk = self.data[self.offset : self.offset + count]
+        self.offset += count
+        return chunk
+
+    def u8(self, what: str) -> int:
+        return self.take(1, what)[0]
+
+    def u16(self, what: str) -> int:
+        return int(struct.unpack(">H", self.take(2, what))[0])
+
+    def u32(self, what: str) -> int:
+        return int(struct.unpack(">I", self.take(4, what))[0])
+
+    def u64(self, what: str) -> int:
+        return int(struct.unpack(">Q", self.take(8, what))[0])
+
+    def i64(self, what: str) -> int:
+        return int(struct.unpack(">q", self.take(8, what))[0])
+
+    def uuid(self, what: str) -> uuid.UUID:
+        return uuid.UUID(bytes=self.take(16, what))
+
+    def text(self, count: int, what: str) -> str:
+        raw = self.take(count, what)
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ProtocolError(ErrorCode.INVALID_EVENT, f"{what} is not valid UTF-8") from None
+
+    def string16(self, what: str) -> str:
+        return self.text(self.u16(what), what)
+
+    def string32(self, what: str) -> str:
+        return self.text(self.u32(what), what)
+
+    T = TypeVar("T")
+
+    def optional(self, what: str, read: Callable[[str], "Reader.T"]) -> Optional["Reader.T"]:
+        presence = self.u8(what)
+        if presence == 0:
+            return None
+        if presence != 1:
+            raise ProtocolError(ErrorCode.MALFORMED_FRAME, f"presence byte of {what} is {presence}")
+        return read(what)
+
+    def severity(self, what: str = "severity") -> Severity:
+        value = self.u8(what)
+        if value > 2:
+            raise ProtocolError(ErrorCode.INVALID_EVENT, f"severity is {value}, expected 0, 1 or 2")
+        return Severity(value)
+
+    def event(self) -> Event:
+        event_id = self.uuid("id")
+        timestamp = self.optional("timestamp", self.i64)
+        event_type = self.string16("event_type")
+        entity_type = self.string16("entity_type")
+        entity_id = self.string16("entity_id")
+        severity = self.severity()
+        worker_id = self.optional("worker_id", self.string16)
+        job_id = self.optional("job_id", self.uuid)
+        clip_id = self.optional("clip_id", self.uuid)
+        metadata = self.string32("metadata")
+        return Event(
+            id=event_id, timestamp=timestamp, event_type=event_type, entity_type=entity_type, entity_id=entity_id,
+            severity=severity, worker_id=worker_id, job_id=job_id, clip_id=clip_id, metadata=metadata,
+        )
+
+    def filter(self) -> Filter:
+        return Filter(
+            event_type=self.optional("event_type", self.string16),
+            entity_type=self.optional("entity_type", self.string16),
+            entity_id=self.optional("entity_id", self.string16),
+            job_id=self.optional("job_id", self.uuid),
+            clip_id=self.optional("clip_id", self.uuid),
+            severity=self.optional("severity", self.severity),
+            worker_id=self.optional("worker_id", self.string16),
+            since=self.optional("since", self.i64),
+            until=self.optional("until", self.i64),
+        )
+
+    def cursor_bytes(self, what: str) -> bytes:
+        return self.take(self.u16(what), what)
+
+    def events_layout(self) -> Tuple[List[Event], Optional[bytes]]:
+        count = self.u32("event count")
+        events = [self.event() for _ in range(count)]
+        cursor = self.optional("cursor", self.cursor_bytes)
+        for event in events:
+            event.peer = self.optional("peer", lambda what: Peer(*struct.unpack(">Ii", self.take(8, what))))
+            event.sequence = self.optional("sequence", self.i64)
+        return events, cursor
+
+    def end(self, what: str) -> None:
+        if self.offset != len(self.data):
+            raise ProtocolError(ErrorCode.MALFORMED_FRAME, f"{len(self.data) - self.offset} bytes left over after {what}")
+
+
+@dataclass
+class Frame:
+    kind: int
+    request_id: int
+    payload: bytes
+
+
+class FrameDecoder:
+    """Splits a byte stream into frames, checking each length before buffering its payload."""
+
+    def __init__(self, maximum_length: int = MAXIMUM_RESPONSE_FRAME) -> None:
+        self.maximum_length = maximum_length
+        self.buffer = bytearray()
+
+    def feed(self, data: bytes) -> List[Frame]:
+        self.buffer += data
+        frames: List[Frame] = []
+        while len(self.buffer) >= 4:
+            (length,) = struct.unpack_from(">I", self.buffer, 0)
+            if length < HEADER_LENGTH:
+                raise ProtocolError(ErrorCode.MALFORMED_FRAME, f"frame length {length} is shorter than the header")
+            if length > self.maximum_length:
+                raise ProtocolError(ErrorCode.FRAME_TOO_LARGE, f"frame length {length} is over {self.maximum_length}")
+            if len(self.buffer) >= 5 and self.buffer[4] != VERSION:
+                raise ProtocolError(ErrorCode.UNSUPPORTED_VERSION, f"protocol version {self.buffer[4]}")
+            if len(self.buffer) < 4 + length:
+                break
+            kind = self.buffer[5]
+            (request_id,) = struct.unpack_from(">I", self.buffer, 6)
+            frames.append(Frame(kind, request_id, bytes(self.buffer[10 : 4 + length])))
+            del self.buffer[: 4 + length]
+        return frames
+
+
+def decode_request(frame: Frame) -> Request:
+    reader = Reader(frame.payload)
+    result: Request
+    kind = frame.kind
+    if kind == MessageType.PING:
+        result = Ping()
+    elif kind == MessageType.SYNC:
+        result = Sync()
+    elif kind == MessageType.STATS:
+        result = Stats()
+    elif kind in (MessageType.LOG_EVENT, MessageType.LOG_JOB_EVENT, MessageType.LOG_CLIP_EVENT, MessageType.LOG_BATCH):
+        flags = reader.u8("flags")
+        if flags & 0xFE:
+            raise ProtocolError(ErrorCode.MALFORMED_FRAME, f"reserved log flags set: {flags:#x}")
+        acknowledged = bool(flags & 1)
+        if kind == MessageType.LOG_EVENT:
+            result = LogEvent(reader.event(), acknowledged)
+        elif kind == MessageType.LOG_BATCH:
+            count = reader.u16("event count")
+            result = LogBatch([reader.event() for _ in range(count)], acknowledged)
+        else:
+            event_id = reader.uuid("id")
+            timestamp = reader.optional("timestamp", reader.i64)
+            owner = reader.uuid("job_id" if kind == MessageType.LOG_JOB_EVENT else "clip_id")
+            event_type = reader.string16("event_type")
+            severity = reader.severity()
+            worker_id = reader.optional("worker_id", reader.string16)
+            other = reader.optional("clip_id" if kind == MessageType.LOG_JOB_EVENT else "job_id", reader.uuid)
+            metadata = reader.string32("metadata")
+            if kind == MessageType.LOG_JOB_EVENT:
+                result = LogJobEvent(event_id, owner, event_type, severity, timestamp, worker_id, other, metadata, acknowledged)
+            else:
+                result = LogClipEvent(event_id, owner, event_type, severity, timestamp, worker_id, other, metadata, acknowledged)
+    elif kind == MessageType.REPORT_GAP:
+        result = ReportGap(
+            reader.uuid("id"), reader.string16("client"), GapReason(reader.u8("reason")), reader.u64("events"),
+            reader.i64("first_dropped"), reader.i64("last_dropped"),
+        )
+    elif kind == MessageType.QUERY:
+        query_filter = reader.filter()
+        order = reader.u8("order")
+        limit = reader.u32("limit")
+        after = reader.optional("cursor", reader.cursor_bytes)
+        result = Query(query_filter, order == 0, limit, None if after is None else EventCursor(after))
+    elif kind == MessageType.COUNT:
+        result = Count(reader.filter())
+    elif kind == MessageType.SUBSCRIBE:
+        subscribe_filter = reader.filter()
+        raw = reader.optional("tail cursor", reader.cursor_bytes)
+        result = Subscribe(subscribe_filter, None if raw is None else _tail_cursor(raw))
+    else:
+        raise ProtocolError(ErrorCode.UNKNOWN_MESSAGE_TYPE, f"message type {kind:#04x}")
+    reader.end(MessageType(kind).name.lower())
+    return result
+
+
+def _tail_cursor(raw: bytes) -> TailCursor:
+    if len(raw) != 9 or raw[0] != 2:
+        raise ProtocolError(ErrorCode.INVALID_QUERY, "tail cursor is not one the daemon issued")
+    return TailCursor(struct.unpack(">q", raw[1:])[0])
+
+
+def decode_response(frame: Frame) -> Response:
+    reader = Reader(frame.payload)
+    result: Response
+    kind = frame.kind
+    if kind == MessageType.PONG:
+        result = Pong(reader.u8("protocol version"), reader.string16("server"))
+    elif kind == MessageType.ACK:
+        result = Ack(reader.u32("committed"))
+    elif kind == MessageType.EVENTS:
+        events, cursor = reader.events_layout()
+        result = EventsResult(events, None if cursor is None else EventCursor(cursor))
+    elif kind == MessageType.COUNT_RESULT:
+        result = CountResult(reader.u64("count"))
+    elif kind == MessageType.STATS_RESULT:
+        counters = [(reader.string16("name"), reader.i64("value")) for _ in range(reader.u16("counter count"))]
+        facts = [(reader.string16("name"), reader.string16("value")) for _ in range(reader.u16("fact count"))]
+        result = StatsResult(counters, facts)
+    elif kind == MessageType.TAIL:
+        missed = reader.u64("missed")
+        events, cursor = reader.events_layout()
+        result = TailBatch(missed, events, None if cursor is None else _tail_cursor(cursor))
+    elif kind == MessageType.ERROR:
+        code = reader.u16("code")
+        flags = reader.u8("flags")
+        result = ErrorResponse(code, bool(flags & 1), reader.string16("message"))
+    else:
+        raise ProtocolError(ErrorCode.UNKNOWN_MESSAGE_TYPE, f"response type {kind:#04x}")
+    reader.end(MessageType(kind).name.lower())
+    return result
