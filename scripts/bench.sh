@@ -13,7 +13,7 @@
 #   BENCH_QUERY_EVENTS   events in the store queried        (default 10000000)
 #   BENCH_SEED_EVENTS    events per seed-path run           (default 5000)
 # and the scenarios run can be narrowed, for example to the 10M-event queries alone:
-#   BENCH_ONLY           any of: client memory ingest sweep tune overload queries (default all)
+#   BENCH_ONLY           any of: client python memory ingest sweep tune overload queries (default all)
 #   BENCH_STORES         any of: sqlite postgres                                  (default both)
 set -euo pipefail
 
@@ -28,7 +28,7 @@ else
     : "${BENCH_EVENTS:=500000}" "${BENCH_MEMORY_EVENTS:=5000000}" "${BENCH_QUERY_EVENTS:=10000000}" "${BENCH_SEED_EVENTS:=5000}"
 fi
 
-: "${BENCH_ONLY:=client memory ingest sweep tune overload queries}" "${BENCH_STORES:=sqlite postgres}"
+: "${BENCH_ONLY:=client python memory ingest sweep tune overload queries}" "${BENCH_STORES:=sqlite postgres}"
 # want SCENARIO: whether BENCH_ONLY names it.
 want() { [[ " $BENCH_ONLY " == *" $1 "* ]]; }
 
@@ -141,6 +141,24 @@ if want client; then
     strace -f -c -o "$work/strace.txt" "$bench" client-cost --socket "$work/no-daemon.sock" --calls 1000000 >/dev/null
     syscalls_total=$(awk '$NF == "total" { print $(NF-2) }' "$work/strace.txt")
     syscalls_per_call=$(calc "$syscalls_total / 1010000")
+fi
+
+# ---------------------------------------------------------------------------
+# The Python client (clients/python) in CPython, beside the Swift client and ledger-bench in the
+# same run, on the memory store so that the figures are the clients', not a store's.
+if want python; then
+    python_calls=200000 python_events=200000 python_acked=10000
+    $quick && python_calls=50000 python_events=50000 python_acked=2000
+    py() { PYTHONPATH="$root/clients/python/src" python3 "$root/clients/python/bench/bench_client.py" "$@"; }
+    start_daemon memory
+    log "python client: call cost, fire-and-forget and acknowledged events/s"
+    py --socket "$socket" --calls "$python_calls" --events "$python_events" --acked "$python_acked" --json >"$out/python-up.json"
+    run python-swift-call client-cost --socket "$socket" --calls "$python_calls"
+    run python-swift-ff ingest --socket "$socket" --connections 1 --events "$python_events"
+    run python-swift-ack1 ingest --socket "$socket" --connections 1 --events "$python_acked" --ack --window 1
+    run python-swift-ack8 ingest --socket "$socket" --connections 8 --events "$python_acked" --ack --window 1
+    stop_daemon
+    py --socket "$work/no-daemon.sock" --down --calls "$python_calls" --json >"$out/python-down.json"
 fi
 
 # ---------------------------------------------------------------------------
@@ -292,6 +310,22 @@ if have client-up client-down; then
         row "allocations per log call, daemon down" "$(printf %.3f "$allocs_down")" "" "" "0" "$(verdict "$allocs_down < 0.05")"
     fi
     row "system calls per log call, daemon down" "$(printf %.5f "$syscalls_per_call")" "" "" "0" "$(verdict "$syscalls_per_call < 0.01")"
+fi
+
+if have python-up python-down python-swift-call python-swift-ff python-swift-ack1 python-swift-ack8; then
+    up=$(field python-up .call.median_ns)
+    up99=$(field python-up .call.p99_ns)
+    down=$(field python-down .call.median_ns)
+    swift_up=$(field python-swift-call .median_ns)
+    row "python log call, daemon up, median" "${up} ns" "swift ${swift_up} ns" "" "<= 5000" "$(verdict "$up <= 5000")"
+    row "python log call, daemon up, p99" "${up99} ns" "" "" "" ""
+    row "python log call, daemon down, median" "${down} ns" "" "" "<= 1000" "$(verdict "$down <= 1000")"
+    for pair in "fire_and_forget ff fire-and-forget, 1 process" "acked_sequential ack1 acked, one at a time" "acked_8_threads ack8 acked, 8 threads"; do
+        read -r key swift label <<<"$pair"
+        eps=$(field python-up ".$key.events_per_second")
+        ref=$(field "python-swift-$swift" .events_per_second)
+        row "python $label" "$(printf %.0f "$eps")/s" "ledger-bench $(printf %.0f "$ref")/s" "$(ratio "$eps" "$ref")" "" ""
+    done
 fi
 
 if want tune; then

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+import uuid
 from typing import Dict, List, Tuple
 
 import pytest
@@ -51,3 +52,21 @@ def test_vector(name: str, headers: Dict[str, str], data: bytes) -> None:
         assert protocol.encode_request(protocol.decode_request(frame), frame.request_id) == data
     else:
         assert protocol.encode_response(protocol.decode_response(frame), frame.request_id) == data
+
+
+@pytest.mark.parametrize("worker,job,clip", [(None, None, None), ("worker-7", protocol.UNASSIGNED_ID, None), ("w", uuid.uuid4(), uuid.uuid4())])
+def test_the_log_calls_fast_encoder_writes_what_the_careful_one_does(worker, job, clip) -> None:
+    event = protocol.Event(
+        id=uuid.uuid4(), timestamp=1_764_000_000_123_456, event_type="clip_created", entity_type="clip", entity_id="c-é",
+        metadata='{"index":2}', severity=protocol.Severity.WARN, worker_id=worker, job_id=job, clip_id=clip)
+    careful = protocol.encode_request(protocol.LogEvent(event), 0)
+    fast = protocol.encode_log_event(
+        event.id.bytes, event.timestamp, b"clip_created", b"clip", "c-é".encode(), 1, None if worker is None else worker.encode(),
+        None if job is None else job.bytes, None if clip is None else clip.bytes, b'{"index":2}')
+    assert fast == careful
+
+
+@pytest.mark.parametrize("value", ["", "x" * 101, "a\x1bb", "a\u202eb", "a\x85b"])
+def test_identifiers_the_daemon_refuses_are_refused_here(value: str) -> None:
+    with pytest.raises(ValueError):
+        protocol.checked_identifier("event_type", value)

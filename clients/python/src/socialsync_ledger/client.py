@@ -214,8 +214,8 @@ class LedgerClient:
         try:
             entity = entity_id if type(entity_id) is str else _entity_text(entity_id)
             return self._log(
-                event_type, entity_type, entity, metadata, severity, worker_id, _uuid_bytes(job_id, "job_id"),
-                _uuid_bytes(clip_id, "clip_id"), timestamp)
+                event_type, entity_type, protocol.checked_identifier("entity_id", entity), metadata, severity, worker_id,
+                _uuid_bytes(job_id, "job_id"), _uuid_bytes(clip_id, "clip_id"), timestamp)
         except (TypeError, ValueError, OverflowError, UnicodeError) as error:
             self._reject_locally(error)
             return None
@@ -232,7 +232,7 @@ class LedgerClient:
             job = _uuid_parts(job_id, "job_id")
             if job is None:
                 raise ValueError("log_job_event needs a job_id")
-            return self._log(event_type, "job", job[1], metadata, severity, worker_id, job[0], _uuid_bytes(clip_id, "clip_id"), timestamp)
+            return self._log(event_type, "job", job[2], metadata, severity, worker_id, job[0], _uuid_bytes(clip_id, "clip_id"), timestamp)
         except (TypeError, ValueError, OverflowError, UnicodeError) as error:
             self._reject_locally(error)
             return None
@@ -249,24 +249,27 @@ class LedgerClient:
             clip = _uuid_parts(clip_id, "clip_id")
             if clip is None:
                 raise ValueError("log_clip_event needs a clip_id")
-            return self._log(event_type, "clip", clip[1], metadata, severity, worker_id, _uuid_bytes(job_id, "job_id"), clip[0], timestamp)
+            return self._log(event_type, "clip", clip[2], metadata, severity, worker_id, _uuid_bytes(job_id, "job_id"), clip[0], timestamp)
         except (TypeError, ValueError, OverflowError, UnicodeError) as error:
             self._reject_locally(error)
             return None
 
     def _log(
-        self, event_type: str, entity_type: str, entity_id: str, metadata: Metadata, severity: Any, worker_id: Optional[str],
+        self, event_type: str, entity_type: str, entity_id: bytes, metadata: Metadata, severity: Any, worker_id: Optional[str],
         job_id: Optional[bytes], clip_id: Optional[bytes], timestamp: Any,
     ) -> Optional[uuid.UUID]:
-        """Encodes straight to the frame's bytes: the call's cost is the caller's, so no object is built on the way."""
+        """Encodes straight to the frame's bytes: the call's cost is the caller's, so no object is built on the way.
+
+        `entity_id` comes checked and encoded (a job's or clip's id text is safe by construction).
+        """
         level = _SEVERITIES.get(severity)
         if level is None:
             level = int(Severity.parse(severity))
         event_id = ids.next_int()
         frame = protocol.encode_log_event(
-            event_id.to_bytes(16, "big"), now_micros() if timestamp is None else to_micros(timestamp),
+            event_id.to_bytes(16, "big"), time.time_ns() // 1_000 if timestamp is None else to_micros(timestamp),
             protocol.checked_identifier("event_type", event_type), protocol.checked_identifier("entity_type", entity_type),
-            protocol.checked_identifier("entity_id", entity_id), level,
+            entity_id, level,
             None if worker_id is None else protocol.checked_identifier("worker_id", worker_id), job_id, clip_id, _metadata_bytes(metadata))
         return uuid_from_int(event_id) if self._enqueue(frame, 1) else None
 
@@ -479,15 +482,15 @@ class LedgerClient:
             self._forget_parent()
 
     def _enqueue(self, frame: bytes, events: int) -> bool:
-        at = now_micros()
+        # A fork is handled by os.register_at_fork before the child runs any of this.
         with self._lock:
-            if self._pid != os.getpid():
-                self._forget_parent()
             if self._closed or time.monotonic() < self._backing_off_until:
+                at = time.time_ns() // 1_000
                 self._statistics.dropped_unreachable += events
                 self._tallies[GapReason.DAEMON_UNREACHABLE].add(events, at)
                 return False
             if len(self._buffer) + self._unsent_bytes + len(frame) > self.buffer_limit:
+                at = time.time_ns() // 1_000
                 self._statistics.dropped_buffer_full += events
                 self._tallies[GapReason.BUFFER_FULL].add(events, at)
                 return False
@@ -736,15 +739,16 @@ _JSON = json.JSONEncoder(default=str, separators=(",", ":"), ensure_ascii=False,
 _UUIDS: Dict[Any, Any] = {}
 
 
-def _uuid_parts(value: UUIDLike, name: str) -> Optional[Tuple[bytes, str]]:
-    """A UUID (or its text) as its 16 bytes and its lowercase text."""
+def _uuid_parts(value: UUIDLike, name: str) -> Optional[Tuple[bytes, str, bytes]]:
+    """A UUID (or its text) as its 16 bytes, its lowercase text, and that text's bytes."""
     if value is None:
         return None
     parts = _UUIDS.get(value)
     if parts is None:
         parsed = _uuid(value, name)
         assert parsed is not None
-        parts = (parsed.bytes, str(parsed))
+        text = str(parsed)
+        parts = (parsed.bytes, text, text.encode("ascii"))
         if len(_UUIDS) >= 4096:
             _UUIDS.clear()
         _UUIDS[value] = parts
