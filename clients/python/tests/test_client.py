@@ -54,10 +54,14 @@ def test_bad_arguments_never_raise_and_are_counted(daemon: Daemon, caplog: pytes
     assert client.log_event("t", "job", "j", severity="LOUD") is None
     assert client.log_job_event("not-a-uuid", "job_created") is None
     assert client.log_event("t", "job", "j", metadata=object()) is None  # type: ignore[arg-type]
+    cyclic: dict = {}
+    cyclic["self"] = cyclic
+    assert client.log_event("t", "job", "j", metadata=cyclic) is None
+    assert client.log_event("t", "job", "j", metadata={"n": float("nan")}) is None
     # A JSON string that is not an object reaches the daemon and is refused there, also counted.
     assert client.log_event("t", "job", "j", metadata="[1, 2]") is not None
     assert not client.flush(30)
-    assert client.statistics.rejected == 6
+    assert client.statistics.rejected == 8
     assert sum("refused before sending" in record.message for record in caplog.records if record.levelname == "WARNING") == 1
     with pytest.raises(LedgerError) as raised:
         client.log_event_acked("t", "job", "j", metadata="[1]")

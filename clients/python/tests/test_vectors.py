@@ -70,3 +70,13 @@ def test_the_log_calls_fast_encoder_writes_what_the_careful_one_does(worker, job
 def test_identifiers_the_daemon_refuses_are_refused_here(value: str) -> None:
     with pytest.raises(ValueError):
         protocol.checked_identifier("event_type", value)
+
+
+def test_the_prefixed_fast_encoder_writes_what_the_careful_one_does() -> None:
+    job = uuid.uuid4()
+    event = protocol.Event(
+        id=uuid.uuid4(), timestamp=42, event_type="job_created", entity_type="job", entity_id=str(job), metadata="{}", job_id=job)
+    fields = protocol.prefixed_identifier("event_type", "job_created") + protocol.prefixed_identifier("entity_type", "job")
+    fields += protocol.prefixed_identifier("entity_id", str(job))
+    fast = protocol.encode_prefixed_log_event(event.id.bytes, 42, fields, 0, None, job.bytes, None, b"{}")
+    assert fast == protocol.encode_request(protocol.LogEvent(event), 0)

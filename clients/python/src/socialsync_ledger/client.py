@@ -214,9 +214,9 @@ class LedgerClient:
         try:
             entity = entity_id if type(entity_id) is str else _entity_text(entity_id)
             return self._log(
-                event_type, entity_type, protocol.checked_identifier("entity_id", entity), metadata, severity, worker_id,
+                event_type, entity_type, protocol.prefixed_identifier("entity_id", entity), metadata, severity, worker_id,
                 _uuid_bytes(job_id, "job_id"), _uuid_bytes(clip_id, "clip_id"), timestamp)
-        except (TypeError, ValueError, OverflowError, UnicodeError) as error:
+        except (TypeError, ValueError, OverflowError, UnicodeError, RecursionError) as error:
             self._reject_locally(error)
             return None
 
@@ -233,7 +233,7 @@ class LedgerClient:
             if job is None:
                 raise ValueError("log_job_event needs a job_id")
             return self._log(event_type, "job", job[2], metadata, severity, worker_id, job[0], _uuid_bytes(clip_id, "clip_id"), timestamp)
-        except (TypeError, ValueError, OverflowError, UnicodeError) as error:
+        except (TypeError, ValueError, OverflowError, UnicodeError, RecursionError) as error:
             self._reject_locally(error)
             return None
 
@@ -250,7 +250,7 @@ class LedgerClient:
             if clip is None:
                 raise ValueError("log_clip_event needs a clip_id")
             return self._log(event_type, "clip", clip[2], metadata, severity, worker_id, _uuid_bytes(job_id, "job_id"), clip[0], timestamp)
-        except (TypeError, ValueError, OverflowError, UnicodeError) as error:
+        except (TypeError, ValueError, OverflowError, UnicodeError, RecursionError) as error:
             self._reject_locally(error)
             return None
 
@@ -260,17 +260,17 @@ class LedgerClient:
     ) -> Optional[uuid.UUID]:
         """Encodes straight to the frame's bytes: the call's cost is the caller's, so no object is built on the way.
 
-        `entity_id` comes checked and encoded (a job's or clip's id text is safe by construction).
+        `entity_id` comes checked and length-prefixed (a job's or clip's id text is safe by construction).
         """
         level = _SEVERITIES.get(severity)
         if level is None:
             level = int(Severity.parse(severity))
         event_id = ids.next_int()
-        frame = protocol.encode_log_event(
+        frame = protocol.encode_prefixed_log_event(
             event_id.to_bytes(16, "big"), time.time_ns() // 1_000 if timestamp is None else to_micros(timestamp),
-            protocol.checked_identifier("event_type", event_type), protocol.checked_identifier("entity_type", entity_type),
-            entity_id, level,
-            None if worker_id is None else protocol.checked_identifier("worker_id", worker_id), job_id, clip_id, _metadata_bytes(metadata))
+            protocol.prefixed_identifier("event_type", event_type) + protocol.prefixed_identifier("entity_type", entity_type) + entity_id,
+            level, None if worker_id is None else protocol.checked_identifier("worker_id", worker_id), job_id, clip_id,
+            _metadata_bytes(metadata))
         return uuid_from_int(event_id) if self._enqueue(frame, 1) else None
 
     # MARK: Acknowledged
@@ -740,7 +740,7 @@ _UUIDS: Dict[Any, Any] = {}
 
 
 def _uuid_parts(value: UUIDLike, name: str) -> Optional[Tuple[bytes, str, bytes]]:
-    """A UUID (or its text) as its 16 bytes, its lowercase text, and that text's bytes."""
+    """A UUID (or its text) as its 16 bytes, its lowercase text, and that text as the wire carries an entity id."""
     if value is None:
         return None
     parts = _UUIDS.get(value)
@@ -748,7 +748,7 @@ def _uuid_parts(value: UUIDLike, name: str) -> Optional[Tuple[bytes, str, bytes]
         parsed = _uuid(value, name)
         assert parsed is not None
         text = str(parsed)
-        parts = (parsed.bytes, text, text.encode("ascii"))
+        parts = (parsed.bytes, text, b"\x00\x24" + text.encode("ascii"))
         if len(_UUIDS) >= 4096:
             _UUIDS.clear()
         _UUIDS[value] = parts
@@ -766,11 +766,27 @@ def _entity_text(value: Any) -> str:
     return str(value)
 
 
+try:
+    from json.encoder import c_make_encoder as _c_make_encoder  # type: ignore[attr-defined]
+    from json.encoder import encode_basestring as _encode_basestring
+except ImportError:  # pragma: no cover - interpreters without the C accelerator
+    _c_make_encoder = None
+
+
+def _json_text(metadata: Mapping[str, Any]) -> str:
+    """`json.dumps(metadata, default=str, separators=(",", ":"), ensure_ascii=False, allow_nan=False)`,
+    through the C encoder directly: half the cost, on every log call that passes a dict."""
+    if _c_make_encoder is None:
+        return _JSON.encode(metadata)
+    # A fresh encoder (and circular-reference memo) per call, as JSONEncoder.iterencode makes one.
+    return "".join(_c_make_encoder({}, str, _encode_basestring, None, ":", ",", False, False, False)(metadata, 0))
+
+
 def _metadata_bytes(metadata: Metadata) -> bytes:
     if metadata is None:
         return b"{}"
     if type(metadata) is dict or isinstance(metadata, Mapping):
-        data = _JSON.encode(metadata).encode("utf-8", "surrogatepass")
+        data = _json_text(metadata).encode("utf-8", "surrogatepass")
     elif isinstance(metadata, str):
         data = metadata.encode("utf-8", "surrogatepass")
     else:
