@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 
 from . import protocol
-from .defaults import default_socket
+from .defaults import default_socket, untrusted_directory
 from .ids import shared as ids
 from .ids import uuid_from_int
 from .protocol import ErrorCode, Event, EventCursor, Filter, GapReason, Severity, TailCursor
@@ -155,6 +155,8 @@ class LedgerClient:
         buffer_limit: Optional[int] = None,
     ) -> None:
         self.socket_path = socket or default_socket()
+        #: The default path is checked before each connect, as ledger-rpc checks it; a path given is trusted.
+        self._verify_directory = socket is None and not os.environ.get("LEDGER_SOCKET")
         self.request_timeout = request_timeout
         self.client_name = (client_name or _process_name())[:255]
         if buffer_limit is not None:
@@ -606,6 +608,11 @@ class LedgerClient:
     def _connect(self) -> Optional[socket.socket]:
         with self._lock:
             self._statistics.connection_attempts += 1
+        if self._verify_directory:
+            problem = untrusted_directory(self.socket_path)
+            if problem is not None:
+                self._connect_failed(OSError(errno.EPERM, f"not connecting: {problem}"))
+                return None
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.settimeout(self.connect_timeout)
         try:

@@ -32,3 +32,29 @@ def default_socket(environment: Optional[Mapping[str, str]] = None, uid: Optiona
         if os.path.exists(path):
             return path
     return candidates[0]
+
+
+def untrusted_directory(socket_path: str) -> Optional[str]:
+    """Why the default socket's directory may not be trusted, or None.
+
+    As ledgerd and ledger-rpc check it: the default path may lie in /tmp, where another user
+    could have made the directory first and answer in the daemon's place. It must be a directory
+    (not a link to one), owned by this user or root, and writable by nobody else. A directory that
+    is not there only means the daemon is not running.
+    """
+    import stat
+
+    directory = os.path.dirname(socket_path) or "."
+    try:
+        info = os.lstat(directory)
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        return f"the socket directory {directory} cannot be read: {error.strerror}"
+    if not stat.S_ISDIR(info.st_mode):
+        return f"the socket directory {directory} is not a directory (a link is not trusted)"
+    if info.st_uid not in (os.getuid(), 0):
+        return f"the socket directory {directory} belongs to uid {info.st_uid}, not to uid {os.getuid()}"
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return f"the socket directory {directory} is writable by others (mode {stat.S_IMODE(info.st_mode):o})"
+    return None
