@@ -46,4 +46,7 @@ if "$venv/bin/python" -c 'import setuptools, wheel' >/dev/null 2>&1; then
 else
     "$venv/bin/python" -m pip install -q --force-reinstall ./clients/python
 fi
+# The package promises types (py.typed): mypy checks them.
+"$venv/bin/python" -c 'import mypy' >/dev/null 2>&1 || "$venv/bin/python" -m pip install -q mypy
+"$venv/bin/python" -m mypy --no-incremental --cache-dir /dev/null clients/python/src/socialsync_ledger
 (cd clients/python && LEDGER_BIN_DIR="$bin_dir" "../../$venv/bin/python" -m pytest -q -p no:cacheprovider tests)

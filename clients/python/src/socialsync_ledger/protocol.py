@@ -62,9 +62,9 @@ class Severity(enum.IntEnum):
         if isinstance(value, int) and not isinstance(value, bool) and value in (0, 1, 2):
             return cls(value)
         # An enum from another module (the seed's EventSeverity) carries its name.
-        name = getattr(value, "name", None) or getattr(value, "value", None)
-        if isinstance(name, str):
-            return cls.parse(name)
+        label = getattr(value, "name", None) or getattr(value, "value", None)
+        if isinstance(label, str):
+            return cls.parse(label)
         raise ValueError(f"severity {value!r} is not INFO, WARN or ERROR")
 
 
