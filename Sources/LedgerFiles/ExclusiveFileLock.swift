@@ -14,6 +14,8 @@ public final class ExclusiveFileLock: Sendable {
     }
 
     public let path: String
+    /// About a second of retries when the holder is this process (see `init`).
+    static let attemptsWhileAChildStarts = 500
     /// -1 once released.
     private let descriptor: Mutex<Int32>
 
@@ -24,9 +26,17 @@ public final class ExclusiveFileLock: Sendable {
         guard descriptor >= 0 else {
             throw Refusal(description: "cannot open the lock file \(path) for \(guarding): \(String(cString: strerror(errno)))")
         }
-        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+        var attempts = 0
+        while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
             let reason = errno
             let holder = Self.holder(descriptor)
+            // A lock this process let go of a moment ago can still be held by a child it is starting:
+            // between fork and exec the child shares the lock's open file. That passes in microseconds.
+            attempts += 1
+            if reason == EWOULDBLOCK, holder == getpid(), attempts < Self.attemptsWhileAChildStarts {
+                usleep(2_000)
+                continue
+            }
             close(descriptor)
             guard reason == EWOULDBLOCK else {
                 throw Refusal(description: "cannot lock \(path) for \(guarding): \(String(cString: strerror(reason)))")

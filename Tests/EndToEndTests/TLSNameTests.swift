@@ -6,7 +6,7 @@ import Testing
 @Suite struct TLSNameTests {
     /// gen-certs.sh's server certificate names DNS:localhost, IP:127.0.0.1 and IP:::1.
     @Test func theDaemonsCertificateMustCarryTheNameTyped() async throws {
-        let certs = try TLSTests.certificates()
+        let certs = try await TLSTests.certificates()
         let daemon = try await TLSTests.startDaemon(certs: certs)
         let url = try #require(daemon.tlsURL)
         let port = try #require(url.split(separator: ":").last.map(String.init))
@@ -29,7 +29,7 @@ import Testing
 
     /// An ordinary disconnect is not news; a refusal is one line saying who and why, never BoringSSL's text.
     @Test func tlsFailuresAreOneReadableLineOnEachSide() async throws {
-        let certs = try TLSTests.certificates()
+        let certs = try await TLSTests.certificates()
         let daemon = try await TLSTests.startDaemon(certs: certs)
         for _ in 0..<3 {
             let ping = try await runTool("ledger-rpc", ["ping"] + (try TLSTests.remote(daemon, certs: certs)))

@@ -6,12 +6,10 @@ import Testing
 @Suite struct TLSTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    /// A CA with server, client and expired client certificates, as an operator would make them.
-    static func certificates() throws -> String {
-        let directory = try makeTemporaryDirectory() + "/certs"
-        let result = try Subprocess.run(["bash", Self.repository.appendingPathComponent("scripts/gen-certs.sh").path, directory])
-        guard result.status == 0 else { throw ToolFailure(result: ToolResult(status: result.status, stdout: result.stdout, stderr: result.stderr)) }
-        return directory
+    /// A CA with server, client and expired client certificates, as an operator would make them;
+    /// one set for the run, made off the cooperative pool.
+    static func certificates() async throws -> String {
+        try await TestCertificates.make().directory
     }
 
     static func startDaemon(certs: String, extra: [String] = []) async throws -> Daemon {
@@ -30,7 +28,7 @@ import Testing
     }
 
     @Test func aGoodClientQueriesButMayNotLogUnlessAllowed() async throws {
-        let certs = try Self.certificates()
+        let certs = try await Self.certificates()
         let daemon = try await Self.startDaemon(certs: certs)
         let logged = try await runTool("ledger-rpc", ["log", "video_uploaded", "video_asset", "v-1", "--socket", daemon.socketPath])
         #expect(logged.status == 0)
@@ -75,8 +73,8 @@ import Testing
     }
 
     @Test func refusesCertificatesItCannotTrust() async throws {
-        let certs = try Self.certificates()
-        let otherCA = try Self.certificates()
+        let certs = try await Self.certificates()
+        let otherCA = try await TestCertificates.makeAnother().directory
         let daemon = try await Self.startDaemon(certs: certs)
 
         let expired = try await runTool("ledger-rpc", ["ping"] + Self.remote(daemon, certs: certs, cert: "expired"))
@@ -105,7 +103,7 @@ import Testing
     }
 
     @Test func aServerCertificateForAnotherHostIsAHostnameMismatch() async throws {
-        let certs = try Self.certificates()
+        let certs = try await Self.certificates()
         let other = try makeTemporaryDirectory()
         // A server certificate from the same CA, but for other.example only.
         let made = try Subprocess.run([
@@ -131,8 +129,8 @@ import Testing
     }
 
     @Test func badTLSFilesStopStartUpWithTheirName() async throws {
-        let certs = try Self.certificates()
-        let otherCA = try Self.certificates()
+        let certs = try await Self.certificates()
+        let otherCA = try await TestCertificates.makeAnother().directory
         let directory = try makeTemporaryDirectory()
         let base = ["--socket", "\(directory)/s.sock", "--store", "sqlite:\(directory)/l.sqlite", "--tls-listen", "127.0.0.1:0"]
         let cases: [([String], String)] = [
@@ -166,7 +164,7 @@ import Testing
     /// Peers that never finish a handshake are closed at its deadline, and however many there are
     /// they only take TLS slots: local services always get in.
     @Test func unfinishedHandshakesNeitherLastNorTakeTheSocketsSlots() async throws {
-        let certs = try Self.certificates()
+        let certs = try await Self.certificates()
         let daemon = try await Self.startDaemon(
             certs: certs, extra: ["--max-connections", "4", "--tls-max-connections", "3", "--tls-handshake-timeout", "2"])
         let port = try #require(daemon.tlsURL.flatMap { $0.split(separator: ":").last }.flatMap { Int($0) })

@@ -7,8 +7,8 @@ import Testing
 /// Every promise and waiter the client makes ends, on every path a connection can take.
 @Suite struct ClientConnectionPathsTests {
     /// A TLS endpoint with files that parse; the tests never get as far as using them on a live daemon.
-    static func tlsConfiguration(port: Int, host: String = "127.0.0.1") throws -> LedgerClientConfiguration {
-        let certificates = try TestCertificates.make()
+    static func tlsConfiguration(port: Int, host: String = "127.0.0.1") async throws -> LedgerClientConfiguration {
+        let certificates = try await TestCertificates.make()
         var configuration = LedgerClientConfiguration(socketPath: "/nonexistent")
         configuration.tls = LedgerTLSEndpoint(
             host: host, port: port, certificatePath: certificates.clientCertificate, privateKeyPath: certificates.clientKey,
@@ -22,7 +22,7 @@ import Testing
     @Test func refusedAndUnresolvableTLSConnectsFailCleanlyEveryTime() async throws {
         let closedPort = try TCPListener.unusedPort()
         for host in ["127.0.0.1", "ledger-host.invalid"] {
-            let client = LedgerClient(configuration: try Self.tlsConfiguration(port: closedPort, host: host))
+            let client = LedgerClient(configuration: try await Self.tlsConfiguration(port: closedPort, host: host))
             for _ in 0..<10 {
                 await #expect(throws: LedgerClientError.self) { try await client.ping() }
                 client.logEvent(eventType: "t", entityType: "e", entityID: "1")
@@ -34,7 +34,7 @@ import Testing
     /// A port that accepts but never speaks TLS: the request's own timeout covers connecting.
     @Test func aRequestTimesOutWhileTheHandshakeNeverComes() async throws {
         let silent = try TCPListener()
-        var configuration = try Self.tlsConfiguration(port: silent.port)
+        var configuration = try await Self.tlsConfiguration(port: silent.port)
         configuration.connectTimeout = .seconds(60)
         configuration.requestTimeout = .milliseconds(300)
         let client = LedgerClient(configuration: configuration)
@@ -54,7 +54,7 @@ import Testing
     /// Requests waiting for a connection that is still being made end when the client shuts down.
     @Test func shutdownWhileConnectingEndsEveryWaitingRequest() async throws {
         let silent = try TCPListener()
-        var configuration = try Self.tlsConfiguration(port: silent.port)
+        var configuration = try await Self.tlsConfiguration(port: silent.port)
         configuration.connectTimeout = .seconds(60)
         configuration.requestTimeout = .seconds(60)
         let client = LedgerClient(configuration: configuration)

@@ -17,8 +17,8 @@ import Testing
     }
 
     /// gen-certs.sh's server certificate names DNS:localhost, IP:127.0.0.1 and IP:::1.
-    @Test func aNameIsCheckedAgainstNamesAndAnAddressAgainstAddresses() throws {
-        let certificates = try TestCertificates.make()
+    @Test func aNameIsCheckedAgainstNamesAndAnAddressAgainstAddresses() async throws {
+        let certificates = try await TestCertificates.make()
         let certificate = try #require(try NIOSSLCertificate.fromPEMFile(certificates.serverCertificate).first)
         #expect(ServerIdentity.problem(certificate: certificate, expected: "localhost") == nil)
         #expect(ServerIdentity.problem(certificate: certificate, expected: "127.0.0.1") == nil)

@@ -12,11 +12,30 @@ public struct TestCertificates: Sendable {
 
     public static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    public static func make() throws -> TestCertificates {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-certs-\(UUID().uuidString.prefix(8))").path
-        let result = try Subprocess.run(["bash", Self.repository.appendingPathComponent("scripts/gen-certs.sh").path, directory])
-        guard result.status == 0 else { throw Subprocess.Failure(command: ["gen-certs.sh", directory], errno: EIO) }
-        return TestCertificates(directory: directory)
+    /// One set for the whole run, made once, on a thread of its own: openssl takes a second or two,
+    /// and a test's task waiting on it must not hold one of the few threads the other tests run on.
+    public static func make() async throws -> TestCertificates {
+        try await self.shared.value
+    }
+
+    /// A set of its own, from another CA, for tests that need a stranger's certificates.
+    public static func makeAnother() async throws -> TestCertificates {
+        try await self.generate()
+    }
+
+    private static let shared = Task<TestCertificates, any Error> { try await generate() }
+
+    private static func generate() async throws -> TestCertificates {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread {
+                continuation.resume(with: Result {
+                    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-certs-\(UUID().uuidString.prefix(8))").path
+                    let result = try Subprocess.run(["bash", Self.repository.appendingPathComponent("scripts/gen-certs.sh").path, directory])
+                    guard result.status == 0 else { throw Subprocess.Failure(command: ["gen-certs.sh", directory], errno: EIO) }
+                    return TestCertificates(directory: directory)
+                })
+            }.start()
+        }
     }
 }
 
