@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 
 /// Runs a command to completion with posix_spawn and waitpid, collecting its output.
 ///
@@ -35,7 +36,9 @@ public enum Subprocess {
         ProcessInfo.processInfo.environment.merging(changes) { $1 }.map { "\($0)=\($1)" }
     }
 
-    public static func run(_ arguments: [String], environment changes: [String: String] = [:]) throws -> Result {
+    /// - Parameter deadline: a child still running after this many seconds is killed (its status is
+    ///   then 128 + SIGKILL), so a tool that should have exited fails its test instead of hanging the suite.
+    public static func run(_ arguments: [String], environment changes: [String: String] = [:], deadline: Int = 300) throws -> Result {
         var output: [Int32] = [0, 0]
         var errors: [Int32] = [0, 0]
         // Until the child has its copies and ours are closed, no other spawn may run: a child spawned
@@ -75,6 +78,14 @@ public enum Subprocess {
             close(errors[0])
             throw Failure(command: arguments, errno: spawned)
         }
+        // Killed only while not yet reaped, so the pid cannot belong to another process by then.
+        let reaped = NIOLockedValueBox(false)
+        let child = pid
+        DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(deadline)) {
+            reaped.withLockedValue { done in
+                if !done { kill(child, SIGKILL) }
+            }
+        }
         // Both pipes are drained at once so a chatty child never blocks on a full one.
         let errorText = ReadAll(descriptor: errors[0])
         let thread = Thread { errorText.read() }
@@ -83,7 +94,14 @@ public enum Subprocess {
         outputText.read()
         errorText.wait()
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        // The child may linger after closing its output (a daemon it started holds none of ours): wait for it
+        // without reaping, so the deadline can still kill it; then reap it under the lock.
+        var info = siginfo_t()
+        while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) < 0 && errno == EINTR {}
+        reaped.withLockedValue { done in
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            done = true
+        }
         let exitStatus = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
         return Result(status: exitStatus, stdout: outputText.text, stderr: errorText.text)
     }
