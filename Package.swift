@@ -97,7 +97,7 @@ let package = Package(
         .executableTarget(
             name: "ledger-bench",
             dependencies: [
-                "LedgerClient", "LedgerProtocol", "LedgerStore", argumentParser, atomics, logging, nioCore, nioPosix, nioLocks,
+                "LedgerClient", "LedgerProtocol", "LedgerStore", "LedgerFiles", argumentParser, atomics, logging, nioCore, nioPosix, nioLocks,
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             swiftSettings: swiftSettings
@@ -119,7 +119,7 @@ let package = Package(
         ),
         .target(
             name: "LedgerTestSupport",
-            dependencies: ["LedgerServer", "LedgerStore", "LedgerProtocol", logging, serviceLifecycle],
+            dependencies: ["LedgerServer", "LedgerStore", "LedgerProtocol", "LedgerFiles", logging, serviceLifecycle],
             path: "Tests/LedgerTestSupport",
             swiftSettings: swiftSettings
         ),

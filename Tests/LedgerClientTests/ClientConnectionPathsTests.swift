@@ -18,6 +18,18 @@ import Testing
         return configuration
     }
 
+    /// How a ping ends: nil when it answered (or the deadline passed first), else its error's code.
+    static func pingErrorCode(_ client: LedgerClient, within seconds: Int) async throws -> LedgerClientError.Code? {
+        try await withDeadline(seconds: seconds) { () async -> LedgerClientError.Code? in
+            do {
+                _ = try await client.ping()
+                return nil
+            } catch {
+                return (error as? LedgerClientError)?.code
+            }
+        } ?? nil
+    }
+
     /// A refused TCP connect once crashed the process ("leaking promise"): the handshake promise was never completed.
     @Test func refusedAndUnresolvableTLSConnectsFailCleanlyEveryTime() async throws {
         let closedPort = try TCPListener.unusedPort()
@@ -38,14 +50,7 @@ import Testing
         configuration.connectTimeout = .seconds(60)
         configuration.requestTimeout = .milliseconds(300)
         let client = LedgerClient(configuration: configuration)
-        let code: LedgerClientError.Code? = try await withDeadline(seconds: 30) { () async -> LedgerClientError.Code? in
-            do {
-                _ = try await client.ping()
-                return nil
-            } catch {
-                return (error as? LedgerClientError)?.code
-            }
-        } ?? nil
+        let code = try await Self.pingErrorCode(client, within: 30)
         #expect(code == .timeout, "\(String(describing: code))")
         await client.shutdown()
         silent.close()
@@ -88,14 +93,7 @@ import Testing
         let client = LedgerClient(socketPath: server.socketPath)
         _ = try await client.ping()
         await client.shutdown()
-        let code: LedgerClientError.Code? = try await withDeadline(seconds: 10) { () async -> LedgerClientError.Code? in
-            do {
-                _ = try await client.ping()
-                return nil
-            } catch {
-                return (error as? LedgerClientError)?.code
-            }
-        } ?? nil
+        let code = try await Self.pingErrorCode(client, within: 10)
         #expect(code == .shutdown)
         try await server.stopAndRemove()
     }

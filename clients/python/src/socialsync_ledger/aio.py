@@ -82,7 +82,9 @@ class AsyncLedgerClient:
 
     async def tail(self, filter: Optional[Filter] = None, after: Optional[TailCursor] = None, reconnect: bool = True) -> AsyncIterator[Event]:
         """Committed events as they land, read on the loop itself (asyncio's own Unix connection)."""
-        cursor = after
+        from .tail import TailFollower
+
+        follower = TailFollower(after, reconnect)
         backoff = 0.2
         while True:
             try:
@@ -94,25 +96,15 @@ class AsyncLedgerClient:
                 backoff = min(backoff * 2, self.sync.maximum_backoff)
                 continue
             try:
-                writer.write(protocol.encode_request(protocol.Subscribe(filter or Filter(), cursor), 1))
+                writer.write(follower.subscribe(filter or Filter()))
                 await writer.drain()
-                decoder = protocol.FrameDecoder()
-                while True:
+                while not follower.ended:
                     data = await reader.read(1 << 16)
                     if not data:
                         break
-                    for frame in decoder.feed(data):
-                        response = protocol.decode_response(frame)
-                        if isinstance(response, protocol.ErrorResponse):
-                            raise LedgerError(LedgerError.REJECTED, f"ledgerd refused the tail: {response.name}: {response.message}", response.name)
-                        if not isinstance(response, protocol.TailBatch):
-                            raise LedgerError(LedgerError.PROTOCOL_VIOLATION, "ledgerd answered a tail with something else")
+                    for event in follower.feed(data):
                         backoff = 0.2
-                        for event in response.events:
-                            cursor = event.tail_cursor or cursor
-                            yield event
-                        if response.next is not None:
-                            cursor = response.next
+                        yield event
             except (OSError, protocol.ProtocolError):
                 pass
             finally:

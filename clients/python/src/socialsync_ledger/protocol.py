@@ -7,6 +7,7 @@ the golden vectors byte for byte.
 from __future__ import annotations
 
 import enum
+import re
 import struct
 import uuid
 from dataclasses import dataclass, field
@@ -105,7 +106,9 @@ LIMITS = {"event_type": 100, "entity_type": 50, "entity_id": 255, "worker_id": 1
 MAXIMUM_METADATA = 65_536
 MINIMUM_TIMESTAMP = -62_135_596_800_000_000
 MAXIMUM_TIMESTAMP = 253_402_300_799_999_999
-_FORBIDDEN = set(range(0x20)) | set(range(0x7F, 0xA0)) | {0x200E, 0x200F, 0x2028, 0x2029} | set(range(0x202A, 0x202F)) | set(range(0x2066, 0x206A))
+#: C0, DEL and C1 controls, the bidirectional marks, embeddings, overrides and isolates, the line and
+#: paragraph separators, and lone surrogates: what an identifier may not hold (§3).
+_FORBIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def identifier_problem(name: str, value: str) -> Optional[str]:
@@ -115,9 +118,9 @@ def identifier_problem(name: str, value: str) -> Optional[str]:
         return f"{name} is empty"
     if len(encoded) > LIMITS[name]:
         return f"{name} is {len(encoded)} bytes, the limit is {LIMITS[name]}"
-    for character in value:
-        if ord(character) in _FORBIDDEN or 0xD800 <= ord(character) <= 0xDFFF:
-            return f"{name} holds the control or bidirectional character U+{ord(character):04X}"
+    found = _FORBIDDEN.search(value)
+    if found:
+        return f"{name} holds the control or bidirectional character U+{ord(found.group()):04X}"
     return None
 
 
@@ -819,42 +822,14 @@ def decode_response(frame: Frame) -> Response:
 
 # MARK: The fire-and-forget fast path
 
-_HEADER = struct.Struct(">IBBI")
 _U16 = struct.Struct(">H")
 _U32 = struct.Struct(">I")
-_PRESENT_I64 = struct.Struct(">Bq")
 _NONE = b"\x00"
 _LOG_HEAD = struct.Struct(">IBBIB16sBq")
 _SEVERITY_BYTES = (b"\x00", b"\x01", b"\x02")
-_FORBIDDEN_PATTERN = None
-
-
-def _forbidden():
-    global _FORBIDDEN_PATTERN
-    if _FORBIDDEN_PATTERN is None:
-        import re
-
-        _FORBIDDEN_PATTERN = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
-    return _FORBIDDEN_PATTERN
-
-
-_CHECKED: Dict[Tuple[str, str], bytes] = {}
-
-
 def checked_identifier(name: str, value: str) -> bytes:
-    """The field's UTF-8, or ValueError naming why the daemon would refuse it (§3).
-
-    Event and entity types repeat from call to call: each is checked once and remembered.
-    """
-    known = _CHECKED.get((name, value))
-    if known is not None:
-        return known
-    data = _check_identifier(name, value)
-    if name != "entity_id":
-        if len(_CHECKED) >= 4096:
-            _CHECKED.clear()
-        _CHECKED[(name, value)] = data
-    return data
+    """The field's UTF-8, or ValueError naming why the daemon would refuse it (§3)."""
+    return prefixed_identifier(name, value)[2:]
 
 
 _PREFIXED: Dict[Tuple[str, str], bytes] = {}
@@ -877,7 +852,7 @@ def prefixed_identifier(name: str, value: str) -> bytes:
 
 def encode_prefixed_log_event(
     event_id: bytes, timestamp: int, fields: bytes, severity: int, worker_id: Optional[bytes], job_id: Optional[bytes],
-    clip_id: Optional[bytes], metadata: bytes,
+    clip_id: Optional[bytes], metadata: bytes, flags: int = 0, request_id: int = 0,
 ) -> bytes:
     """`encode_log_event` for fire-and-forget calls, with event_type, entity_type and entity_id already
     length-prefixed and joined in `fields`: the fewest operations per call."""
@@ -888,7 +863,9 @@ def encode_prefixed_log_event(
         _NONE if clip_id is None else b"\x01" + clip_id,
         _U32.pack(len(metadata)),
     ))
-    return _LOG_HEAD.pack(32 + len(middle) + len(metadata), VERSION, MessageType.LOG_EVENT, 0, 0, event_id, 1, timestamp) + middle + metadata
+    # Header, flags, id and timestamp in one pack: 4 + 6 + 1 + 16 + 9 bytes, of which the length counts all but 4.
+    head = _LOG_HEAD.pack(32 + len(middle) + len(metadata), VERSION, MessageType.LOG_EVENT, request_id, flags, event_id, 1, timestamp)
+    return head + middle + metadata
 
 
 def _check_identifier(name: str, value: str) -> bytes:
@@ -898,7 +875,7 @@ def _check_identifier(name: str, value: str) -> bytes:
     if not data or len(data) > LIMITS[name]:
         raise ValueError(identifier_problem(name, value) or f"{name} is not acceptable")
     if not value.isascii() or not value.isprintable():
-        if _forbidden().search(value):
+        if _FORBIDDEN.search(value):
             raise ValueError(identifier_problem(name, value) or f"{name} holds a control character")
     return data
 
@@ -909,14 +886,5 @@ def encode_log_event(
     request_id: int = 0,
 ) -> bytes:
     """A `log_event` frame from fields already encoded: what `encode_request(LogEvent(...))` writes, in one join."""
-    middle = b"".join((
-        _U16.pack(len(event_type)), event_type, _U16.pack(len(entity_type)), entity_type, _U16.pack(len(entity_id)), entity_id,
-        _SEVERITY_BYTES[severity],
-        _NONE if worker_id is None else b"\x01" + _U16.pack(len(worker_id)) + worker_id,
-        _NONE if job_id is None else b"\x01" + job_id,
-        _NONE if clip_id is None else b"\x01" + clip_id,
-        _U32.pack(len(metadata)),
-    ))
-    # Header, flags, id and timestamp in one pack: 4 + 6 + 1 + 16 + 9 bytes, of which the length counts all but 4.
-    head = _LOG_HEAD.pack(32 + len(middle) + len(metadata), VERSION, MessageType.LOG_EVENT, request_id, flags, event_id, 1, timestamp)
-    return head + middle + metadata
+    fields = b"".join((_U16.pack(len(event_type)), event_type, _U16.pack(len(entity_type)), entity_type, _U16.pack(len(entity_id)), entity_id))
+    return encode_prefixed_log_event(event_id, timestamp, fields, severity, worker_id, job_id, clip_id, metadata, flags, request_id)
