@@ -48,6 +48,7 @@ let package = Package(
         ),
         .target(
             name: "LedgerFiles",
+            dependencies: ["LedgerProtocol"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -133,7 +134,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LedgerClientTests",
-            dependencies: ["LedgerTestSupport", "LedgerClient", "LedgerProtocol", nioSSL],
+            dependencies: ["LedgerTestSupport", "LedgerClient", "LedgerProtocol", nioSSL, nioCore, nioEmbedded, nioLocks],
             swiftSettings: swiftSettings
         ),
         .testTarget(

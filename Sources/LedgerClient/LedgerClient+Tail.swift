@@ -1,7 +1,5 @@
 import LedgerProtocol
 import NIOCore
-import NIOPosix
-import NIOSSL
 
 extension LedgerClient {
     /// Streams committed events that match `filter`, in commit order, as they land (`journalctl -f`).
@@ -47,36 +45,11 @@ extension LedgerClient {
     private static func connectForTail(
         _ configuration: LedgerClientConfiguration
     ) async throws -> NIOAsyncChannel<LedgerFrame, ByteBuffer> {
-        let tls = try configuration.tls.map { endpoint throws(LedgerClientError) in (endpoint, try endpoint.makeContext()) }
-        let maximumResponseLength = configuration.maximumResponseLength
-        let eventLoop = configuration.eventLoopGroup.next()
-        let handshake = tls.map { ClientChannelSetup.handshakePromise(on: eventLoop, deadline: configuration.connectTimeout, endpoint: $0.0) }
-        let bootstrap = ClientBootstrap(group: eventLoop).connectTimeout(configuration.connectTimeout)
-        let initializer: @Sendable (any Channel) -> EventLoopFuture<NIOAsyncChannel<LedgerFrame, ByteBuffer>> = { channel in
-            channel.eventLoop.makeCompletedFuture {
-                try ClientChannelSetup.addHandlers(
-                    to: channel, tls: tls.map { ($0.0, $0.1) }, handshake: handshake, maximumResponseLength: maximumResponseLength)
-                return try NIOAsyncChannel<LedgerFrame, ByteBuffer>(wrappingChannelSynchronously: channel)
-            }
-        }
-        if let endpoint = configuration.tls, let handshake {
-            let channel: NIOAsyncChannel<LedgerFrame, ByteBuffer>
-            do {
-                channel = try await bootstrap.connect(host: endpoint.host, port: endpoint.port, channelInitializer: initializer)
-            } catch {
-                handshake.fail(error)
-                throw error
-            }
-            do {
-                try await handshake.futureResult.get()
-            } catch {
-                // Closed through the async channel, which must see its own end.
-                try? await channel.executeThenClose { _, _ in }
-                throw error
-            }
-            return channel
-        }
-        if let untrusted = configuration.untrustedSocket { throw untrusted }
-        return try await bootstrap.connect(unixDomainSocketPath: configuration.socketPath, channelInitializer: initializer)
+        let tls = try configuration.tls.map { endpoint throws(LedgerClientError) in (endpoint: endpoint, context: try endpoint.makeContext()) }
+        return try await ClientChannelSetup.connect(
+            configuration: configuration, tls: tls, on: configuration.eventLoopGroup.next(),
+            initializer: { channel in try NIOAsyncChannel<LedgerFrame, ByteBuffer>(wrappingChannelSynchronously: channel) },
+            abandon: { channel in channel.outbound.finish() }
+        ).get()
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import LedgerFiles
 import LedgerProtocol
 import NIOConcurrencyHelpers
 import NIOCore
@@ -136,19 +137,10 @@ public final class LedgerClient: Sendable {
             metadata: metadata, severity: severity, workerID: workerID, jobID: jobID, clipID: clipID)
     }
 
-    /// The current time from the vDSO clock: no system call, so it may sit on the drop path.
-    static func now() -> LedgerTimestamp {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return LedgerTimestamp(rawValue: Int64(spec.tv_sec) * 1_000_000 + Int64(spec.tv_nsec) / 1_000)
-    }
-
-    /// A fresh UUIDv7 and the current time from one clock read (vDSO, no system call).
+    /// A fresh UUIDv7 and the current time from one clock read.
     static func newIDAndTimestamp() -> (UUID, LedgerTimestamp) {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        let id = EventIDGenerator.shared.next(unixMilliseconds: UInt64(spec.tv_sec) * 1_000 + UInt64(spec.tv_nsec) / 1_000_000)
-        return (id, LedgerTimestamp(rawValue: Int64(spec.tv_sec) * 1_000_000 + Int64(spec.tv_nsec) / 1_000))
+        let now = LedgerTimestamp.now()
+        return (EventIDGenerator.shared.next(unixMilliseconds: UInt64(now.rawValue / 1_000)), now)
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import LedgerFiles
 import LedgerProtocol
 import LedgerStore
 import Logging
@@ -38,7 +39,7 @@ public struct LedgerServer: Service {
         onListening: @escaping @Sendable (Listening) -> Void = { _ in }
     ) {
         self.configuration = configuration
-        let started = RequestDispatcher.now()
+        let started = LedgerTimestamp.now()
         self.dispatcher = RequestDispatcher(
             configuration: configuration, queue: queue, store: store, stats: stats, hub: hub,
             facts: [

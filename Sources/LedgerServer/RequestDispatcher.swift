@@ -1,4 +1,5 @@
 import Foundation
+import LedgerFiles
 import LedgerProtocol
 import LedgerStore
 import Logging
@@ -142,7 +143,7 @@ struct RequestDispatcher: Sendable {
     private func ingest(
         _ events: consuming [LedgerEvent], acknowledged: Bool, peer: PeerCredentials?, gapRecord: Bool = false
     ) async throws -> Outcome {
-        let now = Self.now()
+        let now = LedgerTimestamp.now()
         for index in events.indices {
             do throws(LedgerProtocolError) {
                 try events[index].admit(arrivedAt: now, from: peer, gapRecord: gapRecord)
@@ -220,11 +221,5 @@ struct RequestDispatcher: Sendable {
         } catch {
             return .respond(.error(ErrorResponse(code: .internalError, message: "query failed")))
         }
-    }
-
-    static func now() -> LedgerTimestamp {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return LedgerTimestamp(rawValue: Int64(spec.tv_sec) * 1_000_000 + Int64(spec.tv_nsec) / 1_000)
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LedgerFiles
 import LedgerProtocol
 
 struct Generate: AsyncParsableCommand {
@@ -40,7 +41,7 @@ struct Generate: AsyncParsableCommand {
         let peerPID = getpid()
         var out: [UInt8] = []
         out.reserveCapacity(1 << 21)
-        let start = currentTimestamp().rawValue
+        let start = LedgerTimestamp.now().rawValue
         for index in 0..<self.events {
             let event = generator.next(at: LedgerTimestamp(rawValue: start + Int64(index)))
             let timestamp = event.timestamp!

@@ -1,5 +1,6 @@
 import Atomics
 import Histogram
+import LedgerFiles
 import LedgerProtocol
 import NIOCore
 import NIOPosix
@@ -87,7 +88,7 @@ enum LoadConnection {
 
         func nextFrame(into buffer: inout ByteBuffer, requestID: UInt32) -> Int {
             let count = min(plan.batch, remaining)
-            let now = currentTimestamp()
+            let now = LedgerTimestamp.now()
             batch.removeAll(keepingCapacity: true)
             for offset in 0..<count {
                 batch.append(events.next(at: LedgerTimestamp(rawValue: now.rawValue + Int64(offset))))

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LedgerFiles
 import LedgerProtocol
 import LedgerStore
 import Logging
@@ -47,7 +48,8 @@ struct SeedWritePath: AsyncParsableCommand {
         var stores: [any EventStore] = []
         for _ in 0..<self.connections {
             do {
-                stores.append(try await location.open(logger: logger))
+                // Several services on one file, as the seed ran: none of them is a daemon that owns it.
+                stores.append(try await location.open(exclusive: false, logger: logger))
             } catch {
                 throw BenchFailure("cannot open \(location): \(error)")
             }
@@ -60,7 +62,7 @@ struct SeedWritePath: AsyncParsableCommand {
                 group.addTask {
                     var generator = SyntheticEvents(payloadBytes: payload, workerID: "seed-\(index)")
                     for _ in 0..<share {
-                        _ = try await store.insert([generator.next(at: currentTimestamp())])
+                        _ = try await store.insert([generator.next(at: LedgerTimestamp.now())])
                     }
                 }
             }

@@ -73,13 +73,6 @@ struct SyntheticEvents {
     }
 }
 
-/// The wall clock in the protocol's microseconds.
-func currentTimestamp() -> LedgerTimestamp {
-    var spec = timespec()
-    clock_gettime(CLOCK_REALTIME, &spec)
-    return LedgerTimestamp(rawValue: Int64(spec.tv_sec) * 1_000_000 + Int64(spec.tv_nsec) / 1_000)
-}
-
 /// A monotonic clock in nanoseconds, for latencies.
 func monotonicNanoseconds() -> UInt64 {
     var spec = timespec()

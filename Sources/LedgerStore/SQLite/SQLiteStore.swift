@@ -17,26 +17,29 @@ public final class SQLiteStore: EventStore {
     private let readers: WorkerPool<WriterState>
     private let checkpointer: SQLiteCheckpointer
     private let flusher: SQLiteLogFlusher
-    /// Held from open to close: one daemon per file.
-    private let lock: ExclusiveFileLock
+    /// Held from open to close: one daemon per file. Nil for a store opened as one of several writers.
+    private let lock: ExclusiveFileLock?
 
     public var description: String { "sqlite:\(self.path)" }
 
     /// Opens (creating if needed) the database and brings its schema up to date.
     ///
-    /// - Parameter createsDirectory: whether a missing data directory is made; ledgerd makes only its default one.
+    /// - Parameters:
+    ///   - createsDirectory: whether a missing data directory is made; ledgerd makes only its default one.
+    ///   - exclusive: whether this store must be the file's only writer, as a daemon's is. Off only for
+    ///     ledger-bench's seed path, which imitates several services writing the file directly.
     public convenience init(
         path: String, migrations: MigrationCatalog? = nil, limits: StoreReadLimits = StoreReadLimits(),
-        createsDirectory: Bool = true, logger: Logger = Logger(label: "ledger.store.sqlite")
+        createsDirectory: Bool = true, exclusive: Bool = true, logger: Logger = Logger(label: "ledger.store.sqlite")
     ) async throws(StoreError) {
         try await self.init(
             path: path, migrations: migrations, checkpoints: SQLiteCheckpointer.Policy(), limits: limits, createsDirectory: createsDirectory,
-            logger: logger)
+            exclusive: exclusive, logger: logger)
     }
 
     init(
         path: String, migrations: MigrationCatalog?, checkpoints: SQLiteCheckpointer.Policy, limits: StoreReadLimits = StoreReadLimits(),
-        createsDirectory: Bool = true, logger: Logger, sync: @escaping SQLiteLogFlusher.Sync = { fdatasync($0) }
+        createsDirectory: Bool = true, exclusive: Bool = true, logger: Logger, sync: @escaping SQLiteLogFlusher.Sync = { fdatasync($0) }
     ) async throws(StoreError) {
         self.path = path
         let catalog: MigrationCatalog
@@ -52,7 +55,7 @@ public final class SQLiteStore: EventStore {
             throw StoreError(code: .invalidConfiguration, message: error.description)
         }
         do throws(ExclusiveFileLock.Refusal) {
-            self.lock = try ExclusiveFileLock(path: path + ".lock", guarding: "the SQLite store \(path)")
+            self.lock = exclusive ? try ExclusiveFileLock(path: path + ".lock", guarding: "the SQLite store \(path)") : nil
         } catch {
             throw StoreError(code: .invalidConfiguration, message: error.description)
         }
@@ -248,7 +251,7 @@ public final class SQLiteStore: EventStore {
         await self.flusher.shutdown()
         await self.readers.shutdown()
         await self.checkpointer.shutdown()
-        self.lock.release()
+        self.lock?.release()
     }
 
     private static func event(from row: SQLiteStatement) throws(StoreError) -> LedgerEvent {
