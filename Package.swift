@@ -120,7 +120,7 @@ let package = Package(
         ),
         .target(
             name: "LedgerTestSupport",
-            dependencies: ["LedgerServer", "LedgerStore", "LedgerProtocol", "LedgerFiles", logging, serviceLifecycle],
+            dependencies: ["LedgerServer", "LedgerStore", "LedgerProtocol", "LedgerFiles", logging, serviceLifecycle, nioLocks],
             path: "Tests/LedgerTestSupport",
             swiftSettings: swiftSettings
         ),

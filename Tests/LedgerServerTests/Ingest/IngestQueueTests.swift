@@ -1,5 +1,6 @@
 import Foundation
 import LedgerProtocol
+import LedgerTestSupport
 import Synchronization
 import Testing
 
@@ -35,21 +36,30 @@ import Testing
         #expect(batch.count == 1)
     }
 
+    /// The clock never moves: only the batch filling can end the delay. Its timer goes with it.
     @Test func aBatchFillingDuringTheDelayIsTakenAtOnce() async throws {
-        let queue = IngestQueue(capacity: 100)
+        let clock = ManualClock()
+        let queue = IngestQueue(capacity: 100, clock: clock)
         try await queue.submit(Self.events(4), completion: nil)
         async let batch = queue.nextBatch(maximumEvents: 10, delay: .seconds(3600))
-        try await Task.sleep(for: .milliseconds(20))
+        #expect(await eventually { queue.consumerIsWaiting && clock.sleepers == 1 })
         try await queue.submit(Self.events(6), completion: nil)
         let taken = try #require(await batch)
         #expect(taken.flatMap(\.events).count == 10)
+        #expect(clock.sleepers == 0, "the delay's timer ends with its batch")
     }
 
     @Test func commitsAPartialBatchWhenTheDelayPasses() async throws {
-        let queue = IngestQueue(capacity: 100)
+        let clock = ManualClock()
+        let queue = IngestQueue(capacity: 100, clock: clock)
         try await queue.submit(Self.events(3), completion: nil)
-        let batch = try #require(await queue.nextBatch(maximumEvents: 1000, delay: .milliseconds(5)))
-        #expect(batch.flatMap(\.events).count == 3)
+        async let batch = queue.nextBatch(maximumEvents: 1000, delay: .milliseconds(5))
+        #expect(await eventually { queue.consumerIsWaiting && clock.sleepers == 1 })
+        clock.advance(by: .milliseconds(4))
+        #expect(queue.consumerIsWaiting, "the delay has not passed yet")
+        clock.advance(by: .milliseconds(1))
+        let taken = try #require(await batch)
+        #expect(taken.flatMap(\.events).count == 3)
     }
 
     @Test func aFullQueueSuspendsTheProducerUntilTheWriterTakesABatch() async throws {
@@ -60,7 +70,7 @@ import Testing
             try await queue.submit(Self.events(1), completion: nil)
             admitted.store(true, ordering: .sequentiallyConsistent)
         }
-        try await Task.sleep(for: .milliseconds(50))
+        #expect(await eventually { queue.waitingProducers == 1 })
         let admittedEarly = admitted.load(ordering: .sequentiallyConsistent)
         #expect(!admittedEarly, "the queue is full, so the producer must wait")
         #expect(queue.depth == 10)
@@ -113,7 +123,7 @@ import Testing
         let queue = IngestQueue(capacity: 5)
         try await queue.submit(Self.events(5), completion: nil)
         let waiting = Task { try await queue.submit(Self.events(1), completion: nil) }
-        try await Task.sleep(for: .milliseconds(20))
+        #expect(await eventually { queue.waitingProducers == 1 })
         queue.close()
         let error = await #expect(throws: LedgerProtocolError.self) { try await waiting.value }
         #expect(error?.code == .shuttingDown)
@@ -133,7 +143,7 @@ import Testing
         // Each request is ten 16 KiB events, about 165 KB: one fits, a second would pass the bound.
         try await queue.submit(Self.largeEvents(10, metadataBytes: 16_384), completion: nil)
         let waiting = Task { try await queue.submit(Self.largeEvents(10, metadataBytes: 16_384), completion: nil) }
-        try await Task.sleep(for: .milliseconds(200))
+        #expect(await eventually { queue.waitingProducers == 1 })
         #expect(queue.depth == 10, "the second request waits although there is room for 990 more events")
         #expect(queue.depthBytes <= 200_000)
         _ = try #require(await queue.nextBatch(maximumEvents: 100, delay: .zero))

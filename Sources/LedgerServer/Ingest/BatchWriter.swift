@@ -51,26 +51,24 @@ public struct BatchWriter: Service {
 
     /// Commits batch after batch; while one batch's commit is made durable, the next one commits.
     ///
-    /// Acknowledgements are settled in commit order, by a chain of tasks each of which waits for the
-    /// one before; at most two batches are between their commit and their acknowledgement. The
-    /// tasks are not children of this one, so a cancelled writer still settles every ticket.
+    /// Acknowledgements are settled in commit order: at most one is in a child task at a time, and
+    /// the next waits for it, so at most two batches are between their commit and their
+    /// acknowledgement. A child cancelled with the writer still settles its tickets (it fails them).
     private func drain() async {
-        var acknowledging: Task<Void, Never>?
-        while let batch = await self.queue.nextBatch(maximumEvents: self.batchSize, delay: self.delay) {
-            for (part, commit) in await self.commitRefusingOnlyTheRefused(batch) {
-                if commit.isDurable, acknowledging == nil {
-                    await self.acknowledge(part, commit)
-                    continue
+        await withTaskGroup(of: Void.self) { acknowledging in
+            var inFlight = false
+            while let batch = await self.queue.nextBatch(maximumEvents: self.batchSize, delay: self.delay) {
+                for (part, commit) in await self.commitRefusingOnlyTheRefused(batch) {
+                    if commit.isDurable, !inFlight {
+                        await self.acknowledge(part, commit)
+                        continue
+                    }
+                    if inFlight { await acknowledging.next() }
+                    acknowledging.addTask { await self.acknowledge(part, commit) }
+                    inFlight = true
                 }
-                let previous = acknowledging
-                acknowledging = Task {
-                    await previous?.value
-                    await self.acknowledge(part, commit)
-                }
-                await previous?.value
             }
         }
-        await acknowledging?.value
     }
 
     /// Commits the batch; when the store refuses it for what it holds, rather than being down,
