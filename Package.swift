@@ -13,6 +13,7 @@ let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
 let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
 let atomics: Target.Dependency = .product(name: "Atomics", package: "swift-atomics")
 let serviceLifecycle: Target.Dependency = .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let unixSignals: Target.Dependency = .product(name: "UnixSignals", package: "swift-service-lifecycle")
 let nioSSL: Target.Dependency = .product(name: "NIOSSL", package: "swift-nio-ssl")
 let nioTLS: Target.Dependency = .product(name: "NIOTLS", package: "swift-nio")
 /// Locks that ThreadSanitizer sees (pthread mutexes); the standard library's Mutex is invisible to it on Linux.
@@ -72,7 +73,10 @@ let package = Package(
         ),
         .target(
             name: "LedgerServer",
-            dependencies: ["LedgerProtocol", "LedgerFiles", "LedgerTLS", "LedgerStore", nioCore, nioPosix, nioSSL, nioTLS, logging, serviceLifecycle, atomics, nioLocks],
+            dependencies: [
+                "LedgerProtocol", "LedgerFiles", "LedgerTLS", "LedgerStore", nioCore, nioPosix, nioSSL, nioTLS, logging, serviceLifecycle, unixSignals, atomics,
+                nioLocks,
+            ],
             swiftSettings: swiftSettings
         ),
         .target(

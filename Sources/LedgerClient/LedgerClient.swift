@@ -32,6 +32,19 @@ public final class LedgerClient: Sendable {
         await self.connection.shutdown()
     }
 
+    /// Runs `body` with this client, then shuts it down whether the body returned or threw, so a
+    /// short-lived tool never leaves its connection to the process's exit.
+    public func executeThenShutdown<Result>(_ body: (LedgerClient) async throws -> Result) async throws -> Result {
+        do {
+            let result = try await body(self)
+            await self.shutdown()
+            return result
+        } catch {
+            await self.shutdown()
+            throw error
+        }
+    }
+
     // MARK: Fire-and-forget
 
     /// Records an event; the seed's `log_event`.

@@ -70,7 +70,8 @@ struct Ingest: AsyncParsableCommand {
         let started = monotonicNanoseconds()
         let results: [LoadResult]
         do {
-            results = try await withThrowingTaskGroup(of: LoadResult.self) { group in
+            results = try await withCompanions([monitor.run, reporter.run]) {
+                try await withThrowingTaskGroup(of: LoadResult.self) { group in
                 for index in 0..<self.connections {
                     let share = self.events / self.connections + (index < self.events % self.connections ? 1 : 0)
                     let plan = LoadPlan(
@@ -83,15 +84,12 @@ struct Ingest: AsyncParsableCommand {
                     }
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
+                }
             }
         } catch {
-            monitor.stop()
-            reporter.stop()
             throw BenchFailure("ingest against \(self.socket) failed: \(error)")
         }
         let seconds = Double(monotonicNanoseconds() - started) / 1e9
-        monitor.stop()
-        reporter.stop()
         var latency = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
         for result in results { latency.add(result.latency) }
         let cpu = both(cpuBefore, daemon?.cpuSeconds).map { $1 - $0 }
@@ -121,23 +119,21 @@ func both<A, B>(_ a: A?, _ b: B?) -> (A, B)? {
 final class MemoryMonitor: Sendable {
     private let peak = ManagedAtomic(0)
     private let samples = NIOLockedValueBox<[Int]>([])
-    private let task: Task<Void, Never>?
+    private let daemon: DaemonProcess?
 
     init(daemon: DaemonProcess?) {
-        guard let daemon else {
-            self.task = nil
-            return
-        }
-        let peak = self.peak
-        let samples = self.samples
-        self.task = Task {
-            while !Task.isCancelled {
-                if let resident = daemon.memory?.resident {
-                    if resident > peak.load(ordering: .relaxed) { peak.store(resident, ordering: .relaxed) }
-                    samples.withLockedValue { $0.append(resident) }
-                }
-                try? await Task.sleep(for: .milliseconds(100))
+        self.daemon = daemon
+    }
+
+    /// Samples every 100 ms until cancelled; run beside the load with `withCompanions`.
+    @Sendable func run() async {
+        guard let daemon = self.daemon else { return }
+        while !Task.isCancelled {
+            if let resident = daemon.memory?.resident {
+                if resident > self.peak.load(ordering: .relaxed) { self.peak.store(resident, ordering: .relaxed) }
+                self.samples.withLockedValue { $0.append(resident) }
             }
+            try? await Task.sleep(for: .milliseconds(100))
         }
     }
 
@@ -149,34 +145,42 @@ final class MemoryMonitor: Sendable {
         return (Double(samples[..<middle].max()!) / 1_048_576, Double(samples[middle...].max()!) / 1_048_576)
     }
 
-    func stop() {
-        self.task?.cancel()
-    }
-
     var peakMiB: Double? {
-        self.task == nil ? nil : Double(self.peak.load(ordering: .relaxed)) / 1_048_576
+        self.daemon == nil ? nil : Double(self.peak.load(ordering: .relaxed)) / 1_048_576
     }
 }
 
 /// A line on standard error every five seconds, so a long run shows it is alive.
-final class ProgressReporter: Sendable {
-    private let task: Task<Void, Never>
+struct ProgressReporter: Sendable {
+    let total: Int
+    let progress: ManagedAtomic<Int>
 
-    init(total: Int, progress: ManagedAtomic<Int>) {
+    /// Reports until cancelled; run beside the load with `withCompanions`.
+    @Sendable func run() async {
         let started = monotonicNanoseconds()
-        self.task = Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(5))
-                if Task.isCancelled { return }
-                let sent = progress.load(ordering: .relaxed)
-                let seconds = Double(monotonicNanoseconds() - started) / 1e9
-                FileHandle.standardError.write(
-                    Data(String(format: "ledger-bench: %.0f s, %d of %d events sent (%.0f%%), %.0f events/s\n", seconds, sent, total, Double(sent) / Double(total) * 100, Double(sent) / seconds).utf8))
-            }
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(5))
+            if Task.isCancelled { return }
+            let sent = self.progress.load(ordering: .relaxed)
+            let seconds = Double(monotonicNanoseconds() - started) / 1e9
+            FileHandle.standardError.write(
+                Data(String(format: "ledger-bench: %.0f s, %d of %d events sent (%.0f%%), %.0f events/s\n", seconds, sent, self.total, Double(sent) / Double(self.total) * 100, Double(sent) / seconds).utf8))
         }
     }
+}
 
-    func stop() {
-        self.task.cancel()
+/// Runs `body` with `companions` (samplers, progress lines) beside it as child tasks, cancelled and
+/// awaited once the body ends, so none outlives the measurement.
+func withCompanions<Result>(_ companions: [@Sendable () async -> Void], _ body: () async throws -> Result) async throws -> Result {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for companion in companions { group.addTask { await companion() } }
+        do {
+            let result = try await body()
+            group.cancelAll()
+            return result
+        } catch {
+            group.cancelAll()
+            throw error
+        }
     }
 }

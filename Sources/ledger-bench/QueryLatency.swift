@@ -36,8 +36,11 @@ struct QueryLatency: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let client = LedgerClient(socketPath: self.socket)
-        defer { Task { await client.shutdown() } }
+        let report = try await LedgerClient(socketPath: self.socket).executeThenShutdown(self.measure)
+        print(self.json ? try encodeJSON(report) : report.table())
+    }
+
+    private func measure(_ client: LedgerClient) async throws -> QueryReport {
         let sample: [LedgerEvent]
         do {
             sample = try await client.query(QueryRequest(limit: 500)).events + client.query(QueryRequest(order: .oldestFirst, limit: 500)).events
@@ -68,10 +71,9 @@ struct QueryLatency: AsyncParsableCommand {
             }
         }
         let count = try await client.count()
-        let report = QueryReport(
+        return QueryReport(
             storeEvents: count,
             kinds: Dictionary(uniqueKeysWithValues: latencies.map { ($0.key.rawValue, QueryReport.Kind(latency: LatencySummary($0.value), meanRows: Double(rows[$0.key] ?? 0) / Double(self.queries))) }))
-        print(self.json ? try encodeJSON(report) : report.table())
     }
 }
 

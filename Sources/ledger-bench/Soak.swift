@@ -84,16 +84,16 @@ struct Soak: AsyncParsableCommand {
             eventsPerSecond: self.rate.map { $0 / Double(self.connections) },
             deadline: ContinuousClock.now + .milliseconds(Int64(self.duration * 1_000)))
         let started = ContinuousClock.now
-        let clients = await withTaskGroup(of: SoakClient.Result.self) { group in
-            for index in 0..<self.connections {
-                group.addTask { await SoakClient(plan: plan, index: index, tally: tally).run() }
+        let clients = try await withCompanions([monitor.run, reporter.run]) {
+            await withTaskGroup(of: SoakClient.Result.self) { group in
+                for index in 0..<self.connections {
+                    group.addTask { await SoakClient(plan: plan, index: index, tally: tally).run() }
+                }
+                return await group.reduce(into: []) { $0.append($1) }
             }
-            return await group.reduce(into: []) { $0.append($1) }
         }
         let seconds = (ContinuousClock.now - started) / .seconds(1)
-        monitor.stop()
-        reporter.stop()
-        let stats = try? await LedgerClient(socketPath: self.socket).stats()
+        let stats = try? await LedgerClient(socketPath: self.socket).executeThenShutdown { try await $0.stats() }
 
         if let path = self.ackedIds {
             let text = clients.flatMap(\.acknowledged).map { $0.lowercaseText + "\n" }.joined()
@@ -269,24 +269,20 @@ struct SoakReport: Encodable {
 }
 
 /// A line on standard error every five seconds, so a long run shows it is alive.
-final class SoakProgress: Sendable {
-    private let task: Task<Void, Never>
+struct SoakProgress: Sendable {
+    let tally: SoakTally
+    let duration: Double
 
-    init(tally: SoakTally, duration: Double) {
+    /// Reports every five seconds until cancelled; run beside the soak with `withCompanions`.
+    @Sendable func run() async {
         let started = ContinuousClock.now
-        self.task = Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(5))
-                if Task.isCancelled { return }
-                let seconds = (ContinuousClock.now - started) / .seconds(1)
-                let events = tally.events.load(ordering: .relaxed)
-                FileHandle.standardError.write(
-                    Data(String(format: "ledger-bench: %.0f of %.0f s, %d events logged, %.0f events/s\n", seconds, duration, events, Double(events) / seconds).utf8))
-            }
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(5))
+            if Task.isCancelled { return }
+            let seconds = (ContinuousClock.now - started) / .seconds(1)
+            let events = self.tally.events.load(ordering: .relaxed)
+            FileHandle.standardError.write(
+                Data(String(format: "ledger-bench: %.0f of %.0f s, %d events logged, %.0f events/s\n", seconds, self.duration, events, Double(events) / seconds).utf8))
         }
-    }
-
-    func stop() {
-        self.task.cancel()
     }
 }

@@ -70,10 +70,8 @@ struct ConnectionOptions: ParsableArguments {
 
     /// Runs the body against a fresh connection, turning a client error into one line on stderr and exit status 1.
     func run<Result>(_ body: (LedgerClient) async throws -> Result) async throws -> Result {
-        let client = self.client()
-        defer { Task { await client.shutdown() } }
         do {
-            return try await body(client)
+            return try await self.client().executeThenShutdown(body)
         } catch let error as LedgerClientError {
             printError(error.message)
             throw ExitCode.failure

@@ -84,10 +84,8 @@ struct Log: AsyncParsableCommand {
         if let id = try self.id.map({ try parseUUID($0, option: "--id") }) { event.id = id }
         // Before the wait, so a script that gives up still knows which id to retry with.
         FileHandle.standardOutput.write(Data((event.id.lowercaseText + "\n").utf8))
-        let client = self.connection.client()
-        defer { Task { await client.shutdown() } }
         do {
-            try await client.logAcknowledged(event)
+            try await self.connection.client().executeThenShutdown { try await $0.logAcknowledged(event) }
         } catch let error as LedgerClientError where error.code == .timeout || error.code == .connectionClosed {
             printError("\(error.message); the event may still be stored: retry with --id \(event.id.lowercaseText) to store it once")
             throw ExitCode(Self.unconfirmed)

@@ -39,16 +39,11 @@ public final class TestServer: Sendable {
         self.store = store
         let stats = ServerStats()
         self.stats = stats
-        let queue = IngestQueue(capacity: configuration.ingestQueueCapacity, byteCapacity: configuration.ingestQueueBytes)
-        let hub = TailHub(capacity: configuration.tailBufferEvents, byteCapacity: configuration.tailBufferBytes)
-        let writer = BatchWriter(
-            queue: queue, store: store, stats: stats, batchSize: configuration.commitBatchSize,
-            delay: configuration.commitDelay, hub: hub, logger: logger)
         let (listening, continuation) = AsyncStream<String>.makeStream()
-        let server = LedgerServer(
-            configuration: configuration, queue: queue, store: store, stats: stats, hub: hub, logger: logger,
-            onListening: { continuation.yield($0.socketPath) })
-        let group = ServiceGroup(services: [writer, server], logger: logger)
+        // The daemon's own wiring and shutdown policy, without its signal handlers.
+        let group = LedgerDaemon.serviceGroup(
+            configuration: configuration, store: store, stats: stats, logger: logger, gracefulShutdownSignals: [],
+            onReady: { continuation.yield($0.socketPath) })
         self.group = group
         self.task = Task {
             // Finishing the stream lets a daemon that fails to start fail the test instead of hanging it.

@@ -3,6 +3,7 @@ import LedgerStore
 import Logging
 import NIOPosix
 import ServiceLifecycle
+import UnixSignals
 
 /// The whole daemon: a store, the ingest queue, the batch writer and the listener,
 /// run as one service group that shuts down gracefully on SIGTERM and SIGINT.
@@ -17,6 +18,36 @@ public struct LedgerDaemon: Sendable {
         self.logger = logger
     }
 
+    /// The daemon's services over an open store, wired and stopped as production runs them; the
+    /// test harness runs the same group, with no signals.
+    ///
+    /// Services stop in reverse order: the listener first, so the writer still commits what the
+    /// connections received, then the writer drains the queue.
+    public static func serviceGroup(
+        configuration: LedgerServerConfiguration, store: any EventStore, stats: ServerStats, logger: Logger,
+        gracefulShutdownSignals: [UnixSignal] = [.sigterm, .sigint], onReady: @escaping @Sendable (LedgerServer.Listening) -> Void
+    ) -> ServiceGroup {
+        let queue = IngestQueue(capacity: configuration.ingestQueueCapacity, byteCapacity: configuration.ingestQueueBytes)
+        let hub = TailHub(capacity: configuration.tailBufferEvents, byteCapacity: configuration.tailBufferBytes)
+        let writer = BatchWriter(
+            queue: queue, store: store, stats: stats, batchSize: configuration.commitBatchSize, delay: configuration.commitDelay, hub: hub,
+            logger: logger)
+        let server = LedgerServer(
+            configuration: configuration, queue: queue, store: store, stats: stats, hub: hub, logger: logger, onListening: onReady)
+        let health = StoreHealthCheck(store: store, stats: stats, interval: configuration.storeCheckInterval, logger: logger)
+        return ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: writer, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
+                    .init(service: server, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
+                    .init(service: health, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore),
+                ],
+                gracefulShutdownSignals: gracefulShutdownSignals,
+                logger: logger
+            )
+        )
+    }
+
     /// Runs until a shutdown signal; returns after every received event is committed.
     /// - Parameter onReady: called once every listener accepts connections.
     public func run(onReady: @escaping @Sendable (LedgerServer.Listening) -> Void = { _ in }) async throws {
@@ -25,31 +56,7 @@ public struct LedgerDaemon: Sendable {
             self.logger.warning("events are kept in memory only: an acknowledgement does not mean durable", metadata: ["store": "\(store.description)"])
         }
         let stats = ServerStats()
-        let queue = IngestQueue(capacity: self.configuration.ingestQueueCapacity, byteCapacity: self.configuration.ingestQueueBytes)
-        let hub = TailHub(capacity: self.configuration.tailBufferEvents, byteCapacity: self.configuration.tailBufferBytes)
-        let writer = BatchWriter(
-            queue: queue, store: store, stats: stats, batchSize: self.configuration.commitBatchSize,
-            delay: self.configuration.commitDelay, hub: hub, logger: self.logger
-        )
-        let server = LedgerServer(
-            configuration: self.configuration, queue: queue, store: store, stats: stats, hub: hub, logger: self.logger,
-            onListening: onReady
-        )
-        // Services stop in reverse order: the listener first, so the writer still commits
-        // what the connections received, then the writer drains the queue.
-        let group = ServiceGroup(
-            configuration: .init(
-                services: [
-                    .init(service: writer, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
-                    .init(service: server, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
-                    .init(
-                        service: StoreHealthCheck(store: store, stats: stats, interval: self.configuration.storeCheckInterval, logger: self.logger),
-                        successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore),
-                ],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: self.logger
-            )
-        )
+        let group = Self.serviceGroup(configuration: self.configuration, store: store, stats: stats, logger: self.logger, onReady: onReady)
         do {
             try await group.run()
         } catch {

@@ -1,0 +1,239 @@
+import Foundation
+import LedgerProtocol
+import LedgerStore
+import Logging
+
+/// What ledgerd was given on its command line, each option as typed (nil when absent).
+///
+/// Kept apart from parsing so that the resolution below, flag over environment over default, is
+/// library code with tests of its own; `ledgerd` only fills this in and calls `LedgerDaemonSettings`.
+public struct LedgerDaemonOptions: Sendable, Equatable {
+    public var socket: String?
+    public var store: String?
+    public var socketMode: String?
+    public var commitBatch: String?
+    public var commitDelayMs: String?
+    public var queueCapacity: String?
+    public var queueBytes: String?
+    public var tailBufferBytes: String?
+    public var maxConnections: String?
+    public var maxAnswerBytes: String?
+    public var maxBatchEvents: String?
+    public var queryTimeout: String?
+    public var readers: String?
+    public var maxQueryLimit: String?
+    public var idleTimeout: String?
+    public var frameDeadline: String?
+    public var storeCheckInterval: String?
+    public var maxFrameBytes: String?
+    public var logLevel: String?
+    public var allowUid: String?
+    public var tlsListen: String?
+    public var tlsCert: String?
+    public var tlsKey: String?
+    public var tlsClientCa: String?
+    public var tlsMaxConnections: String?
+    public var tlsHandshakeTimeout: String?
+    public var tlsAllowWrites = false
+
+    public init() {}
+}
+
+/// Everything ledgerd runs with, resolved from its options, its environment and the defaults: each
+/// setting from its flag, else its `LEDGER_*` variable (an empty one counts as unset), else the default.
+public struct LedgerDaemonSettings: Sendable {
+    /// A value that does not parse, or options that do not go together, named on one line.
+    public struct Error: Swift.Error, Sendable, CustomStringConvertible {
+        public var description: String
+    }
+
+    public var configuration: LedgerServerConfiguration
+    public var store: StoreLocation
+    public var logLevel: Logger.Level
+
+    /// The defaults, as `--help` shows them: the same values the settings start from.
+    public static let defaults = LedgerServerConfiguration(socketPath: "")
+    /// The defaults that differ for the memory store.
+    public static let memoryDefaults = LedgerServerConfiguration(socketPath: "", sizedFor: .memory(capacity: 1))
+
+    public init(options: LedgerDaemonOptions, environment: [String: String], userID: UInt32) throws(Error) {
+        let source = Source(environment: environment)
+        self.logLevel = try source.value(
+            options.logLevel, env: "LEDGER_LOG_LEVEL", default: Logger.Level.info,
+            expected: "one of trace, debug, info, notice, warning, error, critical"
+        ) { Logger.Level(rawValue: $0.lowercased()) }
+
+        let socketPath = try source.value(
+            options.socket, env: "LEDGER_SOCKET", default: LedgerDefaults.socketPath(environment: environment, userID: userID),
+            expected: "a socket path"
+        ) { $0.isEmpty ? nil : $0 }
+        let defaultStore = LedgerDefaults.sqlitePath(environment: environment, userID: userID).map { "sqlite:" + $0 }
+        let storeText: String? = try source.value(options.store, env: "LEDGER_STORE", default: defaultStore, expected: "a store URI") { $0 }
+        guard let storeText else {
+            throw Error(description: "no place for the ledger: HOME and XDG_DATA_HOME are unset; give --store (or LEDGER_STORE), or set one of them")
+        }
+        do {
+            self.store = try StoreLocation(parsing: storeText)
+        } catch {
+            let origin =
+                options.store != nil
+                ? "--store \"\(storeText)\""
+                : source.isDefault(nil, env: "LEDGER_STORE") ? "the default store \"\(storeText)\"" : "environment variable LEDGER_STORE=\"\(storeText)\""
+            throw Error(description: "\(origin) is not valid: \(error.message)")
+        }
+
+        var configuration = LedgerServerConfiguration(socketPath: socketPath, sizedFor: self.store)
+        // Only the default places are made; a path the user typed must already have its directory.
+        configuration.createsSocketDirectory = source.isDefault(options.socket, env: "LEDGER_SOCKET")
+        configuration.createsStoreDirectory = source.isDefault(options.store, env: "LEDGER_STORE")
+        configuration.socketMode = try source.value(
+            options.socketMode, env: "LEDGER_SOCKET_MODE", default: configuration.socketMode,
+            expected: "octal permission bits from 0 to 0777, such as 0660"
+        ) { UInt16($0, radix: 8).flatMap { $0 <= 0o777 ? $0 : nil } }
+        configuration.commitBatchSize = try source.whole(
+            options.commitBatch, env: "LEDGER_COMMIT_BATCH", default: configuration.commitBatchSize, in: 1...100_000)
+        configuration.commitDelay = .milliseconds(
+            try source.whole(
+                options.commitDelayMs, env: "LEDGER_COMMIT_DELAY_MS", default: Int(configuration.commitDelay / .milliseconds(1)), in: 0...1_000,
+                unit: "milliseconds"))
+        configuration.ingestQueueCapacity = try source.whole(
+            options.queueCapacity, env: "LEDGER_QUEUE_CAPACITY", default: configuration.ingestQueueCapacity, in: 1...10_000_000)
+        configuration.maximumFrameLength = try source.bytes(
+            options.maxFrameBytes, env: "LEDGER_MAX_FRAME_BYTES", default: configuration.maximumFrameLength, in: 1024...(64 << 20))
+        configuration.maximumConnections = try source.whole(
+            options.maxConnections, env: "LEDGER_MAX_CONNECTIONS", default: configuration.maximumConnections, in: 1...1_000_000)
+        configuration.ingestQueueBytes = try source.bytes(
+            options.queueBytes, env: "LEDGER_QUEUE_BYTES", default: configuration.ingestQueueBytes, in: (1 << 20)...(16 << 30),
+            named: "1048576 (1 MiB) to 17179869184 (16 GiB)")
+        configuration.tailBufferBytes = try source.bytes(
+            options.tailBufferBytes, env: "LEDGER_TAIL_BUFFER_BYTES", default: configuration.tailBufferBytes, in: (64 << 10)...(1 << 30),
+            named: "65536 (64 KiB) to 1073741824 (1 GiB)")
+        configuration.pendingResponseBytesPerConnection = try source.bytes(
+            options.maxAnswerBytes, env: "LEDGER_MAX_ANSWER_BYTES", default: configuration.pendingResponseBytesPerConnection,
+            in: (64 << 10)...(1 << 30), named: "65536 (64 KiB) to 1073741824 (1 GiB)")
+        configuration.readLimits.queryTimeout = try source.seconds(
+            options.queryTimeout, env: "LEDGER_QUERY_TIMEOUT", default: configuration.readLimits.queryTimeout, in: 0...3_600, zero: "no limit")
+        configuration.readLimits.readers = try source.whole(
+            options.readers, env: "LEDGER_READERS", default: configuration.readLimits.readers, in: 1...64)
+        configuration.maximumTLSConnections = try source.whole(
+            options.tlsMaxConnections, env: "LEDGER_TLS_MAX_CONNECTIONS", default: configuration.maximumTLSConnections, in: 1...100_000)
+        configuration.tlsHandshakeTimeout =
+            try source.seconds(
+                options.tlsHandshakeTimeout, env: "LEDGER_TLS_HANDSHAKE_TIMEOUT", default: configuration.tlsHandshakeTimeout, in: 1...600)
+            ?? configuration.tlsHandshakeTimeout
+        configuration.maximumBatchEvents = try source.whole(
+            options.maxBatchEvents, env: "LEDGER_MAX_BATCH_EVENTS", default: configuration.maximumBatchEvents, in: 1...65_535)
+        configuration.maximumQueryLimit = UInt32(
+            try source.whole(options.maxQueryLimit, env: "LEDGER_MAX_QUERY_LIMIT", default: Int(configuration.maximumQueryLimit), in: 1...100_000))
+        configuration.idleTimeout = try source.seconds(
+            options.idleTimeout, env: "LEDGER_IDLE_TIMEOUT", default: configuration.idleTimeout, in: 0...604_800, zero: "never")
+        configuration.frameDeadline = try source.seconds(
+            options.frameDeadline, env: "LEDGER_FRAME_DEADLINE", default: configuration.frameDeadline, in: 0...3_600, zero: "off")
+        configuration.storeCheckInterval =
+            try source.seconds(
+                options.storeCheckInterval, env: "LEDGER_STORE_CHECK_INTERVAL", default: configuration.storeCheckInterval, in: 1...3_600)
+            ?? configuration.storeCheckInterval
+        configuration.allowedUIDs = try source.value(
+            options.allowUid, env: "LEDGER_ALLOW_UID", default: nil as Set<UInt32>?,
+            expected: "numeric uids separated by commas, such as 0,1001 (user names are not looked up)"
+        ) { (text: String) -> Set<UInt32>?? in
+            let parts = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            let uids = parts.compactMap { UInt32($0) }
+            guard uids.count == parts.count, !uids.isEmpty else { return .none }
+            return .some(Set(uids))
+        }
+        configuration.tls = try Self.tls(options, source)
+        self.configuration = configuration
+    }
+
+    /// The TLS listener, when --tls-listen is given; its three files are required together.
+    private static func tls(_ options: LedgerDaemonOptions, _ source: Source) throws(Error) -> TLSListenerConfiguration? {
+        let address = try source.value(
+            options.tlsListen, env: "LEDGER_TLS_LISTEN", default: nil as (host: String, port: Int)?,
+            expected: "HOST:PORT, such as 127.0.0.1:7443 or [::1]:7443"
+        ) { Self.parseAddress($0).map { Optional($0) } }
+        let certificate = try source.value(options.tlsCert, env: "LEDGER_TLS_CERT", default: nil as String?, expected: "a PEM file path") { $0 }
+        let key = try source.value(options.tlsKey, env: "LEDGER_TLS_KEY", default: nil as String?, expected: "a PEM file path") { $0 }
+        let authority = try source.value(options.tlsClientCa, env: "LEDGER_TLS_CLIENT_CA", default: nil as String?, expected: "a PEM file path") { $0 }
+        guard let address else {
+            if certificate != nil || key != nil || authority != nil {
+                throw Error(description: "--tls-cert, --tls-key and --tls-client-ca need --tls-listen HOST:PORT")
+            }
+            return nil
+        }
+        guard let certificate, let key, let authority else {
+            let missing = [("--tls-cert", certificate), ("--tls-key", key), ("--tls-client-ca", authority)].filter { $0.1 == nil }.map(\.0)
+            throw Error(description: "--tls-listen needs \(missing.joined(separator: ", ")): there is no TLS without a certificate, nor without client certificates")
+        }
+        var tls = TLSListenerConfiguration(host: address.host, port: address.port, certificatePath: certificate, privateKeyPath: key, clientCAPath: authority)
+        tls.allowWrites = options.tlsAllowWrites || source.environment["LEDGER_TLS_ALLOW_WRITES"] == "1"
+        return tls
+    }
+
+    /// `127.0.0.1:7443`, `localhost:0`, `[::1]:7443`.
+    public static func parseAddress(_ text: String) -> (host: String, port: Int)? {
+        guard let colon = text.lastIndex(of: ":") else { return nil }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty, let port = Int(text[text.index(after: colon)...]), (0...65_535).contains(port) else { return nil }
+        return (host, port)
+    }
+
+    /// Where each value comes from, and the one line that names a bad one.
+    struct Source {
+        let environment: [String: String]
+
+        /// - Parameter expected: what a valid value looks like, for the error that names a bad one.
+        func value<Value>(
+            _ flag: String?, env name: String, default defaultValue: Value, expected: String, parse: (String) -> Value?
+        ) throws(Error) -> Value {
+            if let flag {
+                guard let value = parse(flag) else {
+                    throw Error(description: "--\(Self.flagName(forEnvironment: name)) \"\(flag)\" is not valid: expected \(expected)")
+                }
+                return value
+            }
+            if let text = self.environment[name], !text.isEmpty {
+                guard let value = parse(text) else {
+                    throw Error(description: "environment variable \(name)=\"\(text)\" is not valid: expected \(expected)")
+                }
+                return value
+            }
+            return defaultValue
+        }
+
+        func whole(_ flag: String?, env name: String, default defaultValue: Int, in range: ClosedRange<Int>, unit: String? = nil) throws(Error) -> Int {
+            let what = unit.map { "a whole number of \($0)" } ?? "a whole number"
+            return try self.value(flag, env: name, default: defaultValue, expected: "\(what) from \(range.lowerBound) to \(range.upperBound)") {
+                Int($0).flatMap { range.contains($0) ? $0 : nil }
+            }
+        }
+
+        func bytes(_ flag: String?, env name: String, default defaultValue: Int, in range: ClosedRange<Int>, named: String? = nil) throws(Error) -> Int {
+            try self.value(flag, env: name, default: defaultValue, expected: "a number of bytes from \(named ?? "\(range.lowerBound) to \(range.upperBound)")") {
+                Int($0).flatMap { range.contains($0) ? $0 : nil }
+            }
+        }
+
+        /// Whole seconds; with `zero` named, 0 means none (nil).
+        func seconds(
+            _ flag: String?, env name: String, default defaultValue: Duration?, in range: ClosedRange<Int>, zero: String? = nil
+        ) throws(Error) -> Duration? {
+            let low = zero.map { "\(range.lowerBound) (\($0))" } ?? "\(range.lowerBound)"
+            let seconds = try self.value(
+                flag, env: name, default: defaultValue.map { Int($0.components.seconds) } ?? 0,
+                expected: "a whole number of seconds from \(low) to \(range.upperBound)"
+            ) { Int($0).flatMap { range.contains($0) ? $0 : nil } }
+            return seconds == 0 && zero != nil ? nil : .seconds(seconds)
+        }
+
+        /// Whether neither the flag nor its variable was given, so the default applies.
+        func isDefault(_ flag: String?, env name: String) -> Bool {
+            flag == nil && (self.environment[name]?.isEmpty ?? true)
+        }
+
+        static func flagName(forEnvironment name: String) -> String {
+            name.dropFirst("LEDGER_".count).lowercased().replacingOccurrences(of: "_", with: "-")
+        }
+    }
+}

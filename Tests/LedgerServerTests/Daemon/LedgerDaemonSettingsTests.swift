@@ -1,0 +1,168 @@
+import LedgerStore
+import Logging
+import Testing
+
+@testable import LedgerServer
+
+/// Every ledgerd setting resolves flag first, then its LEDGER_* variable, then the default, and a
+/// bad value is one line naming the flag or the variable it came from.
+@Suite struct LedgerDaemonSettingsTests {
+    struct Case: CustomTestStringConvertible, Sendable {
+        var env: String
+        var option: any WritableKeyPath<LedgerDaemonOptions, String?> & Sendable
+        /// A valid value, another valid value, and one that is not valid (nil when none can be typed).
+        var value: String
+        var other: String
+        var bad: String?
+        /// The resolved setting, as text, so each case can say what it expects.
+        var read: @Sendable (LedgerDaemonSettings) -> String
+        var expected: @Sendable (String) -> String = { $0 }
+
+        var testDescription: String { self.env }
+    }
+
+    static func seconds(_ duration: Duration?) -> String {
+        duration.map { "\($0.components.seconds)" } ?? "none"
+    }
+
+    static let cases: [Case] = [
+        Case(env: "LEDGER_SOCKET", option: \.socket, value: "/tmp/a.sock", other: "/tmp/b.sock", bad: nil) { $0.configuration.socketPath },
+        Case(env: "LEDGER_STORE", option: \.store, value: "sqlite:/tmp/a.sqlite", other: "memory:5", bad: "nosuch:x") { "\($0.store)" },
+        Case(env: "LEDGER_SOCKET_MODE", option: \.socketMode, value: "0600", other: "0640", bad: "0999", read: {
+            "0" + String($0.configuration.socketMode, radix: 8)
+        }),
+        Case(env: "LEDGER_COMMIT_BATCH", option: \.commitBatch, value: "500", other: "700", bad: "0") { "\($0.configuration.commitBatchSize)" },
+        Case(env: "LEDGER_COMMIT_DELAY_MS", option: \.commitDelayMs, value: "5", other: "7", bad: "5000") {
+            "\(Int($0.configuration.commitDelay / .milliseconds(1)))"
+        },
+        Case(env: "LEDGER_QUEUE_CAPACITY", option: \.queueCapacity, value: "100", other: "200", bad: "0") { "\($0.configuration.ingestQueueCapacity)" },
+        Case(env: "LEDGER_QUEUE_BYTES", option: \.queueBytes, value: "2097152", other: "4194304", bad: "1") { "\($0.configuration.ingestQueueBytes)" },
+        Case(env: "LEDGER_TAIL_BUFFER_BYTES", option: \.tailBufferBytes, value: "131072", other: "262144", bad: "1") {
+            "\($0.configuration.tailBufferBytes)"
+        },
+        Case(env: "LEDGER_MAX_CONNECTIONS", option: \.maxConnections, value: "10", other: "20", bad: "0") { "\($0.configuration.maximumConnections)" },
+        Case(env: "LEDGER_MAX_ANSWER_BYTES", option: \.maxAnswerBytes, value: "131072", other: "262144", bad: "1") {
+            "\($0.configuration.pendingResponseBytesPerConnection)"
+        },
+        Case(env: "LEDGER_MAX_BATCH_EVENTS", option: \.maxBatchEvents, value: "10", other: "20", bad: "70000") { "\($0.configuration.maximumBatchEvents)" },
+        Case(env: "LEDGER_QUERY_TIMEOUT", option: \.queryTimeout, value: "7", other: "0", bad: "x", read: { Self.seconds($0.configuration.readLimits.queryTimeout) }) {
+            $0 == "0" ? "none" : $0
+        },
+        Case(env: "LEDGER_READERS", option: \.readers, value: "3", other: "4", bad: "65") { "\($0.configuration.readLimits.readers)" },
+        Case(env: "LEDGER_MAX_QUERY_LIMIT", option: \.maxQueryLimit, value: "10", other: "20", bad: "0") { "\($0.configuration.maximumQueryLimit)" },
+        Case(env: "LEDGER_IDLE_TIMEOUT", option: \.idleTimeout, value: "30", other: "0", bad: "-1", read: { Self.seconds($0.configuration.idleTimeout) }) {
+            $0 == "0" ? "none" : $0
+        },
+        Case(env: "LEDGER_FRAME_DEADLINE", option: \.frameDeadline, value: "3", other: "0", bad: "4000", read: { Self.seconds($0.configuration.frameDeadline) }) {
+            $0 == "0" ? "none" : $0
+        },
+        Case(env: "LEDGER_STORE_CHECK_INTERVAL", option: \.storeCheckInterval, value: "2", other: "3", bad: "0") {
+            Self.seconds($0.configuration.storeCheckInterval)
+        },
+        Case(env: "LEDGER_MAX_FRAME_BYTES", option: \.maxFrameBytes, value: "2048", other: "4096", bad: "10") { "\($0.configuration.maximumFrameLength)" },
+        Case(env: "LEDGER_LOG_LEVEL", option: \.logLevel, value: "debug", other: "ERROR", bad: "loud", read: { $0.logLevel.rawValue }) { $0.lowercased() },
+        Case(env: "LEDGER_ALLOW_UID", option: \.allowUid, value: "5, 6", other: "7", bad: "alice", read: {
+            ($0.configuration.allowedUIDs ?? []).sorted().map(String.init).joined(separator: ",")
+        }) { $0.replacingOccurrences(of: " ", with: "") },
+        Case(env: "LEDGER_TLS_MAX_CONNECTIONS", option: \.tlsMaxConnections, value: "5", other: "6", bad: "0") {
+            "\($0.configuration.maximumTLSConnections)"
+        },
+        Case(env: "LEDGER_TLS_HANDSHAKE_TIMEOUT", option: \.tlsHandshakeTimeout, value: "3", other: "4", bad: "0") {
+            Self.seconds($0.configuration.tlsHandshakeTimeout)
+        },
+    ]
+
+    static let home = ["HOME": "/home/ledger-test"]
+
+    static func settings(_ options: LedgerDaemonOptions = LedgerDaemonOptions(), _ environment: [String: String] = [:]) throws -> LedgerDaemonSettings {
+        try LedgerDaemonSettings(options: options, environment: Self.home.merging(environment) { $1 }, userID: 1000)
+    }
+
+    @Test(arguments: Self.cases) func theVariableSetsItAndTheFlagWins(_ setting: Case) throws {
+        let defaults = try Self.settings()
+        let fromEnvironment = try Self.settings(LedgerDaemonOptions(), [setting.env: setting.value])
+        #expect(setting.read(fromEnvironment) == setting.expected(setting.value))
+        #expect(setting.read(fromEnvironment) != setting.read(defaults), "the value differs from the default, so the test can fail")
+        var options = LedgerDaemonOptions()
+        options[keyPath: setting.option] = setting.other
+        let both = try Self.settings(options, [setting.env: setting.value])
+        #expect(setting.read(both) == setting.expected(setting.other))
+        // An empty variable is unset.
+        #expect(setting.read(try Self.settings(LedgerDaemonOptions(), [setting.env: ""])) == setting.read(defaults))
+    }
+
+    @Test(arguments: Self.cases) func aBadValueNamesWhereItCameFrom(_ setting: Case) throws {
+        guard let bad = setting.bad else { return }
+        let flag = "--" + setting.env.dropFirst("LEDGER_".count).lowercased().replacingOccurrences(of: "_", with: "-")
+        #expect {
+            try Self.settings(LedgerDaemonOptions(), [setting.env: bad])
+        } throws: { error in
+            "\(error)".hasPrefix("environment variable \(setting.env)=\"\(bad)\" is not valid: ")
+        }
+        var options = LedgerDaemonOptions()
+        options[keyPath: setting.option] = bad
+        #expect {
+            try Self.settings(options, [setting.env: setting.value])
+        } throws: { error in
+            "\(error)".hasPrefix("\(flag) \"\(bad)\" is not valid: ") && !"\(error)".contains("\n")
+        }
+    }
+
+    @Test func anEmptySocketFlagIsRefused() {
+        var options = LedgerDaemonOptions()
+        options.socket = ""
+        #expect(throws: LedgerDaemonSettings.Error.self) { try Self.settings(options) }
+    }
+
+    @Test func theDefaultsAreWhatHelpShows() throws {
+        let settings = try Self.settings()
+        #expect(settings.configuration.commitBatchSize == LedgerDaemonSettings.defaults.commitBatchSize)
+        #expect(settings.configuration.ingestQueueCapacity == LedgerDaemonSettings.defaults.ingestQueueCapacity)
+        #expect(settings.configuration.readLimits == LedgerDaemonSettings.defaults.readLimits)
+        #expect(settings.configuration.frameDeadline == LedgerDaemonSettings.defaults.frameDeadline)
+        #expect(settings.logLevel == .info)
+        #expect("\(settings.store)" == "sqlite:/home/ledger-test/.local/share/socialsync-ledger/ledger.sqlite")
+        var memory = LedgerDaemonOptions()
+        memory.store = "memory:10"
+        let sized = try Self.settings(memory)
+        #expect(sized.configuration.commitBatchSize == LedgerDaemonSettings.memoryDefaults.commitBatchSize)
+        #expect(sized.configuration.commitBatchSize != LedgerDaemonSettings.defaults.commitBatchSize)
+    }
+
+    @Test func onlyTheDefaultPlacesAreCreated() throws {
+        let defaults = try Self.settings()
+        #expect(defaults.configuration.createsSocketDirectory && defaults.configuration.createsStoreDirectory)
+        var options = LedgerDaemonOptions()
+        options.socket = "/tmp/typed.sock"
+        let typed = try Self.settings(options, ["LEDGER_STORE": "sqlite:/tmp/typed.sqlite"])
+        #expect(!typed.configuration.createsSocketDirectory && !typed.configuration.createsStoreDirectory)
+    }
+
+    @Test func withNoHomeThereIsNoDefaultStore() {
+        #expect {
+            try LedgerDaemonSettings(options: LedgerDaemonOptions(), environment: [:], userID: 1000)
+        } throws: { error in
+            "\(error)".contains("give --store (or LEDGER_STORE)")
+        }
+    }
+
+    @Test func theTLSListenerNeedsAllThreeFilesAndWritesOnlyWhenAsked() throws {
+        let files = ["LEDGER_TLS_CERT": "/c.pem", "LEDGER_TLS_KEY": "/k.pem", "LEDGER_TLS_CLIENT_CA": "/ca.pem"]
+        #expect(try Self.settings().configuration.tls == nil)
+        let listening = try #require(try Self.settings(LedgerDaemonOptions(), files.merging(["LEDGER_TLS_LISTEN": "[::1]:7443"]) { $1 }).configuration.tls)
+        #expect(listening.host == "::1" && listening.port == 7443 && !listening.allowWrites)
+        var flag = LedgerDaemonOptions()
+        flag.tlsListen = "127.0.0.1:0"
+        flag.tlsAllowWrites = true
+        #expect(try Self.settings(flag, files).configuration.tls?.allowWrites == true)
+        let byVariable = try Self.settings(LedgerDaemonOptions(), files.merging(["LEDGER_TLS_LISTEN": "127.0.0.1:1", "LEDGER_TLS_ALLOW_WRITES": "1"]) { $1 })
+        #expect(byVariable.configuration.tls?.allowWrites == true)
+        #expect {
+            try Self.settings(flag, ["LEDGER_TLS_CERT": "/c.pem"])
+        } throws: { error in
+            "\(error)" == "--tls-listen needs --tls-key, --tls-client-ca: there is no TLS without a certificate, nor without client certificates"
+        }
+        #expect(throws: LedgerDaemonSettings.Error.self) { try Self.settings(LedgerDaemonOptions(), ["LEDGER_TLS_CERT": "/c.pem"]) }
+        #expect(throws: LedgerDaemonSettings.Error.self) { try Self.settings(LedgerDaemonOptions(), ["LEDGER_TLS_LISTEN": "nohost"]) }
+    }
+}
