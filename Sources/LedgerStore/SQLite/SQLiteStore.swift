@@ -13,8 +13,8 @@ import NIOPosix
 /// which is what an acknowledgement waits for, while the writer goes on to the next batch.
 public final class SQLiteStore: EventStore {
     public let path: String
-    private let writer: Worker<WriterState>
-    private let readers: WorkerPool<WriterState>
+    private let writer: Worker<SQLiteWriterState>
+    private let readers: WorkerPool<SQLiteReaderState>
     private let checkpointer: SQLiteCheckpointer
     private let flusher: SQLiteLogFlusher
     /// Held from open to close: one daemon per file. Nil for a store opened as one of several writers.
@@ -74,14 +74,14 @@ public final class SQLiteStore: EventStore {
                 try connection.execute("PRAGMA cache_size=-16384", as: .unavailable)
                 connection.watchWAL()
                 try SQLiteMigrator(connection: connection).migrate(catalog, logger: logger)
-                return try WriterState(connection: connection, checkpointer: checkpointer, files: SQLiteFileWatch(path: path))
+                return try SQLiteWriterState(connection: connection, checkpointer: checkpointer, files: SQLiteFileWatch(path: path))
             }
         } catch {
             await checkpointer.shutdown()
             throw error
         }
         do {
-            let lastSequence = try await self.writer.run { (state: WriterState) throws(StoreError) in try state.lastSequence() }
+            let lastSequence = try await self.writer.run { (state: SQLiteWriterState) throws(StoreError) in try state.lastSequence() }
             self.flusher = try await SQLiteLogFlusher(path: path, lastSequence: lastSequence, logger: logger, sync: sync)
         } catch {
             await self.writer.shutdown()
@@ -95,7 +95,7 @@ public final class SQLiteStore: EventStore {
                 try connection.execute("PRAGMA cache_size=-16384", as: .unavailable)
                 let budget = limits.queryTimeout.map(SQLiteQueryBudget.init(timeout:))
                 if let budget { connection.limitQueries(by: budget) }
-                return WriterState(readOnly: connection, budget: budget)
+                return SQLiteReaderState(connection: connection, budget: budget)
             }
         } catch {
             await self.flusher.shutdown()
@@ -113,12 +113,12 @@ public final class SQLiteStore: EventStore {
 
     public func commit(requests: [[LedgerEvent]]) async throws(StoreError) -> StoreCommit {
         let flusher = self.flusher
-        let (sequences, number) = try await self.writer.run { (state: WriterState) throws(StoreError) -> ([Int64?], Int64) in
+        let (sequences, number) = try await self.writer.run { (state: SQLiteWriterState) throws(StoreError) -> ([Int64?], Int64) in
             try flusher.checkUsable()
             // Before, as a commit into a log cut short would write past its end and hide the cut; and after.
-            let before = state.files?.problem()
+            let before = state.files.problem()
             let sequences = before == nil ? try state.insert(requests.joined(), count: requests.reduce(0) { $0 + $1.count }) : []
-            if let problem = before ?? state.files?.problem() {
+            if let problem = before ?? state.files.problem() {
                 flusher.noteFilesChanged()
                 throw flusher.fail(
                     StoreError(
@@ -144,22 +144,24 @@ public final class SQLiteStore: EventStore {
     }
 
     public func events(afterSequence sequence: Int64, matching filter: EventFilter, limit: Int) async throws(StoreError) -> [LedgerEvent] {
-        try await self.read { (state: WriterState) throws(StoreError) -> [LedgerEvent] in
+        try await self.read { (state: SQLiteReaderState) throws(StoreError) -> [LedgerEvent] in
             var sql = self.visibleSQL(filter)
             sql.add(afterSequence: sequence)
             let statement = try state.connection.prepare(Self.selectColumns + sql.whereClause + " ORDER BY seq LIMIT \(limit)")
             statement.bind(sql.values.map(SQLiteStatement.Value.init))
             var events: [LedgerEvent] = []
             while try statement.step(as: .queryFailed) {
-                events.append(try Self.event(from: statement))
+                events.append(try EventColumns.event(from: SQLiteRow(statement: statement)))
             }
             return events
         }
     }
 
     /// Runs a read on the least busy reader, within the query budget when there is one.
-    private func read<Result: Sendable>(_ body: @escaping @Sendable (WriterState) throws(StoreError) -> Result) async throws(StoreError) -> Result {
-        try await self.readers.run { (state: WriterState) throws(StoreError) -> Result in
+    private func read<Result: Sendable>(
+        _ body: @escaping @Sendable (SQLiteReaderState) throws(StoreError) -> Result
+    ) async throws(StoreError) -> Result {
+        try await self.readers.run { (state: SQLiteReaderState) throws(StoreError) -> Result in
             guard let budget = state.budget else { return try body(state) }
             budget.begin()
             defer { budget.end() }
@@ -180,8 +182,7 @@ public final class SQLiteStore: EventStore {
         return sql
     }
 
-    static let selectColumns =
-        "SELECT id, timestamp, event_type, entity_type, entity_id, event_data, severity, worker_id, job_id, clip_id, peer_uid, peer_pid, seq FROM ledger_events"
+    static let selectColumns = "SELECT \(EventColumns.list()) FROM ledger_events"
 
     /// The database is created 0600, and SQLite gives its `-wal` and `-shm` the database's mode. An
     /// existing file that others may read has their access taken away (a group an operator gave
@@ -209,7 +210,7 @@ public final class SQLiteStore: EventStore {
     }
 
     public func query(_ request: QueryRequest) async throws(StoreError) -> EventsResult {
-        try await self.read { (state: WriterState) throws(StoreError) -> EventsResult in
+        try await self.read { (state: SQLiteReaderState) throws(StoreError) -> EventsResult in
             var sql = self.visibleSQL(request.filter)
             if let cursor = request.after { sql.add(after: cursor, order: request.order) }
             let text = Self.selectColumns + sql.whereClause + EventQuerySQL.orderClause(request.order) + " LIMIT \(UInt64(request.limit) + 1)"
@@ -217,14 +218,14 @@ public final class SQLiteStore: EventStore {
             statement.bind(sql.values.map(SQLiteStatement.Value.init))
             var events: [LedgerEvent] = []
             while try statement.step(as: .queryFailed) {
-                events.append(try Self.event(from: statement))
+                events.append(try EventColumns.event(from: SQLiteRow(statement: statement)))
             }
             return EventsResult(rows: events, limit: request.limit)
         }
     }
 
     public func count(_ filter: EventFilter) async throws(StoreError) -> UInt64 {
-        try await self.read { (state: WriterState) throws(StoreError) -> UInt64 in
+        try await self.read { (state: SQLiteReaderState) throws(StoreError) -> UInt64 in
             let sql = self.visibleSQL(filter)
             let statement = try state.connection.prepare("SELECT count(*) FROM ledger_events" + sql.whereClause)
             statement.bind(sql.values.map(SQLiteStatement.Value.init))
@@ -253,31 +254,6 @@ public final class SQLiteStore: EventStore {
         await self.checkpointer.shutdown()
         self.lock?.release()
     }
-
-    private static func event(from row: SQLiteStatement) throws(StoreError) -> LedgerEvent {
-        func uuid(_ column: Int32) throws(StoreError) -> UUID? {
-            guard let text = row.text(column) else { return nil }
-            guard let uuid = UUID(uuidString: text) else {
-                throw StoreError(code: .queryFailed, message: "stored id \(text) is not a UUID")
-            }
-            return uuid
-        }
-        guard let id = try uuid(0) else { throw StoreError(code: .queryFailed, message: "row without id") }
-        return LedgerEvent(
-            id: id,
-            timestamp: LedgerTimestamp(rawValue: row.integer(1)),
-            eventType: row.text(2) ?? "",
-            entityType: row.text(3) ?? "",
-            entityID: row.text(4) ?? "",
-            metadata: row.text(5) ?? "{}",
-            severity: row.text(6).flatMap(Severity.init(name:)) ?? .info,
-            workerID: row.text(7),
-            jobID: try uuid(8),
-            clipID: try uuid(9),
-            peer: row.isNull(10) ? nil : PeerCredentials(uid: UInt32(truncatingIfNeeded: row.integer(10)), pid: Int32(truncatingIfNeeded: row.integer(11))),
-            sequence: row.isNull(12) ? nil : row.integer(12)
-        )
-    }
 }
 
 extension SQLiteStatement.Value {
@@ -289,42 +265,27 @@ extension SQLiteStatement.Value {
     }
 }
 
-/// A connection and its prepared insert, confined to one worker thread.
-final class WriterState {
+/// The writer's connection and its prepared insert, confined to the writer's thread.
+final class SQLiteWriterState {
     let connection: SQLiteConnection
-    private let insertStatement: SQLiteStatement?
-    private let checkpointer: SQLiteCheckpointer?
-    /// The writer's watch on its files; readers have none.
-    let files: SQLiteFileWatch?
-    /// A reader's time budget per query; the writer has none.
-    let budget: SQLiteQueryBudget?
+    private let insertStatement: SQLiteStatement
+    private let checkpointer: SQLiteCheckpointer
+    /// The writer's watch on its files.
+    let files: SQLiteFileWatch
 
     init(connection: SQLiteConnection, checkpointer: SQLiteCheckpointer, files: SQLiteFileWatch) throws(StoreError) {
         self.connection = connection
         self.checkpointer = checkpointer
         self.files = files
-        self.budget = nil
+        let placeholders = Array(repeating: "?", count: EventColumns.count).joined(separator: ", ")
         self.insertStatement = try connection.prepare(
-            """
-            INSERT INTO ledger_events (id, timestamp, event_type, entity_type, entity_id, event_data, severity, worker_id, job_id, clip_id, peer_uid, peer_pid, seq)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING
-            """,
-            as: .writeFailed
-        )
-    }
-
-    init(readOnly connection: SQLiteConnection, budget: SQLiteQueryBudget? = nil) {
-        self.connection = connection
-        self.budget = budget
-        self.insertStatement = nil
-        self.checkpointer = nil
-        self.files = nil
+            "INSERT INTO ledger_events (\(EventColumns.list())) VALUES (\(placeholders)) ON CONFLICT (id) DO NOTHING", as: .writeFailed)
     }
 
     func insert(_ events: some Sequence<LedgerEvent>, count: Int) throws(StoreError) -> [Int64?] {
-        guard let insert = self.insertStatement else { throw StoreError(code: .writeFailed, message: "read-only connection") }
+        let insert = self.insertStatement
         // Before this batch rather than after the last, so that the last one's acks never wait for a checkpoint.
-        self.checkpointer?.betweenCommits(on: self.connection)
+        self.checkpointer.betweenCommits(on: self.connection)
         try self.connection.execute("BEGIN IMMEDIATE")
         var sequences: [Int64?] = []
         sequences.reserveCapacity(count)
@@ -333,19 +294,8 @@ final class WriterState {
             var next = try self.lastSequence() + 1
             for event in events {
                 insert.reset()
-                insert.bind(1, uuid: event.id)
-                insert.bind(2, integer: event.timestamp?.rawValue ?? 0)
-                insert.bind(3, text: event.eventType)
-                insert.bind(4, text: event.entityType)
-                insert.bind(5, text: event.entityID)
-                insert.bind(6, text: event.metadata.isEmpty ? "{}" : event.metadata)
-                insert.bind(7, text: event.severity.name)
-                insert.bind(8, text: event.workerID)
-                insert.bind(9, uuid: event.jobID)
-                insert.bind(10, uuid: event.clipID)
-                insert.bind(11, integer: event.peer.map { Int64($0.uid) })
-                insert.bind(12, integer: event.peer.map { Int64($0.pid) })
-                insert.bind(13, integer: next)
+                var row = SQLiteRowBinder(statement: insert)
+                EventColumns.write(event, sequence: next, into: &row)
                 _ = try insert.step(as: .writeFailed)
                 if self.connection.changes == 1 {
                     sequences.append(next)

@@ -1,0 +1,120 @@
+import LedgerProtocol
+
+/// A large batch committed by both writer connections at once: each copies half, and the halves
+/// commit in order, the second only after the first, so the commit sequence never has a hole
+/// that a reader could see filled later.
+extension PostgresStore {
+    /// A batch of at least this many events, over two requests or more, is split between the two
+    /// writers. Batches of about 250 (one event per frame, 512 awaiting acks) gained nothing from it
+    /// and cost the daemon more CPU; batches of 1,500 and more gained 40% (BENCHMARKS.md).
+    static let splitEvents = 512
+
+    static func shareAnID(_ first: [LedgerEvent], _ second: [LedgerEvent]) -> Bool {
+        let ids = Set(first.lazy.map(\.id))
+        return second.contains { ids.contains($0.id) }
+    }
+
+    /// Where to cut the requests so that each side gets about half the events, keeping every request
+    /// whole; nil when one request holds most of them.
+    static func halfway(_ requests: [[LedgerEvent]], total: Int) -> Int? {
+        var count = 0
+        for (index, request) in requests.enumerated() {
+            count += request.count
+            if count * 2 >= total {
+                return index + 1 < requests.count ? index + 1 : nil
+            }
+        }
+        return nil
+    }
+
+    /// Copies the two halves at once, one on each writer, and commits the first half, then the second.
+    func insertSplit(_ first: [LedgerEvent], _ second: [LedgerEvent]) async throws(StoreError) -> [Int64?] {
+        let pair = PostgresCopyPair()
+        let (firstResult, secondResult) = await withCheckedContinuation { continuation in
+            let results = PairOfResults<[Int64?], [Int64?]>(continuation)
+            self.pairing.withLock {
+                self.writer.start({ (connection: PostgresConnection) throws(StoreError) in
+                    try Self.copyFirstHalf(first, secondCount: second.count, pair: pair, on: connection)
+                }, done: { result in
+                    // Also when the job never ran: the second half must not wait for it.
+                    if case .failure(let error) = result { pair.firstFailed(error) }
+                    results.setFirst(result)
+                })
+                self.secondWriter.start({ (connection: PostgresConnection) throws(StoreError) in
+                    try Self.copySecondHalf(second, pair: pair, on: connection)
+                }, done: { result in
+                    pair.secondCopied(result.map { _ in () })
+                    results.setSecond(result)
+                })
+            }
+        }
+        return try firstResult.get() + secondResult.get()
+    }
+
+    /// Takes the commit numbers of both halves, copies the first, and commits once the second is copied.
+    static func copyFirstHalf(
+        _ events: [LedgerEvent], secondCount: Int, pair: PostgresCopyPair, on connection: PostgresConnection
+    ) throws(StoreError) -> [Int64?] {
+        do {
+            try connection.reconnectIfBroken()
+            try connection.execute("BEGIN", as: .writeFailed)
+            let numbers = try Self.reserveNumbers(events.count + secondCount, on: connection)
+            pair.publishSecondNumbers(.success(Array(numbers[events.count...])))
+            let sequences = try Self.copyOrInsert(events, sequences: Array(numbers[..<events.count]), on: connection)
+            try pair.waitForSecondCopy().get()
+            try connection.execute("COMMIT", as: .writeFailed)
+            pair.firstCommitted(.success(()))
+            return sequences
+        } catch {
+            _ = try? connection.execute("ROLLBACK", as: .writeFailed)
+            pair.firstFailed(error)
+            throw error
+        }
+    }
+
+    /// Copies the second half with the numbers the first took, and commits only after the first did.
+    static func copySecondHalf(
+        _ events: [LedgerEvent], pair: PostgresCopyPair, on connection: PostgresConnection
+    ) throws(StoreError) -> [Int64?] {
+        let numbers = try pair.waitForSecondNumbers().get()
+        do {
+            try connection.reconnectIfBroken()
+            try connection.execute("BEGIN", as: .writeFailed)
+            let sequences = try Self.copyOrInsert(events, sequences: numbers, on: connection)
+            pair.secondCopied(.success(()))
+            try pair.waitForFirstCommit().get()
+            try connection.execute("COMMIT", as: .writeFailed)
+            return sequences
+        } catch {
+            _ = try? connection.execute("ROLLBACK", as: .writeFailed)
+            pair.secondCopied(.failure(error))
+            throw error
+        }
+    }
+
+    /// In the open transaction: the rows by COPY or, when an id is already stored, through the
+    /// statement that skips stored ids, in a fresh transaction with the same numbers.
+    private static func copyOrInsert(
+        _ events: [LedgerEvent], sequences: [Int64], on connection: PostgresConnection
+    ) throws(StoreError) -> [Int64?] {
+        do throws(StoreError) {
+            try Self.copyRows(events, sequences: sequences, on: connection)
+            return sequences
+        } catch where error.backendCode == Self.uniqueViolation {
+            try connection.execute("ROLLBACK", as: .writeFailed)
+            try connection.execute("BEGIN", as: .writeFailed)
+            return try Self.insertRows(events, sequences: sequences, on: connection)
+        }
+    }
+
+    /// The next `count` commit numbers; taken outside any transaction's undo, so they ascend in the order taken.
+    static func reserveNumbers(_ count: Int, on connection: PostgresConnection) throws(StoreError) -> [Int64] {
+        let numbers = try connection.execute(
+            "SELECT nextval('ledger_events_seq') FROM generate_series(1, $1::integer)", [String(count)], as: .writeFailed)
+        let sequences = (0..<numbers.rowCount).compactMap { numbers.text($0, 0).flatMap { Int64($0) } }
+        guard sequences.count == count else {
+            throw StoreError(code: .writeFailed, message: "PostgreSQL gave \(sequences.count) sequence numbers for \(count) events")
+        }
+        return sequences
+    }
+}
