@@ -114,7 +114,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LedgerFilesTests",
-            dependencies: ["LedgerFiles"],
+            dependencies: ["LedgerFiles", "LedgerTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -124,14 +124,21 @@ let package = Package(
         ),
         .target(
             name: "LedgerTestSupport",
-            dependencies: ["LedgerServer", "LedgerStore", "LedgerProtocol", "LedgerFiles", logging, serviceLifecycle, nioLocks],
+            dependencies: ["LedgerStore", "LedgerProtocol", "LedgerFiles", logging, nioLocks],
             path: "Tests/LedgerTestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "LedgerServerTestSupport",
+            dependencies: ["LedgerTestSupport", "LedgerServer", "LedgerStore", "LedgerProtocol", logging, serviceLifecycle],
+            path: "Tests/LedgerServerTestSupport",
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "LedgerServerTests",
             dependencies: [
-                "LedgerTestSupport", "LedgerServer", "LedgerStore", "LedgerProtocol", nioCore, nioEmbedded, nioLocks, nioPosix, logging,
+                "LedgerTestSupport", "LedgerServerTestSupport", "LedgerServer", "LedgerStore", "LedgerProtocol", nioCore, nioEmbedded, nioLocks, nioPosix,
+                logging,
                 serviceLifecycle, atomics,
             ],
             swiftSettings: swiftSettings
@@ -139,6 +146,11 @@ let package = Package(
         .testTarget(
             name: "LedgerClientTests",
             dependencies: ["LedgerTestSupport", "LedgerClient", "LedgerProtocol", nioSSL, nioCore, nioEmbedded, nioLocks],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LedgerRPCTests",
+            dependencies: ["ledger-rpc", "LedgerProtocol"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,7 +1,7 @@
 import Foundation
 import LedgerProtocol
 
-/// The seed's `ledger.py` reads, each one filter, order and limit.
+/// The reads ledger.py, the Python ledger this one replaces, offered, each one filter, order and limit.
 extension LedgerClient {
     /// Runs any query; page on with `result.next`.
     public func query(_ request: QueryRequest) async throws -> EventsResult {

@@ -47,7 +47,7 @@ public final class LedgerClient: Sendable {
 
     // MARK: Fire-and-forget
 
-    /// Records an event; the seed's `log_event`.
+    /// Records an event; as ledger.py's `log_event`.
     /// - Parameter metadata: a JSON object as text; an invalid one is refused by the daemon and counted in `statistics.rejected`.
     /// - Returns: the event's id, assigned here (UUIDv7) so a caller can refer to it later.
     @discardableResult
@@ -62,7 +62,7 @@ public final class LedgerClient: Sendable {
         return event.id
     }
 
-    /// Records an event about a job; the seed's `log_job_event`.
+    /// Records an event about a job; as ledger.py's `log_job_event`.
     @discardableResult
     public func logJobEvent(
         jobID: UUID, eventType: String, metadata: String = "{}", severity: Severity = .info, workerID: String? = nil,
@@ -76,7 +76,7 @@ public final class LedgerClient: Sendable {
         return message.id
     }
 
-    /// Records an event about a clip; the seed's `log_clip_event`.
+    /// Records an event about a clip; as ledger.py's `log_clip_event`.
     @discardableResult
     public func logClipEvent(
         clipID: UUID, eventType: String, metadata: String = "{}", severity: Severity = .info, jobID: UUID? = nil,

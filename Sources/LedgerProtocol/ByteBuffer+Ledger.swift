@@ -133,3 +133,15 @@ extension ByteBuffer {
         }
     }
 }
+
+extension ByteBuffer {
+    /// A cursor's token (exactly `length` bytes as hex, no spaces) as the length-prefixed bytes its
+    /// `decode` reads; nil for anything else.
+    static func ledgerCursorBytes(_ token: String, length: Int) -> ByteBuffer? {
+        guard token.utf8.count == length * 2, !token.utf8.contains(UInt8(ascii: " ")) else { return nil }
+        var buffer = ByteBuffer()
+        buffer.writeInteger(UInt16(length))
+        guard (try? buffer.writePlainHexEncodedBytes(token)) == length else { return nil }
+        return buffer
+    }
+}

@@ -60,7 +60,7 @@ public struct LedgerEvent: Sendable, Hashable {
 }
 
 extension LedgerEvent {
-    /// The field limits of the seed's `ledger_events` table, enforced before anything is stored.
+    /// The field limits of the Python ledger's `ledger_events` table, enforced before anything is stored.
     public enum Limits {
         public static let eventType = 100
         public static let entityType = 50

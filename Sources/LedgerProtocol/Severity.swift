@@ -1,4 +1,4 @@
-/// How serious an event is; the seed's three levels.
+/// How serious an event is; the three levels of the Python ledger (ledger.py) it replaces.
 public enum Severity: UInt8, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     case info = 0
     case warn = 1

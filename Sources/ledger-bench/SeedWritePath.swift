@@ -8,7 +8,7 @@ import Logging
 struct SeedWritePath: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "seed-path",
-        abstract: "Writes events the way the seed did: one insert and one commit per event, one connection per service.",
+        abstract: "Writes events the way the Python ledger it replaces (ledger.py, the \"seed\") did: one insert and one commit per event, one connection per service.",
         discussion: """
             The reference that ledgerd's batching is measured against. Each of --connections \
             services opens its own connection to --store (no daemon in between) and commits \
@@ -48,7 +48,7 @@ struct SeedWritePath: AsyncParsableCommand {
         var stores: [any EventStore] = []
         for _ in 0..<self.connections {
             do {
-                // Several services on one file, as the seed ran: none of them is a daemon that owns it.
+                // Several services on one file, as ledger.py ran: none of them is a daemon that owns it.
                 stores.append(try await location.open(exclusive: false, logger: logger))
             } catch {
                 throw BenchFailure("cannot open \(location): \(error)")

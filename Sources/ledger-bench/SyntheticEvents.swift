@@ -21,7 +21,7 @@ struct SyntheticEvents {
         self.random = SplitMix64(state: UInt64.random(in: 0...UInt64.max))
     }
 
-    /// A JSON object of about `bytes` bytes, like the seed's upload and job metadata.
+    /// A JSON object of about `bytes` bytes, like the upload and job metadata the orchestrator logs.
     static func metadata(bytes: Int) -> String {
         let base = #"{"bucket":"uploads","duration_ms":48213,"pad":""}"#
         let pad = max(0, bytes - base.utf8.count)

@@ -8,7 +8,7 @@ struct Query: AsyncParsableCommand {
         abstract: "Read events from the ledger.",
         discussion: """
             Lists print a table by default. With --json they print \\
-            {"events": [...], "total": N, "limit": L, "next_cursor": C} with the seed's field names, \\
+            {"events": [...], "total": N, "limit": L, "next_cursor": C} with the field names of the Python ledger (ledger.py) it replaces, \\
             where total is how many events match the query in all (not only on this page). When \\
             there is a next page, its cursor is "next_cursor" in JSON, and otherwise a line \\
             `more: --after CURSOR` on standard error: pass it to --after for the next page.

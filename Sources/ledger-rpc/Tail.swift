@@ -42,7 +42,7 @@ struct Tail: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Stop after this many events (default: run until interrupted).", valueName: "n"))
     var maxEvents: Int?
 
-    @Flag(name: .long, help: "Print one JSON object per event and line, with the seed's field names.")
+    @Flag(name: .long, help: "Print one JSON object per event and line, with the field names of the Python ledger (ledger.py) it replaces.")
     var json = false
 
     @Flag(name: [.long, .customLong("no-truncate")], help: "Show metadata whole instead of cutting it at 60 characters.")

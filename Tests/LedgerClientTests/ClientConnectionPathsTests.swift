@@ -89,12 +89,13 @@ import Testing
 
     /// After shutdown nothing waits: a request fails at once.
     @Test func aRequestAfterShutdownFailsAtOnce() async throws {
-        let server = try await TestServer.start()
+        let directory = try TemporaryDirectory("paths")
+        let server = try await Daemon.start(in: directory.path)
         let client = LedgerClient(socketPath: server.socketPath)
         _ = try await client.ping()
         await client.shutdown()
         let code = try await Self.pingErrorCode(client, within: 10)
         #expect(code == .shutdown)
-        try await server.stopAndRemove()
+        await server.stop()
     }
 }

@@ -25,9 +25,20 @@ import Testing
         }
     }
 
-    static func gaps(in server: TestServer) async throws -> [Gap] {
-        let result = try await server.store.query(QueryRequest(filter: EventFilter(eventType: ReportGap.eventType), limit: 1_000))
+    /// The gap records the daemon stored, read by a client of its own.
+    static func gaps(in daemon: Daemon) async throws -> [Gap] {
+        let result = try await LedgerClient(socketPath: daemon.socketPath).executeThenShutdown {
+            try await $0.query(QueryRequest(filter: EventFilter(eventType: ReportGap.eventType), limit: 1_000))
+        }
         return try result.events.map(Gap.init)
+    }
+
+    static func count(_ filter: EventFilter, in daemon: Daemon) async throws -> UInt64 {
+        try await LedgerClient(socketPath: daemon.socketPath).executeThenShutdown { try await $0.count(filter) }
+    }
+
+    static func stats(of daemon: Daemon) async throws -> StatsResult {
+        try await LedgerClient(socketPath: daemon.socketPath).executeThenShutdown { try await $0.stats() }
     }
 
     static func waitUntil(_ condition: () -> Bool) async throws {
@@ -41,8 +52,7 @@ import Testing
     }
 
     @Test func dropsWhileTheDaemonIsDownAreReportedWhenItReturns() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-gap-\(UUID().uuidString.prefix(8))").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let directory = try makeTemporaryDirectory("gap")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var configuration = LedgerClientConfiguration(socketPath: "\(directory)/ledgerd.sock")
         configuration.clientName = "upload-service"
@@ -60,7 +70,7 @@ import Testing
         #expect(client.statistics.dropsUnreported == 500)
 
         // Nothing more is logged: a client with drops to report reconnects by itself.
-        let server = try await TestServer.start { $0.socketPath = configuration.socketPath }
+        let server = try await Daemon.start(in: directory)
         try await Self.waitUntil { client.statistics.gapReportsStored == 1 }
         #expect(client.statistics.gapReportsStored == 1)
         #expect(client.statistics.dropsUnreported == 0)
@@ -75,14 +85,16 @@ import Testing
         #expect(before <= gap.first && gap.first <= gap.last && gap.last <= after, "\(before) \(gap.first) \(gap.last) \(after)")
         #expect(gap.event.timestamp == gap.first)
         #expect(gap.event.peer?.uid == getuid(), "the kernel's word on the reporter is kept")
-        #expect(server.stats.gapReports.load(ordering: .relaxed) == 1)
-        #expect(server.stats.eventsDroppedByClients.load(ordering: .relaxed) == 500)
+        let stats = try await Self.stats(of: server)
+        #expect(stats[counter: "gap_reports"] == 1)
+        #expect(stats[counter: "events_dropped_by_clients"] == 500)
         await client.shutdown()
-        try await server.stopAndRemove()
+        await server.stop()
     }
 
     @Test func aFullBufferAndRefusalsAreReportedByTheNextFlush() async throws {
-        let server = try await TestServer.start()
+        let directory = try TemporaryDirectory("gap")
+        let server = try await Daemon.start(in: directory.path)
         var configuration = LedgerClientConfiguration(socketPath: server.socketPath)
         configuration.clientName = "job-service"
         configuration.bufferLimitBytes = 2_048
@@ -114,14 +126,15 @@ import Testing
         let reported = Dictionary(grouping: gaps, by: \.reason).mapValues { $0.reduce(0) { $0 + $1.events } }
         #expect(reported == ["buffer_full": statistics.droppedBufferFull, "rejected": 2])
         #expect(statistics.gapReportsStored == gaps.count)
-        let stored = try await server.store.count(EventFilter(eventType: "job_created"))
+        let stored = try await Self.count(EventFilter(eventType: "job_created"), in: server)
         #expect(Int(stored) + statistics.droppedBufferFull == 5_000, "every call is stored or in a gap record")
         await client.shutdown()
-        try await server.stopAndRemove()
+        await server.stop()
     }
 
     @Test func dropsWhileConnectedAreReportedWithoutAFlush() async throws {
-        let server = try await TestServer.start()
+        let directory = try TemporaryDirectory("gap")
+        let server = try await Daemon.start(in: directory.path)
         var configuration = LedgerClientConfiguration(socketPath: server.socketPath)
         configuration.gapReportDelay = .milliseconds(20)
         let client = LedgerClient(configuration: configuration)
@@ -132,19 +145,20 @@ import Testing
         #expect(gaps.map(\.reason) == ["rejected"])
         #expect(gaps.first?.event.entityID == ProcessInfo.processInfo.processName, "the process name by default")
         await client.shutdown()
-        try await server.stopAndRemove()
+        await server.stop()
     }
 
     @Test func onlyTheDaemonWritesGapRecords() async throws {
-        let server = try await TestServer.start()
+        let directory = try TemporaryDirectory("gap")
+        let server = try await Daemon.start(in: directory.path)
         let client = LedgerClient(socketPath: server.socketPath)
         let forged = LedgerClient.makeEvent(
             eventType: ReportGap.eventType, entityType: ReportGap.entityType, entityID: "someone-else", metadata: #"{"events":0}"#)
         let error = await #expect(throws: LedgerClientError.self) { try await client.logAcknowledged(forged) }
         #expect(error?.serverError?.code == .invalidEvent)
         #expect(error?.serverError?.message.contains("reserved") == true)
-        #expect(try await server.store.count(EventFilter()) == 0)
+        #expect(try await Self.count(EventFilter(), in: server) == 0)
         await client.shutdown()
-        try await server.stopAndRemove()
+        await server.stop()
     }
 }

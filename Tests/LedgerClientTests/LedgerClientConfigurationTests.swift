@@ -1,5 +1,6 @@
 import Foundation
 import LedgerProtocol
+import LedgerTestSupport
 import Testing
 
 @testable import LedgerClient
@@ -7,8 +8,7 @@ import Testing
 /// The default socket is trusted only in a directory that is the user's own.
 @Suite struct LedgerClientConfigurationTests {
     static func directory(mode: mode_t) throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-run-\(UUID().uuidString.prefix(8))").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        let path = try makeTemporaryDirectory("run")
         chmod(path, mode)
         return path
     }

@@ -6,7 +6,8 @@ import Testing
 
 @Suite struct LedgerClientTests {
     @Test func logsEachKindOfEventWithTheSeedsFields() async throws {
-        let server = try await TestServer.start()
+        let directory = try TemporaryDirectory("client")
+        let server = try await Daemon.start(in: directory.path)
         let client = LedgerClient(socketPath: server.socketPath)
         let jobID = UUID()
         let clipID = UUID()
@@ -28,7 +29,7 @@ import Testing
         #expect(try await client.totalCount() == 3)
         #expect(client.statistics.sent == 3 && client.statistics.dropped == 0)
         await client.shutdown()
-        try await server.stopAndRemove()
+        await server.stop()
     }
 
     @Test func withoutADaemonCallsReturnAndDropsAreCounted() async throws {
@@ -55,7 +56,8 @@ import Testing
     }
 
     @Test func reconnectsAfterTheDaemonRestartsAndLaterEventsArrive() async throws {
-        let first = try await TestServer.start()
+        let directory = try TemporaryDirectory("client")
+        let first = try await Daemon.start(in: directory.path, store: "sqlite:\(directory.path)/first.sqlite")
         var configuration = LedgerClientConfiguration(socketPath: first.socketPath)
         configuration.maximumBackoff = .milliseconds(200)
         // A starved machine (a sanitizer, the suite in parallel) must not turn a slow daemon into a lost one.
@@ -64,14 +66,14 @@ import Testing
         let client = LedgerClient(configuration: configuration)
         let before = (0..<100).map { client.logEvent(eventType: "job_created", entityType: "job", entityID: "before-\($0)") }
         #expect(await client.flush(timeout: .seconds(60)), "\(client.statistics)")
-        try await first.stop()
+        await first.stop()
 
         for index in 0..<100 {
             client.logEvent(eventType: "job_created", entityType: "job", entityID: "while-down-\(index)")
         }
         #expect(await client.flush(timeout: .seconds(5)) == false)
 
-        let second = try await TestServer.start { $0.socketPath = first.socketPath }
+        let second = try await Daemon.start(in: directory.path, store: "sqlite:\(directory.path)/second.sqlite")
         var reconnected = false
         for _ in 0..<200 where !reconnected {
             try await Task.sleep(for: .milliseconds(50))
@@ -80,41 +82,44 @@ import Testing
         #expect(reconnected)
         let after = (0..<100).map { client.logEvent(eventType: "job_created", entityType: "job", entityID: "after-\($0)") }
         #expect(await client.flush(timeout: .seconds(60)), "\(client.statistics)")
-        let stored = try await second.store.query(QueryRequest(filter: EventFilter(eventType: "job_created"), limit: 1_000)).events
+        let stored = try await client.query(QueryRequest(filter: EventFilter(eventType: "job_created"), limit: 1_000)).events
         #expect(Set(stored.map(\.id)) == Set(after))
-        #expect(try await first.store.count(EventFilter()) == UInt64(before.count))
+        await second.stop()
+        let restarted = try await Daemon.start(in: directory.path, store: "sqlite:\(directory.path)/first.sqlite")
+        #expect(try await client.count() == UInt64(before.count), "the first daemon's store holds what was flushed before it stopped")
         // Events logged while the daemon was away were either dropped and counted or written to
         // the closing socket before the client noticed; every call is accounted for either way.
         let statistics = client.statistics
         #expect(statistics.sent + statistics.dropped == 300, "\(statistics)")
         await client.shutdown()
-        try await second.stopAndRemove()
-        try await first.stopAndRemove()
+        await restarted.stop()
     }
 
     @Test func aRefusedEventIsCountedAndFailsTheFlush() async throws {
-        let server = try await TestServer.start()
+        let directory = try TemporaryDirectory("client")
+        let server = try await Daemon.start(in: directory.path)
         let client = LedgerClient(socketPath: server.socketPath)
         client.logEvent(eventType: "video_uploaded", entityType: "video_asset", entityID: "v", metadata: "[1, 2]")
         client.logEvent(eventType: "video_uploaded", entityType: "video_asset", entityID: "v", metadata: "{}")
         #expect(await client.flush(timeout: .seconds(30)) == false)
         #expect(client.statistics.rejected == 1)
-        #expect(try await server.store.count(EventFilter(eventType: "video_uploaded")) == 1)
+        #expect(try await client.count(EventFilter(eventType: "video_uploaded")) == 1)
         #expect(await client.flush(timeout: .seconds(30)), "a flush with nothing lost since the last one succeeds")
         await client.shutdown()
-        try await server.stopAndRemove()
+        await server.stop()
     }
 
     @Test func anAcknowledgedEventIsStoredOnceWhenRetried() async throws {
-        let server = try await TestServer.start()
+        let directory = try TemporaryDirectory("client")
+        let server = try await Daemon.start(in: directory.path)
         let client = LedgerClient(socketPath: server.socketPath)
         let event = LedgerClient.makeEvent(eventType: "job_processing_completed", entityType: "job", entityID: "j")
         try await client.logAcknowledged(event)
         try await client.logAcknowledged(event)
-        #expect(try await server.store.count(EventFilter()) == 1)
+        #expect(try await client.count() == 1)
         let invalid = LedgerClient.makeEvent(eventType: "", entityType: "job", entityID: "j")
         await #expect(throws: LedgerClientError.self) { try await client.logAcknowledged(invalid) }
         await client.shutdown()
-        try await server.stopAndRemove()
+        await server.stop()
     }
 }

@@ -1,12 +1,11 @@
 import Foundation
 import LedgerFiles
+import LedgerTestSupport
 import Testing
 
 @Suite struct ExclusiveFileLockTests {
     static func directory() throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-lock-\(UUID().uuidString.prefix(8))").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
-        return path
+        try makeTemporaryDirectory("lock")
     }
 
     @Test func aSecondHolderIsRefusedWithTheFirstsPidUntilItLetsGo() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import LedgerTestSupport
 import Testing
 
 @testable import LedgerFiles
@@ -6,8 +7,7 @@ import Testing
 /// Directories another user owns or may write in are refused; those the daemon makes are its own.
 @Suite struct PrivateDirectoryTests {
     static func scratch() throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-dir-\(UUID().uuidString.prefix(8))").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        let path = try makeTemporaryDirectory("dir")
         chmod(path, 0o700)
         return path
     }

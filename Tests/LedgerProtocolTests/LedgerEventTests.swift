@@ -83,15 +83,6 @@ import Testing
         #expect("89ab".contains(variant))
         #expect(UUID.ledgerV7(unixMilliseconds: 1) < UUID.ledgerV7(unixMilliseconds: 2))
     }
-
-    @Test func jsonHasTheSeedsFieldNames() {
-        let json = Fixtures.fullEvent.jsonObject
-        for field in ["id", "timestamp", "event_type", "entity_type", "entity_id", "metadata", "severity", "worker_id", "job_id", "clip_id"] {
-            #expect(json.contains("\"\(field)\":"))
-        }
-        #expect(json.contains(#""metadata":{"index":1,"duration_ms":15000}"#))
-        #expect(json.contains(#""timestamp":"2026-11-25T10:15:30.123456Z""#))
-    }
 }
 
 extension UUID {

@@ -2,6 +2,7 @@ import Foundation
 import LedgerProtocol
 import LedgerServer
 import NIOCore
+import LedgerServerTestSupport
 import LedgerTestSupport
 import Testing
 

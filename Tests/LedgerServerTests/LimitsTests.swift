@@ -2,6 +2,7 @@ import Foundation
 import LedgerProtocol
 import LedgerServer
 import LedgerStore
+import LedgerServerTestSupport
 import LedgerTestSupport
 import NIOCore
 import Testing

@@ -22,8 +22,7 @@ public final class TestStore: Sendable {
     private let directory: String?
 
     public static func make(_ kind: StoreKind) throws -> TestStore {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-store-\(UUID().uuidString.prefix(8))").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let directory = try makeTemporaryDirectory("store")
         switch kind {
         case .sqlite: return TestStore(kind: kind, location: "sqlite:\(directory)/ledger.sqlite", directory: directory)
         case .postgres: return TestStore(kind: kind, location: try TestPostgres.createDatabase(), directory: directory)

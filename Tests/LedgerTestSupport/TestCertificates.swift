@@ -29,7 +29,7 @@ public struct TestCertificates: Sendable {
         try await withCheckedThrowingContinuation { continuation in
             Thread {
                 continuation.resume(with: Result {
-                    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-certs-\(UUID().uuidString.prefix(8))").path
+                    let directory = "/tmp/ledger-certs-\(UUID().uuidString.prefix(8))"
                     let result = try Subprocess.run(["bash", Self.repository.appendingPathComponent("scripts/gen-certs.sh").path, directory])
                     guard result.status == 0 else { throw Subprocess.Failure(command: ["gen-certs.sh", directory], errno: EIO) }
                     return TestCertificates(directory: directory)

@@ -1,6 +1,6 @@
 import NIOCore
 
-/// `count` (0x11): how many events match a filter; the seed's error count and total.
+/// `count` (0x11): how many events match a filter; ledger.py's error count and total.
 public struct CountRequest: Sendable, Hashable {
     public var filter: EventFilter
 

@@ -41,33 +41,13 @@ public struct EventCursor: Sendable, Hashable {
         var buffer = ByteBuffer()
         self.encode(into: &buffer)
         buffer.moveReaderIndex(forwardBy: 2)
-        return buffer.readableBytesView.map { byte in
-            let digits = String(byte, radix: 16)
-            return byte < 16 ? "0" + digits : digits
-        }.joined()
+        return buffer.hexDump(format: .compact)
     }
 
     public init?(token: String) {
-        let characters = Array(token.utf8)
-        guard characters.count == Self.encodedLength * 2 else { return nil }
-        var buffer = ByteBuffer()
-        buffer.writeInteger(UInt16(Self.encodedLength))
-        var index = 0
-        while index < characters.count {
-            guard let high = Self.nibble(characters[index]), let low = Self.nibble(characters[index + 1]) else { return nil }
-            buffer.writeInteger(high << 4 | low)
-            index += 2
+        guard var bytes = ByteBuffer.ledgerCursorBytes(token, length: Self.encodedLength), let cursor = try? Self.decode(from: &bytes) else {
+            return nil
         }
-        guard let cursor = try? Self.decode(from: &buffer) else { return nil }
         self = cursor
-    }
-
-    static func nibble(_ character: UInt8) -> UInt8? {
-        switch character {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): character - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): character - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): character - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 }

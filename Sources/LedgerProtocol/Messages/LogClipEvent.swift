@@ -1,7 +1,7 @@
 import Foundation
 import NIOCore
 
-/// `log_clip_event` (0x04): the seed's `log_clip_event`, an event about one clip,
+/// `log_clip_event` (0x04): ledger.py's `log_clip_event`, an event about one clip,
 /// optionally tied to the job that produced it.
 public struct LogClipEvent: Sendable, Hashable {
     public var flags: LogFlags

@@ -1,7 +1,7 @@
 import Foundation
 import NIOCore
 
-/// `log_job_event` (0x03): the seed's `log_job_event`, an event about one job.
+/// `log_job_event` (0x03): ledger.py's `log_job_event`, an event about one job.
 ///
 /// The daemon stores it with entity_type `job`, entity_id the job id in
 /// lowercase canonical form, and job_id set.

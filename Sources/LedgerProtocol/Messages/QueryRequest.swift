@@ -1,6 +1,6 @@
 import NIOCore
 
-/// `query` (0x10): filter + order + limit + cursor, the shape of every read the seed makes.
+/// `query` (0x10): filter + order + limit + cursor, the shape of every read the Python ledger (ledger.py) made.
 public struct QueryRequest: Sendable, Hashable {
     public enum Order: UInt8, Sendable, Hashable {
         case newestFirst = 0

@@ -37,21 +37,13 @@ public struct TailCursor: Sendable, Hashable {
         var buffer = ByteBuffer()
         self.encode(into: &buffer)
         buffer.moveReaderIndex(forwardBy: 2)
-        return buffer.readableBytesView.map { $0 < 16 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+        return buffer.hexDump(format: .compact)
     }
 
     public init?(token: String) {
-        let characters = Array(token.utf8)
-        guard characters.count == Self.encodedLength * 2 else { return nil }
-        var buffer = ByteBuffer()
-        buffer.writeInteger(UInt16(Self.encodedLength))
-        var index = 0
-        while index < characters.count {
-            guard let high = EventCursor.nibble(characters[index]), let low = EventCursor.nibble(characters[index + 1]) else { return nil }
-            buffer.writeInteger(high << 4 | low)
-            index += 2
+        guard var bytes = ByteBuffer.ledgerCursorBytes(token, length: Self.encodedLength), let cursor = try? Self.decode(from: &bytes) else {
+            return nil
         }
-        guard let cursor = try? Self.decode(from: &buffer) else { return nil }
         self = cursor
     }
 }

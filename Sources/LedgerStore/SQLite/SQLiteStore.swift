@@ -27,7 +27,7 @@ public final class SQLiteStore: EventStore {
     /// - Parameters:
     ///   - createsDirectory: whether a missing data directory is made; ledgerd makes only its default one.
     ///   - exclusive: whether this store must be the file's only writer, as a daemon's is. Off only for
-    ///     ledger-bench's seed path, which imitates several services writing the file directly.
+    ///     `ledger-bench seed-path`, which imitates the services of the Python ledger writing the file directly.
     public convenience init(
         path: String, migrations: MigrationCatalog? = nil, limits: StoreReadLimits = StoreReadLimits(),
         createsDirectory: Bool = true, exclusive: Bool = true, logger: Logger = Logger(label: "ledger.store.sqlite")

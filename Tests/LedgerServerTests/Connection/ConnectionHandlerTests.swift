@@ -1,6 +1,7 @@
 import Foundation
 import LedgerProtocol
 import LedgerServer
+import LedgerServerTestSupport
 import LedgerTestSupport
 import NIOCore
 import Testing

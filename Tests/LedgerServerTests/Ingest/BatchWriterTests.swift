@@ -2,6 +2,7 @@ import Atomics
 import Foundation
 import LedgerProtocol
 import LedgerServer
+import LedgerServerTestSupport
 import LedgerTestSupport
 import Logging
 import NIOCore

@@ -43,7 +43,7 @@ import Testing
     static let shortLog = 2_000
 
     @Test func theWriterFinishesARoundOnceLittleIsLeft() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory("store")
         // A commit here writes some 45 frames, so after a pass what is left is soon under 100. With no
         // limit on the log, only that rule can end a round.
         let policy = SQLiteCheckpointer.Policy(startFrames: 40, finishFrames: 100, limitFrames: .max)
@@ -52,7 +52,7 @@ import Testing
     }
 
     @Test func theWriterEndsARoundThatBackgroundPassesCannotCatchUp() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory("store")
         // Nothing left over is ever small enough, so rounds end only at the limit.
         let policy = SQLiteCheckpointer.Policy(startFrames: 40, finishFrames: -1, limitFrames: 200)
         let bytes = try await Self.logFileBytesAfterSteadyWrites(policy, in: directory)
@@ -60,7 +60,7 @@ import Testing
     }
 
     @Test func withoutRoundsTheLogKeepsGrowing() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory("store")
         // The yardstick for the two above: rounds that never start leave every frame in the log.
         let policy = SQLiteCheckpointer.Policy(startFrames: .max, finishFrames: 8, limitFrames: .max)
         let bytes = try await Self.logFileBytesAfterSteadyWrites(policy, in: directory)

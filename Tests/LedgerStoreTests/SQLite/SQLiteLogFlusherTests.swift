@@ -33,7 +33,7 @@ import Testing
     static let everything = QueryRequest(filter: EventFilter(), order: .oldestFirst, limit: 100)
 
     @Test func aCommitIsShownAndAcknowledgedOnlyOnceALaterSyncEnds() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory("store")
         let (gate, store) = try await Self.openStore(in: directory)
         let event = Self.event(1)
 
@@ -64,7 +64,7 @@ import Testing
     }
 
     @Test func insertReturnsAfterASyncOfItsCommit() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory("store")
         let (gate, store) = try await Self.openStore(in: directory)
         for index in 0..<3 {
             let before = gate.counts.syncs
@@ -84,7 +84,7 @@ import Testing
     }
 
     @Test func oneSyncServesEveryCommitBeforeIt() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory("store")
         let (gate, store) = try await Self.openStore(in: directory)
         var commits: [StoreCommit] = []
         for index in 0..<5 {
@@ -104,7 +104,7 @@ import Testing
     }
 
     @Test func aFailedSyncFailsItsCommitAndRefusesLaterWrites() async throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory("store")
         let (gate, store) = try await Self.openStore(in: directory)
         _ = try await store.insert([Self.event(0)])
 

@@ -49,7 +49,7 @@ import Testing
     }
 
     @Test func eachCommitIsOnTheFileWhenItReturns() throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory("store")
         let path = directory.file("log.sqlite")
         let connection = try Self.writer(path)
         for _ in 0..<40 {
@@ -64,7 +64,7 @@ import Testing
     /// writes some of them again: SQLite then overwrites those frames in place and rewrites the
     /// checksums after them once the commit frame is written.
     @Test func aTransactionLargerThanTheCacheReadsBackWhole() throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory("store")
         let path = directory.file("log.sqlite")
         let connection = try Self.writer(path, cachePages: 16)
         try Self.commit(100, on: connection)
@@ -82,7 +82,7 @@ import Testing
     /// Once a checkpoint has copied the whole log back, the next commit writes the log from its start
     /// again, header first, over the old frames.
     @Test func theLogStartsOverFromItsFirstByte() throws {
-        let directory = TemporaryDirectory()
+        let directory = try TemporaryDirectory("store")
         let path = directory.file("log.sqlite")
         let connection = try Self.writer(path)
         for _ in 0..<10 { try Self.commit(500, on: connection) }

@@ -2,6 +2,7 @@ import Foundation
 import LedgerProtocol
 import LedgerServer
 import LedgerStore
+import LedgerTestSupport
 import Logging
 import ServiceLifecycle
 
@@ -23,8 +24,7 @@ public final class TestServer: Sendable {
         configure: (inout LedgerServerConfiguration) -> Void = { _ in },
         openStore: (String, Logger) async throws -> SQLiteStore = { try await SQLiteStore(path: $0, logger: $1) }
     ) async throws -> TestServer {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-srv-\(UUID().uuidString.prefix(8))").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let directory = try makeTemporaryDirectory("srv")
         var configuration = LedgerServerConfiguration(socketPath: "\(directory)/ledgerd.sock")
         configure(&configuration)
         var logger = Logger(label: "test-ledgerd")

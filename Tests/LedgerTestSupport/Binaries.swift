@@ -1,10 +1,9 @@
 import Foundation
-import LedgerTestSupport
 import NIOConcurrencyHelpers
 
 /// The executables built beside this test bundle, run as a user would run them.
-enum Binaries {
-    static let directory: URL = {
+public enum Binaries {
+    public static let directory: URL = {
         if let override = ProcessInfo.processInfo.environment["LEDGER_BIN_DIR"] {
             return URL(fileURLWithPath: override)
         }
@@ -12,23 +11,29 @@ enum Binaries {
         return bundle.deletingLastPathComponent()
     }()
 
-    static func url(_ name: String) -> URL {
+    public static func url(_ name: String) -> URL {
         self.directory.appendingPathComponent(name)
     }
 }
 
 /// What a finished command printed and how it exited.
-struct ToolResult: Sendable {
-    var status: Int32
-    var stdout: String
-    var stderr: String
+public struct ToolResult: Sendable {
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
+
+    public init(status: Int32, stdout: String, stderr: String) {
+        self.status = status
+        self.stdout = stdout
+        self.stderr = stderr
+    }
 }
 
 /// Runs one of the project's executables to completion.
 ///
 /// Its blocking waits run on a thread of their own so they never hold a thread of the
 /// cooperative pool that other tests need.
-func runTool(_ name: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> ToolResult {
+public func runTool(_ name: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> ToolResult {
     try await ProcessSlots.shared.withSlot { try await runToolNow(name, arguments, environment: environment) }
 }
 

@@ -1,27 +1,26 @@
 import Foundation
-import LedgerTestSupport
 import NIOConcurrencyHelpers
 
 /// A `ledgerd` process on a temporary socket and SQLite file.
-final class Daemon: Sendable {
-    enum Failure: Error, CustomStringConvertible {
+public final class Daemon: Sendable {
+    public enum Failure: Error, CustomStringConvertible {
         case exitedBeforeReady(status: Int32, stderr: String)
 
-        var description: String {
+        public var description: String {
             switch self {
             case .exitedBeforeReady(let status, let stderr): "ledgerd exited with status \(status) before it was ready: \(stderr)"
             }
         }
     }
 
-    let socketPath: String
-    let storePath: String
+    public let socketPath: String
+    public let storePath: String
     private let process: ChildProcess
 
-    var stderr: String { self.process.stderr }
+    public var stderr: String { self.process.stderr }
 
     /// `tls://127.0.0.1:PORT` from the ready line, when ledgerd listens for TLS.
-    var tlsURL: String? {
+    public var tlsURL: String? {
         let ready = self.stderr.split(separator: "\n").first { $0.hasPrefix("ready") } ?? ""
         return ready.split(separator: " ").first { $0.hasPrefix("tls=") }.map { "tls://" + $0.dropFirst(4) }
     }
@@ -29,7 +28,7 @@ final class Daemon: Sendable {
     /// Starts ledgerd and returns once it printed its `ready` line.
     /// - Parameter store: a `--store` value; by default a SQLite file in `directory`.
     /// - Parameter environment: added to the test's own; with `store: nil` and `XDG_DATA_HOME` set the daemon picks its default store.
-    static func start(
+    public static func start(
         in directory: String, store: String? = "", extraArguments: [String] = [], environment: [String: String] = [:]
     ) async throws -> Daemon {
         let daemon = try Daemon(directory: directory, store: store, extraArguments: extraArguments, environment: environment)
@@ -55,27 +54,20 @@ final class Daemon: Sendable {
         }
     }
 
-    var processIdentifier: Int32 { self.process.pid }
+    public var processIdentifier: Int32 { self.process.pid }
 
-    func signal(_ signal: Int32) {
+    public func signal(_ signal: Int32) {
         self.process.signal(signal)
     }
 
     /// The exit status, or 128 + the signal that ended the process.
-    func waitForExit() async -> Int32 {
+    public func waitForExit() async -> Int32 {
         await self.process.waitForExit()
     }
 
     /// Stops the daemon however it is, for the end of a test.
-    func stop() async {
+    public func stop() async {
         self.process.signal(SIGTERM)
         _ = await self.waitForExit()
     }
-}
-
-/// A fresh directory under the system's temporary directory, short enough for a socket path.
-func makeTemporaryDirectory() throws -> String {
-    let path = "/tmp/ledger-e2e-\(UUID().uuidString.prefix(8))"
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
 }

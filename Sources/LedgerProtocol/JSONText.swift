@@ -1,25 +1,5 @@
 import Foundation
 
-extension LedgerEvent {
-    /// The event as the seed's API returned it: id, timestamp (ISO-8601 UTC), event_type,
-    /// entity_type, entity_id, metadata (the object itself), severity, worker_id, job_id, clip_id.
-    public var jsonObject: String {
-        func string(_ value: String?) -> String {
-            value.map(JSONText.quote) ?? "null"
-        }
-        func uuid(_ value: UUID?) -> String {
-            string(value?.lowercaseText)
-        }
-        return "{\"id\":\(uuid(self.id)),\"timestamp\":\(string(self.timestamp?.iso8601)),"
-            + "\"event_type\":\(string(self.eventType)),\"entity_type\":\(string(self.entityType)),"
-            + "\"entity_id\":\(string(self.entityID)),\"metadata\":\(self.metadata.isEmpty ? "{}" : JSONText.terminalSafe(json: self.metadata)),"
-            + "\"severity\":\(string(self.severity.name)),\"worker_id\":\(string(self.workerID)),"
-            + "\"job_id\":\(uuid(self.jobID)),\"clip_id\":\(uuid(self.clipID)),"
-            + "\"peer_uid\":\(self.peer.map { String($0.uid) } ?? "null"),\"peer_pid\":\(self.peer.map { String($0.pid) } ?? "null"),"
-            + "\"tail_cursor\":\(string(self.tailCursor?.token))}"
-    }
-}
-
 /// JSON string quoting, shared by everything that prints JSON by hand.
 ///
 /// What it writes is also safe to send to a terminal: control characters (C0, DEL and C1, such as
