@@ -138,8 +138,7 @@ let package = Package(
             name: "LedgerServerTests",
             dependencies: [
                 "LedgerTestSupport", "LedgerServerTestSupport", "LedgerServer", "LedgerStore", "LedgerProtocol", nioCore, nioEmbedded, nioLocks, nioPosix,
-                logging,
-                serviceLifecycle, atomics,
+                logging, serviceLifecycle, .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"), atomics,
             ],
             swiftSettings: swiftSettings
         ),

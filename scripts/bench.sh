@@ -185,6 +185,7 @@ for kind in $BENCH_STORES; do
             drop_store "$kind" ref_${kind}_$attempt
         done
         result[$kind.reference]=$best
+        echo "{\"events_per_second\": $best}" >"$out/$kind-own-load.json"
         rm -f "$csv"
 
         for services in 1 8; do

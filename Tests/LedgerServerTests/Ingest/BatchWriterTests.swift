@@ -6,6 +6,7 @@ import LedgerServerTestSupport
 import LedgerTestSupport
 import Logging
 import NIOCore
+import ServiceLifecycleTestKit
 import Testing
 
 @testable import LedgerStore
@@ -153,5 +154,33 @@ import Testing
         #expect(stats.eventsInFlight.load(ordering: .relaxed) == 0)
         await store.close()
         withExtendedLifetime(database) {}
+    }
+
+    /// On graceful shutdown, as a service group gives it, the writer closes the queue to new events
+    /// and returns only once everything already queued is committed and answered.
+    @Test func gracefulShutdownCommitsWhatWasQueuedAndRefusesMore() async throws {
+        let store = MemoryStore(capacity: 10_000)
+        var logger = Logger(label: "test-writer")
+        logger.logLevel = .critical
+        let queue = IngestQueue(capacity: 10_000)
+        let writer = BatchWriter(queue: queue, store: store, stats: ServerStats(), batchSize: 100, delay: .zero, logger: logger)
+        let tickets = (0..<20).map { _ in CommitTicket() }
+        try await testGracefulShutdown { trigger in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for ticket in tickets {
+                    let events = (0..<50).map { LedgerEvent(id: UUID(), timestamp: LedgerTimestamp(rawValue: 1), eventType: "job_created", entityType: "job", entityID: "j-\($0)") }
+                    try await queue.submit(events, completion: ticket)
+                }
+                group.addTask { try await writer.run() }
+                trigger.triggerGracefulShutdown()
+                try await group.waitForAll()
+            }
+        }
+        for ticket in tickets { try await ticket.wait() }
+        #expect(try await store.count(EventFilter()) == 1_000)
+        let refused = await #expect(throws: LedgerProtocolError.self) {
+            try await queue.submit([LedgerEvent(id: UUID(), eventType: "late", entityType: "job", entityID: "j")], completion: nil)
+        }
+        #expect(refused?.code == .shuttingDown)
     }
 }
