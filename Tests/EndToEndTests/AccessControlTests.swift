@@ -7,8 +7,8 @@ import Testing
     static let isRoot = getuid() == 0
 
     /// Runs ledger-rpc as the unprivileged `nobody` user.
-    static func asNobody(_ arguments: [String]) throws -> Subprocess.Result {
-        try Subprocess.run(["runuser", "-u", "nobody", "--", Binaries.url("ledger-rpc").path] + arguments)
+    static func asNobody(_ arguments: [String]) async throws -> Subprocess.Result {
+        try await Subprocess.run(["runuser", "-u", "nobody", "--", Binaries.url("ledger-rpc").path] + arguments)
     }
 
     static func openDirectory() throws -> String {
@@ -20,7 +20,7 @@ import Testing
     @Test(.enabled(if: Self.isRoot, "switching users needs root"))
     func theSocketModeKeepsOtherUsersOut() async throws {
         let daemon = try await Daemon.start(in: try Self.openDirectory())
-        let refused = try Self.asNobody(["ping", "--socket", daemon.socketPath])
+        let refused = try await Self.asNobody(["ping", "--socket", daemon.socketPath])
         #expect(refused.status == 1)
         // Says who may connect: the socket's owner and its group, by name.
         #expect(refused.stderr.contains("permission denied") && refused.stderr.contains("members of group root"), "\(refused.stderr)")
@@ -29,9 +29,9 @@ import Testing
 
     @Test(.enabled(if: Self.isRoot, "switching users needs root"))
     func allowUIDDecidesWhoMayConnectAndEveryEventCarriesItsSender() async throws {
-        let nobody = try Subprocess.run(["id", "-u", "nobody"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let nobody = try await Subprocess.run(["id", "-u", "nobody"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let closed = try await Daemon.start(in: try Self.openDirectory(), extraArguments: ["--socket-mode", "0666", "--allow-uid", "4242"])
-        let refused = try Self.asNobody(["ping", "--socket", closed.socketPath])
+        let refused = try await Self.asNobody(["ping", "--socket", closed.socketPath])
         #expect(refused.status == 1)
         #expect(refused.stderr.contains("PERMISSION_DENIED") && refused.stderr.contains("uid \(nobody)"), "\(refused.stderr)")
         let owner = try await runTool("ledger-rpc", ["ping", "--socket", closed.socketPath])
@@ -41,7 +41,7 @@ import Testing
         await closed.stop()
 
         let open = try await Daemon.start(in: try Self.openDirectory(), extraArguments: ["--socket-mode", "0666", "--allow-uid", nobody])
-        let logged = try Self.asNobody(["log", "job_created", "job", "j-1", "--worker-id", "claims-to-be-root", "--socket", open.socketPath])
+        let logged = try await Self.asNobody(["log", "job_created", "job", "j-1", "--worker-id", "claims-to-be-root", "--socket", open.socketPath])
         #expect(logged.status == 0, "\(logged.stderr)")
         let query = try await runTool("ledger-rpc", ["query", "entity", "job", "j-1", "--json", "--socket", open.socketPath])
         let page = try #require(try JSONSerialization.jsonObject(with: Data(query.stdout.utf8)) as? [String: Any])
@@ -107,10 +107,10 @@ import Testing
     }
 
     /// A user's service started with no environment (cron, a bare system unit); root has /var/lib instead.
-    @Test func withoutAHomeTheDaemonAsksWhereToStoreRatherThanUsingTmp() throws {
+    @Test func withoutAHomeTheDaemonAsksWhereToStoreRatherThanUsingTmp() async throws {
         let directory = try makeTemporaryDirectory()
         let asUser = Self.isRoot ? ["runuser", "-u", "nobody", "--"] : []
-        let result = try Subprocess.run(asUser + ["env", "-i", Binaries.url("ledgerd").path, "--socket", "\(directory)/ledgerd.sock"])
+        let result = try await Subprocess.run(asUser + ["env", "-i", Binaries.url("ledgerd").path, "--socket", "\(directory)/ledgerd.sock"])
         #expect(result.status != 0)
         #expect(result.stderr.contains("no place for the ledger"), "\(result.stderr)")
     }

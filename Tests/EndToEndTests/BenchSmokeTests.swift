@@ -67,7 +67,7 @@ import Testing
         #expect(first["errors"] as? Int == 0)
         let written = try String(contentsOfFile: ids, encoding: .utf8).split(separator: "\n")
         #expect(written.count == first["acknowledged"] as? Int && !written.isEmpty)
-        let stored = try Subprocess.run(["sqlite3", daemon.storePath, "SELECT id FROM ledger_events"]).stdout.split(separator: "\n")
+        let stored = try await Subprocess.run(["sqlite3", daemon.storePath, "SELECT id FROM ledger_events"]).stdout.split(separator: "\n")
         #expect(Set(stored) == Set(written), "the store holds exactly the acknowledged events")
 
         // Far more than a small queue takes, into 1 KiB client buffers: the clients must drop, and say so.
@@ -102,7 +102,7 @@ import Testing
         #expect(generated.status == 0)
         let csv = "\(directory)/rows.csv"
         try generated.stdout.write(toFile: csv, atomically: true, encoding: .utf8)
-        let load = try Subprocess.run([
+        let load = try await Subprocess.run([
             "sqlite3", daemon.storePath,
             "-cmd", "CREATE TEMP TABLE staging (id, timestamp, event_type, entity_type, entity_id, event_data, severity, worker_id, job_id, clip_id, peer_uid, peer_pid, seq)",
             "-cmd", ".import --csv \(csv) staging",

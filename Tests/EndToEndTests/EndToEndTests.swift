@@ -8,7 +8,7 @@ import Testing
     @Test(arguments: StoreKind.durable)
     func theDemosTimelineComesBackNewestFirst(kind: StoreKind) async throws {
         let directory = try makeTemporaryDirectory()
-        let database = try TestStore.make(kind)
+        let database = try await TestStore.make(kind)
         let daemon = try await Daemon.start(in: directory, store: database.location)
         let demo = try await runTool(
             "ledger-demo", ["--videos", "4", "--clips", "2", "--fail-every", "2", "--step-delay-ms", "2", "--socket", daemon.socketPath])
@@ -48,7 +48,7 @@ import Testing
     @Test(arguments: StoreKind.durable)
     func anAcknowledgedEventSurvivesKill9(kind: StoreKind) async throws {
         let directory = try makeTemporaryDirectory()
-        let database = try TestStore.make(kind)
+        let database = try await TestStore.make(kind)
         let daemon = try await Daemon.start(in: directory, store: database.location)
         let logged = try await runTool(
             "ledger-rpc",

@@ -10,14 +10,14 @@ import Testing
     static let isRoot = getuid() == 0
 
     /// Every id in the store, as often as it is there.
-    static func storedIDs(_ database: TestStore) throws -> [UUID] {
-        try database.shell("SELECT id FROM ledger_events").split(separator: "\n").compactMap { UUID(uuidString: String($0)) }
+    static func storedIDs(_ database: TestStore) async throws -> [UUID] {
+        try await database.shell("SELECT id FROM ledger_events").split(separator: "\n").compactMap { UUID(uuidString: String($0)) }
     }
 
     /// The stored ids that came from the clients' own events: the gap records ledgerd writes when a
     /// fire-and-forget client reports what it dropped under backpressure are not among what they sent.
-    static func storedClientIDs(_ database: TestStore) throws -> [UUID] {
-        try database.shell("SELECT id FROM ledger_events WHERE event_type <> 'ledger_gap'").split(separator: "\n").compactMap {
+    static func storedClientIDs(_ database: TestStore) async throws -> [UUID] {
+        try await database.shell("SELECT id FROM ledger_events WHERE event_type <> 'ledger_gap'").split(separator: "\n").compactMap {
             UUID(uuidString: String($0))
         }
     }
@@ -26,7 +26,7 @@ import Testing
     func kill9UnderAcknowledgedLoadLosesNothingAcknowledged(kind: StoreKind) async throws {
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let database = try TestStore.make(kind)
+        let database = try await TestStore.make(kind)
         let daemon = try await Daemon.start(in: directory, store: database.location)
         let load = AckedLoad(socket: daemon.socketPath, clients: 8, batch: 20, requestTimeoutSeconds: 10, stopOnError: true)
         try await load.waitForAcknowledged(atLeast: 2_000)
@@ -38,10 +38,10 @@ import Testing
         #expect(acknowledged.count >= 2_000)
 
         if kind == .sqlite {
-            #expect(try database.shell("PRAGMA integrity_check") == "ok")
+            #expect(try await database.shell("PRAGMA integrity_check") == "ok")
         }
         let restarted = try await Daemon.start(in: directory, store: database.location)
-        let stored = try Self.storedIDs(database)
+        let stored = try await Self.storedIDs(database)
         #expect(Set(stored).count == stored.count, "no event is stored twice")
         let missing = Set(acknowledged).subtracting(stored)
         #expect(missing.isEmpty, "\(missing.count) of \(acknowledged.count) acknowledged events are missing")
@@ -58,7 +58,7 @@ import Testing
     func sigtermUnderLoadCommitsEverythingReceived(kind: StoreKind) async throws {
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let database = try TestStore.make(kind)
+        let database = try await TestStore.make(kind)
         let daemon = try await Daemon.start(in: directory, store: database.location)
         // Fire-and-forget senders too: what the daemon read from them must be committed as well.
         let load = AckedLoad(
@@ -82,12 +82,12 @@ import Testing
         #expect(try counter("failed") == 0)
         #expect(received == committed + (try counter("duplicate")), "everything received is committed: \(stopped)")
 
-        let stored = try Self.storedIDs(database)
+        let stored = try await Self.storedIDs(database)
         #expect(stored.count == committed)
         let acknowledged = load.acknowledged.withLockedValue { $0 }
         let missing = Set(acknowledged).subtracting(stored)
         #expect(missing.isEmpty, "\(missing.count) of \(acknowledged.count) acknowledged events are missing")
-        let unknown = Set(try Self.storedClientIDs(database)).subtracting(load.sent.withLockedValue { $0 })
+        let unknown = Set(try await Self.storedClientIDs(database)).subtracting(load.sent.withLockedValue { $0 })
         #expect(unknown.isEmpty, "\(unknown.count) stored events were never sent")
         withExtendedLifetime(database) {}
     }
@@ -95,7 +95,7 @@ import Testing
     @Test(.enabled(if: Self.isRoot, "mounting a small tmpfs needs root"))
     func aFullDiskGetsNoAckKeepsAnsweringAndRecovers() async throws {
         let directory = try makeTemporaryDirectory()
-        let disk = try SmallDisk(at: "\(directory)/disk", megabytes: 6)
+        let disk = try await SmallDisk(at: "\(directory)/disk", megabytes: 6)
         defer {
             disk.unmount()
             try? FileManager.default.removeItem(atPath: directory)
@@ -103,7 +103,7 @@ import Testing
         let daemon = try await Daemon.start(in: directory, store: "sqlite:\(disk.path)/ledger.sqlite")
         let load = AckedLoad(socket: daemon.socketPath, clients: 4, batch: 50, requestTimeoutSeconds: 2, stopOnError: true)
         try await load.waitForAcknowledged(atLeast: 1_000)
-        try disk.fill()
+        try await disk.fill()
 
         // Commits fail from here on: the clients' requests time out rather than being acknowledged.
         let deadline = ContinuousClock.now + .seconds(60)
@@ -134,8 +134,8 @@ import Testing
         await daemon.stop()
 
         let store = TestStore.existingSQLite(at: "\(disk.path)/ledger.sqlite")
-        #expect(try store.shell("PRAGMA integrity_check") == "ok")
-        let stored = try Self.storedIDs(store)
+        #expect(try await store.shell("PRAGMA integrity_check") == "ok")
+        let stored = try await Self.storedIDs(store)
         #expect(Set(stored).count == stored.count)
         let acknowledged = load.acknowledged.withLockedValue { $0 }
         #expect(acknowledged.count == acknowledgedWhileFull)
@@ -149,7 +149,7 @@ import Testing
     @Test(.enabled(if: Self.isRoot, "mounting a read-only tmpfs needs root"))
     func aReadOnlyStoreDirectoryStopsStartUpWithTheFileNamed() async throws {
         let directory = try makeTemporaryDirectory()
-        let disk = try SmallDisk(at: "\(directory)/disk", megabytes: 1, readOnly: true)
+        let disk = try await SmallDisk(at: "\(directory)/disk", megabytes: 1, readOnly: true)
         defer {
             disk.unmount()
             try? FileManager.default.removeItem(atPath: directory)
@@ -238,7 +238,7 @@ import Testing
         case .databaseDeleted: unlink(path)
         case .databaseReplaced:
             let other = "\(directory)/other.sqlite"
-            _ = try Subprocess.run(["sqlite3", other, "CREATE TABLE t (x)"])
+            _ = try await Subprocess.run(["sqlite3", other, "CREATE TABLE t (x)"])
             rename(other, path)
         }
         let after = try await log("after")
@@ -256,18 +256,18 @@ import Testing
 struct SmallDisk {
     let path: String
 
-    init(at path: String, megabytes: Int, readOnly: Bool = false) throws {
+    init(at path: String, megabytes: Int, readOnly: Bool = false) async throws {
         self.path = path
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         // A tmpfs is world-writable (1777) unless told otherwise, and ledgerd refuses such a data directory.
         let options = "size=\(megabytes)m,mode=0750" + (readOnly ? ",ro" : "")
-        let mounted = try Subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", path])
+        let mounted = try await Subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", path])
         guard mounted.status == 0 else { throw Failure(message: "mount -t tmpfs at \(path) failed: \(mounted.stderr)") }
     }
 
     /// Takes every free byte with a filler file.
-    func fill() throws {
-        let result = try Subprocess.run(["dd", "if=/dev/zero", "of=\(self.path)/filler", "bs=64k"])
+    func fill() async throws {
+        let result = try await Subprocess.run(["dd", "if=/dev/zero", "of=\(self.path)/filler", "bs=64k"])
         guard result.stderr.contains("No space left") else { throw Failure(message: "dd did not fill \(self.path): \(result.stderr)") }
     }
 

@@ -186,7 +186,7 @@ import Testing
     @Test(arguments: StoreKind.durable)
     func listingsAnswerAsTheSeedsEndpointDid(kind: StoreKind) async throws {
         let directory = try makeTemporaryDirectory()
-        let database = try TestStore.make(kind)
+        let database = try await TestStore.make(kind)
         let daemon = try await Daemon.start(in: directory, store: database.location)
         let socket = daemon.socketPath
         for index in 0..<3 {
@@ -236,7 +236,7 @@ import Testing
         let demo = try await runTool("ledger-demo", ["--help"])
         let flat = demo.stdout.replacingOccurrences(of: "\n", with: " ").split(separator: " ").joined(separator: " ")
         #expect(flat.contains("job_processing_completed followed by clip_created"), "\(demo.stdout)")
-        let certificates = try Subprocess.run(["bash", TestCertificates.repository.appendingPathComponent("scripts/gen-certs.sh").path])
+        let certificates = try await Subprocess.run(["bash", TestCertificates.repository.appendingPathComponent("scripts/gen-certs.sh").path])
         #expect(certificates.status != 0 && certificates.stderr.hasPrefix("usage: scripts/gen-certs.sh DIR"), "\(certificates.stderr)")
         let bench = try await runTool("ledger-bench", ["--help"])
         #if DEBUG

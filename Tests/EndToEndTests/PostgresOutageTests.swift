@@ -10,7 +10,7 @@ import Testing
 @Suite struct PostgresOutageTests {
     @Test(.enabled(if: TestPostgres.uri != nil || TestPostgres.isRequired))
     func nothingAcknowledgedIsLostWhenPostgreSQLRestartsUnderLoad() async throws {
-        let server = try TestPostgres.PrivateServer()
+        let server = try await TestPostgres.PrivateServer.start()
         let directory = try makeTemporaryDirectory()
         let daemon = try await Daemon.start(in: directory, store: server.uri)
         var settings = LedgerClientConfiguration(socketPath: daemon.socketPath)
@@ -55,7 +55,7 @@ import Testing
 
         try await Task.sleep(for: .seconds(1))
         let beforeOutage = tally.acknowledged.withLockedValue { $0.count }
-        try server.stop()
+        try await server.stop()
         try await Task.sleep(for: .seconds(2))
 
         // The daemon stays up and says what is happening.
@@ -68,7 +68,7 @@ import Testing
         try await Task.sleep(for: .milliseconds(500))
         #expect(tally.acknowledged.withLockedValue { $0.count } == duringOutage, "nothing is acknowledged while the database is down")
 
-        try server.start()
+        try await server.start()
         try await Task.sleep(for: .seconds(3))
         tally.stop.store(true, ordering: .relaxed)
         await writers.value
@@ -82,7 +82,7 @@ import Testing
         #expect(afterStats["store_available"] == 1)
         #expect(afterStats["store_outages"] == 1)
 
-        let stored = try TestPostgres.psql(server.uri, "SELECT id FROM ledger_events WHERE event_type = 'job_processing_completed'")
+        let stored = try await TestPostgres.psql(server.uri, "SELECT id FROM ledger_events WHERE event_type = 'job_processing_completed'")
         let storedIDs = stored.split(separator: "\n").compactMap { UUID(uuidString: String($0)) }
         #expect(Set(storedIDs).isSuperset(of: ids), "\(Set(ids).subtracting(storedIDs).count) acknowledged events are missing")
         #expect(Set(storedIDs).count == storedIDs.count)
@@ -96,12 +96,12 @@ import Testing
     /// room in the queue must not hold the daemon past its ten seconds of retrying.
     @Test(.enabled(if: TestPostgres.uri != nil || TestPostgres.isRequired))
     func aStopDuringAnOutageWithAFullQueueEndsOnceTheRetriesGiveUp() async throws {
-        let server = try TestPostgres.PrivateServer()
+        let server = try await TestPostgres.PrivateServer.start()
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let capacity: Int64 = 500
         let daemon = try await Daemon.start(in: directory, store: server.uri, extraArguments: ["--queue-capacity", "\(capacity)"])
-        try server.stop()
+        try await server.stop()
 
         // Fire-and-forget until the queue is full; the next frames then wait for room in it.
         let client = LedgerClient(configuration: LedgerClientConfiguration(socketPath: daemon.socketPath))
@@ -140,14 +140,14 @@ import Testing
     /// An idle daemon notices the database went away, and came back, without a write failing first.
     @Test(.enabled(if: TestPostgres.uri != nil || TestPostgres.isRequired))
     func anIdleDaemonsStatsFollowTheDatabase() async throws {
-        let server = try TestPostgres.PrivateServer()
+        let server = try await TestPostgres.PrivateServer.start()
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let daemon = try await Daemon.start(in: directory, store: server.uri, extraArguments: ["--store-check-interval", "1"])
         #expect(try await Self.stats(daemon.socketPath)["store_available"] == 1)
-        try server.stop()
+        try await server.stop()
         #expect(try await Self.eventually { try await Self.stats(daemon.socketPath)["store_available"] == 0 }, "seen down with no write")
-        try server.start()
+        try await server.start()
         #expect(try await Self.eventually { try await Self.stats(daemon.socketPath)["store_available"] == 1 }, "and back")
         let total = try await runTool("ledger-rpc", ["query", "total", "--socket", daemon.socketPath])
         #expect(total.status == 0, "\(total.stderr)")

@@ -91,7 +91,7 @@ import Testing
 
         // No client certificate at all: the handshake ends with an alert and no frame is answered.
         let url = try #require(daemon.tlsURL).dropFirst("tls://".count)
-        let bare = try Subprocess.run(
+        let bare = try await Subprocess.run(
             ["bash", "-c", "printf '\\x00\\x00\\x00\\x06\\x01\\x01\\x00\\x00\\x00\\x01' | timeout 10 openssl s_client -connect \(url) -CAfile \(certs)/ca.pem -quiet 2>&1"])
         #expect(!bare.stdout.contains("ledgerd/"), "no answer without a client certificate: \(bare.stdout)")
         #expect(bare.stdout.lowercased().contains("alert"), "\(bare.stdout)")
@@ -106,7 +106,7 @@ import Testing
         let certs = try await Self.certificates()
         let other = try makeTemporaryDirectory()
         // A server certificate from the same CA, but for other.example only.
-        let made = try Subprocess.run([
+        let made = try await Subprocess.run([
             "bash", "-c",
             """
             cd \(other) && openssl req -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:P-256 -keyout server.key -out server.csr -subj /CN=other.example 2>/dev/null \

@@ -53,12 +53,7 @@ final class RawSocket: @unchecked Sendable {
 
     /// The next response, or nil when the daemon closed the connection.
     func receive() async throws -> (requestID: UInt32, response: LedgerResponse)? {
-        try await withCheckedThrowingContinuation { continuation in
-            // A thread of its own: GCD's pool is as narrow as the machine, and blocked reads would starve it.
-            Thread {
-                continuation.resume(with: Result { try self.receiveBlocking() })
-            }.start()
-        }
+        try await onThreadOfItsOwn { try self.receiveBlocking() }
     }
 
     private func receiveBlocking() throws -> (requestID: UInt32, response: LedgerResponse)? {

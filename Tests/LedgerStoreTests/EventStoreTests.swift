@@ -48,7 +48,7 @@ import Testing
 
     /// Runs `body` on a freshly migrated store that lives (file or database included) until it returns.
     static func withStore(_ kind: StoreKind, _ body: (any EventStore) async throws -> Void) async throws {
-        let database = try TestStore.make(kind)
+        let database = try await TestStore.make(kind)
         let store = try await database.open()
         do {
             try await body(store)
@@ -261,23 +261,23 @@ import Testing
 
     @Test(arguments: StoreKind.durable)
     func migrationsAreIdempotentAndRecorded(kind: StoreKind) async throws {
-        let database = try TestStore.make(kind)
+        let database = try await TestStore.make(kind)
         let first = try await database.open()
         _ = try await first.append([Self.sampleEvents()[0]])
         await first.close()
         let second = try await database.open()
         #expect(try await second.count(EventFilter()) == 1)
         await second.close()
-        #expect(try database.shell("SELECT version FROM schema_migrations ORDER BY version") == "1\n2\n3")
+        #expect(try await database.shell("SELECT version FROM schema_migrations ORDER BY version") == "1\n2\n3")
     }
 
     @Test(arguments: StoreKind.durable)
     func refusesADatabaseNewerThanThisBuild(kind: StoreKind) async throws {
-        let database = try TestStore.make(kind)
+        let database = try await TestStore.make(kind)
         await (try await database.open()).close()
         switch kind {
-        case .sqlite: try database.shell("INSERT INTO schema_migrations VALUES (999, 'future', 0)")
-        case .postgres: try database.shell("INSERT INTO schema_migrations (version, name) VALUES (999, 'future')")
+        case .sqlite: try await database.shell("INSERT INTO schema_migrations VALUES (999, 'future', 0)")
+        case .postgres: try await database.shell("INSERT INTO schema_migrations (version, name) VALUES (999, 'future')")
         case .memory: Issue.record("a memory store has no migrations")
         }
         let error = await #expect(throws: StoreError.self) { try await database.open() }
@@ -287,7 +287,7 @@ import Testing
 
     @Test(arguments: StoreKind.allCases)
     func aClosedStoreSaysSo(kind: StoreKind) async throws {
-        let database = try TestStore.make(kind)
+        let database = try await TestStore.make(kind)
         let store = try await database.open()
         await store.close()
         let error = await #expect(throws: StoreError.self) { try await store.count(EventFilter()) }

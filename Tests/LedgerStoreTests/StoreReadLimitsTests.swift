@@ -11,7 +11,7 @@ import Testing
     @Test(arguments: StoreKind.durable)
     func aQueryPastItsBudgetIsStoppedAndTheStoreGoesOn(kind: StoreKind) async throws {
         if kind == .postgres, TestPostgres.uri == nil, !TestPostgres.isRequired { return }
-        let database = try TestStore.make(kind)
+        let database = try await TestStore.make(kind)
         let filling = try await database.open()
         for chunk in 0..<10 {
             let events = (0..<10_000).map { index in

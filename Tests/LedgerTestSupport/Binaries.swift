@@ -38,13 +38,6 @@ public func runTool(_ name: String, _ arguments: [String], environment: [String:
 }
 
 private func runToolNow(_ name: String, _ arguments: [String], environment: [String: String]) async throws -> ToolResult {
-    try await withCheckedThrowingContinuation { continuation in
-        // A thread of its own: its blocking reads and wait never hold a thread of the cooperative pool.
-        Thread {
-            continuation.resume(with: Result {
-                let result = try Subprocess.run([Binaries.url(name).path] + arguments, environment: environment)
-                return ToolResult(status: result.status, stdout: result.stdout, stderr: result.stderr)
-            })
-        }.start()
-    }
+    let result = try await Subprocess.run([Binaries.url(name).path] + arguments, environment: environment)
+    return ToolResult(status: result.status, stdout: result.stdout, stderr: result.stderr)
 }

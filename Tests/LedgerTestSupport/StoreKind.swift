@@ -21,11 +21,11 @@ public final class TestStore: Sendable {
     public let location: String
     private let directory: String?
 
-    public static func make(_ kind: StoreKind) throws -> TestStore {
+    public static func make(_ kind: StoreKind) async throws -> TestStore {
         let directory = try makeTemporaryDirectory("store")
         switch kind {
         case .sqlite: return TestStore(kind: kind, location: "sqlite:\(directory)/ledger.sqlite", directory: directory)
-        case .postgres: return TestStore(kind: kind, location: try TestPostgres.createDatabase(), directory: directory)
+        case .postgres: return TestStore(kind: kind, location: try await TestPostgres.createDatabase(), directory: directory)
         case .memory: return TestStore(kind: kind, location: "memory", directory: directory)
         }
     }
@@ -54,14 +54,14 @@ public final class TestStore: Sendable {
 
     /// Runs SQL with the backend's own shell (sqlite3 or psql) and returns its output.
     @discardableResult
-    public func shell(_ sql: String) throws -> String {
+    public func shell(_ sql: String) async throws -> String {
         switch self.kind {
         case .sqlite:
-            let result = try Subprocess.run(["sqlite3", String(self.location.dropFirst("sqlite:".count)), sql])
+            let result = try await Subprocess.run(["sqlite3", String(self.location.dropFirst("sqlite:".count)), sql])
             guard result.status == 0 else { throw TestPostgres.PSQLFailure(sql: sql, message: result.stderr) }
             return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         case .postgres:
-            return try TestPostgres.psql(self.location, sql)
+            return try await TestPostgres.psql(self.location, sql)
         case .memory:
             throw TestPostgres.PSQLFailure(sql: sql, message: "a memory store has no shell")
         }

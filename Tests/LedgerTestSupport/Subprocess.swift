@@ -38,6 +38,12 @@ public enum Subprocess {
 
     /// - Parameter deadline: a child still running after this many seconds is killed (its status is
     ///   then 128 + SIGKILL), so a tool that should have exited fails its test instead of hanging the suite.
+    /// The same, from async code: the blocking wait happens on a thread of its own, never on one of
+    /// the cooperative pool's few threads, which the in-process daemon and every other test need.
+    public static func run(_ arguments: [String], environment: [String: String] = [:], deadline: Int = 300) async throws -> Result {
+        try await onThreadOfItsOwn { try Self.run(arguments, environment: environment, deadline: deadline) as Result }
+    }
+
     public static func run(_ arguments: [String], environment changes: [String: String] = [:], deadline: Int = 300) throws -> Result {
         var output: [Int32] = [0, 0]
         var errors: [Int32] = [0, 0]

@@ -22,10 +22,10 @@ public enum TestPostgres {
     }
 
     /// A fresh, empty database on the test server, and its URI.
-    public static func createDatabase() throws -> String {
+    public static func createDatabase() async throws -> String {
         guard let uri = self.uri else { throw Unavailable() }
         let name = "ledger_test_\(UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: ""))"
-        _ = try self.psql(uri, "CREATE DATABASE \(name)")
+        _ = try await self.psql(uri, "CREATE DATABASE \(name)")
         return try self.uri(uri, database: name)
     }
 
@@ -39,8 +39,8 @@ public enum TestPostgres {
 
     /// Runs SQL through psql, the way an operator would, and returns its unaligned output.
     @discardableResult
-    public static func psql(_ uri: String, _ sql: String) throws -> String {
-        let result = try Subprocess.run(["psql", uri, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql])
+    public static func psql(_ uri: String, _ sql: String) async throws -> String {
+        let result = try await Subprocess.run(["psql", uri, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql])
         guard result.status == 0 else { throw PSQLFailure(sql: sql, message: result.stderr) }
         return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
@@ -56,23 +56,33 @@ public enum TestPostgres {
         public let directory: String
         public let uri: String
 
-        public init() throws {
-            guard TestPostgres.uri != nil else { throw Unavailable() }
-            self.directory = "/tmp/ledger-pg-\(UUID().uuidString.prefix(8))"
-            self.uri = try TestPostgres.devPostgres("start", self.directory)
+        private init(directory: String, uri: String) {
+            self.directory = directory
+            self.uri = uri
         }
 
-        public func stop() throws { try TestPostgres.devPostgres("stop", self.directory) }
-        public func start() throws { try TestPostgres.devPostgres("start", self.directory) }
+        public static func start() async throws -> PrivateServer {
+            guard TestPostgres.uri != nil else { throw Unavailable() }
+            let directory = "/tmp/ledger-pg-\(UUID().uuidString.prefix(8))"
+            return PrivateServer(directory: directory, uri: try await TestPostgres.devPostgres("start", directory))
+        }
+
+        public func stop() async throws { try await TestPostgres.devPostgres("stop", self.directory) }
+        public func start() async throws { try await TestPostgres.devPostgres("start", self.directory) }
 
         deinit {
-            _ = try? TestPostgres.devPostgres("destroy", self.directory)
+            _ = try? TestPostgres.devPostgresBlocking("destroy", self.directory)
         }
     }
 
     /// Runs scripts/dev-postgres.sh and returns what it printed.
     @discardableResult
-    static func devPostgres(_ action: String, _ directory: String) throws -> String {
+    static func devPostgres(_ action: String, _ directory: String) async throws -> String {
+        try await onThreadOfItsOwn { try Self.devPostgresBlocking(action, directory) }
+    }
+
+    @discardableResult
+    static func devPostgresBlocking(_ action: String, _ directory: String) throws -> String {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("scripts/dev-postgres.sh").path
         let result = try Subprocess.run(["bash", script, action, directory])

@@ -45,7 +45,7 @@ import Testing
         // The second event is committed, in the file, while the first one's sync is still held.
         var rows = ""
         for _ in 0..<300 where rows != "2" {
-            rows = try sqlite(file, "SELECT count(*) FROM ledger_events")
+            rows = try await sqlite(file, "SELECT count(*) FROM ledger_events")
             if rows != "2" { try await Task.sleep(for: .milliseconds(100)) }
         }
         #expect(rows == "2")
@@ -110,7 +110,7 @@ import Testing
     @Test(arguments: StoreKind.durable)
     func aRequestTheStoreRefusesIsRefusedAloneAndTheRestOfItsBatchIsStored(kind: StoreKind) async throws {
         if kind == .postgres, TestPostgres.uri == nil, !TestPostgres.isRequired { return }
-        let database = try TestStore.make(kind)
+        let database = try await TestStore.make(kind)
         let store = try await database.open()
         var logger = Logger(label: "test-writer")
         logger.logLevel = .critical

@@ -38,7 +38,7 @@ import Testing
 
     @Test(.enabled(if: TestPostgres.uri != nil || TestPostgres.isRequired))
     func daemonsStartingAtOnceApplyEachMigrationOnce() async throws {
-        let database = try TestStore.make(.postgres)
+        let database = try await TestStore.make(.postgres)
         let stores = try await withThrowingTaskGroup(of: (any EventStore).self) { group in
             for _ in 0..<4 {
                 group.addTask { try await database.open() }
@@ -46,25 +46,25 @@ import Testing
             return try await group.reduce(into: []) { $0.append($1) }
         }
         #expect(stores.count == 4)
-        #expect(try database.shell("SELECT count(*) FROM schema_migrations") == "3")
+        #expect(try await database.shell("SELECT count(*) FROM schema_migrations") == "3")
         for store in stores { await store.close() }
     }
 
     @Test(.enabled(if: TestPostgres.uri != nil || TestPostgres.isRequired))
     func ridesOutARestartOfTheServer() async throws {
-        let server = try TestPostgres.PrivateServer()
+        let server = try await TestPostgres.PrivateServer.start()
         let store = try await StoreLocation(parsing: server.uri).open(logger: .init(label: "test"))
         let first = LedgerEvent(id: UUID(), timestamp: LedgerTimestamp(rawValue: 1_700_000_000_000_000), eventType: "job_created", entityType: "job", entityID: "a")
         #expect(try await store.append([first]) == 1)
 
-        try server.stop()
+        try await server.stop()
         let second = LedgerEvent(id: UUID(), timestamp: LedgerTimestamp(rawValue: 1_700_000_000_000_001), eventType: "job_created", entityType: "job", entityID: "b")
         let writeError = await #expect(throws: StoreError.self) { try await store.append([second]) }
         #expect(writeError?.code == .unavailable, "an outage is reported as one, so the writer retries")
         let readError = await #expect(throws: StoreError.self) { try await store.count(EventFilter()) }
         #expect(readError?.code == .unavailable)
 
-        try server.start()
+        try await server.start()
         #expect(try await store.append([second]) == 1)
         #expect(try await store.count(EventFilter()) == 2)
         // The second writer sat idle through the restart: it sees its connection was closed before
@@ -91,14 +91,14 @@ import Testing
     /// numbered in the order of its events.
     @Test(.enabled(if: TestPostgres.uri != nil || TestPostgres.isRequired))
     func aLargeBatchIsSplitBetweenTheWritersAndNumberedInOrder() async throws {
-        let database = try TestStore.make(.postgres)
+        let database = try await TestStore.make(.postgres)
         let store = try await database.open()
         let requests = Self.requests(count: 4, of: Self.half)
         let numbers = try await store.insert(requests: requests).compactMap { $0 }
         #expect(numbers.count == 4 * Self.half)
         #expect(numbers == numbers.sorted() && Set(numbers).count == 4 * Self.half)
-        #expect(try database.shell("SELECT count(DISTINCT xmin::text) FROM ledger_events") == "2", "two transactions")
-        let byNumber = try database.shell("SELECT id FROM ledger_events ORDER BY seq").split(separator: "\n").map(String.init)
+        #expect(try await database.shell("SELECT count(DISTINCT xmin::text) FROM ledger_events") == "2", "two transactions")
+        let byNumber = try await database.shell("SELECT id FROM ledger_events ORDER BY seq").split(separator: "\n").map(String.init)
         #expect(byNumber == requests.joined().map(\.id.lowercaseText))
         await store.close()
     }
@@ -107,7 +107,7 @@ import Testing
     /// with the numbers the batch took, so they still ascend across the halves.
     @Test(.enabled(if: TestPostgres.uri != nil || TestPostgres.isRequired))
     func storedIDsInASplitBatchAreSkippedAndTheRestNumberedInOrder() async throws {
-        let database = try TestStore.make(.postgres)
+        let database = try await TestStore.make(.postgres)
         let store = try await database.open()
         let requests = Self.requests(count: 4, of: Self.half)
         let retried = [requests[0][7], requests[3][20]]
@@ -129,7 +129,7 @@ import Testing
     /// first waits for the second's copy, and the writer would never commit again.
     @Test(.enabled(if: TestPostgres.uri != nil || TestPostgres.isRequired))
     func aBatchAndItsRetryInOneCommitAreStoredOnce() async throws {
-        let database = try TestStore.make(.postgres)
+        let database = try await TestStore.make(.postgres)
         let store = try await database.open()
         let batch = Self.requests(count: 1, of: 300)[0]
         let finished = try await withDeadline(seconds: 60) { try await store.insert(requests: [batch, batch]) }
@@ -142,7 +142,7 @@ import Testing
     /// A row the table refuses, in either half, fails the whole batch: neither half is kept.
     @Test(.enabled(if: TestPostgres.uri != nil || TestPostgres.isRequired), arguments: [0, 3])
     func aRefusedRowInEitherHalfKeepsNothingOfTheBatch(request: Int) async throws {
-        let database = try TestStore.make(.postgres)
+        let database = try await TestStore.make(.postgres)
         let store = try await database.open()
         var requests = Self.requests(count: 4, of: Self.half)
         // The daemon refuses such metadata before it gets here; the table's own check refuses it too.
@@ -150,7 +150,7 @@ import Testing
         let error = await #expect(throws: StoreError.self) { try await store.insert(requests: requests) }
         #expect(error?.code == .writeFailed)
         #expect(try await store.count(EventFilter()) == 0)
-        #expect(try database.shell("SELECT count(*) FROM ledger_events") == "0")
+        #expect(try await database.shell("SELECT count(*) FROM ledger_events") == "0")
         // The writers are usable again.
         #expect(try await store.insert(requests: Self.requests(count: 4, of: Self.half)).compactMap { $0 }.count == 4 * Self.half)
         await store.close()
@@ -158,7 +158,7 @@ import Testing
 
     @Test(.enabled(if: TestPostgres.uri != nil || TestPostgres.isRequired))
     func theREADMEsAnalyticalQueriesAnswerOnThisSchema() async throws {
-        let database = try TestStore.make(.postgres)
+        let database = try await TestStore.make(.postgres)
         let store = try await database.open()
         let now = Int64(Date().timeIntervalSince1970 * 1_000_000) - 3_600_000_000
         var events: [LedgerEvent] = []
@@ -180,19 +180,19 @@ import Testing
         _ = try await store.append(events)
         await store.close()
 
-        let slowest = try database.shell(try String(contentsOf: Self.repository.appendingPathComponent("docs/analytics/slowest_jobs.sql"), encoding: .utf8))
+        let slowest = try await database.shell(try String(contentsOf: Self.repository.appendingPathComponent("docs/analytics/slowest_jobs.sql"), encoding: .utf8))
         let rows = slowest.split(separator: "\n").map { $0.split(separator: "|").map(String.init) }
         #expect(rows.map { $0[1] } == ["transcode", "clip_extraction", "clip_extraction"], "slowest first, failed job left out: \(slowest)")
         #expect(rows.first?[2] == "00:04:00")
 
-        let rates = try database.shell(
+        let rates = try await database.shell(
             try String(contentsOf: Self.repository.appendingPathComponent("docs/analytics/failure_rate_by_job_type.sql"), encoding: .utf8))
         #expect(rates.split(separator: "\n") == ["clip_extraction|3|1|33.3", "transcode|1|0|0.0"], "\(rates)")
     }
 
     @Test(.enabled(if: TestPostgres.uri != nil || TestPostgres.isRequired))
     func theOptionalPartitionedLayoutKeepsEverythingWorking() async throws {
-        let database = try TestStore.make(.postgres)
+        let database = try await TestStore.make(.postgres)
         let store = try await database.open()
         let recent = Int64(Date().timeIntervalSince1970 * 1_000_000)
         let old = recent - 400 * 86_400_000_000
@@ -205,9 +205,9 @@ import Testing
         await store.close()
 
         let script = Self.repository.appendingPathComponent("Migrations/postgres/optional/partition_by_month.sql")
-        try database.shell(try String(contentsOf: script, encoding: .utf8))
-        #expect(try database.shell("SELECT relkind FROM pg_class WHERE relname = 'ledger_events'") == "p")
-        #expect(try database.shell("SELECT count(*) FROM ledger_events_default") == "20", "old months land in the default partition")
+        try await database.shell(try String(contentsOf: script, encoding: .utf8))
+        #expect(try await database.shell("SELECT relkind FROM pg_class WHERE relname = 'ledger_events'") == "p")
+        #expect(try await database.shell("SELECT count(*) FROM ledger_events_default") == "20", "old months land in the default partition")
 
         let reopened = try await database.open()
         #expect(try await reopened.append(Array(events[25..<40])) == 10, "already-stored events are skipped")

@@ -28,7 +28,7 @@ import Testing
         }
         let bytes = try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int ?? 0
         await store.close()
-        #expect(try sqlite(path, "SELECT count(*) FROM ledger_events") == "\(Self.commits * Self.eventsPerCommit)")
+        #expect(try await sqlite(path, "SELECT count(*) FROM ledger_events") == "\(Self.commits * Self.eventsPerCommit)")
         return bytes
     }
 

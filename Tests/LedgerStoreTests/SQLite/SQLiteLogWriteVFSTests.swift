@@ -35,20 +35,20 @@ import Testing
     /// shell then rebuilds the index from the log, keeping frames only as far as their checksums hold.
     static func expectReadsBackWhole(
         _ path: String, rows: Int, in directory: TemporaryDirectory, sourceLocation: SourceLocation = #_sourceLocation
-    ) throws {
-        let live = try sqlite(path, Self.summary)
+    ) async throws {
+        let live = try await sqlite(path, Self.summary)
         #expect(live.hasPrefix("\(rows) "), sourceLocation: sourceLocation)
         let copy = directory.file("copy-\(UUID().uuidString.prefix(8)).sqlite")
         try FileManager.default.copyItem(atPath: path, toPath: copy)
         try FileManager.default.copyItem(atPath: path + "-wal", toPath: copy + "-wal")
-        #expect(try sqlite(copy, "PRAGMA integrity_check; " + Self.summary) == "ok\n" + live, sourceLocation: sourceLocation)
+        #expect(try await sqlite(copy, "PRAGMA integrity_check; " + Self.summary) == "ok\n" + live, sourceLocation: sourceLocation)
     }
 
     static func logBytes(_ path: String) throws -> Int {
         try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int ?? 0
     }
 
-    @Test func eachCommitIsOnTheFileWhenItReturns() throws {
+    @Test func eachCommitIsOnTheFileWhenItReturns() async throws {
         let directory = try TemporaryDirectory("store")
         let path = directory.file("log.sqlite")
         let connection = try Self.writer(path)
@@ -57,13 +57,13 @@ import Testing
             #expect(connection.logIsWritten)
         }
         // The writer still holds the files open.
-        try Self.expectReadsBackWhole(path, rows: 10_000, in: directory)
+        try await Self.expectReadsBackWhole(path, rows: 10_000, in: directory)
     }
 
     /// A transaction larger than the page cache spills pages to the log before it commits, and
     /// writes some of them again: SQLite then overwrites those frames in place and rewrites the
     /// checksums after them once the commit frame is written.
-    @Test func aTransactionLargerThanTheCacheReadsBackWhole() throws {
+    @Test func aTransactionLargerThanTheCacheReadsBackWhole() async throws {
         let directory = try TemporaryDirectory("store")
         let path = directory.file("log.sqlite")
         let connection = try Self.writer(path, cachePages: 16)
@@ -76,22 +76,22 @@ import Testing
         #expect(connection.logIsWritten)
         try Self.commit(100, on: connection)
         #expect(connection.logIsWritten)
-        try Self.expectReadsBackWhole(path, rows: 23_200, in: directory)
+        try await Self.expectReadsBackWhole(path, rows: 23_200, in: directory)
     }
 
     /// Once a checkpoint has copied the whole log back, the next commit writes the log from its start
     /// again, header first, over the old frames.
-    @Test func theLogStartsOverFromItsFirstByte() throws {
+    @Test func theLogStartsOverFromItsFirstByte() async throws {
         let directory = try TemporaryDirectory("store")
         let path = directory.file("log.sqlite")
         let connection = try Self.writer(path)
         for _ in 0..<10 { try Self.commit(500, on: connection) }
         let grown = try Self.logBytes(path)
-        #expect(try sqlite(path, "PRAGMA wal_checkpoint(RESTART)").hasPrefix("0|"))
+        #expect(try await sqlite(path, "PRAGMA wal_checkpoint(RESTART)").hasPrefix("0|"))
         for _ in 0..<3 { try Self.commit(500, on: connection) }
         #expect(connection.logIsWritten)
         let reused = try Self.logBytes(path)
         #expect(reused == grown, "the log file is written over from its start, not extended")
-        try Self.expectReadsBackWhole(path, rows: 6_500, in: directory)
+        try await Self.expectReadsBackWhole(path, rows: 6_500, in: directory)
     }
 }

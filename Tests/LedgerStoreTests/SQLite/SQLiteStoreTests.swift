@@ -9,7 +9,7 @@ import Testing
         let directory = try TemporaryDirectory("store")
         let store = try await SQLiteStore(path: directory.file("ledger.sqlite"))
         await store.close()
-        #expect(try sqlite(directory.file("ledger.sqlite"), "PRAGMA journal_mode") == "wal")
+        #expect(try await sqlite(directory.file("ledger.sqlite"), "PRAGMA journal_mode") == "wal")
     }
 
     @Test func reportsAnUnopenablePath() async throws {
