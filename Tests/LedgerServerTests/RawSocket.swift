@@ -13,8 +13,10 @@ final class RawSocket: @unchecked Sendable {
     private var descriptor: Int32
     private var received = ByteBuffer()
 
-    /// - Parameter receiveTimeoutSeconds: how long a read waits before it reports nothing, so a test never hangs.
-    init(path: String, receiveTimeoutSeconds: Int = 10) throws {
+    /// - Parameter receiveTimeoutSeconds: how long a read waits before it reports nothing, so a test
+    ///   never hangs; long enough for a sanitizer's build on a busy machine, where an answer that
+    ///   takes 10 ms in a plain run has been seen to take more than 10 s.
+    init(path: String, receiveTimeoutSeconds: Int = 60) throws {
         guard let descriptor = RawConnection.unix(path) else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
         self.descriptor = descriptor
         var timeout = timeval(tv_sec: receiveTimeoutSeconds, tv_usec: 0)
