@@ -13,10 +13,14 @@ struct Query: AsyncParsableCommand {
             there is a next page, its cursor is "next_cursor" in JSON, and otherwise a line \\
             `more: --after CURSOR` on standard error: pass it to --after for the next page.
 
+            Every listing takes the same filters (--type, --entity TYPE ID, --job, --clip, \
+            --severity, --worker, --since, --until), each narrowing what it lists; a filter that \
+            contradicts the listing's own argument (query type A --type B) is refused.
+
             Times (--since, --until) are a duration back from now (90s, 30m, 24h, 7d, 2w), \\
             a date (2026-11-01, midnight UTC) or an ISO-8601 timestamp (2026-11-01T08:00:00Z).
             """,
-        subcommands: [Recent.self, ByType.self, Entity.self, Job.self, Errors.self, Total.self, Gaps.self]
+        subcommands: [Recent.self, Events.self, ByType.self, Entity.self, Job.self, Errors.self, Total.self, Gaps.self]
     )
 }
 
@@ -70,35 +74,32 @@ struct ListOptions: ParsableArguments {
     }
 }
 
-/// The filters a listing takes beside its own argument.
-struct TimeOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Only events at or after this time (7d, 24h, 2026-11-01, an ISO-8601 timestamp).", valueName: "when"))
-    var since: String?
-
-    @Option(name: .long, help: ArgumentHelp("Only events before this time, in the same forms as --since.", valueName: "when"))
-    var until: String?
-
-    func validate() throws {
-        _ = try self.since.map { try parseTime($0, option: "--since") }
-        _ = try self.until.map { try parseTime($0, option: "--until") }
-    }
-
-    func apply(to filter: inout EventFilter) throws {
-        filter.since = try self.since.map { try parseTime($0, option: "--since") }
-        filter.until = try self.until.map { try parseTime($0, option: "--until") }
-    }
-}
-
 struct Recent: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "The most recent events, newest first.")
-    @OptionGroup var time: TimeOptions
+    @OptionGroup var filters: FilterOptions
     @OptionGroup var list: ListOptions
     @OptionGroup var connection: ConnectionOptions
 
     func run() async throws {
-        var filter = EventFilter()
-        try self.time.apply(to: &filter)
-        try await self.list.run(filter, order: .newestFirst, connection: self.connection)
+        try await self.list.run(try self.filters.filter(), order: .newestFirst, connection: self.connection)
+    }
+}
+
+struct Events: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Events matching every filter given, newest first (--oldest-first for the other way).",
+        discussion: """
+            Every filter narrows: `ledger-rpc query events --type job_processing_failed --worker w-3 --since 24h` \
+            lists the jobs worker w-3 failed in the last day. With no filter it is `query recent`.
+            """)
+    @Flag(name: .long, help: "Oldest first instead of newest first.")
+    var oldestFirst = false
+    @OptionGroup var filters: FilterOptions
+    @OptionGroup var list: ListOptions
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() async throws {
+        try await self.list.run(try self.filters.filter(), order: self.oldestFirst ? .oldestFirst : .newestFirst, connection: self.connection)
     }
 }
 
@@ -106,13 +107,12 @@ struct ByType: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "type", abstract: "Recent events of one type, newest first.")
     @Argument(help: "The event type, such as job_processing_failed.")
     var eventType: String
-    @OptionGroup var time: TimeOptions
+    @OptionGroup var filters: FilterOptions
     @OptionGroup var list: ListOptions
     @OptionGroup var connection: ConnectionOptions
 
     func run() async throws {
-        var filter = EventFilter(eventType: self.eventType)
-        try self.time.apply(to: &filter)
+        let filter = try self.filters.filter(with: EventFilter(eventType: self.eventType), named: "the type")
         try await self.list.run(filter, order: .newestFirst, connection: self.connection)
     }
 }
@@ -123,13 +123,12 @@ struct Entity: AsyncParsableCommand {
     var entityType: String
     @Argument(help: "The entity's id.")
     var entityID: String
-    @OptionGroup var time: TimeOptions
+    @OptionGroup var filters: FilterOptions
     @OptionGroup var list: ListOptions
     @OptionGroup var connection: ConnectionOptions
 
     func run() async throws {
-        var filter = EventFilter(entityType: self.entityType, entityID: self.entityID)
-        try self.time.apply(to: &filter)
+        let filter = try self.filters.filter(with: EventFilter(entityType: self.entityType, entityID: self.entityID), named: "the entity")
         try await self.list.run(filter, order: .oldestFirst, connection: self.connection)
     }
 }
@@ -138,7 +137,7 @@ struct Job: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Every event of one job, its clips' included, oldest first.")
     @Argument(help: "The job's UUID.")
     var jobID: String
-    @OptionGroup var time: TimeOptions
+    @OptionGroup var filters: FilterOptions
     @OptionGroup var list: ListOptions
     @OptionGroup var connection: ConnectionOptions
 
@@ -147,8 +146,7 @@ struct Job: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var filter = EventFilter(jobID: try parseUUID(self.jobID, option: "the job id"))
-        try self.time.apply(to: &filter)
+        let filter = try self.filters.filter(with: EventFilter(jobID: try parseUUID(self.jobID, option: "the job id")), named: "the job id")
         try await self.list.run(filter, order: .oldestFirst, connection: self.connection)
     }
 }
@@ -160,13 +158,12 @@ struct Errors: AsyncParsableCommand {
     @Flag(name: .long, help: "Print only the number of ERROR events that match (with --json, {\"error_count\": N, \"since\": ...}).")
     var count = false
 
-    @OptionGroup var time: TimeOptions
+    @OptionGroup var filters: FilterOptions
     @OptionGroup var list: ListOptions
     @OptionGroup var connection: ConnectionOptions
 
     func run() async throws {
-        var filter = EventFilter(severity: .error)
-        try self.time.apply(to: &filter)
+        let filter = try self.filters.filter(with: EventFilter(severity: .error), named: "errors")
         guard self.count else {
             try await self.list.run(filter, order: .newestFirst, connection: self.connection)
             return

@@ -19,17 +19,7 @@ struct Tail: AsyncParsableCommand {
             refuses) exits 1 at once.
             """)
 
-    @Option(name: .long, help: ArgumentHelp("Only this event type.", valueName: "type"))
-    var type: String?
-
-    @Option(name: .long, help: ArgumentHelp("Only this job's events.", valueName: "uuid"))
-    var job: String?
-
-    @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Only this entity's events.", valueName: "type id"))
-    var entity: [String] = []
-
-    @Option(name: .long, help: ArgumentHelp("Only this severity: INFO, WARN or ERROR.", valueName: "severity"))
-    var severity: String?
+    @OptionGroup var filters: FilterOptions
 
     @Option(
         name: .long,
@@ -57,26 +47,17 @@ struct Tail: AsyncParsableCommand {
     static let longestBackoff: Duration = .seconds(5)
 
     func validate() throws {
-        guard self.entity.isEmpty || self.entity.count == 2 else { throw ValidationError("--entity takes TYPE and ID, as in --entity clip c-1") }
+        if self.filters.since != nil || self.filters.until != nil {
+            throw ValidationError("tail follows what is committed from now on and takes no --since or --until; list the past with `ledger-rpc query events --since ...`, or resume with --after")
+        }
         if let maxEvents = self.maxEvents, maxEvents < 1 { throw ValidationError("--max-events \(maxEvents) is out of range: give 1 or more") }
         if let after = self.after, TailCursor(token: after) == nil {
             throw ValidationError(CursorText.problem(after, option: "--after", expected: .tail))
         }
-        if let severity = self.severity, Severity(name: severity.uppercased()) == nil {
-            throw ValidationError("--severity \"\(severity)\" is not INFO, WARN or ERROR")
-        }
-        if let job = self.job { _ = try parseUUID(job, option: "--job") }
     }
 
     func run() async throws {
-        var filter = EventFilter()
-        filter.eventType = self.type
-        filter.jobID = try self.job.map { try parseUUID($0, option: "--job") }
-        if self.entity.count == 2 {
-            filter.entityType = self.entity[0]
-            filter.entityID = self.entity[1]
-        }
-        filter.severity = self.severity.flatMap { Severity(name: $0.uppercased()) }
+        let filter = try self.filters.filter()
         let client = self.connection.client()
         var progress = Progress(cursor: self.after.flatMap(TailCursor.init(token:)), remaining: self.maxEvents ?? Int.max)
         var backoff = Self.firstBackoff
