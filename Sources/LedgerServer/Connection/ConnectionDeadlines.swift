@@ -49,7 +49,7 @@ final class ConnectionDeadlines: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if self.machine.idleTimeout != nil { self.machine.wrote(now: context.eventLoop.now) }
+        self.noteActivity(context: context)
         context.write(data, promise: promise)
     }
 
@@ -60,7 +60,8 @@ final class ConnectionDeadlines: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = Self.unwrapInboundIn(data)
-        switch self.machine.read(buffer.readableBytesView, now: context.eventLoop.now) {
+        self.noteActivity(context: context)
+        switch self.machine.read(buffer.readableBytesView) {
         case .none: break
         case .cancel:
             self.frameTimer?.cancel()
@@ -69,6 +70,11 @@ final class ConnectionDeadlines: ChannelDuplexHandler, RemovableChannelHandler {
             self.armFrameTimer(in: deadline, context: context)
         }
         context.fireChannelRead(data)
+    }
+
+    /// The clock is read per read and write only when there is an idle timeout to keep.
+    private func noteActivity(context: ChannelHandlerContext) {
+        if self.machine.idleTimeout != nil { self.machine.active(at: context.eventLoop.now) }
     }
 
     private func armFrameTimer(in deadline: TimeAmount, context: ChannelHandlerContext) {

@@ -60,14 +60,14 @@ struct ConnectionDeadlinesStateMachine {
         self.readRequested = true
     }
 
-    mutating func wrote(now: NIODeadline) {
+    /// Bytes went either way; only the idle check looks at when, so only it needs the clock read.
+    mutating func active(at now: NIODeadline) {
         self.lastActivity = now
     }
 
     /// Follows frame boundaries through the bytes read. The frame timer runs only while a frame is
     /// open at the end of a read, so frames that arrive whole cost no timer at all.
-    mutating func read(_ bytes: ByteBufferView, now: NIODeadline) -> FrameTimer {
-        self.lastActivity = now
+    mutating func read(_ bytes: ByteBufferView) -> FrameTimer {
         var index = bytes.startIndex
         var finishedOne = false
         while index < bytes.endIndex {

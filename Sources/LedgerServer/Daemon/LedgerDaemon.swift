@@ -1,7 +1,6 @@
 import Atomics
 import LedgerStore
 import Logging
-import NIOPosix
 import ServiceLifecycle
 import UnixSignals
 

@@ -84,13 +84,18 @@ extension PostgresStore {
         return (sql, columns.texts)
     }
 
-    /// `EventColumns.names`, each as text PostgreSQL can give and `PostgresRow` read: the timestamp
-    /// in the protocol's integer microseconds.
-    static let selectColumns = """
-        SELECT id::text, (extract(epoch FROM timestamp) * 1000000)::bigint, event_type, entity_type, entity_id,
-               event_data::text, severity::text, worker_id, job_id::text, clip_id::text, peer_uid, peer_pid, seq
-        FROM ledger_events
-        """
+    /// `EventColumns.names`, each as `PostgresRow` reads it: ids, the metadata and the severity as
+    /// text, the timestamp in the protocol's integer microseconds.
+    static let selectColumns: String = {
+        let columns = zip(EventColumns.names, PostgresStore.columnTypes).map { name, type in
+            switch type {
+            case "timestamptz": "(extract(epoch FROM \(name)) * 1000000)::bigint"
+            case "uuid", "jsonb", "event_severity": "\(name)::text"
+            default: name
+            }
+        }
+        return "SELECT \(columns.joined(separator: ", ")) FROM ledger_events"
+    }()
 }
 
 /// A row of `PostgresStore.selectColumns`, every column read as text.

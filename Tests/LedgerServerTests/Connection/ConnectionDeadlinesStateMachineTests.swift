@@ -17,7 +17,8 @@ import Testing
     static func at(_ milliseconds: Int64) -> NIODeadline { .uptimeNanoseconds(UInt64(milliseconds) * 1_000_000) }
 
     static func read(_ machine: inout Machine, _ bytes: some Sequence<UInt8>, at milliseconds: Int64) -> Machine.FrameTimer {
-        return machine.read(ByteBuffer(bytes: Array(bytes)).readableBytesView, now: Self.at(milliseconds))
+        machine.active(at: Self.at(milliseconds))
+        return machine.read(ByteBuffer(bytes: Array(bytes)).readableBytesView)
     }
 
     @Test func wholeFramesNeverArmTheFrameTimer() {
@@ -59,7 +60,7 @@ import Testing
         #expect(machine.activated(now: Self.at(0)) == Self.at(15_000))
         _ = Self.read(&machine, Self.ping, at: 10_000)
         #expect(machine.idleCheck(now: Self.at(15_000)) == .checkAgain(at: Self.at(25_000)))
-        machine.wrote(now: Self.at(20_000))
+        machine.active(at: Self.at(20_000))
         #expect(machine.idleCheck(now: Self.at(25_000)) == .checkAgain(at: Self.at(35_000)))
         #expect(machine.idleCheck(now: Self.at(35_000)) == .close(.idleTimeout, message: "no request for 15 s; reconnect when needed"))
         #expect(machine.idleCheck(now: Self.at(99_000)) == .none)

@@ -467,6 +467,19 @@ def _flags(acknowledged: bool) -> int:
     return 1 if acknowledged else 0
 
 
+def _write_scoped_event(writer: Writer, request: Union[LogJobEvent, LogClipEvent], scope: uuid.UUID, other: Optional[uuid.UUID]) -> None:
+    """log_job_event and log_clip_event share one layout: the id of the job (or clip) the event is
+    about in place of the entity, and the other id optional near the end (PROTOCOL.md)."""
+    writer.u8(_flags(request.acknowledged))
+    writer.uuid(request.id)
+    writer.optional(request.timestamp, writer.i64)
+    writer.uuid(scope)
+    writer.string16(request.event_type)
+    writer.u8(int(request.severity))
+    writer.optional(request.worker_id, writer.string16)
+    writer.optional(other, writer.uuid)
+    writer.string32(request.metadata)
+
 def encode_request(request: Request, request_id: int) -> bytes:
     """One frame, header included."""
     writer = Writer()
@@ -483,26 +496,10 @@ def encode_request(request: Request, request_id: int) -> bytes:
         writer.event(request.event)
     elif isinstance(request, LogJobEvent):
         kind = MessageType.LOG_JOB_EVENT
-        writer.u8(_flags(request.acknowledged))
-        writer.uuid(request.id)
-        writer.optional(request.timestamp, writer.i64)
-        writer.uuid(request.job_id)
-        writer.string16(request.event_type)
-        writer.u8(int(request.severity))
-        writer.optional(request.worker_id, writer.string16)
-        writer.optional(request.clip_id, writer.uuid)
-        writer.string32(request.metadata)
+        _write_scoped_event(writer, request, request.job_id, request.clip_id)
     elif isinstance(request, LogClipEvent):
         kind = MessageType.LOG_CLIP_EVENT
-        writer.u8(_flags(request.acknowledged))
-        writer.uuid(request.id)
-        writer.optional(request.timestamp, writer.i64)
-        writer.uuid(request.clip_id)
-        writer.string16(request.event_type)
-        writer.u8(int(request.severity))
-        writer.optional(request.worker_id, writer.string16)
-        writer.optional(request.job_id, writer.uuid)
-        writer.string32(request.metadata)
+        _write_scoped_event(writer, request, request.clip_id, request.job_id)
     elif isinstance(request, LogBatch):
         kind = MessageType.LOG_BATCH
         writer.u8(_flags(request.acknowledged))
