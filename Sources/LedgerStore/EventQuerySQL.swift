@@ -34,7 +34,7 @@ struct EventQuerySQL {
         if let entityID = filter.entityID { self.add("entity_id = ", .text(entityID)) }
         if let jobID = filter.jobID { self.add("job_id = ", .text(jobID.lowercaseText), cast: uuidCast) }
         if let clipID = filter.clipID { self.add("clip_id = ", .text(clipID.lowercaseText), cast: uuidCast) }
-        if let severity = filter.severity { self.add("severity = ", .text(severity.name)) }
+        if let severities = filter.severities { self.add(severities: severities) }
         if let workerID = filter.workerID { self.add("worker_id = ", .text(workerID)) }
         if let since = filter.since { self.add("\(self.timestampColumn) >= ", self.timestampValue(since), cast: self.timestampCast) }
         if let until = filter.until { self.add("\(self.timestampColumn) < ", self.timestampValue(until), cast: self.timestampCast) }
@@ -62,6 +62,16 @@ struct EventQuerySQL {
     private mutating func add(_ prefix: String, _ value: Value, cast: String = "") {
         let marker = self.bind(value)
         self.conditions.append("\(prefix)\(marker)\(cast)")
+    }
+
+    /// One severity is an equality the index can use; several are an IN list of the same.
+    private mutating func add(severities: SeveritySet) {
+        if let single = severities.single {
+            self.add("severity = ", .text(single.name))
+            return
+        }
+        let markers = severities.members.map { self.bind(.text($0.name)) }
+        self.conditions.append("severity IN (\(markers.joined(separator: ", ")))")
     }
 
     /// Restricts to rows strictly after the cursor in the given order, over the (timestamp, id) key.

@@ -17,8 +17,11 @@ struct FilterOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Only this clip's events.", valueName: "uuid"))
     var clip: String?
 
-    @Option(name: .long, help: ArgumentHelp("Only events of this severity: INFO, WARN or ERROR.", valueName: "severity"))
-    var severity: String?
+    @Option(name: .long, help: ArgumentHelp("Only events of these severities: INFO, WARN or ERROR, several as WARN,ERROR or by repeating the option.", valueName: "severity"))
+    var severity: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Only events at least this serious: --min-severity WARN is WARN and ERROR.", valueName: "severity"))
+    var minSeverity: String?
 
     @Option(name: .long, help: ArgumentHelp("Only events this worker logged.", valueName: "id"))
     var worker: String?
@@ -44,12 +47,7 @@ struct FilterOptions: ParsableArguments {
         }
         filter.jobID = try self.job.map { try parseUUID($0, option: "--job") }
         filter.clipID = try self.clip.map { try parseUUID($0, option: "--clip") }
-        if let severity = self.severity {
-            guard let parsed = Severity(name: severity.uppercased()) else {
-                throw ValidationError("--severity \"\(severity)\" is not INFO, WARN or ERROR")
-            }
-            filter.severity = parsed
-        }
+        filter.severities = try self.severities()
         filter.workerID = self.worker
         filter.since = try self.since.map { try parseTime($0, option: "--since") }
         filter.until = try self.until.map { try parseTime($0, option: "--until") }
@@ -57,6 +55,31 @@ struct FilterOptions: ParsableArguments {
             throw ValidationError("--until \(until.iso8601) is before --since \(since.iso8601)")
         }
         return filter
+    }
+
+    /// --severity's names and --min-severity's floor, which together keep what both admit.
+    private func severities() throws -> SeveritySet? {
+        var admitted: SeveritySet?
+        let names = self.severity.flatMap { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        if !names.isEmpty {
+            admitted = SeveritySet(try names.map { name in
+                guard let parsed = Severity(name: name.trimmingCharacters(in: .whitespaces)) else {
+                    throw ValidationError("--severity \"\(name)\" is not INFO, WARN or ERROR")
+                }
+                return parsed
+            })
+        }
+        if let minimum = self.minSeverity {
+            guard let floor = Severity(name: minimum.trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError("--min-severity \"\(minimum)\" is not INFO, WARN or ERROR")
+            }
+            let combined = (admitted ?? .all).intersection(.atLeast(floor))
+            if combined.isEmpty {
+                throw ValidationError("--severity \(admitted?.description ?? "") and --min-severity \(floor.name) admit no severity at all")
+            }
+            admitted = combined
+        }
+        return admitted
     }
 
     /// The options' filter with what a subcommand's own argument names; giving the same field both
@@ -75,7 +98,7 @@ struct FilterOptions: ParsableArguments {
         try take(\.entityID, option: "--entity")
         try take(\.jobID, option: "--job")
         try take(\.clipID, option: "--clip")
-        try take(\.severity, option: "--severity")
+        try take(\.severities, option: "--severity")
         try take(\.workerID, option: "--worker")
         return filter
     }

@@ -20,7 +20,7 @@ import Testing
         #expect(filter.eventType == "job_processing_failed")
         #expect(filter.entityType == "video_asset" && filter.entityID == "v-1")
         #expect(filter.jobID == UUID(uuidString: Self.job) && filter.clipID == UUID(uuidString: Self.clip))
-        #expect(filter.severity == .warn && filter.workerID == "w-3")
+        #expect(filter.severities == .warn && filter.workerID == "w-3")
         #expect(filter.since?.iso8601.hasPrefix("2026-11-01T00:00:00") == true)
         #expect(filter.until?.iso8601.hasPrefix("2026-11-02T08:00:00") == true)
         #expect(try FilterOptions.parse([]).filter() == EventFilter(), "no flag, no filter")
@@ -30,6 +30,8 @@ import Testing
         (["--job", "nope"], "--job"), (["--clip", "nope"], "--clip"), (["--severity", "LOUD"], "--severity"),
         (["--since", "yesterday-ish"], "--since"), (["--entity", "clip"], "--entity"),
         (["--since", "2026-11-02", "--until", "2026-11-01"], "--until"),
+        (["--severity", "WARN,"], "--severity"), (["--min-severity", "high"], "--min-severity"),
+        (["--severity", "INFO", "--min-severity", "WARN"], "--min-severity"),
     ])
     func aBadValueIsAUsageErrorNamingItsFlag(arguments: [String], flag: String) {
         #expect {
@@ -37,6 +39,15 @@ import Testing
         } throws: { error in
             FilterOptions.message(for: error).contains(flag)
         }
+    }
+
+    @Test(arguments: [
+        (["--severity", "ERROR"], SeveritySet.error), (["--severity", "warn,ERROR"], [.warn, .error]),
+        (["--severity", "INFO", "--severity", "error"], [.info, .error]), (["--min-severity", "WARN"], [.warn, .error]),
+        (["--min-severity", "info"], SeveritySet.all), (["--severity", "INFO,WARN", "--min-severity", "WARN"], .warn),
+    ] as [([String], SeveritySet)])
+    func severitiesCombineNamesAndAFloor(arguments: [String], expected: SeveritySet) throws {
+        #expect(try FilterOptions.parse(arguments).filter().severities == expected)
     }
 
     @Test func aListingsOwnArgumentAndAFlagMustAgree() throws {

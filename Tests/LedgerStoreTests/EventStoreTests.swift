@@ -16,7 +16,7 @@ import Testing
         return (0..<30).map { (index: Int) -> LedgerEvent in
             // Pairs share a timestamp, so ordering must fall back to the id.
             let micros: Int64 = 1_700_000_000_000_000 + Int64(index / 2) * 1_000 + 7
-            let severity: Severity = index % 3 == 2 ? .error : .info
+            let severity: Severity = index % 3 == 2 ? .error : (index % 5 == 1 ? .warn : .info)
             let jobID: UUID = index % 2 == 0 ? Self.jobA : Self.jobB
             return LedgerEvent(
                 id: UUID.ledgerV7(unixMilliseconds: 1_000 + UInt64(index)),
@@ -194,7 +194,7 @@ import Testing
                 { $0.entityType = "job"; $0.entityID = "entity-2" },
                 { $0.jobID = Self.jobA },
                 { $0.clipID = Self.clip },
-                { $0.severity = .error },
+                { $0.severities = [.warn, .error] },
                 { $0.workerID = "worker-a" },
                 { $0.since = events[6].timestamp },
                 { $0.until = events[24].timestamp },
@@ -215,6 +215,29 @@ import Testing
                     } while cursor != nil
                     #expect(paged == expected.map(\.id), "filter mask \(mask), \(order)")
                     #expect(try await store.count(filter) == UInt64(expected.count), "count, filter mask \(mask)")
+                }
+            }
+        }
+    }
+
+    /// Every non-empty set of severities, alone and with a time window: the store's IN list and
+    /// equality admit exactly what the filter admits in memory.
+    @Test(arguments: StoreKind.allCases)
+    func everySeveritySetSelectsItsMembers(kind: StoreKind) async throws {
+        try await Self.withStore(kind) { (store: any EventStore) async throws in
+            let events = Self.sampleEvents()
+            _ = try await store.append(events)
+            #expect(Set(events.map(\.severity)) == Set(Severity.allCases), "the sample has every severity")
+            for raw in UInt8(1)...SeveritySet.all.rawValue {
+                let severities = SeveritySet(rawValue: raw)
+                for window in [EventFilter(), EventFilter(since: events[4].timestamp, until: events[20].timestamp)] {
+                    var filter = window
+                    filter.severities = severities
+                    let expected = events.filter { severities.contains($0.severity) && filter.matches($0) }
+                    let stored = try await store.query(QueryRequest(filter: filter, order: .oldestFirst, limit: 100)).events
+                    #expect(Set(stored.map(\.id)) == Set(expected.map(\.id)), "severities \(severities)")
+                    #expect(stored.allSatisfy { severities.contains($0.severity) })
+                    #expect(try await store.count(filter) == UInt64(expected.count))
                 }
             }
         }

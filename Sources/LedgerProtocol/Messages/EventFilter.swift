@@ -8,7 +8,8 @@ public struct EventFilter: Sendable, Hashable {
     public var entityID: String?
     public var jobID: UUID?
     public var clipID: UUID?
-    public var severity: Severity?
+    /// The severities admitted; nil admits all.
+    public var severities: SeveritySet?
     public var workerID: String?
     /// Inclusive lower bound on the event's timestamp.
     public var since: LedgerTimestamp?
@@ -17,15 +18,15 @@ public struct EventFilter: Sendable, Hashable {
 
     public init(
         eventType: String? = nil, entityType: String? = nil, entityID: String? = nil, jobID: UUID? = nil,
-        clipID: UUID? = nil, severity: Severity? = nil, workerID: String? = nil, since: LedgerTimestamp? = nil,
-        until: LedgerTimestamp? = nil
+        clipID: UUID? = nil, severity: Severity? = nil, severities: SeveritySet? = nil, workerID: String? = nil,
+        since: LedgerTimestamp? = nil, until: LedgerTimestamp? = nil
     ) {
         self.eventType = eventType
         self.entityType = entityType
         self.entityID = entityID
         self.jobID = jobID
         self.clipID = clipID
-        self.severity = severity
+        self.severities = severities ?? severity.map(SeveritySet.init)
         self.workerID = workerID
         self.since = since
         self.until = until
@@ -35,6 +36,9 @@ public struct EventFilter: Sendable, Hashable {
     public func validate() throws(LedgerProtocolError) {
         if self.entityID != nil, self.entityType == nil {
             throw .invalidQuery("entity_id needs entity_type")
+        }
+        if let severities = self.severities, severities.isEmpty {
+            throw .invalidQuery("the severity set is empty, so nothing could match")
         }
         if let problem = self.since?.rangeProblem(field: "since") ?? self.until?.rangeProblem(field: "until") {
             throw .invalidQuery(problem)
@@ -50,7 +54,7 @@ public struct EventFilter: Sendable, Hashable {
         buffer.ledgerWriteOptional(self.entityID) { $0.ledgerWriteString16($1) }
         buffer.ledgerWriteOptional(self.jobID) { $0.ledgerWriteUUID($1) }
         buffer.ledgerWriteOptional(self.clipID) { $0.ledgerWriteUUID($1) }
-        buffer.ledgerWriteOptional(self.severity) { $0.writeInteger($1.rawValue) }
+        buffer.ledgerWriteOptional(self.severities) { $0.writeInteger($1.wireValue) }
         buffer.ledgerWriteOptional(self.workerID) { $0.ledgerWriteString16($1) }
         buffer.ledgerWriteOptional(self.since) { $0.ledgerWriteTimestamp($1) }
         buffer.ledgerWriteOptional(self.until) { $0.ledgerWriteTimestamp($1) }
@@ -82,19 +86,15 @@ public struct EventFilter: Sendable, Hashable {
         let entityID = try string("entity_id")
         let jobID = try uuid("job_id")
         let clipID = try uuid("clip_id")
-        let severity = try buffer.ledgerReadOptional(field: "severity") { (b: inout ByteBuffer) throws(LedgerProtocolError) in
-            let raw = try b.ledgerReadInteger(as: UInt8.self, field: "severity")
-            guard let severity = Severity(rawValue: raw) else {
-                throw .invalidQuery("severity is \(raw), expected 0 (INFO), 1 (WARN) or 2 (ERROR)")
-            }
-            return severity
+        let severities = try buffer.ledgerReadOptional(field: "severity") { (b: inout ByteBuffer) throws(LedgerProtocolError) in
+            try SeveritySet(wireValue: try b.ledgerReadInteger(as: UInt8.self, field: "severity"))
         }
         let workerID = try string("worker_id")
         let since = try timestamp("since")
         let until = try timestamp("until")
         return EventFilter(
             eventType: eventType, entityType: entityType, entityID: entityID, jobID: jobID, clipID: clipID,
-            severity: severity, workerID: workerID, since: since, until: until
+            severities: severities, workerID: workerID, since: since, until: until
         )
     }
 
@@ -105,7 +105,7 @@ public struct EventFilter: Sendable, Hashable {
         if let entityID = self.entityID, event.entityID != entityID { return false }
         if let jobID = self.jobID, event.jobID != jobID { return false }
         if let clipID = self.clipID, event.clipID != clipID { return false }
-        if let severity = self.severity, event.severity != severity { return false }
+        if let severities = self.severities, !severities.contains(event.severity) { return false }
         if let workerID = self.workerID, event.workerID != workerID { return false }
         if let since = self.since, let timestamp = event.timestamp, timestamp < since { return false }
         if let until = self.until, let timestamp = event.timestamp, timestamp >= until { return false }

@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from socialsync_ledger import Filter, LedgerClient, LedgerError, Severity, TailCursor
+from socialsync_ledger import Filter, LedgerClient, LedgerError, Query, Severity, TailCursor, severities_at_least
 
 from conftest import Daemon, rpc
 
@@ -44,6 +44,23 @@ def test_logs_each_kind_with_the_seeds_fields(daemon: Daemon) -> None:
     assert video[0].event_data == {"asset": str(uuid.UUID(int=5)), "size": 10}
     assert client.error_count() == 1 and client.total() == 3
     assert uploaded is not None and uploaded.version == 7
+    client.close()
+
+
+def test_a_set_of_severities_selects_its_members_on_the_daemon(daemon: Daemon) -> None:
+    client = LedgerClient(daemon.socket)
+    marker = uuid.uuid4().hex
+    ids = {level: client.log_event_acked("probe", "job", marker, severity=level) for level in Severity}
+    by_set = {
+        frozenset(levels): {event.id for event in client.query(Query(Filter(entity_type="job", entity_id=marker, severity=frozenset(levels)), limit=10)).events}
+        for levels in ([Severity.WARN, Severity.ERROR], [Severity.INFO, Severity.ERROR], [Severity.INFO])
+    }
+    assert by_set[frozenset([Severity.WARN, Severity.ERROR])] == {ids[Severity.WARN], ids[Severity.ERROR]}
+    assert by_set[frozenset([Severity.INFO, Severity.ERROR])] == {ids[Severity.INFO], ids[Severity.ERROR]}
+    assert by_set[frozenset([Severity.INFO])] == {ids[Severity.INFO]}
+    assert client.count(Filter(entity_type="job", entity_id=marker, severity=severities_at_least("WARN"))) == 2
+    with pytest.raises(ValueError):
+        client.count(Filter(severity=frozenset()))
     client.close()
 
 

@@ -8,11 +8,11 @@
 from .aio import AsyncLedgerClient
 from .client import ClientStatistics, LedgerClient, LedgerError
 from .defaults import default_socket, socket_candidates
-from .protocol import Event, EventCursor, Filter, Query, Severity, TailCursor
+from .protocol import Event, EventCursor, Filter, Query, Severity, TailCursor, severities_at_least
 
 __all__ = [
     "AsyncLedgerClient", "ClientStatistics", "Event", "EventCursor", "Filter", "LedgerClient", "LedgerError", "Query",
-    "Severity", "TailCursor", "default_socket", "socket_candidates",
+    "Severity", "TailCursor", "default_socket", "severities_at_least", "socket_candidates",
 ]
 
 __version__ = "0.1.0"

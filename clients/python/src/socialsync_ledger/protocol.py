@@ -11,7 +11,7 @@ import re
 import struct
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Tuple, TypeVar, Union
+from typing import AbstractSet, Any, Callable, Dict, FrozenSet, List, Optional, Tuple, TypeVar, Union
 
 VERSION = 1
 HEADER_LENGTH = 6
@@ -67,6 +67,28 @@ class Severity(enum.IntEnum):
         if isinstance(label, str):
             return cls.parse(label)
         raise ValueError(f"severity {value!r} is not INFO, WARN or ERROR")
+
+
+#: A filter's severity byte with this bit set carries a set of severities in bits 0-2.
+SEVERITY_SET_MARKER = 0x80
+
+
+def severities_at_least(minimum: Union[Severity, str]) -> FrozenSet[Severity]:
+    """Every severity at least as serious as ``minimum``, for a filter: WARN gives WARN and ERROR."""
+    floor = Severity.parse(minimum)
+    return frozenset(level for level in Severity if level >= floor)
+
+
+def severity_filter_byte(value: Union[Severity, AbstractSet[Severity]]) -> int:
+    """A filter's severity byte: a set of one is the plain severity, which every daemon reads."""
+    if isinstance(value, Severity):
+        return int(value)
+    members = frozenset(Severity.parse(level) for level in value)
+    if not members:
+        raise ValueError("the severity set is empty, so nothing could match")
+    if len(members) == 1:
+        return int(next(iter(members)))
+    return SEVERITY_SET_MARKER | sum(1 << int(level) for level in members)
 
 
 class ErrorCode(enum.IntEnum):
@@ -227,7 +249,8 @@ class Filter:
     entity_id: Optional[str] = None
     job_id: Optional[uuid.UUID] = None
     clip_id: Optional[uuid.UUID] = None
-    severity: Optional[Severity] = None
+    #: One severity, or a set of them (``{Severity.WARN, Severity.ERROR}``, ``severities_at_least(WARN)``).
+    severity: Union[Severity, FrozenSet[Severity], None] = None
     worker_id: Optional[str] = None
     since: Optional[int] = None
     until: Optional[int] = None
@@ -444,7 +467,7 @@ class Writer:
         self.optional(value.entity_id, self.string16)
         self.optional(value.job_id, self.uuid)
         self.optional(value.clip_id, self.uuid)
-        self.optional(None if value.severity is None else int(value.severity), self.u8)
+        self.optional(None if value.severity is None else severity_filter_byte(value.severity), self.u8)
         self.optional(value.worker_id, self.string16)
         self.optional(value.since, self.i64)
         self.optional(value.until, self.i64)
@@ -644,6 +667,15 @@ class Reader:
             raise ProtocolError(ErrorCode.INVALID_EVENT, f"severity is {value}, expected 0, 1 or 2")
         return Severity(value)
 
+    def severity_filter(self, what: str = "severity") -> Union[Severity, FrozenSet[Severity]]:
+        value = self.u8(what)
+        if value <= 2:
+            return Severity(value)
+        mask = value & ~SEVERITY_SET_MARKER
+        if not value & SEVERITY_SET_MARKER or mask == 0 or mask & ~0b111:
+            raise ProtocolError(ErrorCode.INVALID_QUERY, f"severity is {value}, expected 0-2 or 0x80 plus a non-empty set of bits 0-2")
+        return frozenset(level for level in Severity if mask & (1 << int(level)))
+
     def event(self) -> Event:
         event_id = self.uuid("id")
         timestamp = self.optional("timestamp", self.i64)
@@ -667,7 +699,7 @@ class Reader:
             entity_id=self.optional("entity_id", self.string16),
             job_id=self.optional("job_id", self.uuid),
             clip_id=self.optional("clip_id", self.uuid),
-            severity=self.optional("severity", self.severity),
+            severity=self.optional("severity", self.severity_filter),
             worker_id=self.optional("worker_id", self.string16),
             since=self.optional("since", self.i64),
             until=self.optional("until", self.i64),
