@@ -26,7 +26,7 @@ struct FilterOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Only events this worker logged.", valueName: "id"))
     var worker: String?
 
-    @Option(name: .long, help: ArgumentHelp("Only events at or after this time (7d, 24h, 2026-11-01, an ISO-8601 timestamp).", valueName: "when"))
+    @Option(name: .long, help: ArgumentHelp("Only events at or after this time: 7d, 24h, today, 2026-11-01, \"2026-11-01 08:00\", 2026-11-01T08:00:00Z, @SECONDS.", valueName: "when"))
     var since: String?
 
     @Option(name: .long, help: ArgumentHelp("Only events before this time, in the same forms as --since.", valueName: "when"))

@@ -21,7 +21,7 @@ struct Log: AsyncParsableCommand {
 
             Example:
               JOB_ID=5f0c6a9e-3b1d-4c8e-9f2a-1d2e3f4a5b6c
-              ledger-rpc log job_processing_failed job "$JOB_ID" --severity ERROR \\
+              ledger-rpc log job_processing_failed job "$JOB_ID" --severity ERROR \
                   --metadata '{"reason":"timeout"}'
               ledger-rpc query job "$JOB_ID"
             """

@@ -7,18 +7,21 @@ struct Query: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Read events from the ledger.",
         discussion: """
-            Lists print a table by default. With --json they print \\
-            {"events": [...], "total": N, "limit": L, "next_cursor": C} with the field names of the Python ledger (ledger.py) it replaces, \\
-            where total is how many events match the query in all (not only on this page). When \\
-            there is a next page, its cursor is "next_cursor" in JSON, and otherwise a line \\
+            Lists print a table by default. With --json they print \
+            {"events": [...], "total": N, "limit": L, "next_cursor": C} with the field names of the Python ledger (ledger.py) it replaces, \
+            where total is how many events match the query in all (not only on this page). When \
+            there is a next page, its cursor is "next_cursor" in JSON, and otherwise a line \
             `more: --after CURSOR` on standard error: pass it to --after for the next page.
 
             Every listing takes the same filters (--type, --entity TYPE ID, --job, --clip, \
             --severity, --worker, --since, --until), each narrowing what it lists; a filter that \
             contradicts the listing's own argument (query type A --type B) is refused.
 
-            Times (--since, --until) are a duration back from now (90s, 30m, 24h, 7d, 2w), \\
-            a date (2026-11-01, midnight UTC) or an ISO-8601 timestamp (2026-11-01T08:00:00Z).
+            Times (--since, --until) are read as journalctl reads them: a span back from now \
+            (90s, 30m, 24h, 7d, 2w, 1h30m, "2d ago"), now, today, yesterday, a date (2026-11-01, \
+            midnight), a date and time (2026-11-01 08:00, 2026-11-01T08:00:00.5) or @SECONDS \
+            since the epoch. A date or time without a zone is local time (TZ); add Z, UTC or an \
+            offset (+02:00) to say otherwise. Tables and JSON print times in UTC.
             """,
         subcommands: [Recent.self, Events.self, ByType.self, Entity.self, Job.self, Errors.self, Total.self, Gaps.self]
     )
@@ -189,20 +192,6 @@ struct Total: AsyncParsableCommand {
         let count = try await self.connection.run { try await $0.totalCount() }
         print(self.json ? "{\"total\":\(count)}" : String(count))
     }
-}
-
-/// A time as `--since`/`--until` take it: `90s`, `30m`, `24h`, `7d`, `2w` back from now, a date
-/// (`2026-11-01`, midnight UTC), or an ISO-8601 timestamp.
-func parseTime(_ text: String, option: String = "--since", now: Date = Date()) throws -> LedgerTimestamp {
-    if let timestamp = LedgerTimestamp(iso8601: text) { return timestamp }
-    if let date = LedgerTimestamp(iso8601: text + "T00:00:00Z") { return date }
-    let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3_600, "d": 86_400, "w": 604_800]
-    if let unit = text.last, let seconds = units[unit], let amount = Int64(text.dropLast()), amount >= 0, amount < 100_000 {
-        let nowMicros = Int64(now.timeIntervalSince1970 * 1_000_000)
-        return LedgerTimestamp(rawValue: nowMicros - amount * seconds * 1_000_000)
-    }
-    throw ValidationError(
-        "\(option) \"\(text)\" is not a time: give a duration back from now (90s, 30m, 24h, 7d, 2w), a date (2026-11-01) or an ISO-8601 timestamp (2026-11-01T08:00:00Z)")
 }
 
 /// Which command a cursor belongs to, so one given to the wrong command says where it goes.

@@ -14,7 +14,7 @@ import Testing
     @Test func eachFlagSetsItsField() throws {
         let options = try FilterOptions.parse([
             "--type", "job_processing_failed", "--entity", "video_asset", "v-1", "--job", Self.job, "--clip", Self.clip,
-            "--severity", "warn", "--worker", "w-3", "--since", "2026-11-01", "--until", "2026-11-02T08:00:00Z",
+            "--severity", "warn", "--worker", "w-3", "--since", "2026-11-01 00:00 UTC", "--until", "2026-11-02T08:00:00Z",
         ])
         let filter = try options.filter()
         #expect(filter.eventType == "job_processing_failed")
