@@ -12,8 +12,9 @@
 #   BENCH_MEMORY_EVENTS  events for the memory-store run    (default 5000000)
 #   BENCH_QUERY_EVENTS   events in the store queried        (default 10000000)
 #   BENCH_SEED_EVENTS    events per seed-path run           (default 5000)
+#   BENCH_EXPORT_EVENTS  events in the store exported       (default 1000000, both modes)
 # and the scenarios run can be narrowed, for example to the 10M-event queries alone:
-#   BENCH_ONLY           any of: client python memory ingest sweep tune overload queries (default all)
+#   BENCH_ONLY           any of: client python memory ingest sweep tune overload queries export (default all)
 #   BENCH_STORES         any of: sqlite postgres                                  (default both)
 set -euo pipefail
 
@@ -28,7 +29,8 @@ else
     : "${BENCH_EVENTS:=500000}" "${BENCH_MEMORY_EVENTS:=5000000}" "${BENCH_QUERY_EVENTS:=10000000}" "${BENCH_SEED_EVENTS:=5000}"
 fi
 
-: "${BENCH_ONLY:=client python memory ingest sweep tune overload queries}" "${BENCH_STORES:=sqlite postgres}"
+: "${BENCH_EXPORT_EVENTS:=1000000}"
+: "${BENCH_ONLY:=client python memory ingest sweep tune overload queries export}" "${BENCH_STORES:=sqlite postgres}"
 # want SCENARIO: whether BENCH_ONLY names it.
 want() { [[ " $BENCH_ONLY " == *" $1 "* ]]; }
 
@@ -256,6 +258,21 @@ for kind in $BENCH_STORES; do
         wait "$ingest_pid" 2>/dev/null || true
         stop_daemon
     fi
+
+    if want export; then
+        # The whole store streamed out, as ledger-rpc export pages it; both sides' memory must stay flat.
+        store=$(fresh_store "$kind" export_$kind)
+        migrate "$store"
+        log "loading $BENCH_EXPORT_EVENTS events into the $kind store for the export run"
+        csv="$work/export-$kind.csv"
+        "$bench" generate --events "$BENCH_EXPORT_EVENTS" --format "$kind" >"$csv"
+        load_reference "$kind" "$store" "$csv" >/dev/null
+        rm -f "$csv"
+        start_daemon "$store"
+        run "$kind-export" export --socket "$socket"
+        stop_daemon
+        drop_store "$kind" export_$kind
+    fi
 done
 
 # ---------------------------------------------------------------------------
@@ -289,6 +306,12 @@ for kind in $BENCH_STORES; do
     if have "$kind-overload"; then
         rss=$(field "$kind-overload" .daemon_peak_rss_mib)
         row "$kind daemon peak RSS under overload" "$(printf %.1f "$rss") MiB" "" "" "< 128" "$(verdict "$rss < 128")"
+    fi
+    if have "$kind-export"; then
+        eps=$(field "$kind-export" .events_per_second)
+        grew=$(calc "($(field "$kind-export" .daemon_rss_max_bytes) - $(field "$kind-export" .daemon_rss_start_bytes)) / 1048576")
+        row "$kind export, $(field "$kind-export" .events) events" "$(printf %.0f "$eps")/s" "" "" "" ""
+        row "$kind export, daemon RSS growth" "$(printf %.1f "$grew") MiB" "" "" "< 32" "$(verdict "$grew < 32")"
     fi
     if have "$kind-query"; then
         for q in recent job entity; do

@@ -47,6 +47,12 @@ import Testing
         #expect(Set(kinds.keys) == ["recent", "job", "entity"])
         #expect(kinds["recent"]?["mean_rows"] as? Double == 50)
 
+        let exported = try await runTool("ledger-bench", ["export", "--socket", daemon.socketPath, "--page-size", "300", "--json"])
+        #expect(exported.status == 0, "\(exported.stderr)")
+        let export = try Self.json(exported)
+        #expect(export["events"] as? Int == 4001, "every stored event, across 14 pages")
+        #expect((export["daemon_rss_start_bytes"] as? Int ?? 0) > 0 && (export["client_rss_max_bytes"] as? Int ?? 0) > 0)
+
         let cost = try await runTool("ledger-bench", ["client-cost", "--socket", daemon.socketPath, "--calls", "2000", "--json"])
         let costs = try Self.json(cost)
         #expect(costs["daemon_reachable"] as? Bool == true)
