@@ -15,12 +15,16 @@ public enum LedgerRequest: Sendable, Hashable {
     case count(CountRequest)
     case stats
     case subscribe(SubscribeRequest)
+    case reportJobs(JobsReportRequest)
+    case reportFailures(FailuresReportRequest)
+    case reportErrors(ErrorsReportRequest)
+    case timeline(TimelineRequest)
 
     /// Whether the request changes the ledger (and so needs write access).
     public var isWrite: Bool {
         switch self {
         case .logEvent, .logJobEvent, .logClipEvent, .logBatch, .reportGap: true
-        case .ping, .sync, .query, .count, .stats, .subscribe: false
+        case .ping, .sync, .query, .count, .stats, .subscribe, .reportJobs, .reportFailures, .reportErrors, .timeline: false
         }
     }
 
@@ -43,6 +47,10 @@ public enum LedgerRequest: Sendable, Hashable {
         public static let count = ID(rawValue: 0x11)
         public static let stats = ID(rawValue: 0x12)
         public static let subscribe = ID(rawValue: 0x13)
+        public static let reportJobs = ID(rawValue: 0x14)
+        public static let reportFailures = ID(rawValue: 0x15)
+        public static let reportErrors = ID(rawValue: 0x16)
+        public static let timeline = ID(rawValue: 0x17)
     }
 
     public var id: ID {
@@ -58,6 +66,10 @@ public enum LedgerRequest: Sendable, Hashable {
         case .count: .count
         case .stats: .stats
         case .subscribe: .subscribe
+        case .reportJobs: .reportJobs
+        case .reportFailures: .reportFailures
+        case .reportErrors: .reportErrors
+        case .timeline: .timeline
         }
     }
 
@@ -72,6 +84,10 @@ public enum LedgerRequest: Sendable, Hashable {
         case .query(let message): message.encode(into: &buffer)
         case .count(let message): message.encode(into: &buffer)
         case .subscribe(let message): message.encode(into: &buffer)
+        case .reportJobs(let message): message.encode(into: &buffer)
+        case .reportFailures(let message): message.encode(into: &buffer)
+        case .reportErrors(let message): message.encode(into: &buffer)
+        case .timeline(let message): message.encode(into: &buffer)
         }
     }
 
@@ -113,6 +129,10 @@ public enum LedgerRequest: Sendable, Hashable {
         case .query: return .query(try QueryRequest.decode(from: &payload))
         case .count: return .count(try CountRequest.decode(from: &payload))
         case .subscribe: return .subscribe(try SubscribeRequest.decode(from: &payload))
+        case .reportJobs: return .reportJobs(try JobsReportRequest.decode(from: &payload))
+        case .reportFailures: return .reportFailures(try FailuresReportRequest.decode(from: &payload))
+        case .reportErrors: return .reportErrors(try ErrorsReportRequest.decode(from: &payload))
+        case .timeline: return .timeline(try TimelineRequest.decode(from: &payload))
         case .stats:
             try empty("stats")
             return .stats

@@ -8,6 +8,9 @@ public enum LedgerResponse: Sendable, Hashable {
     case count(CountResult)
     case stats(StatsResult)
     case tail(TailBatch)
+    case jobsReport(JobsReport)
+    case failuresReport(FailuresReport)
+    case errorsReport(ErrorsReport)
     case error(ErrorResponse)
 
     /// The type byte of each response; responses have the high bit set so a stream
@@ -25,6 +28,9 @@ public enum LedgerResponse: Sendable, Hashable {
         public static let count = ID(rawValue: 0x91)
         public static let stats = ID(rawValue: 0x92)
         public static let tail = ID(rawValue: 0x93)
+        public static let jobsReport = ID(rawValue: 0x94)
+        public static let failuresReport = ID(rawValue: 0x95)
+        public static let errorsReport = ID(rawValue: 0x96)
         public static let error = ID(rawValue: 0xFF)
     }
 
@@ -36,6 +42,9 @@ public enum LedgerResponse: Sendable, Hashable {
         case .count: .count
         case .stats: .stats
         case .tail: .tail
+        case .jobsReport: .jobsReport
+        case .failuresReport: .failuresReport
+        case .errorsReport: .errorsReport
         case .error: .error
         }
     }
@@ -48,6 +57,9 @@ public enum LedgerResponse: Sendable, Hashable {
         case .count(let message): message.encode(into: &buffer)
         case .stats(let message): message.encode(into: &buffer)
         case .tail(let message): message.encode(into: &buffer)
+        case .jobsReport(let message): message.encode(into: &buffer)
+        case .failuresReport(let message): message.encode(into: &buffer)
+        case .errorsReport(let message): message.encode(into: &buffer)
         case .error(let message): message.encode(into: &buffer)
         }
     }
@@ -67,6 +79,9 @@ public enum LedgerResponse: Sendable, Hashable {
         case .count: return .count(try CountResult.decode(from: &payload))
         case .stats: return .stats(try StatsResult.decode(from: &payload))
         case .tail: return .tail(try TailBatch.decode(from: &payload))
+        case .jobsReport: return .jobsReport(try JobsReport.decode(from: &payload))
+        case .failuresReport: return .failuresReport(try FailuresReport.decode(from: &payload))
+        case .errorsReport: return .errorsReport(try ErrorsReport.decode(from: &payload))
         case .error: return .error(try ErrorResponse.decode(from: &payload))
         default:
             throw LedgerProtocolError(

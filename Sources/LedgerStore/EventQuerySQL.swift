@@ -40,21 +40,21 @@ struct EventQuerySQL {
         if let until = filter.until { self.add("\(self.timestampColumn) < ", self.timestampValue(until), cast: self.timestampCast) }
     }
 
-    private func timestampValue(_ timestamp: LedgerTimestamp) -> Value {
+    func timestampValue(_ timestamp: LedgerTimestamp) -> Value {
         switch self.timestampEncoding {
         case .microseconds: .integer(timestamp.rawValue)
         case .iso8601: .text(timestamp.iso8601)
         }
     }
 
-    private var timestampCast: String {
+    var timestampCast: String {
         switch self.timestampEncoding {
         case .microseconds: ""
         case .iso8601(let cast): cast
         }
     }
 
-    private mutating func bind(_ value: Value) -> String {
+    mutating func bind(_ value: Value) -> String {
         self.values.append(value)
         return self.placeholder(self.values.count)
     }
@@ -80,6 +80,16 @@ struct EventQuerySQL {
         let timestamp = self.bind(self.timestampValue(cursor.timestamp))
         let id = self.bind(.text(cursor.id.lowercaseText))
         self.conditions.append("(\(self.timestampColumn), id) \(comparison) (\(timestamp)\(self.timestampCast), \(id)\(self.uuidCast))")
+    }
+
+    /// A bound timestamp as the backend compares it with the column.
+    mutating func bind(timestamp: LedgerTimestamp) -> String {
+        self.bind(self.timestampValue(timestamp)) + self.timestampCast
+    }
+
+    /// A condition built by the caller from markers it bound.
+    mutating func add(condition: String) {
+        self.conditions.append(condition)
     }
 
     /// Restricts to rows committed after `sequence`, for a tail catching up.

@@ -34,6 +34,18 @@ public protocol EventStore: Sendable {
     /// how a live tail catches up before it follows new commits.
     func events(afterSequence sequence: Int64, matching filter: EventFilter, limit: Int) async throws(StoreError) -> [LedgerEvent]
 
+    /// Per job type: jobs started, completed, failed and running in the window, their durations, the slowest.
+    func jobsReport(_ request: JobsReportRequest) async throws(StoreError) -> JobsReport
+
+    /// Failure counts per job type, event type or worker in the window.
+    func failuresReport(_ request: FailuresReportRequest) async throws(StoreError) -> FailuresReport
+
+    /// WARN and ERROR counts per bucket, event type and severity.
+    func errorsReport(_ request: ErrorsReportRequest) async throws(StoreError) -> ErrorsReport
+
+    /// One page of an entity's story with the jobs and clips linked to it, oldest first.
+    func timeline(_ request: TimelineRequest) async throws(StoreError) -> EventsResult
+
     /// The commit sequence of the newest event a reader can see (0 when there is none): where a
     /// tail that starts now would resume from.
     func latestSequence() async throws(StoreError) -> Int64

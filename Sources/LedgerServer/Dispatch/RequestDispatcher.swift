@@ -120,6 +120,32 @@ struct RequestDispatcher: Sendable {
                 try count.filter.validate()
                 return .count(CountResult(count: try await self.store.count(count.filter)))
             }
+        case .reportJobs(let report):
+            if let refusal = try await self.settle(&writes) { return .respond(refusal) }
+            return await self.read {
+                try report.validate()
+                return .jobsReport(try await self.store.jobsReport(report))
+            }
+        case .reportFailures(let report):
+            if let refusal = try await self.settle(&writes) { return .respond(refusal) }
+            return await self.read {
+                try report.validate()
+                return .failuresReport(try await self.store.failuresReport(report))
+            }
+        case .reportErrors(let report):
+            if let refusal = try await self.settle(&writes) { return .respond(refusal) }
+            return await self.read {
+                try report.validate()
+                return .errorsReport(try await self.store.errorsReport(report))
+            }
+        case .timeline(let timeline):
+            if let refusal = try await self.settle(&writes) { return .respond(refusal) }
+            return await self.read {
+                try timeline.validate(maximumLimit: self.configuration.maximumQueryLimit)
+                var result = try await self.store.timeline(timeline)
+                result.events = result.events.map(\.withCanonicalMetadata)
+                return .events(result.truncated(toEncodedBytes: self.configuration.maximumResponseBytes))
+            }
         }
     }
 

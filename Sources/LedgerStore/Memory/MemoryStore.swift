@@ -77,6 +77,27 @@ public final class MemoryStore: EventStore {
         return EventsResult(events: kept, next: kept.last.map { EventCursor(timestamp: Self.key($0).timestamp, id: $0.id) })
     }
 
+    public func jobsReport(_ request: JobsReportRequest) async throws(StoreError) -> JobsReport {
+        try self.reference().jobsReport(request)
+    }
+
+    public func failuresReport(_ request: FailuresReportRequest) async throws(StoreError) -> FailuresReport {
+        try self.reference().failuresReport(request)
+    }
+
+    public func errorsReport(_ request: ErrorsReportRequest) async throws(StoreError) -> ErrorsReport {
+        try self.reference().errorsReport(request)
+    }
+
+    public func timeline(_ request: TimelineRequest) async throws(StoreError) -> EventsResult {
+        try self.reference().timeline(request)
+    }
+
+    /// The reports over a copy of what is held, computed outside the lock.
+    private func reference() throws(StoreError) -> ReportReference {
+        ReportReference(events: try self.withOpenState { state in Array(state.events) })
+    }
+
     public func latestSequence() async throws(StoreError) -> Int64 {
         try self.withOpenState { state in state.nextSequence - 1 }
     }

@@ -194,6 +194,8 @@ final class PostgresResult {
 
     var rowCount: Int { Int(PQntuples(self.handle)) }
 
+    var columnCount: Int { Int(PQnfields(self.handle)) }
+
     /// Rows the command inserted, updated or deleted.
     var affectedRows: Int { Int(String(cString: PQcmdTuples(self.handle))) ?? 0 }
 

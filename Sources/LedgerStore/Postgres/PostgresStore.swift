@@ -148,6 +148,47 @@ public final class PostgresStore: EventStore {
         }
     }
 
+    public func jobsReport(_ request: JobsReportRequest) async throws(StoreError) -> JobsReport {
+        try await self.report { (sql: inout ReportSQL, run: ReportSQL.Run) throws(StoreError) in try sql.jobsReport(request, run: run) }
+    }
+
+    public func failuresReport(_ request: FailuresReportRequest) async throws(StoreError) -> FailuresReport {
+        try await self.report { (sql: inout ReportSQL, run: ReportSQL.Run) throws(StoreError) in try sql.failuresReport(request, run: run) }
+    }
+
+    public func errorsReport(_ request: ErrorsReportRequest) async throws(StoreError) -> ErrorsReport {
+        try await self.report { (sql: inout ReportSQL, run: ReportSQL.Run) throws(StoreError) in try sql.errorsReport(request, run: run) }
+    }
+
+    public func timeline(_ request: TimelineRequest) async throws(StoreError) -> EventsResult {
+        try await self.read { (connection: PostgresConnection) throws(StoreError) -> EventsResult in
+            try connection.reconnectIfBroken()
+            var sql = Self.filterSQL(EventFilter())
+            ReportSQL.addTimeline(request, to: &sql, dialect: .postgres)
+            let text = Self.selectColumns + sql.whereClause + EventQuerySQL.orderClause(.oldestFirst) + " LIMIT \(UInt64(request.limit) + 1)"
+            let result = try connection.execute(text, sql.values.map(\.postgresText), as: .queryFailed)
+            var events: [LedgerEvent] = []
+            for row in 0..<result.rowCount {
+                events.append(try EventColumns.event(from: PostgresRow(result: result, row: row)))
+            }
+            return EventsResult(rows: events, limit: request.limit)
+        }
+    }
+
+    /// Runs a report's statements on one reader connection, each row's cells as text.
+    private func report<Result: Sendable>(
+        _ body: @escaping @Sendable (inout ReportSQL, ReportSQL.Run) throws(StoreError) -> Result
+    ) async throws(StoreError) -> Result {
+        try await self.read { (connection: PostgresConnection) throws(StoreError) -> Result in
+            try connection.reconnectIfBroken()
+            var sql = ReportSQL(.postgres)
+            return try body(&sql) { (text: String, values: [EventQuerySQL.Value]) throws(StoreError) -> ReportSQL.Rows in
+                let result = try connection.execute(text, values.map(\.postgresText), as: .queryFailed)
+                return (0..<result.rowCount).map { row in (0..<result.columnCount).map { result.text(row, $0) } }
+            }
+        }
+    }
+
     public func latestSequence() async throws(StoreError) -> Int64 {
         try await self.read { (connection: PostgresConnection) throws(StoreError) -> Int64 in
             try connection.reconnectIfBroken()

@@ -224,6 +224,10 @@ final class SQLiteStatement {
         sqlite3_column_type(self.handle, column) == SQLITE_NULL
     }
 
+    var columnCount: Int {
+        Int(sqlite3_column_count(self.handle))
+    }
+
     func reset() {
         sqlite3_reset(self.handle)
     }

@@ -234,6 +234,54 @@ public final class SQLiteStore: EventStore {
         }
     }
 
+    public func jobsReport(_ request: JobsReportRequest) async throws(StoreError) -> JobsReport {
+        try await self.report { (sql: inout ReportSQL, run: ReportSQL.Run) throws(StoreError) in try sql.jobsReport(request, run: run) }
+    }
+
+    public func failuresReport(_ request: FailuresReportRequest) async throws(StoreError) -> FailuresReport {
+        try await self.report { (sql: inout ReportSQL, run: ReportSQL.Run) throws(StoreError) in try sql.failuresReport(request, run: run) }
+    }
+
+    public func errorsReport(_ request: ErrorsReportRequest) async throws(StoreError) -> ErrorsReport {
+        try await self.report { (sql: inout ReportSQL, run: ReportSQL.Run) throws(StoreError) in try sql.errorsReport(request, run: run) }
+    }
+
+    public func timeline(_ request: TimelineRequest) async throws(StoreError) -> EventsResult {
+        try await self.read { (state: SQLiteReaderState) throws(StoreError) -> EventsResult in
+            // Numbered placeholders: the timeline's condition uses some of its values twice.
+            var sql = EventQuerySQL(filter: EventFilter(), placeholder: { "?\($0)" })
+            sql.add(throughSequence: self.flusher.visibleSequence)
+            ReportSQL.addTimeline(request, to: &sql, dialect: .sqlite(visibleThrough: self.flusher.visibleSequence))
+            let text = Self.selectColumns + sql.whereClause + EventQuerySQL.orderClause(.oldestFirst) + " LIMIT \(UInt64(request.limit) + 1)"
+            let statement = try state.connection.prepare(text)
+            statement.bind(sql.values.map(SQLiteStatement.Value.init))
+            var events: [LedgerEvent] = []
+            while try statement.step(as: .queryFailed) {
+                events.append(try EventColumns.event(from: SQLiteRow(statement: statement)))
+            }
+            return EventsResult(rows: events, limit: request.limit)
+        }
+    }
+
+    /// Runs a report's statements on one reader, each row's cells as text.
+    private func report<Result: Sendable>(
+        _ body: @escaping @Sendable (inout ReportSQL, ReportSQL.Run) throws(StoreError) -> Result
+    ) async throws(StoreError) -> Result {
+        try await self.read { (state: SQLiteReaderState) throws(StoreError) -> Result in
+            var sql = ReportSQL(.sqlite(visibleThrough: self.flusher.visibleSequence))
+            return try body(&sql) { (text: String, values: [EventQuerySQL.Value]) throws(StoreError) -> ReportSQL.Rows in
+                let statement = try state.connection.prepare(text)
+                statement.bind(values.map(SQLiteStatement.Value.init))
+                var rows: ReportSQL.Rows = []
+                let columns = statement.columnCount
+                while try statement.step(as: .queryFailed) {
+                    rows.append((0..<columns).map { statement.text(Int32($0)) })
+                }
+                return rows
+            }
+        }
+    }
+
     public var counters: [StatsResult.Counter] {
         self.flusher.counters
     }

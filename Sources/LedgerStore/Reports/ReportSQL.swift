@@ -1,0 +1,265 @@
+import Foundation
+import LedgerProtocol
+
+/// The reports and the timeline as SQL that both backends run, so the store does the counting and
+/// only the answer crosses to the daemon.
+///
+/// The statements are written once; a `Dialect` supplies the few spellings that differ (placeholders,
+/// timestamps as microseconds, a JSON field as text, casts). Each report reads its rows as text
+/// through the `run` closure, which executes one statement on the store's reader.
+struct ReportSQL {
+    struct Dialect: Sendable {
+        var placeholder: @Sendable (Int) -> String
+        var timestampEncoding: EventQuerySQL.TimestampEncoding
+        var uuidCast: String
+        /// A bound integer as the backend compares it with a bigint expression.
+        var integerCast: String
+        /// A timestamp column as integer microseconds since the epoch.
+        var micros: @Sendable (String) -> String
+        /// A metadata field as text: the table alias and the bound marker of the key (or path).
+        var jsonText: @Sendable (_ alias: String, _ keyMarker: String) -> String
+        /// How the bound key of a metadata field is spelled: a JSON path for SQLite, the key for PostgreSQL.
+        var jsonKey: @Sendable (String) -> String?
+        /// A column as text (uuid and enum columns in PostgreSQL).
+        var text: @Sendable (String) -> String
+        /// The newest commit readers may see, when the backend shows commits before they are durable.
+        var visibleThrough: Int64?
+        /// Text keys sort by their bytes on both backends, whatever the database's locale.
+        var bytewise: String = ""
+
+        static func sqlite(visibleThrough: Int64) -> Dialect {
+            Dialect(
+                placeholder: { "?\($0)" }, timestampEncoding: .microseconds, uuidCast: "", integerCast: "", micros: { $0 },
+                jsonText: { alias, key in "CAST(json_extract(\(alias).event_data, \(key)) AS TEXT)" },
+                // A key SQLite's path syntax cannot quote links nothing rather than something else.
+                jsonKey: { key in key.contains("\"") ? nil : "$.\"\(key)\"" },
+                text: { $0 }, visibleThrough: visibleThrough)
+        }
+
+        static let postgres = Dialect(
+            placeholder: { "$\($0)" }, timestampEncoding: .iso8601(cast: "::timestamptz"), uuidCast: "::uuid", integerCast: "::bigint",
+            micros: { "(extract(epoch from \($0)) * 1000000)::bigint" },
+            jsonText: { alias, key in "(\(alias).event_data ->> \(key))" },
+            jsonKey: { $0 },
+            text: { "\($0)::text" }, visibleThrough: nil, bytewise: " COLLATE \"C\"")
+    }
+
+    typealias Rows = [[String?]]
+    typealias Run = (_ sql: String, _ values: [EventQuerySQL.Value]) throws(StoreError) -> Rows
+
+    let dialect: Dialect
+    var binder: EventQuerySQL
+
+    init(_ dialect: Dialect) {
+        self.dialect = dialect
+        self.binder = EventQuerySQL(
+            filter: EventFilter(), placeholder: dialect.placeholder, timestampEncoding: dialect.timestampEncoding, uuidCast: dialect.uuidCast)
+    }
+
+    private mutating func text(_ value: String) -> String {
+        self.binder.bind(.text(value))
+    }
+
+    private mutating func integer(_ value: Int64) -> String {
+        self.binder.bind(.integer(value)) + self.dialect.integerCast
+    }
+
+    /// The window and visibility conditions on one table alias, joined with AND, each prefixed by " AND ".
+    private func scope(_ alias: String, window: (since: String?, until: String?)) -> String {
+        var conditions: [String] = []
+        if let since = window.since { conditions.append("\(alias).timestamp >= \(since)") }
+        if let until = window.until { conditions.append("\(alias).timestamp < \(until)") }
+        if let visible = self.dialect.visibleThrough { conditions.append("\(alias).seq <= \(visible)") }
+        return conditions.map { " AND " + $0 }.joined()
+    }
+
+    private func visible(_ alias: String) -> String {
+        self.dialect.visibleThrough.map { " AND \(alias).seq <= \($0)" } ?? ""
+    }
+
+    private mutating func bind(_ window: ReportWindow) -> (since: String?, until: String?) {
+        (window.since.map { self.binder.bind(timestamp: $0) }, window.until.map { self.binder.bind(timestamp: $0) })
+    }
+
+    private static func quoted(_ text: String) -> String { "'\(text)'" }
+
+    /// The jobs of a window, one row each: its type, its first start in the window, its last finish
+    /// in the window and the outcome of that finish, and its first start before that finish.
+    private mutating func jobsCTE(_ window: ReportWindow) -> String {
+        let bounds = self.bind(window)
+        let typeKey = self.text(self.dialect.jsonKey(JobLifecycle.jobTypeKey) ?? JobLifecycle.jobTypeKey)
+        let micros = self.dialect.micros
+        let (created, started, completed, failed) = (
+            Self.quoted(JobLifecycle.created), Self.quoted(JobLifecycle.started), Self.quoted(JobLifecycle.completed), Self.quoted(JobLifecycle.failed)
+        )
+        return """
+            WITH finishes AS (
+                SELECT job_id, event_type, at, worker_id FROM (
+                    SELECT e.job_id, e.event_type, e.timestamp AS at, e.worker_id,
+                           row_number() OVER (PARTITION BY e.job_id ORDER BY e.timestamp DESC, e.id DESC) AS r
+                      FROM ledger_events e
+                     WHERE e.event_type IN (\(completed), \(failed)) AND e.job_id IS NOT NULL\(self.scope("e", window: bounds))
+                ) latest WHERE r = 1
+            ), starts AS (
+                SELECT e.job_id, min(e.timestamp) AS at FROM ledger_events e
+                 WHERE e.event_type = \(started) AND e.job_id IS NOT NULL\(self.scope("e", window: bounds))
+                 GROUP BY e.job_id
+            ), jobs AS (
+                SELECT job_id FROM starts UNION SELECT job_id FROM finishes
+            ), detail AS (
+                SELECT j.job_id,
+                       coalesce(
+                           (SELECT \(self.dialect.jsonText("c", typeKey)) FROM ledger_events c
+                             WHERE c.job_id = j.job_id AND c.event_type = \(created)\(self.visible("c")) ORDER BY c.timestamp, c.id LIMIT 1),
+                           (SELECT \(self.dialect.jsonText("s", typeKey)) FROM ledger_events s
+                             WHERE s.job_id = j.job_id AND s.event_type = \(started)\(self.visible("s")) ORDER BY s.timestamp, s.id LIMIT 1)
+                       ) AS job_type,
+                       \(micros("st.at")) AS started_in_window,
+                       f.event_type AS outcome, f.worker_id AS worker_id, \(micros("f.at")) AS finished,
+                       (SELECT \(micros("min(s.timestamp)")) FROM ledger_events s
+                         WHERE s.job_id = j.job_id AND s.event_type = \(started) AND s.timestamp <= f.at\(self.visible("s"))) AS first_start
+                  FROM jobs j LEFT JOIN starts st ON st.job_id = j.job_id LEFT JOIN finishes f ON f.job_id = j.job_id
+            )
+            """
+    }
+
+    mutating func jobsReport(_ request: JobsReportRequest, run: Run) throws(StoreError) -> JobsReport {
+        var cte = self.jobsCTE(request.window)
+        let typeCondition = request.jobType.map { "WHERE job_type = \(self.text($0))" } ?? ""
+        cte += ", filtered AS (SELECT * FROM detail \(typeCondition))"
+        let completed = Self.quoted(JobLifecycle.completed)
+        let failed = Self.quoted(JobLifecycle.failed)
+        let rows = try run(
+            cte + """
+                , ranked AS (
+                    SELECT job_type, finished - first_start AS d,
+                           row_number() OVER (PARTITION BY job_type ORDER BY finished - first_start) AS rn,
+                           count(*) OVER (PARTITION BY job_type) AS n
+                      FROM filtered WHERE finished IS NOT NULL AND first_start IS NOT NULL
+                ), percentiles AS (
+                    SELECT job_type, max(CASE WHEN rn = (50 * n + 99) / 100 THEN d END) AS p50,
+                           max(CASE WHEN rn = (95 * n + 99) / 100 THEN d END) AS p95, max(d) AS longest
+                      FROM ranked GROUP BY job_type
+                ), counts AS (
+                    SELECT job_type, count(started_in_window) AS started,
+                           sum(CASE WHEN outcome = \(completed) THEN 1 ELSE 0 END) AS completed,
+                           sum(CASE WHEN outcome = \(failed) THEN 1 ELSE 0 END) AS failed,
+                           sum(CASE WHEN started_in_window IS NOT NULL AND (finished IS NULL OR finished < started_in_window) THEN 1 ELSE 0 END) AS running
+                      FROM filtered GROUP BY job_type
+                )
+                SELECT c.job_type, c.started, c.completed, c.failed, c.running, p.p50, p.p95, p.longest
+                  FROM counts c LEFT JOIN percentiles p ON (p.job_type = c.job_type OR (p.job_type IS NULL AND c.job_type IS NULL))
+                 ORDER BY c.job_type IS NULL, c.job_type\(self.dialect.bytewise)
+                 LIMIT \(JobsReport.mostRows + 1)
+                """, self.binder.values)
+        let slowest =
+            request.slowest == 0
+            ? []
+            : try run(
+                cte + """
+                     SELECT \(self.dialect.text("job_id")), job_type, outcome, finished - first_start, first_start FROM filtered
+                      WHERE finished IS NOT NULL AND first_start IS NOT NULL
+                      ORDER BY finished - first_start DESC, \(self.dialect.text("job_id"))
+                      LIMIT \(request.slowest)
+                    """, self.binder.values)
+        return JobsReport(
+            rows: rows.prefix(JobsReport.mostRows).map { cells in
+                JobsReport.Row(
+                    jobType: cells[0], started: Self.unsigned(cells[1]), completed: Self.unsigned(cells[2]), failed: Self.unsigned(cells[3]),
+                    running: Self.unsigned(cells[4]), p50: cells[5].flatMap { Int64($0) }, p95: cells[6].flatMap { Int64($0) },
+                    max: cells[7].flatMap { Int64($0) })
+            },
+            slowest: slowest.compactMap { cells in
+                guard let id = cells[0].flatMap(UUID.init(uuidString:)), let duration = cells[3].flatMap({ Int64($0) }),
+                    let start = cells[4].flatMap({ Int64($0) })
+                else { return nil }
+                return JobsReport.SlowJob(
+                    jobID: id, jobType: cells[1], failed: cells[2] == JobLifecycle.failed, durationMicros: duration,
+                    startedAt: LedgerTimestamp(rawValue: start))
+            },
+            truncated: rows.count > JobsReport.mostRows)
+    }
+
+    mutating func failuresReport(_ request: FailuresReportRequest, run: Run) throws(StoreError) -> FailuresReport {
+        let statement: String
+        switch request.grouping {
+        case .jobType, .worker:
+            let key = request.grouping == .jobType ? "job_type" : "worker_id"
+            statement =
+                self.jobsCTE(request.window) + """
+                    SELECT \(key) AS grouped_key, count(*) AS total, sum(CASE WHEN outcome = \(Self.quoted(JobLifecycle.failed)) THEN 1 ELSE 0 END) AS failed
+                      FROM detail WHERE outcome IS NOT NULL GROUP BY \(key)
+                    """
+        case .eventType:
+            let bounds = self.bind(request.window)
+            statement = """
+                SELECT e.event_type AS grouped_key, count(*) AS total, sum(CASE WHEN e.severity = 'ERROR' THEN 1 ELSE 0 END) AS failed
+                  FROM ledger_events e WHERE 1 = 1\(self.scope("e", window: bounds)) GROUP BY e.event_type
+                """
+        }
+        let rows = try run(
+            "SELECT grouped_key, total, failed FROM (\(statement)) grouped ORDER BY failed DESC, total DESC, grouped_key IS NULL, grouped_key\(self.dialect.bytewise) LIMIT \(FailuresReport.mostRows + 1)", self.binder.values)
+        return FailuresReport(
+            grouping: request.grouping,
+            rows: rows.prefix(FailuresReport.mostRows).map { FailuresReport.Row(key: $0[0], total: Self.unsigned($0[1]), failed: Self.unsigned($0[2])) },
+            truncated: rows.count > FailuresReport.mostRows)
+    }
+
+    mutating func errorsReport(_ request: ErrorsReportRequest, run: Run) throws(StoreError) -> ErrorsReport {
+        let bounds = self.bind(ReportWindow(since: request.since, until: request.until))
+        let origin = self.integer(request.since.rawValue)
+        let width = self.integer(request.bucketMicros)
+        let rows = try run(
+            """
+            SELECT (\(self.dialect.micros("e.timestamp")) - \(origin)) / \(width) AS bucket, e.event_type, \(self.dialect.text("e.severity")), count(*)
+              FROM ledger_events e
+             WHERE e.severity IN ('WARN', 'ERROR')\(self.scope("e", window: bounds))
+             GROUP BY 1, 2, 3
+             ORDER BY 1, e.event_type\(self.dialect.bytewise), CASE \(self.dialect.text("e.severity")) WHEN 'WARN' THEN 1 ELSE 2 END
+             LIMIT \(ErrorsReport.mostRows + 1)
+            """, self.binder.values)
+        return ErrorsReport(
+            since: request.since, bucketSeconds: request.bucketSeconds, bucketCount: UInt32(request.bucketCount),
+            rows: rows.prefix(ErrorsReport.mostRows).compactMap { cells in
+                guard let bucket = cells[0].flatMap({ UInt32($0) }), let type = cells[1], let severity = cells[2].flatMap(Severity.init(name:)) else {
+                    return nil
+                }
+                return ErrorsReport.Row(bucket: bucket, eventType: type, severity: severity, count: Self.unsigned(cells[3]))
+            },
+            truncated: rows.count > ErrorsReport.mostRows)
+    }
+
+    /// The timeline's condition, added to `sql` (the store's own query builder, so its placeholders
+    /// and visibility apply): the entity's events, and those of the jobs and clips linked to it.
+    static func addTimeline(_ request: TimelineRequest, to sql: inout EventQuerySQL, dialect: Dialect) {
+        var parts = ["(entity_type = \(sql.bind(.text(request.entityType))) AND entity_id = \(sql.bind(.text(request.entityID))))"]
+        let uuid = UUID(uuidString: request.entityID).map { sql.bind(.text($0.lowercaseText)) + dialect.uuidCast }
+        switch request.entityType {
+        case "job":
+            if let uuid {
+                parts.append("job_id = \(uuid)")
+                parts.append("clip_id IN (SELECT l.clip_id FROM ledger_events l WHERE l.job_id = \(uuid) AND l.clip_id IS NOT NULL)")
+            }
+        case "clip":
+            if let uuid { parts.append("clip_id = \(uuid)") }
+        default:
+            let id = sql.bind(.text(request.entityID))
+            let keys = TimelineRequest.linkKeys(entityType: request.entityType).compactMap(dialect.jsonKey).map { key in
+                "\(dialect.jsonText("l", sql.bind(.text(key)))) = \(id)"
+            }
+            guard !keys.isEmpty else { break }
+            let linked = """
+                SELECT l.job_id FROM ledger_events l
+                 WHERE l.event_type = \(Self.quoted(JobLifecycle.created)) AND l.job_id IS NOT NULL AND (\(keys.joined(separator: " OR ")))
+                """
+            parts.append("job_id IN (\(linked))")
+            parts.append("clip_id IN (SELECT k.clip_id FROM ledger_events k WHERE k.clip_id IS NOT NULL AND k.job_id IN (\(linked)))")
+        }
+        sql.add(condition: "(" + parts.joined(separator: " OR ") + ")")
+        if let cursor = request.after { sql.add(after: cursor, order: .oldestFirst) }
+    }
+
+    private static func unsigned(_ text: String?) -> UInt64 {
+        text.flatMap { UInt64($0) } ?? 0
+    }
+}
