@@ -312,6 +312,8 @@ for kind in $BENCH_STORES; do
         grew=$(calc "($(field "$kind-export" .daemon_rss_max_bytes) - $(field "$kind-export" .daemon_rss_start_bytes)) / 1048576")
         row "$kind export, $(field "$kind-export" .events) events" "$(printf %.0f "$eps")/s" "" "" "" ""
         row "$kind export, daemon RSS growth" "$(printf %.1f "$grew") MiB" "" "" "< 32" "$(verdict "$grew < 32")"
+        late=$(calc "($(jq '.daemon_rss_by_tenth_bytes[-1]' "$out/$kind-export.json") - $(jq '.daemon_rss_by_tenth_bytes[0]' "$out/$kind-export.json")) / 1048576")
+        row "$kind export, daemon RSS, last tenth - first" "$(printf %.1f "$late") MiB" "" "" "< 4" "$(verdict "$late < 4")"
     fi
     if have "$kind-query"; then
         for q in recent job entity; do

@@ -10,8 +10,8 @@ struct ExportThroughput: AsyncParsableCommand {
         discussion: """
             Pages through every event oldest first, encoding each as ndjson and discarding it, so \
             what is timed is the daemon's reads and the wire. The daemon's resident memory is read \
-            from /proc after every page; the figure to watch is how far it rises above its value \
-            at the start, which stays flat when an export holds one page at a time.
+            from /proc after every page and kept after each tenth of the events: once the store's \
+            page cache is warm it stays flat, as an export holds one page at a time.
             """
     )
 
@@ -34,6 +34,8 @@ struct ExportThroughput: AsyncParsableCommand {
     }
 
     private func measure(_ client: LedgerClient, daemon: DaemonProcess) async throws -> ExportReport {
+        let expected = max(1, Int(try await client.count()))
+        var byTenth: [Int] = []
         let startMemory = daemon.memory?.resident ?? 0
         var highest = startMemory
         var ownHighest = ownResidentBytes()
@@ -44,13 +46,15 @@ struct ExportThroughput: AsyncParsableCommand {
         for try await page in client.pages(pageSize: self.pageSize) {
             events += page.events.count
             for event in page.events { bytes += event.ndjsonLength }
-            highest = max(highest, daemon.memory?.resident ?? 0)
+            let resident = daemon.memory?.resident ?? 0
+            highest = max(highest, resident)
+            while byTenth.count < 10, events * 10 >= expected * (byTenth.count + 1) { byTenth.append(resident) }
             ownHighest = max(ownHighest, ownResidentBytes())
         }
         let seconds = Double(monotonicNanoseconds() - started) / 1e9
         return ExportReport(
             events: events, seconds: seconds, eventsPerSecond: Double(events) / max(seconds, 1e-9), outputBytes: bytes,
-            daemonRSSStart: startMemory, daemonRSSMax: highest, clientRSSStart: ownStart, clientRSSMax: ownHighest)
+            daemonRSSStart: startMemory, daemonRSSMax: highest, daemonRSSByTenth: byTenth, clientRSSStart: ownStart, clientRSSMax: ownHighest)
     }
 }
 
@@ -78,6 +82,8 @@ struct ExportReport: Encodable {
     var outputBytes: Int
     var daemonRSSStart: Int
     var daemonRSSMax: Int
+    /// After each tenth of the events: flat once the store's page cache is warm.
+    var daemonRSSByTenth: [Int]
     var clientRSSStart: Int
     var clientRSSMax: Int
 
@@ -87,6 +93,7 @@ struct ExportReport: Encodable {
         case outputBytes = "output_bytes_approx"
         case daemonRSSStart = "daemon_rss_start_bytes"
         case daemonRSSMax = "daemon_rss_max_bytes"
+        case daemonRSSByTenth = "daemon_rss_by_tenth_bytes"
         case clientRSSStart = "client_rss_start_bytes"
         case clientRSSMax = "client_rss_max_bytes"
     }
@@ -96,6 +103,7 @@ struct ExportReport: Encodable {
         return """
             ledger-bench export: \(self.events) events in \(String(format: "%.1f", self.seconds)) s, \(Int(self.eventsPerSecond)) events/s
               daemon RSS \(mib(self.daemonRSSStart)) at the start, at most \(mib(self.daemonRSSMax)) (+\(mib(self.daemonRSSMax - self.daemonRSSStart)))
+              daemon RSS after each tenth: \(self.daemonRSSByTenth.map { String(format: "%.0f", Double($0) / 1_048_576) }.joined(separator: " ")) MiB
               client RSS \(mib(self.clientRSSStart)) at the start, at most \(mib(self.clientRSSMax)) (+\(mib(self.clientRSSMax - self.clientRSSStart)))
             """
     }

@@ -61,10 +61,11 @@ struct ListOptions: ParsableArguments {
         self.print(result, total: total)
     }
 
-    func print(_ result: EventsResult, total: UInt64) {
+    /// - Parameter total: how many match in all, when the listing can count them.
+    func print(_ result: EventsResult, total: UInt64?) {
         if self.json {
             var text = "{\"events\":[" + result.events.map(\.jsonObject).joined(separator: ",") + "]"
-            text += ",\"total\":\(total),\"limit\":\(self.limit)"
+            text += ",\"total\":\(total.map(String.init) ?? "null"),\"limit\":\(self.limit)"
             text += ",\"next_cursor\":" + (result.next.map { JSONText.quote($0.token) } ?? "null") + "}"
             Swift.print(text)
             return

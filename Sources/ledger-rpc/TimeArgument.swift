@@ -46,7 +46,7 @@ struct TimeArgument {
     }
 
     /// Microseconds in a span such as `1h30m`, `-90s` or `2d ago`.
-    private static func span(_ text: String) -> Int64? {
+    static func span(_ text: String) -> Int64? {
         var rest = Substring(text)
         if rest.hasSuffix(" ago") { rest = rest.dropLast(4) } else if rest.hasPrefix("-") { rest = rest.dropFirst() }
         let units: [(String, Int64)] = [

@@ -48,7 +48,32 @@ enum Fixtures {
         .subscribe(SubscribeRequest()),
         .subscribe(SubscribeRequest(filter: filter, after: TailCursor(sequence: 42))),
         .reportGap(gap),
+        .reportJobs(jobsRequest),
+        .reportJobs(JobsReportRequest()),
+        .reportFailures(failuresRequest),
+        .reportErrors(errorsRequest),
+        .timeline(timelineRequest),
+        .timeline(TimelineRequest(entityType: "job", entityID: jobID.lowercaseText, limit: 50, after: EventCursor(timestamp: timestamp, id: eventID))),
     ]
+
+    static let jobsRequest = JobsReportRequest(
+        window: ReportWindow(since: timestamp, until: LedgerTimestamp(rawValue: timestamp.rawValue + 86_400_000_000)), jobType: "cut_analysis", slowest: 5)
+    static let failuresRequest = FailuresReportRequest(window: ReportWindow(since: timestamp), grouping: .worker)
+    static let errorsRequest = ErrorsReportRequest(
+        since: LedgerTimestamp(rawValue: 1_764_028_800_000_000), until: LedgerTimestamp(rawValue: 1_764_633_600_000_000), bucketSeconds: 3_600)
+    static let timelineRequest = TimelineRequest(entityType: "video_asset", entityID: "v-1", limit: 1_000)
+
+    static let jobsReport = JobsReport(
+        rows: [
+            .init(jobType: "cut_analysis", started: 3, completed: 2, failed: 1, running: 0, p50: 600_000_000, p95: 1_800_000_000, max: 1_800_000_000),
+            .init(jobType: nil, started: 0, completed: 1, failed: 0, running: 0, p50: nil, p95: nil, max: nil),
+        ],
+        slowest: [.init(jobID: jobID, jobType: "cut_analysis", failed: false, durationMicros: 1_800_000_000, startedAt: timestamp)])
+    static let failuresReport = FailuresReport(
+        grouping: .jobType, rows: [.init(key: "cut_analysis", total: 3, failed: 1), .init(key: nil, total: 1, failed: 0)], truncated: true)
+    static let errorsReport = ErrorsReport(
+        since: LedgerTimestamp(rawValue: 1_764_028_800_000_000), bucketSeconds: 3_600, bucketCount: 168,
+        rows: [.init(bucket: 0, eventType: "job_processing_failed", severity: .error, count: 2), .init(bucket: 5, eventType: "upload_slow", severity: .warn, count: 1)])
 
     static let gap = ReportGap(
         id: eventID, client: "upload-service", reason: .daemonUnreachable, events: 120, firstDropped: timestamp,
@@ -66,5 +91,9 @@ enum Fixtures {
         .stats(StatsResult(counters: [.init("events_received", 10), .init("queue_depth", 0)], facts: [.init("store", "sqlite:/x")])),
         .error(ErrorResponse(code: .invalidEvent, message: "metadata must be a JSON object")),
         .error(ErrorResponse(code: .frameTooLarge, closesConnection: true, message: "too big")),
+        .jobsReport(jobsReport),
+        .jobsReport(JobsReport(rows: [], slowest: [])),
+        .failuresReport(failuresReport),
+        .errorsReport(errorsReport),
     ]
 }

@@ -55,9 +55,10 @@ public struct ErrorsReport: Sendable, Hashable {
             return (Double(self.counts[bucket]) - self.mean) / self.standardDeviation
         }
 
-        /// A spike: at least two standard deviations above the window's mean.
+        /// A spike: at least three events and two standard deviations above the window's mean, so a
+        /// lone error in a quiet week is not called one.
         public func isSpike(_ bucket: Int) -> Bool {
-            self.deviation(bucket) >= 2
+            self.counts[bucket] >= 3 && self.deviation(bucket) >= 2
         }
     }
 

@@ -12,6 +12,8 @@ import pytest
 
 from socialsync_ledger import Filter, LedgerClient, LedgerError, Query, Severity, TailCursor, severities_at_least
 
+from socialsync_ledger import protocol
+
 from conftest import Daemon, rpc
 
 
@@ -61,6 +63,29 @@ def test_a_set_of_severities_selects_its_members_on_the_daemon(daemon: Daemon) -
     assert client.count(Filter(entity_type="job", entity_id=marker, severity=severities_at_least("WARN"))) == 2
     with pytest.raises(ValueError):
         client.count(Filter(severity=frozenset()))
+    client.close()
+
+
+def test_the_reports_and_a_story_come_from_the_daemon(daemon: Daemon) -> None:
+    client = LedgerClient(daemon.socket)
+    video = uuid.uuid4().hex
+    done, broken = uuid.uuid4(), uuid.uuid4()
+    client.log_event_acked("video_uploaded", "video_asset", video)
+    for job, outcome, severity in ((done, "job_processing_completed", "INFO"), (broken, "job_processing_failed", "ERROR")):
+        client.log_job_event(job, "job_created", {"job_type": "probe_" + video, "video_id": video})
+        client.log_job_event(job, "job_processing_started")
+        client.log_job_event(job, outcome, severity=severity)
+    assert client.flush(30)
+    report = client.jobs_report(protocol.ReportJobs(job_type="probe_" + video))
+    assert [(row.started, row.completed, row.failed, row.running) for row in report.rows] == [(2, 1, 1, 0)]
+    assert {job.job_id for job in report.slowest} == {done, broken} and all(job.duration >= 0 for job in report.slowest)
+    failures = client.failures_report(protocol.ReportFailures(by=protocol.FailureGrouping.JOB_TYPE))
+    assert any(row.key == "probe_" + video and (row.failed, row.total) == (1, 2) for row in failures.rows)
+    story = client.story("video_asset", video)
+    assert len(story.events) == 7 and story.events[0].event_type == "video_uploaded"
+    now = int(time.time() * 1_000_000)
+    errors = client.errors_report(protocol.ReportErrors(since=now - 3_600_000_000, until=now + 60_000_000, bucket_seconds=60))
+    assert errors.bucket_count == 61 and sum(row.count for row in errors.rows if row.event_type == "job_processing_failed") >= 1
     client.close()
 
 

@@ -359,6 +359,20 @@ class LedgerClient:
     def total(self) -> int:
         return self.count()
 
+    def jobs_report(self, request: Optional[protocol.ReportJobs] = None) -> protocol.JobsReport:
+        """Per job type: started, completed, failed, running, durations, and the slowest jobs; computed by the store."""
+        return self._expect(self.request(request or protocol.ReportJobs()), protocol.JobsReport)
+
+    def failures_report(self, request: Optional[protocol.ReportFailures] = None) -> protocol.FailuresReport:
+        return self._expect(self.request(request or protocol.ReportFailures()), protocol.FailuresReport)
+
+    def errors_report(self, request: protocol.ReportErrors) -> protocol.ErrorsReport:
+        return self._expect(self.request(request), protocol.ErrorsReport)
+
+    def story(self, entity_type: str, entity_id: str, limit: int = 1000, after: Optional[EventCursor] = None) -> protocol.EventsResult:
+        """One page of an entity's whole story: its events and those of the jobs and clips linked to it."""
+        return self._expect(self.request(protocol.Timeline(entity_type, str(entity_id), limit, after)), protocol.EventsResult)
+
     def tail(self, filter: Optional[Filter] = None, after: Optional[TailCursor] = None,
              reconnect: bool = True) -> Iterator[Event]:
         """Committed events matching the filter, in commit order, as they land (`journalctl -f`).

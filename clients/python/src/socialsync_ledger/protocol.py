@@ -33,12 +33,19 @@ class MessageType(enum.IntEnum):
     COUNT = 0x11
     STATS = 0x12
     SUBSCRIBE = 0x13
+    REPORT_JOBS = 0x14
+    REPORT_FAILURES = 0x15
+    REPORT_ERRORS = 0x16
+    TIMELINE = 0x17
     PONG = 0x81
     ACK = 0x82
     EVENTS = 0x90
     COUNT_RESULT = 0x91
     STATS_RESULT = 0x92
     TAIL = 0x93
+    JOBS_REPORT = 0x94
+    FAILURES_REPORT = 0x95
+    ERRORS_REPORT = 0x96
     ERROR = 0xFF
 
 
@@ -341,7 +348,52 @@ class Subscribe:
     after: Optional[TailCursor] = None
 
 
-Request = Union[Ping, Sync, Stats, LogEvent, LogJobEvent, LogClipEvent, LogBatch, ReportGap, Query, Count, Subscribe]
+@dataclass
+class ReportJobs:
+    """Per job type: started, completed, failed, running, durations; and the slowest jobs (0-100)."""
+
+    since: Optional[int] = None
+    until: Optional[int] = None
+    job_type: Optional[str] = None
+    slowest: int = 10
+
+
+class FailureGrouping(enum.IntEnum):
+    JOB_TYPE = 0
+    EVENT_TYPE = 1
+    WORKER = 2
+
+
+@dataclass
+class ReportFailures:
+    since: Optional[int] = None
+    until: Optional[int] = None
+    by: FailureGrouping = FailureGrouping.JOB_TYPE
+
+
+@dataclass
+class ReportErrors:
+    """WARN and ERROR counts per bucket of `bucket_seconds` from `since` (microseconds) to `until`."""
+
+    since: int
+    until: int
+    bucket_seconds: int = 3600
+
+
+@dataclass
+class Timeline:
+    """An entity's story with its linked jobs and clips, oldest first; answered with `EventsResult`."""
+
+    entity_type: str
+    entity_id: str
+    limit: int = 1000
+    after: Optional[EventCursor] = None
+
+
+Request = Union[
+    Ping, Sync, Stats, LogEvent, LogJobEvent, LogClipEvent, LogBatch, ReportGap, Query, Count, Subscribe, ReportJobs, ReportFailures,
+    ReportErrors, Timeline,
+]
 
 # MARK: Responses
 
@@ -400,7 +452,71 @@ class ErrorResponse:
             return f"ERROR_{self.code}"
 
 
-Response = Union[Pong, Ack, EventsResult, CountResult, StatsResult, TailBatch, ErrorResponse]
+@dataclass
+class JobTypeRow:
+    job_type: Optional[str]
+    started: int
+    completed: int
+    failed: int
+    running: int
+    #: Durations in microseconds (nearest-rank percentiles); None when no job of the type finished with a known start.
+    p50: Optional[int]
+    p95: Optional[int]
+    max: Optional[int]
+
+
+@dataclass
+class SlowJob:
+    job_id: uuid.UUID
+    job_type: Optional[str]
+    failed: bool
+    duration: int
+    started_at: int
+
+
+@dataclass
+class JobsReport:
+    rows: List[JobTypeRow]
+    slowest: List[SlowJob]
+    truncated: bool = False
+
+
+@dataclass
+class FailureRow:
+    key: Optional[str]
+    total: int
+    failed: int
+
+    @property
+    def rate(self) -> float:
+        return self.failed / self.total if self.total else 0.0
+
+
+@dataclass
+class FailuresReport:
+    by: FailureGrouping
+    rows: List[FailureRow]
+    truncated: bool = False
+
+
+@dataclass
+class ErrorBucketRow:
+    bucket: int
+    event_type: str
+    severity: Severity
+    count: int
+
+
+@dataclass
+class ErrorsReport:
+    since: int
+    bucket_seconds: int
+    bucket_count: int
+    rows: List[ErrorBucketRow]
+    truncated: bool = False
+
+
+Response = Union[Pong, Ack, EventsResult, CountResult, StatsResult, TailBatch, ErrorResponse, JobsReport, FailuresReport, ErrorsReport]
 
 
 # MARK: Writing
@@ -551,6 +667,28 @@ def encode_request(request: Request, request_id: int) -> bytes:
         writer.filter(request.filter)
         after = None if request.after is None else b"\x02" + struct.pack(">q", request.after.sequence)
         writer.optional(after, writer.cursor)
+    elif isinstance(request, ReportJobs):
+        kind = MessageType.REPORT_JOBS
+        writer.optional(request.since, writer.i64)
+        writer.optional(request.until, writer.i64)
+        writer.optional(request.job_type, writer.string16)
+        writer.u16(request.slowest)
+    elif isinstance(request, ReportFailures):
+        kind = MessageType.REPORT_FAILURES
+        writer.optional(request.since, writer.i64)
+        writer.optional(request.until, writer.i64)
+        writer.u8(int(request.by))
+    elif isinstance(request, ReportErrors):
+        kind = MessageType.REPORT_ERRORS
+        writer.i64(request.since)
+        writer.i64(request.until)
+        writer.u32(request.bucket_seconds)
+    elif isinstance(request, Timeline):
+        kind = MessageType.TIMELINE
+        writer.string16(request.entity_type)
+        writer.string16(request.entity_id)
+        writer.u32(request.limit)
+        writer.optional(None if request.after is None else request.after.raw, writer.cursor)
     else:
         raise TypeError(f"not a request: {request!r}")
     return frame(kind, request_id, bytes(writer.out))
@@ -592,6 +730,44 @@ def encode_response(response: Response, request_id: int) -> bytes:
         writer.u16(response.code)
         writer.u8(1 if response.closes_connection else 0)
         writer.string16(response.message)
+    elif isinstance(response, JobsReport):
+        kind = MessageType.JOBS_REPORT
+        writer.u16(len(response.rows))
+        for row in response.rows:
+            writer.optional(row.job_type, writer.string16)
+            for count in (row.started, row.completed, row.failed, row.running):
+                writer.u64(count)
+            for duration in (row.p50, row.p95, row.max):
+                writer.optional(duration, writer.i64)
+        writer.u16(len(response.slowest))
+        for job in response.slowest:
+            writer.uuid(job.job_id)
+            writer.optional(job.job_type, writer.string16)
+            writer.u8(1 if job.failed else 0)
+            writer.i64(job.duration)
+            writer.i64(job.started_at)
+        writer.u8(1 if response.truncated else 0)
+    elif isinstance(response, FailuresReport):
+        kind = MessageType.FAILURES_REPORT
+        writer.u8(int(response.by))
+        writer.u16(len(response.rows))
+        for failure in response.rows:
+            writer.optional(failure.key, writer.string16)
+            writer.u64(failure.total)
+            writer.u64(failure.failed)
+        writer.u8(1 if response.truncated else 0)
+    elif isinstance(response, ErrorsReport):
+        kind = MessageType.ERRORS_REPORT
+        writer.i64(response.since)
+        writer.u32(response.bucket_seconds)
+        writer.u32(response.bucket_count)
+        writer.u32(len(response.rows))
+        for bucket in response.rows:
+            writer.u32(bucket.bucket)
+            writer.string16(bucket.event_type)
+            writer.u8(int(bucket.severity))
+            writer.u64(bucket.count)
+        writer.u8(1 if response.truncated else 0)
     else:
         raise TypeError(f"not a response: {response!r}")
     return frame(kind, request_id, bytes(writer.out))
@@ -806,6 +982,24 @@ def decode_request(frame: Frame) -> Request:
         subscribe_filter = reader.filter()
         raw = reader.optional("tail cursor", reader.cursor_bytes)
         result = Subscribe(subscribe_filter, None if raw is None else _tail_cursor(raw))
+    elif kind == MessageType.REPORT_JOBS:
+        result = ReportJobs(
+            reader.optional("since", reader.i64), reader.optional("until", reader.i64), reader.optional("job_type", reader.string16),
+            reader.u16("slowest"),
+        )
+    elif kind == MessageType.REPORT_FAILURES:
+        since, until = reader.optional("since", reader.i64), reader.optional("until", reader.i64)
+        by = reader.u8("by")
+        if by > 2:
+            raise ProtocolError(ErrorCode.INVALID_QUERY, f"by is {by}, expected 0, 1 or 2")
+        result = ReportFailures(since, until, FailureGrouping(by))
+    elif kind == MessageType.REPORT_ERRORS:
+        result = ReportErrors(reader.i64("since"), reader.i64("until"), reader.u32("bucket_seconds"))
+    elif kind == MessageType.TIMELINE:
+        entity_type, entity_id = reader.string16("entity_type"), reader.string16("entity_id")
+        limit = reader.u32("limit")
+        raw = reader.optional("cursor", reader.cursor_bytes)
+        result = Timeline(entity_type, entity_id, limit, None if raw is None else EventCursor(raw))
     else:
         raise ProtocolError(ErrorCode.UNKNOWN_MESSAGE_TYPE, f"message type {kind:#04x}")
     reader.end(MessageType(kind).name.lower())
@@ -843,6 +1037,33 @@ def decode_response(frame: Frame) -> Response:
         code = reader.u16("code")
         flags = reader.u8("flags")
         result = ErrorResponse(code, bool(flags & 1), reader.string16("message"))
+    elif kind == MessageType.JOBS_REPORT:
+        rows = []
+        for _ in range(reader.u16("row count")):
+            job_type = reader.optional("job_type", reader.string16)
+            started, completed, failed, running = (reader.u64(what) for what in ("started", "completed", "failed", "running"))
+            p50, p95, longest = (reader.optional(what, reader.i64) for what in ("p50", "p95", "max"))
+            rows.append(JobTypeRow(job_type, started, completed, failed, running, p50, p95, longest))
+        slowest = []
+        for _ in range(reader.u16("slowest count")):
+            job_id = reader.uuid("job_id")
+            job_type = reader.optional("job_type", reader.string16)
+            outcome = reader.u8("outcome")
+            slowest.append(SlowJob(job_id, job_type, outcome == 1, reader.i64("duration"), reader.i64("started")))
+        result = JobsReport(rows, slowest, reader.u8("truncated") == 1)
+    elif kind == MessageType.FAILURES_REPORT:
+        by = FailureGrouping(reader.u8("by"))
+        failures = [
+            FailureRow(reader.optional("key", reader.string16), reader.u64("total"), reader.u64("failed")) for _ in range(reader.u16("row count"))
+        ]
+        result = FailuresReport(by, failures, reader.u8("truncated") == 1)
+    elif kind == MessageType.ERRORS_REPORT:
+        since, bucket_seconds, bucket_count = reader.i64("since"), reader.u32("bucket_seconds"), reader.u32("bucket_count")
+        buckets = [
+            ErrorBucketRow(reader.u32("bucket"), reader.string16("event_type"), reader.severity(), reader.u64("count"))
+            for _ in range(reader.u32("row count"))
+        ]
+        result = ErrorsReport(since, bucket_seconds, bucket_count, buckets, reader.u8("truncated") == 1)
     else:
         raise ProtocolError(ErrorCode.UNKNOWN_MESSAGE_TYPE, f"response type {kind:#04x}")
     reader.end(MessageType(kind).name.lower())
