@@ -31,8 +31,12 @@ struct Generate: AsyncParsableCommand {
     @Option(name: .long, help: "The seq of the first row, with --format sqlite.")
     var firstSeq: Int64 = 1
 
+    @Option(name: .long, help: ArgumentHelp("Spread the events evenly over this many days up to now (default: one microsecond apart).", valueName: "days"))
+    var spanDays: Int?
+
     func validate() throws {
         guard self.events >= 1 else { throw ValidationError("--events must be at least 1, got \(self.events)") }
+        if let days = self.spanDays, !(1...3_650).contains(days) { throw ValidationError("--span-days \(days) is out of range: give 1 to 3650") }
     }
 
     func run() throws {
@@ -41,9 +45,11 @@ struct Generate: AsyncParsableCommand {
         let peerPID = getpid()
         var out: [UInt8] = []
         out.reserveCapacity(1 << 21)
-        let start = LedgerTimestamp.now().rawValue
+        let span = self.spanDays.map { Int64($0) * 86_400_000_000 } ?? Int64(self.events)
+        let start = LedgerTimestamp.now().rawValue - (self.spanDays == nil ? 0 : span)
+        let step = max(1, span / Int64(self.events))
         for index in 0..<self.events {
-            let event = generator.next(at: LedgerTimestamp(rawValue: start + Int64(index)))
+            let event = generator.next(at: LedgerTimestamp(rawValue: start + Int64(index) * step))
             let timestamp = event.timestamp!
             Self.field(event.id.lowercaseText, into: &out)
             out.append(UInt8(ascii: ","))

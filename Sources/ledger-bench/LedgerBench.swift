@@ -16,7 +16,7 @@ struct LedgerBench: AsyncParsableCommand {
             refused (the figures are still printed), and 64 for bad options.
             """,
         version: LedgerDefaults.version,
-        subcommands: [Ingest.self, Soak.self, Abuse.self, ClientCost.self, QueryLatency.self, ExportThroughput.self, Generate.self, SeedWritePath.self],
+        subcommands: [Ingest.self, Soak.self, Abuse.self, ClientCost.self, QueryLatency.self, ReportLatency.self, ExportThroughput.self, Generate.self, SeedWritePath.self],
         defaultSubcommand: Ingest.self
     )
 

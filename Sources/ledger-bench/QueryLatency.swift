@@ -17,6 +17,12 @@ struct QueryLatency: AsyncParsableCommand {
 
     enum Kind: String, CaseIterable, ExpressibleByArgument {
         case recent, job, entity
+        /// One event type in the last hour, newest first: `query type T --since 1h`.
+        case typeSince = "type_since"
+        /// WARN and ERROR together, newest first: `query events --min-severity WARN`.
+        case warnings
+        /// A job's events with a severity set and a time window: several filters combined.
+        case combined
     }
 
     @Option(name: .long, help: ArgumentHelp("The daemon's Unix socket.", valueName: "path"))
@@ -25,7 +31,7 @@ struct QueryLatency: AsyncParsableCommand {
     @Option(name: .long, help: "Queries of each kind.")
     var queries = 1_000
 
-    @Option(name: .long, parsing: .upToNextOption, help: "Which queries to time (recent, job, entity).")
+    @Option(name: .long, parsing: .upToNextOption, help: "Which queries to time (recent, job, entity, type_since, warnings, combined).")
     var kind: [Kind] = Kind.allCases
 
     @Flag(name: .long, help: "Print one JSON object instead of a table.")
@@ -48,6 +54,7 @@ struct QueryLatency: AsyncParsableCommand {
             throw BenchFailure("cannot query ledgerd at \(self.socket): \(error)")
         }
         let jobs = Array(Set(sample.compactMap(\.jobID)))
+        let newest = sample.first?.timestamp ?? LedgerTimestamp.now()
         let entities = Array(Set(sample.map { "\($0.entityType)\u{0}\($0.entityID)" })).map { $0.split(separator: "\u{0}").map(String.init) }
         guard !jobs.isEmpty, !entities.isEmpty else {
             throw BenchFailure("the store behind \(self.socket) holds no job events to query; load some first (ledger-bench ingest)")
@@ -64,6 +71,16 @@ struct QueryLatency: AsyncParsableCommand {
                 case .entity:
                     let entity = entities[index % entities.count]
                     found = try await client.timeline(entityType: entity[0], entityID: entity[1]).count
+                case .typeSince:
+                    let since = LedgerTimestamp(rawValue: newest.rawValue - 3_600_000_000)
+                    found = try await client.query(QueryRequest(filter: EventFilter(eventType: "job_processing_failed", since: since), limit: 50)).events.count
+                case .warnings:
+                    found = try await client.query(QueryRequest(filter: EventFilter(severities: .atLeast(.warn)), limit: 50)).events.count
+                case .combined:
+                    let filter = EventFilter(
+                        jobID: jobs[index % jobs.count], severities: [.info, .error], since: LedgerTimestamp(rawValue: newest.rawValue - 86_400_000_000),
+                        until: LedgerTimestamp(rawValue: newest.rawValue + 1))
+                    found = try await client.query(QueryRequest(filter: filter, order: .oldestFirst, limit: 1_000)).events.count
                 }
                 let micros = max(1, (monotonicNanoseconds() - started) / 1_000)
                 _ = latencies[kind, default: Histogram(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)].record(micros)

@@ -44,8 +44,14 @@ import Testing
         let queries = try await runTool("ledger-bench", ["query", "--socket", daemon.socketPath, "--queries", "5", "--json"])
         #expect(queries.status == 0, "\(queries.stderr)")
         let kinds = try #require(try Self.json(queries)["kinds"] as? [String: [String: Any]])
-        #expect(Set(kinds.keys) == ["recent", "job", "entity"])
+        #expect(Set(kinds.keys) == ["recent", "job", "entity", "type_since", "warnings", "combined"])
         #expect(kinds["recent"]?["mean_rows"] as? Double == 50)
+
+        let reports = try await runTool("ledger-bench", ["reports", "--socket", daemon.socketPath, "--runs", "2", "--json"])
+        #expect(reports.status == 0, "\(reports.stderr)")
+        let timings = try #require(try Self.json(reports)["reports"] as? [String: [String: Any]])
+        #expect(Set(timings.keys) == ["jobs", "failures_by_job_type", "failures_by_event_type", "errors_hourly", "timeline"])
+        #expect(timings["failures_by_event_type"]?["rows"] as? Int ?? 0 >= 4, "the synthetic day's event types")
 
         let exported = try await runTool("ledger-bench", ["export", "--socket", daemon.socketPath, "--page-size", "300", "--json"])
         #expect(exported.status == 0, "\(exported.stderr)")
