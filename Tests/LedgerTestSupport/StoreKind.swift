@@ -57,7 +57,8 @@ public final class TestStore: Sendable {
     public func shell(_ sql: String) async throws -> String {
         switch self.kind {
         case .sqlite:
-            let result = try await Subprocess.run(["sqlite3", String(self.location.dropFirst("sqlite:".count)), sql])
+            // sqlite3 reads an argument that starts with "-" (a leading SQL comment) as an option.
+            let result = try await Subprocess.run(["sqlite3", String(self.location.dropFirst("sqlite:".count)), "\n" + sql])
             guard result.status == 0 else { throw TestPostgres.PSQLFailure(sql: sql, message: result.stderr) }
             return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         case .postgres:

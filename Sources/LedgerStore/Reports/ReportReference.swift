@@ -22,12 +22,16 @@ struct ReportReference {
     }
 
     private static func jobType(of event: LedgerEvent) -> String? {
-        guard let data = event.metadata.data(using: .utf8),
-            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let value = object[JobLifecycle.jobTypeKey],
-            !(value is NSNull)
-        else { return nil }
-        if let text = value as? String { return text }
-        return (try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed])).map { String(decoding: $0, as: UTF8.self) }
+        guard let data = event.metadata.data(using: .utf8), let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            return nil
+        }
+        return Self.string(object[JobLifecycle.jobTypeKey])
+    }
+
+    /// A JSON string's text; nil for any other JSON value (a number is not a bridged string here).
+    private static func string(_ value: Any?) -> String? {
+        guard let value, !(value is NSNumber), let text = value as? String else { return nil }
+        return text
     }
 
     private func jobs(_ window: ReportWindow) -> [Job] {
@@ -153,7 +157,7 @@ struct ReportReference {
             for event in self.events where event.eventType == JobLifecycle.created {
                 guard let job = event.jobID, let data = event.metadata.data(using: .utf8),
                     let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-                    keys.contains(where: { (object[$0] as? String) == request.entityID })
+                    keys.contains(where: { Self.string(object[$0]) == request.entityID })
                 else { continue }
                 jobs.insert(job)
             }

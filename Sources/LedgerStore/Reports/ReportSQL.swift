@@ -16,7 +16,9 @@ struct ReportSQL {
         var integerCast: String
         /// A timestamp column as integer microseconds since the epoch.
         var micros: @Sendable (String) -> String
-        /// A metadata field as text: the table alias and the bound marker of the key (or path).
+        /// A metadata field that is a JSON string, as text (NULL for any other JSON type): the table
+        /// alias and the bound marker of the key (or path). Numbers and objects print differently on
+        /// each backend, so only strings name a job type or link a job.
         var jsonText: @Sendable (_ alias: String, _ keyMarker: String) -> String
         /// How the bound key of a metadata field is spelled: a JSON path for SQLite, the key for PostgreSQL.
         var jsonKey: @Sendable (String) -> String?
@@ -30,7 +32,7 @@ struct ReportSQL {
         static func sqlite(visibleThrough: Int64) -> Dialect {
             Dialect(
                 placeholder: { "?\($0)" }, timestampEncoding: .microseconds, uuidCast: "", integerCast: "", micros: { $0 },
-                jsonText: { alias, key in "CAST(json_extract(\(alias).event_data, \(key)) AS TEXT)" },
+                jsonText: { alias, key in "CASE WHEN json_type(\(alias).event_data, \(key)) = 'text' THEN json_extract(\(alias).event_data, \(key)) END" },
                 // A key SQLite's path syntax cannot quote links nothing rather than something else.
                 jsonKey: { key in key.contains("\"") ? nil : "$.\"\(key)\"" },
                 text: { $0 }, visibleThrough: visibleThrough)
@@ -39,7 +41,7 @@ struct ReportSQL {
         static let postgres = Dialect(
             placeholder: { "$\($0)" }, timestampEncoding: .iso8601(cast: "::timestamptz"), uuidCast: "::uuid", integerCast: "::bigint",
             micros: { "(extract(epoch from \($0)) * 1000000)::bigint" },
-            jsonText: { alias, key in "(\(alias).event_data ->> \(key))" },
+            jsonText: { alias, key in "CASE WHEN jsonb_typeof(\(alias).event_data -> \(key)) = 'string' THEN \(alias).event_data ->> \(key) END" },
             jsonKey: { $0 },
             text: { "\($0)::text" }, visibleThrough: nil, bytewise: " COLLATE \"C\"")
     }

@@ -157,40 +157,6 @@ import Testing
     }
 
     @Test(.enabled(if: TestPostgres.uri != nil || TestPostgres.isRequired))
-    func theREADMEsAnalyticalQueriesAnswerOnThisSchema() async throws {
-        let database = try await TestStore.make(.postgres)
-        let store = try await database.open()
-        let now = Int64(Date().timeIntervalSince1970 * 1_000_000) - 3_600_000_000
-        var events: [LedgerEvent] = []
-        // Three clip_extraction jobs (one fails) and one transcode job; job i runs for (i + 1) minutes.
-        for (index, jobType) in ["clip_extraction", "clip_extraction", "clip_extraction", "transcode"].enumerated() {
-            let jobID = UUID()
-            let start = now + Int64(index) * 1_000_000
-            func event(_ type: String, _ offset: Int64, _ metadata: String = "{}") -> LedgerEvent {
-                LedgerEvent(
-                    id: UUID(), timestamp: LedgerTimestamp(rawValue: start + offset), eventType: type, entityType: "job",
-                    entityID: jobID.uuidString.lowercased(), metadata: metadata, severity: type.hasSuffix("failed") ? .error : .info,
-                    workerID: "w-\(index)", jobID: jobID)
-            }
-            events.append(event("job_created", 0, #"{"job_type": "\#(jobType)"}"#))
-            events.append(event("job_processing_started", 1_000))
-            let outcome = index == 1 ? "job_processing_failed" : "job_processing_completed"
-            events.append(event(outcome, 1_000 + Int64(index + 1) * 60_000_000))
-        }
-        _ = try await store.append(events)
-        await store.close()
-
-        let slowest = try await database.shell(try String(contentsOf: Self.repository.appendingPathComponent("docs/analytics/slowest_jobs.sql"), encoding: .utf8))
-        let rows = slowest.split(separator: "\n").map { $0.split(separator: "|").map(String.init) }
-        #expect(rows.map { $0[1] } == ["transcode", "clip_extraction", "clip_extraction"], "slowest first, failed job left out: \(slowest)")
-        #expect(rows.first?[2] == "00:04:00")
-
-        let rates = try await database.shell(
-            try String(contentsOf: Self.repository.appendingPathComponent("docs/analytics/failure_rate_by_job_type.sql"), encoding: .utf8))
-        #expect(rates.split(separator: "\n") == ["clip_extraction|3|1|33.3", "transcode|1|0|0.0"], "\(rates)")
-    }
-
-    @Test(.enabled(if: TestPostgres.uri != nil || TestPostgres.isRequired))
     func theOptionalPartitionedLayoutKeepsEverythingWorking() async throws {
         let database = try await TestStore.make(.postgres)
         let store = try await database.open()

@@ -192,7 +192,10 @@ import Testing
                 LedgerEvent(
                     id: UUID.ledgerV7(unixMilliseconds: 5_000 + UInt64(index)), timestamp: LedgerTimestamp(rawValue: Self.t0 + Int64(random.next() % 7_200) * 1_000_000),
                     eventType: type, entityType: "job", entityID: job.lowercaseText,
-                    metadata: type == "job_created" || random.next() % 4 == 0 ? "{\"job_type\":\"\(jobType)\",\"video_id\":\"v-\(random.next() % 5)\"}" : "{}",
+                    metadata: random.next() % 9 == 0
+                        // Not strings: neither a type nor a link, on every store.
+                        ? "{\"job_type\":\(random.next() % 3),\"video_id\":{\"v\":1}}"
+                        : (type == "job_created" || random.next() % 4 == 0 ? "{\"job_type\":\"\(jobType)\",\"video_id\":\"v-\(random.next() % 5)\"}" : "{}"),
                     severity: type == "job_processing_failed" ? .error : (random.next() % 5 == 0 ? .warn : .info),
                     workerID: random.next() % 3 == 0 ? nil : "w-\(random.next() % 4)", jobID: job))
         }

@@ -1,0 +1,20 @@
+-- Failure rate per job type over the last 7 days: of the jobs that finished
+-- (completed or failed), the share that failed. The job type comes from the
+-- job_created event's event_data. Timestamps are integer microseconds.
+WITH finished AS (
+    SELECT job_id, max(event_type = 'job_processing_failed') AS failed
+      FROM ledger_events
+     WHERE event_type IN ('job_processing_completed', 'job_processing_failed')
+       AND timestamp >= (CAST(strftime('%s', 'now') AS INTEGER) - 7 * 86400) * 1000000
+     GROUP BY job_id
+)
+SELECT coalesce((SELECT json_extract(c.event_data, '$.job_type')
+                   FROM ledger_events c
+                  WHERE c.job_id = finished.job_id AND c.event_type = 'job_created'
+                  LIMIT 1), 'unknown')                                         AS job_type,
+       count(*)                                                                AS finished,
+       count(*) FILTER (WHERE finished.failed)                                 AS failed,
+       printf('%.1f', round(100.0 * count(*) FILTER (WHERE finished.failed) / count(*), 1)) AS failure_rate_percent
+  FROM finished
+ GROUP BY 1
+ ORDER BY round(100.0 * count(*) FILTER (WHERE finished.failed) / count(*), 1) DESC, job_type;

@@ -1,0 +1,30 @@
+-- The ten slowest jobs of the last 7 days: time from job_processing_started to
+-- job_processing_completed, with the job type from its job_created event.
+-- The SQLite store keeps timestamps as integer microseconds since the epoch;
+-- the duration is printed as PostgreSQL prints an interval under a day.
+SELECT job_id, job_type,
+       printf('%02d:%02d:%02d', duration / 3600000000, duration / 60000000 % 60, duration / 1000000 % 60)
+         || CASE WHEN duration % 1000000 <> 0 THEN rtrim(printf('.%06d', duration % 1000000), '0') ELSE '' END AS duration,
+       worker_id
+FROM (
+    SELECT started.job_id,
+           (SELECT json_extract(c.event_data, '$.job_type')
+              FROM ledger_events c
+             WHERE c.job_id = started.job_id AND c.event_type = 'job_created'
+             LIMIT 1)                                   AS job_type,
+           completed.timestamp - started.timestamp      AS duration,
+           completed.worker_id
+      FROM (SELECT job_id, min(timestamp) AS timestamp
+              FROM ledger_events
+             WHERE event_type = 'job_processing_started'
+               AND timestamp >= (CAST(strftime('%s', 'now') AS INTEGER) - 7 * 86400) * 1000000
+             GROUP BY job_id) AS started
+      JOIN ledger_events AS completed
+        ON completed.id = (SELECT id
+                             FROM ledger_events
+                            WHERE job_id = started.job_id AND event_type = 'job_processing_completed'
+                            ORDER BY timestamp DESC, id DESC
+                            LIMIT 1)
+)
+ORDER BY duration DESC, job_id
+LIMIT 10;
