@@ -96,13 +96,7 @@ public final class PostgresStore: EventStore {
             var sql = Self.filterSQL(request.filter)
             if let cursor = request.after { sql.add(after: cursor, order: request.order) }
             let text = Self.selectColumns + sql.whereClause + EventQuerySQL.orderClause(request.order) + " LIMIT \(UInt64(request.limit) + 1)"
-            let result = try connection.execute(text, sql.values.map(\.postgresText), as: .queryFailed)
-            var events: [LedgerEvent] = []
-            events.reserveCapacity(result.rowCount)
-            for row in 0..<result.rowCount {
-                events.append(try EventColumns.event(from: PostgresRow(result: result, row: row)))
-            }
-            return EventsResult(rows: events, limit: request.limit)
+            return EventsResult(rows: try Self.events(connection, text, sql.values), limit: request.limit)
         }
     }
 
@@ -111,13 +105,7 @@ public final class PostgresStore: EventStore {
             try connection.reconnectIfBroken()
             var sql = Self.filterSQL(filter)
             sql.add(afterSequence: sequence)
-            let result = try connection.execute(
-                Self.selectColumns + sql.whereClause + " ORDER BY seq LIMIT \(limit)", sql.values.map(\.postgresText), as: .queryFailed)
-            var events: [LedgerEvent] = []
-            for row in 0..<result.rowCount {
-                events.append(try EventColumns.event(from: PostgresRow(result: result, row: row)))
-            }
-            return events
+            return try Self.events(connection, Self.selectColumns + sql.whereClause + " ORDER BY seq LIMIT \(limit)", sql.values)
         }
     }
 
@@ -166,13 +154,19 @@ public final class PostgresStore: EventStore {
             var sql = Self.filterSQL(EventFilter())
             ReportSQL.addTimeline(request, to: &sql, dialect: .postgres)
             let text = Self.selectColumns + sql.whereClause + EventQuerySQL.orderClause(.oldestFirst) + " LIMIT \(UInt64(request.limit) + 1)"
-            let result = try connection.execute(text, sql.values.map(\.postgresText), as: .queryFailed)
-            var events: [LedgerEvent] = []
-            for row in 0..<result.rowCount {
-                events.append(try EventColumns.event(from: PostgresRow(result: result, row: row)))
-            }
-            return EventsResult(rows: events, limit: request.limit)
+            return EventsResult(rows: try Self.events(connection, text, sql.values), limit: request.limit)
         }
+    }
+
+    /// The events a SELECT of `selectColumns` returns.
+    private static func events(_ connection: PostgresConnection, _ text: String, _ values: [EventQuerySQL.Value]) throws(StoreError) -> [LedgerEvent] {
+        let result = try connection.execute(text, values.map(\.postgresText), as: .queryFailed)
+        var events: [LedgerEvent] = []
+        events.reserveCapacity(result.rowCount)
+        for row in 0..<result.rowCount {
+            events.append(try EventColumns.event(from: PostgresRow(result: result, row: row)))
+        }
+        return events
     }
 
     /// Runs a report's statements on one reader connection, each row's cells as text.

@@ -147,13 +147,7 @@ public final class SQLiteStore: EventStore {
         try await self.read { (state: SQLiteReaderState) throws(StoreError) -> [LedgerEvent] in
             var sql = self.visibleSQL(filter)
             sql.add(afterSequence: sequence)
-            let statement = try state.connection.prepare(Self.selectColumns + sql.whereClause + " ORDER BY seq LIMIT \(limit)")
-            statement.bind(sql.values.map(SQLiteStatement.Value.init))
-            var events: [LedgerEvent] = []
-            while try statement.step(as: .queryFailed) {
-                events.append(try EventColumns.event(from: SQLiteRow(statement: statement)))
-            }
-            return events
+            return try Self.events(state, Self.selectColumns + sql.whereClause + " ORDER BY seq LIMIT \(limit)", sql.values)
         }
     }
 
@@ -214,13 +208,7 @@ public final class SQLiteStore: EventStore {
             var sql = self.visibleSQL(request.filter)
             if let cursor = request.after { sql.add(after: cursor, order: request.order) }
             let text = Self.selectColumns + sql.whereClause + EventQuerySQL.orderClause(request.order) + " LIMIT \(UInt64(request.limit) + 1)"
-            let statement = try state.connection.prepare(text)
-            statement.bind(sql.values.map(SQLiteStatement.Value.init))
-            var events: [LedgerEvent] = []
-            while try statement.step(as: .queryFailed) {
-                events.append(try EventColumns.event(from: SQLiteRow(statement: statement)))
-            }
-            return EventsResult(rows: events, limit: request.limit)
+            return EventsResult(rows: try Self.events(state, text, sql.values), limit: request.limit)
         }
     }
 
@@ -253,14 +241,19 @@ public final class SQLiteStore: EventStore {
             sql.add(throughSequence: self.flusher.visibleSequence)
             ReportSQL.addTimeline(request, to: &sql, dialect: .sqlite(visibleThrough: self.flusher.visibleSequence))
             let text = Self.selectColumns + sql.whereClause + EventQuerySQL.orderClause(.oldestFirst) + " LIMIT \(UInt64(request.limit) + 1)"
-            let statement = try state.connection.prepare(text)
-            statement.bind(sql.values.map(SQLiteStatement.Value.init))
-            var events: [LedgerEvent] = []
-            while try statement.step(as: .queryFailed) {
-                events.append(try EventColumns.event(from: SQLiteRow(statement: statement)))
-            }
-            return EventsResult(rows: events, limit: request.limit)
+            return EventsResult(rows: try Self.events(state, text, sql.values), limit: request.limit)
         }
+    }
+
+    /// The events a SELECT of `selectColumns` returns.
+    private static func events(_ state: SQLiteReaderState, _ text: String, _ values: [EventQuerySQL.Value]) throws(StoreError) -> [LedgerEvent] {
+        let statement = try state.connection.prepare(text)
+        statement.bind(values.map(SQLiteStatement.Value.init))
+        var events: [LedgerEvent] = []
+        while try statement.step(as: .queryFailed) {
+            events.append(try EventColumns.event(from: SQLiteRow(statement: statement)))
+        }
+        return events
     }
 
     /// Runs a report's statements on one reader, each row's cells as text.
