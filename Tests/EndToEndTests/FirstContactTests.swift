@@ -152,7 +152,7 @@ import Testing
         (["querry", "recent"], "did you mean 'query'?", "'ledger-rpc --help'"),
         (["query", "job", "not-a-uuid"], "is not a UUID", "'ledger-rpc query job --help'"),
         (["query", "recent", "--limit", "-5"], "--limit -5 is out of range: give 1 to 1000", "'ledger-rpc query recent --help'"),
-        (["query", "recent", "--since", "yesterday"], "2026-11-01", "'ledger-rpc query recent --help'"),
+        (["query", "recent", "--since", "last tuesday"], "2026-11-01", "'ledger-rpc query recent --help'"),
         (["tail", "--after", "zz"], "is not a tail cursor", "'ledger-rpc tail --help'"),
         (["log", "a", "b"], "Missing expected argument", "'ledger-rpc log --help'"),
         (["ping", "--timeout", "0"], "give 1 to 3600 seconds", "'ledger-rpc ping --help'"),
