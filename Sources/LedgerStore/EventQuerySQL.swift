@@ -64,15 +64,21 @@ struct EventQuerySQL {
         self.conditions.append("\(prefix)\(marker)\(cast)")
     }
 
-    /// One severity is an equality the index can use; several are an IN list of the same.
+    /// One severity is an equality, several an IN list. A set without INFO also names the partial
+    /// index's own condition, `severity <> 'INFO'`, which is how both backends' planners see that the
+    /// index of notable events (WARN and ERROR, in time order) holds every row the query wants.
     private mutating func add(severities: SeveritySet) {
         if let single = severities.single {
             self.add("severity = ", .text(single.name))
-            return
+        } else {
+            let markers = severities.members.map { self.bind(.text($0.name)) }
+            self.conditions.append("severity IN (\(markers.joined(separator: ", ")))")
         }
-        let markers = severities.members.map { self.bind(.text($0.name)) }
-        self.conditions.append("severity IN (\(markers.joined(separator: ", ")))")
+        if !severities.contains(.info) { self.conditions.append(Self.notable) }
     }
+
+    /// The condition of the partial index `idx_ledger_events_notable` (migration 4), word for word.
+    static let notable = "severity <> 'INFO'"
 
     /// Restricts to rows strictly after the cursor in the given order, over the (timestamp, id) key.
     mutating func add(after cursor: EventCursor, order: QueryRequest.Order) {

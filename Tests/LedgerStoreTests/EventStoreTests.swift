@@ -291,7 +291,7 @@ import Testing
         let second = try await database.open()
         #expect(try await second.count(EventFilter()) == 1)
         await second.close()
-        #expect(try await database.shell("SELECT version FROM schema_migrations ORDER BY version") == "1\n2\n3")
+        #expect(try await database.shell("SELECT version FROM schema_migrations ORDER BY version") == "1\n2\n3\n4")
     }
 
     @Test(arguments: StoreKind.durable)

@@ -87,6 +87,10 @@ struct ReportSQL {
 
     /// The jobs of a window, one row each: its type, its first start in the window, its last finish
     /// in the window and the outcome of that finish, and its first start before that finish.
+    ///
+    /// One pass over the window's lifecycle events groups them by job; what else a job needs (its
+    /// type, its finishing event, its first start) is an index seek on job_id per job, so the cost
+    /// follows the jobs in the window, never the jobs in the store.
     private mutating func jobsCTE(_ window: ReportWindow) -> String {
         let bounds = self.bind(window)
         let typeKey = self.text(self.dialect.jsonKey(JobLifecycle.jobTypeKey) ?? JobLifecycle.jobTypeKey)
@@ -94,37 +98,42 @@ struct ReportSQL {
         let (created, started, completed, failed) = (
             Self.quoted(JobLifecycle.created), Self.quoted(JobLifecycle.started), Self.quoted(JobLifecycle.completed), Self.quoted(JobLifecycle.failed)
         )
+        func finishing(_ column: String) -> String {
+            """
+            (SELECT f.\(column) FROM ledger_events f
+              WHERE f.job_id = j.job_id AND f.timestamp = j.at AND f.event_type IN (\(completed), \(failed))\(self.visible("f"))
+              ORDER BY f.id DESC LIMIT 1)
+            """
+        }
         return """
-            WITH finishes AS (
-                SELECT job_id, event_type, at, worker_id FROM (
-                    SELECT e.job_id, e.event_type, e.timestamp AS at, e.worker_id,
-                           row_number() OVER (PARTITION BY e.job_id ORDER BY e.timestamp DESC, e.id DESC) AS r
-                      FROM ledger_events e
-                     WHERE e.event_type IN (\(completed), \(failed)) AND e.job_id IS NOT NULL\(self.scope("e", window: bounds))
-                ) latest WHERE r = 1
-            ), starts AS (
-                SELECT e.job_id, min(e.timestamp) AS at FROM ledger_events e
-                 WHERE e.event_type = \(started) AND e.job_id IS NOT NULL\(self.scope("e", window: bounds))
+            WITH per_job AS (
+                SELECT e.job_id,
+                       min(CASE WHEN e.event_type = \(started) THEN e.timestamp END) AS started_at,
+                       max(CASE WHEN e.event_type <> \(started) THEN e.timestamp END) AS at
+                  FROM ledger_events e
+                 WHERE e.event_type IN (\(started), \(completed), \(failed)) AND e.job_id IS NOT NULL\(self.scope("e", window: bounds))
                  GROUP BY e.job_id
-            ), jobs AS (
-                SELECT job_id FROM starts UNION SELECT job_id FROM finishes
             ), detail AS (
-                SELECT j.job_id,
+                SELECT \(self.dialect.text("j.job_id")) AS job_id,
                        coalesce(
                            (SELECT \(self.dialect.jsonText("c", typeKey)) FROM ledger_events c
                              WHERE c.job_id = j.job_id AND c.event_type = \(created)\(self.visible("c")) ORDER BY c.timestamp, c.id LIMIT 1),
                            (SELECT \(self.dialect.jsonText("s", typeKey)) FROM ledger_events s
                              WHERE s.job_id = j.job_id AND s.event_type = \(started)\(self.visible("s")) ORDER BY s.timestamp, s.id LIMIT 1)
                        ) AS job_type,
-                       \(micros("st.at")) AS started_in_window,
-                       f.event_type AS outcome, f.worker_id AS worker_id, \(micros("f.at")) AS finished,
+                       \(micros("j.started_at")) AS started_in_window,
+                       \(finishing("event_type")) AS outcome,
+                       \(finishing("worker_id")) AS worker_id,
+                       \(micros("j.at")) AS finished,
                        (SELECT \(micros("min(s.timestamp)")) FROM ledger_events s
-                         WHERE s.job_id = j.job_id AND s.event_type = \(started) AND s.timestamp <= f.at\(self.visible("s"))) AS first_start
-                  FROM jobs j LEFT JOIN starts st ON st.job_id = j.job_id LEFT JOIN finishes f ON f.job_id = j.job_id
+                         WHERE s.job_id = j.job_id AND s.event_type = \(started) AND s.timestamp <= j.at\(self.visible("s"))) AS first_start
+                  FROM per_job j
             )
             """
     }
 
+    /// One statement: the per-type rows (part 0) and the slowest jobs (part 1) share the jobs CTE,
+    /// which the backend computes once.
     mutating func jobsReport(_ request: JobsReportRequest, run: Run) throws(StoreError) -> JobsReport {
         var cte = self.jobsCTE(request.window)
         let typeCondition = request.jobType.map { "WHERE job_type = \(self.text($0))" } ?? ""
@@ -149,37 +158,46 @@ struct ReportSQL {
                            sum(CASE WHEN started_in_window IS NOT NULL AND (finished IS NULL OR finished < started_in_window) THEN 1 ELSE 0 END) AS running
                       FROM filtered GROUP BY job_type
                 )
-                SELECT c.job_type, c.started, c.completed, c.failed, c.running, p.p50, p.p95, p.longest
-                  FROM counts c LEFT JOIN percentiles p ON (p.job_type = c.job_type OR (p.job_type IS NULL AND c.job_type IS NULL))
-                 ORDER BY c.job_type IS NULL, c.job_type\(self.dialect.bytewise)
-                 LIMIT \(JobsReport.mostRows + 1)
+                SELECT * FROM (
+                    SELECT 0 AS part, c.job_type, c.started, c.completed, c.failed, c.running, p.p50, p.p95, p.longest, CAST(NULL AS text) AS job_id
+                      FROM counts c LEFT JOIN percentiles p ON (p.job_type = c.job_type OR (p.job_type IS NULL AND c.job_type IS NULL))
+                     ORDER BY c.job_type IS NULL, c.job_type\(self.dialect.bytewise)
+                     LIMIT \(JobsReport.mostRows + 1)
+                ) types
+                UNION ALL
+                SELECT * FROM (
+                    SELECT 1 AS part, job_type, finished - first_start, first_start, CASE WHEN outcome = \(failed) THEN 1 ELSE 0 END,
+                           CAST(NULL AS bigint), CAST(NULL AS bigint), CAST(NULL AS bigint), CAST(NULL AS bigint), job_id
+                      FROM filtered WHERE finished IS NOT NULL AND first_start IS NOT NULL
+                     ORDER BY finished - first_start DESC, job_id\(self.dialect.bytewise)
+                     LIMIT \(request.slowest)
+                ) slowest
                 """, self.binder.values)
-        let slowest =
-            request.slowest == 0
-            ? []
-            : try run(
-                cte + """
-                     SELECT \(self.dialect.text("job_id")), job_type, outcome, finished - first_start, first_start FROM filtered
-                      WHERE finished IS NOT NULL AND first_start IS NOT NULL
-                      ORDER BY finished - first_start DESC, \(self.dialect.text("job_id"))
-                      LIMIT \(request.slowest)
-                    """, self.binder.values)
+        let types = rows.filter { $0[0] == "0" }
+        func integer(_ text: String?) -> Int64? { text.flatMap { Int64($0) } }
         return JobsReport(
-            rows: rows.prefix(JobsReport.mostRows).map { cells in
+            rows: Self.typeOrder(types.prefix(JobsReport.mostRows).map { cells in
                 JobsReport.Row(
-                    jobType: cells[0], started: Self.unsigned(cells[1]), completed: Self.unsigned(cells[2]), failed: Self.unsigned(cells[3]),
-                    running: Self.unsigned(cells[4]), p50: cells[5].flatMap { Int64($0) }, p95: cells[6].flatMap { Int64($0) },
-                    max: cells[7].flatMap { Int64($0) })
-            },
-            slowest: slowest.compactMap { cells in
-                guard let id = cells[0].flatMap(UUID.init(uuidString:)), let duration = cells[3].flatMap({ Int64($0) }),
-                    let start = cells[4].flatMap({ Int64($0) })
-                else { return nil }
+                    jobType: cells[1], started: Self.unsigned(cells[2]), completed: Self.unsigned(cells[3]), failed: Self.unsigned(cells[4]),
+                    running: Self.unsigned(cells[5]), p50: integer(cells[6]), p95: integer(cells[7]), max: integer(cells[8]))
+            }),
+            slowest: rows.filter { $0[0] == "1" }.compactMap { cells -> JobsReport.SlowJob? in
+                guard let id = cells[9].flatMap(UUID.init(uuidString:)), let duration = integer(cells[2]), let start = integer(cells[3]) else { return nil }
                 return JobsReport.SlowJob(
-                    jobID: id, jobType: cells[1], failed: cells[2] == JobLifecycle.failed, durationMicros: duration,
-                    startedAt: LedgerTimestamp(rawValue: start))
-            },
-            truncated: rows.count > JobsReport.mostRows)
+                    jobID: id, jobType: cells[1], failed: cells[4] == "1", durationMicros: duration, startedAt: LedgerTimestamp(rawValue: start))
+            }.sorted { ($1.durationMicros, $0.jobID.lowercaseText) < ($0.durationMicros, $1.jobID.lowercaseText) },
+            truncated: types.count > JobsReport.mostRows)
+    }
+
+    /// A UNION ALL keeps no order of its own: the rows by job type, by bytes, unknown last.
+    private static func typeOrder(_ rows: [JobsReport.Row]) -> [JobsReport.Row] {
+        rows.sorted { lhs, rhs in
+            switch (lhs.jobType, rhs.jobType) {
+            case (nil, _): false
+            case (_, nil): true
+            case (let left?, let right?): Array(left.utf8).lexicographicallyPrecedes(Array(right.utf8))
+            }
+        }
     }
 
     mutating func failuresReport(_ request: FailuresReportRequest, run: Run) throws(StoreError) -> FailuresReport {
@@ -215,7 +233,7 @@ struct ReportSQL {
             """
             SELECT (\(self.dialect.micros("e.timestamp")) - \(origin)) / \(width) AS bucket, e.event_type, \(self.dialect.text("e.severity")), count(*)
               FROM ledger_events e
-             WHERE e.severity IN ('WARN', 'ERROR')\(self.scope("e", window: bounds))
+             WHERE e.severity IN ('WARN', 'ERROR') AND e.\(EventQuerySQL.notable)\(self.scope("e", window: bounds))
              GROUP BY 1, 2, 3
              ORDER BY 1, e.event_type\(self.dialect.bytewise), CASE \(self.dialect.text("e.severity")) WHEN 'WARN' THEN 1 ELSE 2 END
              LIMIT \(ErrorsReport.mostRows + 1)

@@ -46,7 +46,7 @@ import Testing
             return try await group.reduce(into: []) { $0.append($1) }
         }
         #expect(stores.count == 4)
-        #expect(try await database.shell("SELECT count(*) FROM schema_migrations") == "3")
+        #expect(try await database.shell("SELECT count(*) FROM schema_migrations") == "4")
         for store in stores { await store.close() }
     }
 
