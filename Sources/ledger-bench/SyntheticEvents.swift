@@ -8,6 +8,8 @@ import LedgerProtocol
 /// the daemon rather than in the system's random number generator.
 struct SyntheticEvents {
     let metadata: String
+    /// `job_created` names the job's type, as the seed's upload and job services log it.
+    let createdMetadata: String
     let workerID: String
     private var counter: UInt64 = 0
     private var random: SplitMix64
@@ -17,6 +19,7 @@ struct SyntheticEvents {
 
     init(payloadBytes: Int, workerID: String) {
         self.metadata = Self.metadata(bytes: payloadBytes)
+        self.createdMetadata = #"{"job_type":"clip_extraction","# + self.metadata.dropFirst()
         self.workerID = workerID
         self.random = SplitMix64(state: UInt64.random(in: 0...UInt64.max))
     }
@@ -45,7 +48,8 @@ struct SyntheticEvents {
         case 1, 2, 3:
             let type = ["job_created", "job_processing_started", failed ? "job_processing_failed" : "job_processing_completed"][self.step - 1]
             return LedgerEvent(
-                id: id, timestamp: time, eventType: type, entityType: "job", entityID: self.jobText, metadata: self.metadata,
+                id: id, timestamp: time, eventType: type, entityType: "job", entityID: self.jobText,
+                metadata: self.step == 1 ? self.createdMetadata : self.metadata,
                 severity: failed && self.step == 3 ? .error : .info, workerID: self.workerID, jobID: self.job)
         default:
             let clip = self.randomID()

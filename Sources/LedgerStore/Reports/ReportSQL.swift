@@ -91,13 +91,15 @@ struct ReportSQL {
     /// One pass over the window's lifecycle events groups them by job; what else a job needs (its
     /// type, its finishing event, its first start) is an index seek on job_id per job, so the cost
     /// follows the jobs in the window, never the jobs in the store.
-    private mutating func jobsCTE(_ window: ReportWindow) -> String {
+    private mutating func jobsCTE(_ window: ReportWindow, worker: Bool = false) -> String {
         let bounds = self.bind(window)
         let typeKey = self.text(self.dialect.jsonKey(JobLifecycle.jobTypeKey) ?? JobLifecycle.jobTypeKey)
         let micros = self.dialect.micros
         let (created, started, completed, failed) = (
             Self.quoted(JobLifecycle.created), Self.quoted(JobLifecycle.started), Self.quoted(JobLifecycle.completed), Self.quoted(JobLifecycle.failed)
         )
+        // The finishing event itself, for the rare tie of a completion and a failure at one instant
+        // (the later id wins) and for its worker when the report groups by worker.
         func finishing(_ column: String) -> String {
             """
             (SELECT f.\(column) FROM ledger_events f
@@ -106,13 +108,19 @@ struct ReportSQL {
             """
         }
         return """
-            WITH per_job AS (
+            WITH grouped AS (
                 SELECT e.job_id,
                        min(CASE WHEN e.event_type = \(started) THEN e.timestamp END) AS started_at,
-                       max(CASE WHEN e.event_type <> \(started) THEN e.timestamp END) AS at
+                       max(CASE WHEN e.event_type = \(completed) THEN e.timestamp END) AS last_completed,
+                       max(CASE WHEN e.event_type = \(failed) THEN e.timestamp END) AS last_failed
                   FROM ledger_events e
                  WHERE e.event_type IN (\(started), \(completed), \(failed)) AND e.job_id IS NOT NULL\(self.scope("e", window: bounds))
                  GROUP BY e.job_id
+            ), per_job AS (
+                SELECT job_id, started_at, last_completed, last_failed,
+                       CASE WHEN last_failed IS NULL THEN last_completed WHEN last_completed IS NULL THEN last_failed
+                            WHEN last_failed > last_completed THEN last_failed ELSE last_completed END AS at
+                  FROM grouped
             ), detail AS (
                 SELECT \(self.dialect.text("j.job_id")) AS job_id,
                        coalesce(
@@ -122,8 +130,11 @@ struct ReportSQL {
                              WHERE s.job_id = j.job_id AND s.event_type = \(started)\(self.visible("s")) ORDER BY s.timestamp, s.id LIMIT 1)
                        ) AS job_type,
                        \(micros("j.started_at")) AS started_in_window,
-                       \(finishing("event_type")) AS outcome,
-                       \(finishing("worker_id")) AS worker_id,
+                       CASE WHEN j.at IS NULL THEN NULL
+                            WHEN j.last_failed IS NULL OR j.last_completed > j.last_failed THEN \(completed)
+                            WHEN j.last_completed IS NULL OR j.last_failed > j.last_completed THEN \(failed)
+                            ELSE \(finishing("event_type")) END AS outcome,
+                       \(worker ? finishing("worker_id") : "CAST(NULL AS text)") AS worker_id,
                        \(micros("j.at")) AS finished,
                        (SELECT \(micros("min(s.timestamp)")) FROM ledger_events s
                          WHERE s.job_id = j.job_id AND s.event_type = \(started) AND s.timestamp <= j.at\(self.visible("s"))) AS first_start
@@ -206,7 +217,7 @@ struct ReportSQL {
         case .jobType, .worker:
             let key = request.grouping == .jobType ? "job_type" : "worker_id"
             statement =
-                self.jobsCTE(request.window) + """
+                self.jobsCTE(request.window, worker: request.grouping == .worker) + """
                     SELECT \(key) AS grouped_key, count(*) AS total, sum(CASE WHEN outcome = \(Self.quoted(JobLifecycle.failed)) THEN 1 ELSE 0 END) AS failed
                       FROM detail WHERE outcome IS NOT NULL GROUP BY \(key)
                     """
