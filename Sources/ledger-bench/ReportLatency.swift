@@ -36,12 +36,15 @@ struct ReportLatency: AsyncParsableCommand {
     }
 
     private func measure(_ client: LedgerClient) async throws -> ReportTimings {
-        guard let newest = try await client.query(QueryRequest(limit: 1)).events.first, let end = newest.timestamp else {
+        let latest = try await client.query(QueryRequest(limit: 1_000)).events
+        guard let newest = latest.first, let end = newest.timestamp else {
             throw BenchFailure("the store behind \(self.socket) is empty; load some events first")
         }
         let until = LedgerTimestamp(rawValue: end.rawValue + 1)
         let window = ReportWindow(since: LedgerTimestamp(rawValue: until.rawValue - Int64(self.windowHours) * 3_600_000_000), until: until)
-        let entity = newest.jobID.map { ("job", $0.lowercaseText) } ?? (newest.entityType, newest.entityID)
+        // A job from a little way back, whose story is complete.
+        let sample = latest.last(where: { $0.jobID != nil }) ?? newest
+        let entity = sample.jobID.map { ("job", $0.lowercaseText) } ?? (sample.entityType, sample.entityID)
         let cases: [(String, @Sendable (LedgerClient) async throws -> Int)] = [
             ("jobs", { try await $0.jobsReport(JobsReportRequest(window: window, slowest: 10)).rows.count }),
             ("failures_by_job_type", { try await $0.failuresReport(FailuresReportRequest(window: window, grouping: .jobType)).rows.count }),
