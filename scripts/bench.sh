@@ -328,7 +328,7 @@ for kind in $BENCH_STORES; do
         done
     fi
     if have "$kind-reports"; then
-        for r in jobs failures_by_job_type failures_by_event_type errors_hourly timeline; do
+        for r in jobs failures_by_job_type failures_by_event_type errors_hourly timeline video_timeline; do
             ms=$(jq -r ".reports.$r.max_ms" "$out/$kind-reports.json")
             row "$kind $r over a day, max of 5" "$(printf %.0f "$ms") ms" "$(field "$kind-reports" .window_events) in the day" "" "< 1000 ms" "$(verdict "$ms < 1000")"
         done

@@ -45,6 +45,8 @@ struct ReportLatency: AsyncParsableCommand {
         // A job from a little way back, whose story is complete.
         let sample = latest.last(where: { $0.jobID != nil }) ?? newest
         let entity = sample.jobID.map { ("job", $0.lowercaseText) } ?? (sample.entityType, sample.entityID)
+        // A video followed to its jobs and clips through job_created's video_id.
+        let video = latest.last(where: { $0.eventType == "video_uploaded" }) ?? sample
         let cases: [(String, @Sendable (LedgerClient) async throws -> Int)] = [
             ("jobs", { try await $0.jobsReport(JobsReportRequest(window: window, slowest: 10)).rows.count }),
             ("failures_by_job_type", { try await $0.failuresReport(FailuresReportRequest(window: window, grouping: .jobType)).rows.count }),
@@ -53,6 +55,7 @@ struct ReportLatency: AsyncParsableCommand {
                 try await $0.errorsReport(ErrorsReportRequest(since: window.since!, until: until, bucketSeconds: 3_600)).rows.count
             }),
             ("timeline", { try await $0.timeline(TimelineRequest(entityType: entity.0, entityID: entity.1)).events.count }),
+            ("video_timeline", { try await $0.timeline(TimelineRequest(entityType: video.entityType, entityID: video.entityID)).events.count }),
         ]
         var timings: [String: ReportTimings.Timing] = [:]
         for (name, body) in cases {

@@ -8,8 +8,9 @@ import LedgerProtocol
 /// the daemon rather than in the system's random number generator.
 struct SyntheticEvents {
     let metadata: String
-    /// `job_created` names the job's type, as the seed's upload and job services log it.
-    let createdMetadata: String
+    /// The metadata after its opening brace, for `job_created`'s, which names the job's type and
+    /// its video first, as the seed's upload and job services log them.
+    let metadataFields: Substring
     let workerID: String
     private var counter: UInt64 = 0
     private var random: SplitMix64
@@ -19,7 +20,7 @@ struct SyntheticEvents {
 
     init(payloadBytes: Int, workerID: String) {
         self.metadata = Self.metadata(bytes: payloadBytes)
-        self.createdMetadata = #"{"job_type":"clip_extraction","# + self.metadata.dropFirst()
+        self.metadataFields = self.metadata.dropFirst()
         self.workerID = workerID
         self.random = SplitMix64(state: UInt64.random(in: 0...UInt64.max))
     }
@@ -43,13 +44,13 @@ struct SyntheticEvents {
         switch self.step {
         case 0:
             return LedgerEvent(
-                id: id, timestamp: time, eventType: "video_uploaded", entityType: "video", entityID: self.jobText,
+                id: id, timestamp: time, eventType: "video_uploaded", entityType: "video_asset", entityID: self.jobText,
                 metadata: self.metadata, workerID: self.workerID)
         case 1, 2, 3:
             let type = ["job_created", "job_processing_started", failed ? "job_processing_failed" : "job_processing_completed"][self.step - 1]
             return LedgerEvent(
                 id: id, timestamp: time, eventType: type, entityType: "job", entityID: self.jobText,
-                metadata: self.step == 1 ? self.createdMetadata : self.metadata,
+                metadata: self.step == 1 ? #"{"job_type":"clip_extraction","video_id":""# + self.jobText + "\"," + self.metadataFields : self.metadata,
                 severity: failed && self.step == 3 ? .error : .info, workerID: self.workerID, jobID: self.job)
         default:
             let clip = self.randomID()

@@ -8,10 +8,10 @@ struct Timeline: AsyncParsableCommand {
         abstract: "An entity's whole story, oldest first: its own events and those of the jobs and clips linked to it.",
         discussion: """
             For a video_asset: its events, the jobs whose job_created metadata names it \
-            ("video_id" or "video_asset_id"), every event of those jobs and of their clips. For \
-            another entity type T the link is "T_id". For a job: every event naming the job, \
-            its clips' included; for a clip, every event naming the clip. query entity lists \
-            the entity's own events alone.
+            ("video_id": ID, as the seed's job service logs it), every event of those jobs and \
+            of their clips. For another entity type T the link is "T_id". For a job: every \
+            event naming the job, its clips' included; for a clip, every event naming the clip. \
+            query entity lists the entity's own events alone.
             """)
 
     @Argument(help: "The entity type, such as video_asset, job or clip.")

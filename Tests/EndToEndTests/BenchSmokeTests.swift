@@ -50,7 +50,8 @@ import Testing
         let reports = try await runTool("ledger-bench", ["reports", "--socket", daemon.socketPath, "--runs", "2", "--json"])
         #expect(reports.status == 0, "\(reports.stderr)")
         let timings = try #require(try Self.json(reports)["reports"] as? [String: [String: Any]])
-        #expect(Set(timings.keys) == ["jobs", "failures_by_job_type", "failures_by_event_type", "errors_hourly", "timeline"])
+        #expect(Set(timings.keys) == ["jobs", "failures_by_job_type", "failures_by_event_type", "errors_hourly", "timeline", "video_timeline"])
+        #expect(timings["video_timeline"]?["rows"] as? Int == 6, "a video, its job's four events and its two clips")
         #expect(timings["failures_by_event_type"]?["rows"] as? Int ?? 0 >= 4, "the synthetic day's event types")
 
         let exported = try await runTool("ledger-bench", ["export", "--socket", daemon.socketPath, "--page-size", "300", "--json"])

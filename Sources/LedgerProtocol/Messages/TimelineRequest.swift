@@ -4,8 +4,9 @@ import NIOCore
 ///
 /// Beside the entity's own events it holds the jobs linked to it and theirs: for a job, every event
 /// naming the job (its clips' included); for a clip, every event naming the clip; for any other
-/// entity, the jobs whose `job_created` metadata names it (`"<entity_type>_id": ID`, or for a
-/// `video_asset` also `"video_id": ID`), with every event of those jobs and of their clips.
+/// entity, the jobs whose `job_created` metadata names it (`"video_id": ID` for a `video_asset`,
+/// as the seed's job service logs it; `"<entity_type>_id": ID` for others), with every event of
+/// those jobs and of their clips.
 public struct TimelineRequest: Sendable, Hashable {
     public var entityType: String
     public var entityID: String
@@ -19,9 +20,13 @@ public struct TimelineRequest: Sendable, Hashable {
         self.after = after
     }
 
-    /// The metadata keys of `job_created` that link a job to an entity of this type.
-    public static func linkKeys(entityType: String) -> [String] {
-        entityType == "video_asset" ? ["video_asset_id", "video_id"] : ["\(entityType)_id"]
+    /// The metadata key of `job_created` that links a job to an entity of this type; nil when the
+    /// type is not a plain identifier (letters, digits, `_`), which then links no jobs.
+    public static func linkKey(entityType: String) -> String? {
+        let key = entityType == "video_asset" ? "video_id" : "\(entityType)_id"
+        guard key.utf8.count <= 64, key.utf8.allSatisfy({ $0 == UInt8(ascii: "_") || (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) })
+        else { return nil }
+        return key
     }
 
     public func validate(maximumLimit: UInt32) throws(LedgerProtocolError) {

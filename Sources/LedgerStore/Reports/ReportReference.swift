@@ -153,11 +153,10 @@ struct ReportReference {
         case "clip":
             if let uuid { clips.insert(uuid) }
         default:
-            let keys = TimelineRequest.linkKeys(entityType: request.entityType).filter { !$0.contains("\"") }
+            let key = TimelineRequest.linkKey(entityType: request.entityType)
             for event in self.events where event.eventType == JobLifecycle.created {
-                guard let job = event.jobID, let data = event.metadata.data(using: .utf8),
-                    let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-                    keys.contains(where: { Self.string(object[$0]) == request.entityID })
+                guard let key, let job = event.jobID, let data = event.metadata.data(using: .utf8),
+                    let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], Self.string(object[key]) == request.entityID
                 else { continue }
                 jobs.insert(job)
             }

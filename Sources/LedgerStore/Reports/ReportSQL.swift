@@ -22,6 +22,10 @@ struct ReportSQL {
         var jsonText: @Sendable (_ alias: String, _ keyMarker: String) -> String
         /// How the bound key of a metadata field is spelled: a JSON path for SQLite, the key for PostgreSQL.
         var jsonKey: @Sendable (String) -> String?
+        /// A metadata field by a literal key (a plain identifier), as the link index spells it.
+        var linkText: @Sendable (_ alias: String, _ key: String) -> String
+        /// Whether that field is a JSON string.
+        var isString: @Sendable (_ alias: String, _ key: String) -> String
         /// A column as text (uuid and enum columns in PostgreSQL).
         var text: @Sendable (String) -> String
         /// The newest commit readers may see, when the backend shows commits before they are durable.
@@ -35,6 +39,8 @@ struct ReportSQL {
                 jsonText: { alias, key in "CASE WHEN json_type(\(alias).event_data, \(key)) = 'text' THEN json_extract(\(alias).event_data, \(key)) END" },
                 // A key SQLite's path syntax cannot quote links nothing rather than something else.
                 jsonKey: { key in key.contains("\"") ? nil : "$.\"\(key)\"" },
+                linkText: { alias, key in "json_extract(\(alias).event_data, '$.\(key)')" },
+                isString: { alias, key in "json_type(\(alias).event_data, '$.\(key)') = 'text'" },
                 text: { $0 }, visibleThrough: visibleThrough)
         }
 
@@ -43,6 +49,8 @@ struct ReportSQL {
             micros: { "(extract(epoch from \($0)) * 1000000)::bigint" },
             jsonText: { alias, key in "CASE WHEN jsonb_typeof(\(alias).event_data -> \(key)) = 'string' THEN \(alias).event_data ->> \(key) END" },
             jsonKey: { $0 },
+            linkText: { alias, key in "(\(alias).event_data ->> '\(key)')" },
+            isString: { alias, key in "jsonb_typeof(\(alias).event_data -> '\(key)') = 'string'" },
             text: { "\($0)::text" }, visibleThrough: nil, bytewise: " COLLATE \"C\"")
     }
 
@@ -274,14 +282,13 @@ struct ReportSQL {
         case "clip":
             if let uuid { parts.append("clip_id = \(uuid)") }
         default:
-            let id = sql.bind(.text(request.entityID))
-            let keys = TimelineRequest.linkKeys(entityType: request.entityType).compactMap(dialect.jsonKey).map { key in
-                "\(dialect.jsonText("l", sql.bind(.text(key)))) = \(id)"
-            }
-            guard !keys.isEmpty else { break }
+            // The key is a plain identifier (linkKey checks), written into the SQL so that it is the
+            // very expression of the link index (migration 4), which both planners then use.
+            guard let key = TimelineRequest.linkKey(entityType: request.entityType) else { break }
             let linked = """
                 SELECT l.job_id FROM ledger_events l
-                 WHERE l.event_type = \(Self.quoted(JobLifecycle.created)) AND l.job_id IS NOT NULL AND (\(keys.joined(separator: " OR ")))
+                 WHERE l.event_type = \(Self.quoted(JobLifecycle.created)) AND l.job_id IS NOT NULL
+                   AND \(dialect.linkText("l", key)) = \(sql.bind(.text(request.entityID))) AND \(dialect.isString("l", key))
                 """
             parts.append("job_id IN (\(linked))")
             parts.append("clip_id IN (SELECT k.clip_id FROM ledger_events k WHERE k.clip_id IS NOT NULL AND k.job_id IN (\(linked)))")
