@@ -47,7 +47,8 @@ struct ReportSQL {
         static let postgres = Dialect(
             placeholder: { "$\($0)" }, timestampEncoding: .iso8601(cast: "::timestamptz"), uuidCast: "::uuid", integerCast: "::bigint",
             micros: { "(extract(epoch from \($0)) * 1000000)::bigint" },
-            jsonText: { alias, key in "CASE WHEN jsonb_typeof(\(alias).event_data -> \(key)) = 'string' THEN \(alias).event_data ->> \(key) END" },
+            // `->` takes a text key or an integer index: the bound key says which.
+            jsonText: { alias, key in "CASE WHEN jsonb_typeof(\(alias).event_data -> \(key)::text) = 'string' THEN \(alias).event_data ->> \(key)::text END" },
             jsonKey: { $0 },
             linkText: { alias, key in "(\(alias).event_data ->> '\(key)')" },
             isString: { alias, key in "jsonb_typeof(\(alias).event_data -> '\(key)') = 'string'" },
@@ -272,15 +273,16 @@ struct ReportSQL {
     /// and visibility apply): the entity's events, and those of the jobs and clips linked to it.
     static func addTimeline(_ request: TimelineRequest, to sql: inout EventQuerySQL, dialect: Dialect) {
         var parts = ["(entity_type = \(sql.bind(.text(request.entityType))) AND entity_id = \(sql.bind(.text(request.entityID))))"]
-        let uuid = UUID(uuidString: request.entityID).map { sql.bind(.text($0.lowercaseText)) + dialect.uuidCast }
+        // Bound only where it is used: PostgreSQL refuses a parameter no statement text names.
+        func uuid() -> String? { UUID(uuidString: request.entityID).map { sql.bind(.text($0.lowercaseText)) + dialect.uuidCast } }
         switch request.entityType {
         case "job":
-            if let uuid {
+            if let uuid = uuid() {
                 parts.append("job_id = \(uuid)")
                 parts.append("clip_id IN (SELECT l.clip_id FROM ledger_events l WHERE l.job_id = \(uuid) AND l.clip_id IS NOT NULL)")
             }
         case "clip":
-            if let uuid { parts.append("clip_id = \(uuid)") }
+            if let uuid = uuid() { parts.append("clip_id = \(uuid)") }
         default:
             // The key is a plain identifier (linkKey checks), written into the SQL so that it is the
             // very expression of the link index (migration 4), which both planners then use.

@@ -173,6 +173,10 @@ import Testing
             #expect(try await story("clip", Self.clip(2).lowercaseText) == [Self.id(23)])
             #expect(Set(try await story("video_asset", "v-2")) == Set([4, 9, 21, 23, 24].map(Self.id)), "\(kind)")
             #expect(try await story("video_asset", "v-9").isEmpty)
+            // Ids that read as UUIDs, for every kind of entity: each store binds only what its SQL names.
+            for type in ["video_asset", "job", "clip", "odd\"type"] {
+                #expect(try await story(type, UUID().lowercaseText).isEmpty, "\(kind) \(type)")
+            }
             // An entity type whose link key could break out of a JSON path links nothing, and breaks nothing.
             #expect(try await story("odd\"type", "v-1").isEmpty)
         }
