@@ -26,6 +26,9 @@ struct ReportSQL {
         var linkText: @Sendable (_ alias: String, _ key: String) -> String
         /// Whether that field is a JSON string.
         var isString: @Sendable (_ alias: String, _ key: String) -> String
+        /// `column` among the rows of a subquery, in the form the backend's planner reads through an
+        /// index: PostgreSQL ORs index scans only for `= ANY (ARRAY(...))`, not for `IN (SELECT ...)`.
+        var among: @Sendable (_ column: String, _ subquery: String) -> String
         /// A column as text (uuid and enum columns in PostgreSQL).
         var text: @Sendable (String) -> String
         /// The newest commit readers may see, when the backend shows commits before they are durable.
@@ -41,6 +44,7 @@ struct ReportSQL {
                 jsonKey: { key in key.contains("\"") ? nil : "$.\"\(key)\"" },
                 linkText: { alias, key in "json_extract(\(alias).event_data, '$.\(key)')" },
                 isString: { alias, key in "json_type(\(alias).event_data, '$.\(key)') = 'text'" },
+                among: { column, subquery in "\(column) IN (\(subquery))" },
                 text: { $0 }, visibleThrough: visibleThrough)
         }
 
@@ -52,6 +56,7 @@ struct ReportSQL {
             jsonKey: { $0 },
             linkText: { alias, key in "(\(alias).event_data ->> '\(key)')" },
             isString: { alias, key in "jsonb_typeof(\(alias).event_data -> '\(key)') = 'string'" },
+            among: { column, subquery in "\(column) = ANY (ARRAY(\(subquery)))" },
             text: { "\($0)::text" }, visibleThrough: nil, bytewise: " COLLATE \"C\"")
     }
 
@@ -279,7 +284,7 @@ struct ReportSQL {
         case "job":
             if let uuid = uuid() {
                 parts.append("job_id = \(uuid)")
-                parts.append("clip_id IN (SELECT l.clip_id FROM ledger_events l WHERE l.job_id = \(uuid) AND l.clip_id IS NOT NULL)")
+                parts.append(dialect.among("clip_id", "SELECT l.clip_id FROM ledger_events l WHERE l.job_id = \(uuid) AND l.clip_id IS NOT NULL"))
             }
         case "clip":
             if let uuid = uuid() { parts.append("clip_id = \(uuid)") }
@@ -292,8 +297,8 @@ struct ReportSQL {
                  WHERE l.event_type = \(Self.quoted(JobLifecycle.created)) AND l.job_id IS NOT NULL
                    AND \(dialect.linkText("l", key)) = \(sql.bind(.text(request.entityID))) AND \(dialect.isString("l", key))
                 """
-            parts.append("job_id IN (\(linked))")
-            parts.append("clip_id IN (SELECT k.clip_id FROM ledger_events k WHERE k.clip_id IS NOT NULL AND k.job_id IN (\(linked)))")
+            parts.append(dialect.among("job_id", linked))
+            parts.append(dialect.among("clip_id", "SELECT k.clip_id FROM ledger_events k WHERE k.clip_id IS NOT NULL AND \(dialect.among("k.job_id", linked))"))
         }
         sql.add(condition: "(" + parts.joined(separator: " OR ") + ")")
         if let cursor = request.after { sql.add(after: cursor, order: .oldestFirst) }
