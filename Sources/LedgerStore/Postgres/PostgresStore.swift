@@ -10,7 +10,7 @@ import NIOConcurrencyHelpers
 /// that copy side by side (`PostgresCopyPair`). A connection that breaks is replaced on its next use;
 /// until then calls fail with `StoreError.Code.unavailable`, which the batch writer
 /// answers by holding its batch and retrying.
-public final class PostgresStore: EventStore {
+public final class PostgresStore: EventStore, ReportRunning {
     public let connectionInfo: PostgresConnectionInfo
     let writer: Worker<PostgresConnection>
     let secondWriter: Worker<PostgresConnection>
@@ -139,18 +139,6 @@ public final class PostgresStore: EventStore {
         }
     }
 
-    public func jobsReport(_ request: JobsReportRequest) async throws(StoreError) -> JobsReport {
-        try await self.report { (sql: inout ReportSQL, run: ReportSQL.Run) throws(StoreError) in try sql.jobsReport(request, run: run) }
-    }
-
-    public func failuresReport(_ request: FailuresReportRequest) async throws(StoreError) -> FailuresReport {
-        try await self.report { (sql: inout ReportSQL, run: ReportSQL.Run) throws(StoreError) in try sql.failuresReport(request, run: run) }
-    }
-
-    public func errorsReport(_ request: ErrorsReportRequest) async throws(StoreError) -> ErrorsReport {
-        try await self.report { (sql: inout ReportSQL, run: ReportSQL.Run) throws(StoreError) in try sql.errorsReport(request, run: run) }
-    }
-
     public func timeline(_ request: TimelineRequest) async throws(StoreError) -> EventsResult {
         try await self.read { (connection: PostgresConnection) throws(StoreError) -> EventsResult in
             try connection.reconnectIfBroken()
@@ -173,7 +161,7 @@ public final class PostgresStore: EventStore {
     }
 
     /// Runs a report's statements on one reader connection, each row's cells as text.
-    private func report<Result: Sendable>(
+    func report<Result: Sendable>(
         _ body: @escaping @Sendable (inout ReportSQL, ReportSQL.Run) throws(StoreError) -> Result
     ) async throws(StoreError) -> Result {
         try await self.read { (connection: PostgresConnection) throws(StoreError) -> Result in

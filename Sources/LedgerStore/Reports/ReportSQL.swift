@@ -308,3 +308,26 @@ struct ReportSQL {
         text.flatMap { UInt64($0) } ?? 0
     }
 }
+
+/// A store whose reports run as `ReportSQL` on one of its readers; the reports themselves are the
+/// same for every such store.
+protocol ReportRunning: EventStore {
+    /// Runs the body on one reader, with the backend's dialect and a way to run one statement.
+    func report<Result: Sendable>(
+        _ body: @escaping @Sendable (inout ReportSQL, ReportSQL.Run) throws(StoreError) -> Result
+    ) async throws(StoreError) -> Result
+}
+
+extension ReportRunning {
+    public func jobsReport(_ request: JobsReportRequest) async throws(StoreError) -> JobsReport {
+        try await self.report { (sql: inout ReportSQL, run: ReportSQL.Run) throws(StoreError) in try sql.jobsReport(request, run: run) }
+    }
+
+    public func failuresReport(_ request: FailuresReportRequest) async throws(StoreError) -> FailuresReport {
+        try await self.report { (sql: inout ReportSQL, run: ReportSQL.Run) throws(StoreError) in try sql.failuresReport(request, run: run) }
+    }
+
+    public func errorsReport(_ request: ErrorsReportRequest) async throws(StoreError) -> ErrorsReport {
+        try await self.report { (sql: inout ReportSQL, run: ReportSQL.Run) throws(StoreError) in try sql.errorsReport(request, run: run) }
+    }
+}

@@ -11,7 +11,7 @@ import NIOPosix
 /// long query never holds up a commit (WAL lets readers see the last commit while
 /// the writer works). A commit is made durable by `SQLiteLogFlusher` on a thread of its own,
 /// which is what an acknowledgement waits for, while the writer goes on to the next batch.
-public final class SQLiteStore: EventStore {
+public final class SQLiteStore: EventStore, ReportRunning {
     public let path: String
     private let writer: Worker<SQLiteWriterState>
     private let readers: WorkerPool<SQLiteReaderState>
@@ -222,18 +222,6 @@ public final class SQLiteStore: EventStore {
         }
     }
 
-    public func jobsReport(_ request: JobsReportRequest) async throws(StoreError) -> JobsReport {
-        try await self.report { (sql: inout ReportSQL, run: ReportSQL.Run) throws(StoreError) in try sql.jobsReport(request, run: run) }
-    }
-
-    public func failuresReport(_ request: FailuresReportRequest) async throws(StoreError) -> FailuresReport {
-        try await self.report { (sql: inout ReportSQL, run: ReportSQL.Run) throws(StoreError) in try sql.failuresReport(request, run: run) }
-    }
-
-    public func errorsReport(_ request: ErrorsReportRequest) async throws(StoreError) -> ErrorsReport {
-        try await self.report { (sql: inout ReportSQL, run: ReportSQL.Run) throws(StoreError) in try sql.errorsReport(request, run: run) }
-    }
-
     public func timeline(_ request: TimelineRequest) async throws(StoreError) -> EventsResult {
         try await self.read { (state: SQLiteReaderState) throws(StoreError) -> EventsResult in
             // Numbered placeholders: the timeline's condition uses some of its values twice.
@@ -257,7 +245,7 @@ public final class SQLiteStore: EventStore {
     }
 
     /// Runs a report's statements on one reader, each row's cells as text.
-    private func report<Result: Sendable>(
+    func report<Result: Sendable>(
         _ body: @escaping @Sendable (inout ReportSQL, ReportSQL.Run) throws(StoreError) -> Result
     ) async throws(StoreError) -> Result {
         try await self.read { (state: SQLiteReaderState) throws(StoreError) -> Result in
