@@ -157,14 +157,12 @@ struct Tail: AsyncParsableCommand {
             note(shown)
             self.show(TailBatch(events: shown, next: nil), progress: &progress, replaying: true)
         } else {
-            var after: EventCursor?
-            repeat {
-                let page = try await client.query(QueryRequest(filter: filter, order: .oldestFirst, limit: 1_000, after: after))
+            for try await page in client.pages(matching: filter) {
                 let shown = page.events.filter(admitted)
                 note(shown)
                 self.show(TailBatch(events: shown, next: nil), progress: &progress, replaying: true)
-                after = page.next
-            } while after != nil && progress.remaining > 0
+                if progress.remaining == 0 { break }
+            }
         }
         progress.cursor = newestShown
         if self.showCursor, !self.json, let newestShown {

@@ -76,7 +76,9 @@ public struct ErrorsReport: Sendable, Hashable {
             let mean = values.isEmpty ? 0 : Double(values.reduce(0, +)) / Double(values.count)
             let variance = values.isEmpty ? 0 : values.reduce(0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / Double(values.count)
             return Series(eventType: value.0, severity: value.1, counts: values, mean: mean, standardDeviation: variance.squareRoot())
-        }.sorted { ($0.severity.rawValue, $1.eventType) > ($1.severity.rawValue, $0.eventType) }
+        }.sorted { lhs, rhs in
+            lhs.severity != rhs.severity ? lhs.severity.rawValue > rhs.severity.rawValue : lhs.eventType < rhs.eventType
+        }
     }
 
     public func encode(into buffer: inout ByteBuffer) {

@@ -98,13 +98,9 @@ struct RequestDispatcher: Sendable {
             }
             return try await self.ingest(message.events, acknowledged: message.flags.contains(.acknowledge), peer: access.credentials)
         case .query(let query):
-            if let refusal = try await self.settle(&writes) { return .respond(refusal) }
-            return await self.read {
+            return try await self.read(after: &writes) {
                 try query.validate(maximumLimit: self.configuration.maximumQueryLimit)
-                var result = try await self.store.query(query)
-                // One rendering whichever store answered.
-                result.events = result.events.map(\.withCanonicalMetadata)
-                return .events(result.truncated(toEncodedBytes: self.configuration.maximumResponseBytes))
+                return self.page(try await self.store.query(query))
             }
         case .subscribe(let subscribe):
             do {
@@ -115,36 +111,29 @@ struct RequestDispatcher: Sendable {
             }
             return .subscribe(subscribe)
         case .count(let count):
-            if let refusal = try await self.settle(&writes) { return .respond(refusal) }
-            return await self.read {
+            return try await self.read(after: &writes) {
                 try count.filter.validate()
                 return .count(CountResult(count: try await self.store.count(count.filter)))
             }
         case .reportJobs(let report):
-            if let refusal = try await self.settle(&writes) { return .respond(refusal) }
-            return await self.read {
+            return try await self.read(after: &writes) {
                 try report.validate()
                 return .jobsReport(try await self.store.jobsReport(report))
             }
         case .reportFailures(let report):
-            if let refusal = try await self.settle(&writes) { return .respond(refusal) }
-            return await self.read {
+            return try await self.read(after: &writes) {
                 try report.validate()
                 return .failuresReport(try await self.store.failuresReport(report))
             }
         case .reportErrors(let report):
-            if let refusal = try await self.settle(&writes) { return .respond(refusal) }
-            return await self.read {
+            return try await self.read(after: &writes) {
                 try report.validate()
                 return .errorsReport(try await self.store.errorsReport(report))
             }
         case .timeline(let timeline):
-            if let refusal = try await self.settle(&writes) { return .respond(refusal) }
-            return await self.read {
+            return try await self.read(after: &writes) {
                 try timeline.validate(maximumLimit: self.configuration.maximumQueryLimit)
-                var result = try await self.store.timeline(timeline)
-                result.events = result.events.map(\.withCanonicalMetadata)
-                return .events(result.truncated(toEncodedBytes: self.configuration.maximumResponseBytes))
+                return self.page(try await self.store.timeline(timeline))
             }
         }
     }
@@ -188,6 +177,19 @@ struct RequestDispatcher: Sendable {
         self.stats.add(\.eventsReceived, Int64(events.count))
         guard let ticket else { return .noResponse }
         return .respondAfterCommit(committed: UInt32(events.count), ticket)
+    }
+
+    /// A read that sees this connection's own writes: settled first, then run within the read's accounting.
+    private func read(after writes: inout ConnectionWrites, _ body: () async throws -> LedgerResponse) async throws -> Outcome {
+        if let refusal = try await self.settle(&writes) { return .respond(refusal) }
+        return await self.read(body)
+    }
+
+    /// A page of events as every store answers it: one rendering of metadata, cut to the response's bytes.
+    private func page(_ result: EventsResult) -> LedgerResponse {
+        var result = result
+        result.events = result.events.map(\.withCanonicalMetadata)
+        return .events(result.truncated(toEncodedBytes: self.configuration.maximumResponseBytes))
     }
 
     /// Waits until every event this connection sent before a read is committed (or refused), so the

@@ -62,7 +62,8 @@ struct ReportReference {
         return sorted[(p * sorted.count + 99) / 100 - 1]
     }
 
-    private static func keyOrder(_ lhs: String?, _ rhs: String?) -> Bool {
+    /// Keys by their bytes, nil last: how both stores order a report's rows.
+    static func keyOrder(_ lhs: String?, _ rhs: String?) -> Bool {
         switch (lhs, rhs) {
         case (nil, _): false
         case (_, nil): true

@@ -216,13 +216,7 @@ struct ReportSQL {
 
     /// A UNION ALL keeps no order of its own: the rows by job type, by bytes, unknown last.
     private static func typeOrder(_ rows: [JobsReport.Row]) -> [JobsReport.Row] {
-        rows.sorted { lhs, rhs in
-            switch (lhs.jobType, rhs.jobType) {
-            case (nil, _): false
-            case (_, nil): true
-            case (let left?, let right?): Array(left.utf8).lexicographicallyPrecedes(Array(right.utf8))
-            }
-        }
+        rows.sorted { ReportReference.keyOrder($0.jobType, $1.jobType) }
     }
 
     mutating func failuresReport(_ request: FailuresReportRequest, run: Run) throws(StoreError) -> FailuresReport {
