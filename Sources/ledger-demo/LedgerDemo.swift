@@ -2,6 +2,11 @@ import ArgumentParser
 import Foundation
 import LedgerClient
 import LedgerProtocol
+import Synchronization
+
+/// Set by the first SIGINT or SIGTERM: the run ends after the video at hand, so the clients
+/// still flush and the drop summary still prints.
+private let stopRequested = Atomic<Bool>(false)
 
 @main
 struct LedgerDemo: AsyncParsableCommand {
@@ -16,6 +21,9 @@ struct LedgerDemo: AsyncParsableCommand {
 
             Without a daemon the orchestrator runs exactly the same: the ledger never gets in \
             its way.
+
+            SIGINT or SIGTERM ends the run after the video at hand, as if --videos had said so; \
+            a second one ends it at once.
             """,
         version: LedgerDefaults.version
     )
@@ -60,8 +68,11 @@ struct LedgerDemo: AsyncParsableCommand {
         let jobs = client("jobs")
         let worker = client("worker")
         let workerID = "worker-\(ProcessInfo.processInfo.processIdentifier)"
+        let stopSignals = Self.stopOnSignals()
+        defer { stopSignals.forEach { $0.cancel() } }
 
         for index in 1...self.videos {
+            if stopRequested.load(ordering: .relaxed) { break }
             let videoID = UUID().lowercaseText
             await self.step()
             uploads.logEvent(
@@ -106,6 +117,20 @@ struct LedgerDemo: AsyncParsableCommand {
         if self.printDrops {
             FileHandle.standardError.write(
                 Data("ledger-demo: dropped \(dropped) events; \(unreported) of them not yet reported to ledgerd as gaps\n".utf8))
+        }
+    }
+
+    /// The first signal asks the loop to stop; the default action comes back for the second.
+    private static func stopOnSignals() -> [any DispatchSourceSignal] {
+        [SIGINT, SIGTERM].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                stopRequested.store(true, ordering: .relaxed)
+                signal(number, SIG_DFL)
+            }
+            source.resume()
+            return source
         }
     }
 
