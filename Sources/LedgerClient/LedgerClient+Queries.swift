@@ -62,4 +62,12 @@ extension LedgerClient {
         }
         return stats
     }
+
+    /// The daemon's retention policy, what each rule would remove now, and what passes removed.
+    public func retention() async throws -> RetentionStatus {
+        guard case .retentionStatus(let status) = try await self.connection.request(.retention) else {
+            throw LedgerClientError(code: .protocolViolation, message: "ledgerd answered retention with something else")
+        }
+        return status
+    }
 }

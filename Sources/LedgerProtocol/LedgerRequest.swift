@@ -19,12 +19,14 @@ public enum LedgerRequest: Sendable, Hashable {
     case reportFailures(FailuresReportRequest)
     case reportErrors(ErrorsReportRequest)
     case timeline(TimelineRequest)
+    /// The retention policy and what it removes; answered with `retention_status`.
+    case retention
 
     /// Whether the request changes the ledger (and so needs write access).
     public var isWrite: Bool {
         switch self {
         case .logEvent, .logJobEvent, .logClipEvent, .logBatch, .reportGap: true
-        case .ping, .sync, .query, .count, .stats, .subscribe, .reportJobs, .reportFailures, .reportErrors, .timeline: false
+        case .ping, .sync, .query, .count, .stats, .subscribe, .reportJobs, .reportFailures, .reportErrors, .timeline, .retention: false
         }
     }
 
@@ -51,6 +53,7 @@ public enum LedgerRequest: Sendable, Hashable {
         public static let reportFailures = ID(rawValue: 0x15)
         public static let reportErrors = ID(rawValue: 0x16)
         public static let timeline = ID(rawValue: 0x17)
+        public static let retention = ID(rawValue: 0x18)
     }
 
     public var id: ID {
@@ -70,12 +73,13 @@ public enum LedgerRequest: Sendable, Hashable {
         case .reportFailures: .reportFailures
         case .reportErrors: .reportErrors
         case .timeline: .timeline
+        case .retention: .retention
         }
     }
 
     public func encodePayload(into buffer: inout ByteBuffer) {
         switch self {
-        case .ping, .sync, .stats: break
+        case .ping, .sync, .stats, .retention: break
         case .logEvent(let message): message.encode(into: &buffer)
         case .logJobEvent(let message): message.encode(into: &buffer)
         case .logClipEvent(let message): message.encode(into: &buffer)
@@ -136,6 +140,9 @@ public enum LedgerRequest: Sendable, Hashable {
         case .stats:
             try empty("stats")
             return .stats
+        case .retention:
+            try empty("retention")
+            return .retention
         default:
             throw LedgerProtocolError(
                 code: .unknownMessageType,

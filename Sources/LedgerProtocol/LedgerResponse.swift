@@ -11,6 +11,7 @@ public enum LedgerResponse: Sendable, Hashable {
     case jobsReport(JobsReport)
     case failuresReport(FailuresReport)
     case errorsReport(ErrorsReport)
+    case retentionStatus(RetentionStatus)
     case error(ErrorResponse)
 
     /// The type byte of each response; responses have the high bit set so a stream
@@ -31,6 +32,7 @@ public enum LedgerResponse: Sendable, Hashable {
         public static let jobsReport = ID(rawValue: 0x94)
         public static let failuresReport = ID(rawValue: 0x95)
         public static let errorsReport = ID(rawValue: 0x96)
+        public static let retentionStatus = ID(rawValue: 0x97)
         public static let error = ID(rawValue: 0xFF)
     }
 
@@ -45,6 +47,7 @@ public enum LedgerResponse: Sendable, Hashable {
         case .jobsReport: .jobsReport
         case .failuresReport: .failuresReport
         case .errorsReport: .errorsReport
+        case .retentionStatus: .retentionStatus
         case .error: .error
         }
     }
@@ -60,6 +63,7 @@ public enum LedgerResponse: Sendable, Hashable {
         case .jobsReport(let message): message.encode(into: &buffer)
         case .failuresReport(let message): message.encode(into: &buffer)
         case .errorsReport(let message): message.encode(into: &buffer)
+        case .retentionStatus(let message): message.encode(into: &buffer)
         case .error(let message): message.encode(into: &buffer)
         }
     }
@@ -82,6 +86,7 @@ public enum LedgerResponse: Sendable, Hashable {
         case .jobsReport: return .jobsReport(try JobsReport.decode(from: &payload))
         case .failuresReport: return .failuresReport(try FailuresReport.decode(from: &payload))
         case .errorsReport: return .errorsReport(try ErrorsReport.decode(from: &payload))
+        case .retentionStatus: return .retentionStatus(try RetentionStatus.decode(from: &payload))
         case .error: return .error(try ErrorResponse.decode(from: &payload))
         default:
             throw LedgerProtocolError(

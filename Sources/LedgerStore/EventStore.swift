@@ -50,6 +50,25 @@ public protocol EventStore: Sendable {
     /// tail that starts now would resume from.
     func latestSequence() async throws(StoreError) -> Int64
 
+    /// How many stored events the selection holds, and the range of their timestamps: what a
+    /// retention pass announces before it removes them.
+    func expirySummary(_ selection: ExpirySelection) async throws(StoreError) -> ExpirySummary
+
+    /// Removes, in one transaction, up to `limit` of the selection's events after `cursor`, oldest
+    /// first: one slice of a retention pass, small enough that commits never wait long behind it.
+    func expire(_ selection: ExpirySelection, after cursor: EventCursor?, limit: Int) async throws(StoreError) -> ExpiryProgress
+
+    /// Takes the right to remove expired events, so that of several daemons on one database only one
+    /// purges at a time; false while another holds it.
+    func claimRetention() async throws(StoreError) -> Bool
+
+    /// Gives the right back.
+    func releaseRetention() async
+
+    /// Returns space that removals freed to the file system, one slice at a time where the backend
+    /// can; true while more remains.
+    func reclaimSpace() async throws(StoreError) -> Bool
+
     /// Finishes pending work and releases the backend; later calls fail with `StoreError.Code.closed`.
     func close() async
 
@@ -65,6 +84,14 @@ extension EventStore {
     public var counters: [StatsResult.Counter] { [] }
 
     public func checkHealth() async throws(StoreError) {}
+
+    /// A store with one writer, which nothing else shares, always has the right.
+    public func claimRetention() async throws(StoreError) -> Bool { true }
+
+    public func releaseRetention() async {}
+
+    /// A backend that returns space by itself (PostgreSQL's autovacuum) has nothing to do here.
+    public func reclaimSpace() async throws(StoreError) -> Bool { false }
 
     /// A store whose commits are durable when they return.
     public func commit(requests: [[LedgerEvent]]) async throws(StoreError) -> StoreCommit {

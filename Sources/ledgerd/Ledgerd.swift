@@ -212,6 +212,25 @@ struct Ledgerd: AsyncParsableCommand {
     @Flag(name: .long, help: "Let TLS peers log events too; by default they may only query, read stats and tail. [env: LEDGER_TLS_ALLOW_WRITES=1]")
     var tlsAllowWrites = false
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            """
+            How long to keep each kind of event, as comma-separated NAME=AGE rules: NAME a severity (INFO, WARN, ERROR) \
+            or an event type, which wins over its severity; AGE a whole number with s, min, h, d, w or y (365 days), or \
+            forever. For example 'INFO=30d,WARN=180d,video_uploaded=2y'. An event's age is counted from its timestamp. \
+            Kinds without a rule are kept forever; gap records (ledger_gap) follow WARN unless named; each removal is \
+            recorded as a ledger_retention event, kept unless named. [env: LEDGER_RETAIN] (default: forever)
+            """, valueName: "rules"))
+    var retain: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Look for expired events this often, in seconds, and once at start. [env: LEDGER_RETAIN_INTERVAL] (default: \(Ledgerd.seconds(Ledgerd.defaults.retentionInterval)))",
+            valueName: "seconds"))
+    var retainInterval: String?
+
     /// The options as typed, for the library to resolve.
     var options: LedgerDaemonOptions {
         var options = LedgerDaemonOptions()
@@ -242,6 +261,8 @@ struct Ledgerd: AsyncParsableCommand {
         options.tlsMaxConnections = self.tlsMaxConnections
         options.tlsHandshakeTimeout = self.tlsHandshakeTimeout
         options.tlsAllowWrites = self.tlsAllowWrites
+        options.retain = self.retain
+        options.retainInterval = self.retainInterval
         return options
     }
 

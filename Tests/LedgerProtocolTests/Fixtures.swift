@@ -53,6 +53,7 @@ enum Fixtures {
         .reportFailures(failuresRequest),
         .reportErrors(errorsRequest),
         .timeline(timelineRequest),
+        .retention,
         .timeline(TimelineRequest(entityType: "job", entityID: jobID.lowercaseText, limit: 50, after: EventCursor(timestamp: timestamp, id: eventID))),
     ]
 
@@ -75,6 +76,15 @@ enum Fixtures {
         since: LedgerTimestamp(rawValue: 1_764_028_800_000_000), bucketSeconds: 3_600, bucketCount: 168,
         rows: [.init(bucket: 0, eventType: "job_processing_failed", severity: .error, count: 2), .init(bucket: 5, eventType: "upload_slow", severity: .warn, count: 1)])
 
+    static let retentionStatus = RetentionStatus(
+        policy: "INFO=30d,ERROR=forever",
+        rules: [
+            .init(rule: "INFO=30d", before: LedgerTimestamp(rawValue: 1_762_041_600_000_000), pending: 7, lastRemoved: 1_000, removedSinceStart: 1_500),
+            .init(rule: "ERROR=forever", before: nil, pending: 0, lastRemoved: 0, removedSinceStart: 0),
+        ],
+        lastPassStarted: LedgerTimestamp(rawValue: 1_764_633_600_000_000), lastPassFinished: LedgerTimestamp(rawValue: 1_764_633_601_000_000),
+        nextPass: LedgerTimestamp(rawValue: 1_764_637_201_000_000), note: "")
+
     static let gap = ReportGap(
         id: eventID, client: "upload-service", reason: .daemonUnreachable, events: 120, firstDropped: timestamp,
         lastDropped: LedgerTimestamp(rawValue: timestamp.rawValue + 5_000_000))
@@ -95,5 +105,7 @@ enum Fixtures {
         .jobsReport(JobsReport(rows: [], slowest: [])),
         .failuresReport(failuresReport),
         .errorsReport(errorsReport),
+        .retentionStatus(retentionStatus),
+        .retentionStatus(RetentionStatus(policy: "forever", rules: [], lastPassStarted: nil, lastPassFinished: nil, nextPass: nil, note: "")),
     ]
 }

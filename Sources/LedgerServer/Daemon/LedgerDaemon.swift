@@ -34,12 +34,16 @@ public struct LedgerDaemon: Sendable {
         let server = LedgerServer(
             configuration: configuration, queue: queue, store: store, stats: stats, hub: hub, logger: logger, onListening: onReady)
         let health = StoreHealthCheck(store: store, stats: stats, interval: configuration.storeCheckInterval, logger: logger)
+        let retention = RetentionService(
+            policy: configuration.retention, interval: configuration.retentionInterval, store: store, queue: queue, stats: stats,
+            log: server.retentionLog, logger: logger)
         return ServiceGroup(
             configuration: .init(
                 services: [
                     .init(service: writer, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
                     .init(service: server, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
                     .init(service: health, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore),
+                    .init(service: retention, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore),
                 ],
                 gracefulShutdownSignals: gracefulShutdownSignals,
                 logger: logger

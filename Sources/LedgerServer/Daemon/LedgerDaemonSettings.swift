@@ -35,6 +35,8 @@ public struct LedgerDaemonOptions: Sendable, Equatable {
     public var tlsMaxConnections: String?
     public var tlsHandshakeTimeout: String?
     public var tlsAllowWrites = false
+    public var retain: String?
+    public var retainInterval: String?
 
     public init() {}
 }
@@ -143,6 +145,11 @@ public struct LedgerDaemonSettings: Sendable {
             return .some(Set(uids))
         }
         configuration.tls = try Self.tls(options, source)
+        configuration.retention = try Self.retention(options.retain, source)
+        configuration.retentionInterval =
+            try source.seconds(
+                options.retainInterval, env: "LEDGER_RETAIN_INTERVAL", default: configuration.retentionInterval, in: 1...604_800)
+            ?? configuration.retentionInterval
         self.configuration = configuration
     }
 
@@ -168,6 +175,24 @@ public struct LedgerDaemonSettings: Sendable {
         var tls = TLSListenerConfiguration(host: address.host, port: address.port, certificatePath: certificate, privateKeyPath: key, clientCAPath: authority)
         tls.allowWrites = options.tlsAllowWrites || source.environment["LEDGER_TLS_ALLOW_WRITES"] == "1"
         return tls
+    }
+
+    /// The retention policy; a bad one is named with the rule at fault and where the value came from.
+    private static func retention(_ flag: String?, _ source: Source) throws(Error) -> RetentionPolicy {
+        let origin: String
+        let text: String
+        if let flag {
+            (origin, text) = ("--retain \"\(flag)\"", flag)
+        } else if let value = source.environment["LEDGER_RETAIN"], !value.isEmpty {
+            (origin, text) = ("environment variable LEDGER_RETAIN=\"\(value)\"", value)
+        } else {
+            return .keepEverything
+        }
+        do throws(RetentionPolicy.Problem) {
+            return try RetentionPolicy(parsing: text)
+        } catch {
+            throw Error(description: "\(origin) is not valid: rule \(error)")
+        }
     }
 
     /// `127.0.0.1:7443`, `localhost:0`, `[::1]:7443`.

@@ -69,6 +69,10 @@ public struct LedgerServerConfiguration: Sendable {
     public var readLimits = StoreReadLimits()
     /// The TLS listener for remote peers; nil (the default) means none: there is never plaintext TCP.
     public var tls: TLSListenerConfiguration?
+    /// How long each kind of event is kept; by default everything, forever.
+    public var retention: RetentionPolicy = .keepEverything
+    /// How often the daemon looks for expired events (it also looks once at start).
+    public var retentionInterval: Duration = .seconds(3_600)
     /// Name and version reported by ping and stats.
     public var serverName: String = "ledgerd/\(LedgerDefaults.version)"
 

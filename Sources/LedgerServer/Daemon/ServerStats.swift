@@ -8,6 +8,8 @@ public final class ServerStats: Sendable {
     public let eventsDuplicate = ManagedAtomic<Int64>(0)
     public let eventsRejected = ManagedAtomic<Int64>(0)
     public let eventsFailed = ManagedAtomic<Int64>(0)
+    /// Events removed by retention since start.
+    public let eventsExpired = ManagedAtomic<Int64>(0)
     public let batchesCommitted = ManagedAtomic<Int64>(0)
     public let connectionsCurrent = ManagedAtomic<Int64>(0)
     /// Of `connectionsCurrent`, those on the Unix socket and those from TLS peers: each has its own limit.
@@ -70,6 +72,7 @@ public final class ServerStats: Sendable {
                 .init("events_duplicate", load(\.eventsDuplicate)),
                 .init("events_rejected", load(\.eventsRejected)),
                 .init("events_failed", load(\.eventsFailed)),
+                .init("events_expired", load(\.eventsExpired)),
                 .init("gap_reports", load(\.gapReports)),
                 .init("events_dropped_by_clients", load(\.eventsDroppedByClients)),
                 .init("batches_committed", load(\.batchesCommitted)),

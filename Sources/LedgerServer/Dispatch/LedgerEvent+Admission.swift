@@ -6,13 +6,19 @@ extension LedgerEvent {
     /// metadata, and the sender the kernel saw. Mutating, so it works on the event where it
     /// lies in its array instead of on a copy.
     ///
-    /// Only a `report_gap` may write a gap record, so a client cannot forge or hide one by logging.
+    /// Only a `report_gap` may write a gap record, and only the daemon a removal record, so a client
+    /// cannot forge either by logging.
     mutating func admit(arrivedAt now: LedgerTimestamp, from peer: PeerCredentials?, gapRecord: Bool) throws(LedgerProtocolError) {
         try self.validate()
         if !gapRecord, self.eventType == ReportGap.eventType {
             throw LedgerProtocolError(
                 code: .invalidEvent,
                 message: "event_type '\(ReportGap.eventType)' is reserved for the gap records ledgerd writes from report_gap")
+        }
+        if self.eventType == RetentionPolicy.recordEventType {
+            throw LedgerProtocolError(
+                code: .invalidEvent,
+                message: "event_type '\(RetentionPolicy.recordEventType)' is reserved for the records ledgerd writes of what retention removed")
         }
         if self.timestamp == nil { self.timestamp = now }
         if self.id == LedgerEvent.unassignedID {

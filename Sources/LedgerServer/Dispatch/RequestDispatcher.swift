@@ -14,6 +14,7 @@ struct RequestDispatcher: Sendable {
     let store: any EventStore
     let stats: ServerStats
     let hub: TailHub
+    let retention: RetentionLog
     let facts: [StatsResult.Fact]
     let logger: Logger
 
@@ -135,7 +136,24 @@ struct RequestDispatcher: Sendable {
                 try timeline.validate(maximumLimit: self.configuration.maximumQueryLimit)
                 return self.page(try await self.store.timeline(timeline))
             }
+        case .retention:
+            return try await self.read(after: &writes) {
+                .retentionStatus(try await self.retentionStatus())
+            }
         }
+    }
+
+    /// The log's status, with what each rule would remove if a pass ran now.
+    private func retentionStatus() async throws -> RetentionStatus {
+        let policy = self.retention.policy
+        let now = LedgerTimestamp.now()
+        let through = try await self.store.latestSequence()
+        var measured: [RetentionPolicy.Rule: (before: LedgerTimestamp, pending: UInt64)] = [:]
+        for rule in policy.expiringRules {
+            guard let selection = ExpirySelection(rule: rule, of: policy, now: now, throughSequence: through) else { continue }
+            measured[rule] = (selection.before, try await self.store.expirySummary(selection).events)
+        }
+        return self.retention.status(measured: measured)
     }
 
     private func ingest(

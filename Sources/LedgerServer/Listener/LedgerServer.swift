@@ -24,6 +24,8 @@ public struct LedgerServer: Service {
 
     let configuration: LedgerServerConfiguration
     let dispatcher: RequestDispatcher
+    /// What retention has done, which the retention service writes and `retention` requests read.
+    let retentionLog: RetentionLog
     let eventLoopGroup: any EventLoopGroup
     let logger: Logger
     let onListening: @Sendable (Listening) -> Void
@@ -40,13 +42,15 @@ public struct LedgerServer: Service {
     ) {
         self.configuration = configuration
         let started = LedgerTimestamp.now()
+        self.retentionLog = RetentionLog(policy: configuration.retention)
         self.dispatcher = RequestDispatcher(
-            configuration: configuration, queue: queue, store: store, stats: stats, hub: hub,
+            configuration: configuration, queue: queue, store: store, stats: stats, hub: hub, retention: self.retentionLog,
             facts: [
                 .init("server", configuration.serverName),
                 .init("store", store.description),
                 .init("socket", configuration.socketPath),
                 .init("tls_listen", configuration.tls.map { "\($0.host):\($0.port)" } ?? "off"),
+                .init("retention", configuration.retention.description),
                 .init("started_at", started.iso8601),
                 .init("pid", "\(getpid())"),
             ],

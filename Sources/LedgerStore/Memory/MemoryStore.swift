@@ -110,17 +110,46 @@ public final class MemoryStore: EventStore {
 
     public func events(afterSequence sequence: Int64, matching filter: EventFilter, limit: Int) async throws(StoreError) -> [LedgerEvent] {
         try self.withOpenState { state in
-            // Sequences ascend through the buffer without gaps, so the start is found by arithmetic.
-            guard let first = state.events.first?.sequence else { return [] }
-            let start = max(0, Int(min(sequence - first + 1, Int64(state.events.count))))
+            // Sequences ascend through the buffer (with gaps where retention removed events): a binary search finds the start.
+            var low = state.events.startIndex
+            var high = state.events.endIndex
+            while low < high {
+                let middle = state.events.index(low, offsetBy: state.events.distance(from: low, to: high) / 2)
+                if state.events[middle].sequence ?? 0 <= sequence {
+                    low = state.events.index(after: middle)
+                } else {
+                    high = middle
+                }
+            }
             var found: [LedgerEvent] = []
-            var index = state.events.index(state.events.startIndex, offsetBy: start)
+            var index = low
             while index != state.events.endIndex, found.count < limit {
                 let event = state.events[index]
                 if filter.matches(event) { found.append(event) }
                 index = state.events.index(after: index)
             }
             return found
+        }
+    }
+
+    public func expirySummary(_ selection: ExpirySelection) async throws(StoreError) -> ExpirySummary {
+        try self.withOpenState { state in
+            let timestamps = state.events.lazy.filter(selection.contains).compactMap(\.timestamp)
+            return ExpirySummary(events: UInt64(timestamps.count), oldest: timestamps.min(), newest: timestamps.max())
+        }
+    }
+
+    /// Rebuilds the buffer without the slice's events: linear in what is held, which is bounded.
+    public func expire(_ selection: ExpirySelection, after cursor: EventCursor?, limit: Int) async throws(StoreError) -> ExpiryProgress {
+        try self.withOpenState { state in
+            let chosen = state.events.filter { event in
+                selection.contains(event) && cursor.map { Self.less(Self.key($0), Self.key(event)) } ?? true
+            }.sorted { Self.less(Self.key($0), Self.key($1)) }.prefix(limit)
+            let removed = Set(chosen.map(\.id))
+            var kept = CircularBuffer<LedgerEvent>(initialCapacity: self.capacity)
+            for event in state.events where !removed.contains(event.id) { kept.append(event) }
+            state.events = kept
+            return ExpiryProgress(removed: chosen.count, last: chosen.last.map { EventCursor(timestamp: Self.key($0).timestamp, id: $0.id) })
         }
     }
 

@@ -15,6 +15,9 @@ public final class PostgresStore: EventStore, ReportRunning {
     let writer: Worker<PostgresConnection>
     let secondWriter: Worker<PostgresConnection>
     private let readers: WorkerPool<PostgresConnection>
+    /// Retention's own connection: PostgreSQL removes rows beside concurrent inserts, so a slice
+    /// never waits behind a commit, nor a commit behind a slice; it also holds the retention lock.
+    private let retention: Worker<PostgresConnection>
     private let queryTimeout: Duration?
     /// Held while a split batch's two jobs are queued, so both writers take split batches in the same order.
     let pairing = NIOLock()
@@ -60,6 +63,16 @@ public final class PostgresStore: EventStore, ReportRunning {
                 try PostgresConnection(info: connectionInfo, settings: settings)
             }
         } catch {
+            await self.secondWriter.shutdown()
+            await self.writer.shutdown()
+            throw error
+        }
+        do {
+            self.retention = try await Worker(name: "ledger-postgres-retention") { () throws(StoreError) in
+                try PostgresConnection(info: connectionInfo)
+            }
+        } catch {
+            await self.readers.shutdown()
             await self.secondWriter.shutdown()
             await self.writer.shutdown()
             throw error
@@ -190,7 +203,69 @@ public final class PostgresStore: EventStore, ReportRunning {
         }
     }
 
+    public func expirySummary(_ selection: ExpirySelection) async throws(StoreError) -> ExpirySummary {
+        try await self.read { (connection: PostgresConnection) throws(StoreError) -> ExpirySummary in
+            try connection.reconnectIfBroken()
+            let sql = Self.selectionSQL(selection, after: nil)
+            let result = try connection.execute(
+                "SELECT count(*), \(Self.microseconds("min(timestamp)")), \(Self.microseconds("max(timestamp)")) FROM ledger_events" + sql.whereClause,
+                sql.values.map(\.postgresText), as: .queryFailed)
+            return ExpirySummary(
+                events: result.text(0, 0).flatMap { UInt64($0) } ?? 0, oldest: result.text(0, 1).flatMap { Int64($0) }.map(LedgerTimestamp.init(rawValue:)),
+                newest: result.text(0, 2).flatMap { Int64($0) }.map(LedgerTimestamp.init(rawValue:)))
+        }
+    }
+
+    public func expire(_ selection: ExpirySelection, after cursor: EventCursor?, limit: Int) async throws(StoreError) -> ExpiryProgress {
+        try await self.retention.run { (connection: PostgresConnection) throws(StoreError) -> ExpiryProgress in
+            try connection.reconnectIfBroken()
+            let sql = Self.selectionSQL(selection, after: cursor)
+            // The slice's keys, oldest first, then its newest key; (timestamp, id) names a row in either layout.
+            let text = """
+                WITH slice AS (SELECT timestamp, id FROM ledger_events\(sql.whereClause)\(EventQuerySQL.orderClause(.oldestFirst)) LIMIT \(limit)),
+                gone AS (DELETE FROM ledger_events WHERE (timestamp, id) IN (SELECT timestamp, id FROM slice) RETURNING timestamp, id)
+                SELECT (SELECT count(*) FROM gone), \(Self.microseconds("timestamp")), id::text FROM slice ORDER BY timestamp DESC, id DESC LIMIT 1
+                """
+            let result = try connection.execute(text, sql.values.map(\.postgresText), as: .writeFailed)
+            guard result.rowCount == 1, let removed = result.text(0, 0).flatMap({ Int($0) }),
+                let micros = result.text(0, 1).flatMap({ Int64($0) }), let id = result.text(0, 2).flatMap(UUID.init(uuidString:))
+            else {
+                return ExpiryProgress(removed: 0, last: nil)
+            }
+            return ExpiryProgress(removed: removed, last: EventCursor(timestamp: LedgerTimestamp(rawValue: micros), id: id))
+        }
+    }
+
+    /// A session advisory lock on the retention connection: held for the pass, and let go by the
+    /// server if this daemon dies, so a crashed purger never blocks the others.
+    public func claimRetention() async throws(StoreError) -> Bool {
+        try await self.retention.run { (connection: PostgresConnection) throws(StoreError) -> Bool in
+            try connection.reconnectIfBroken()
+            let result = try connection.execute("SELECT pg_try_advisory_lock($1::bigint)", [Self.retentionLockKey], as: .unavailable)
+            return result.text(0, 0) == "t"
+        }
+    }
+
+    public func releaseRetention() async {
+        _ = try? await self.retention.run { (connection: PostgresConnection) throws(StoreError) in
+            _ = try connection.execute("SELECT pg_advisory_unlock($1::bigint)", [Self.retentionLockKey], as: .unavailable)
+        }
+    }
+
+    /// Beside the migrator's key ("ledger" in ASCII codes), "retain".
+    static let retentionLockKey = "114101116097105110"
+
+    private static func selectionSQL(_ selection: ExpirySelection, after cursor: EventCursor?) -> EventQuerySQL {
+        selection.sql(after: cursor, placeholder: { "$\($0)" }, timestampEncoding: .iso8601(cast: "::timestamptz"), uuidCast: "::uuid")
+    }
+
+    /// A timestamptz expression as integer microseconds since the epoch, exactly.
+    private static func microseconds(_ expression: String) -> String {
+        "((extract(epoch FROM date_trunc('second', \(expression)))::bigint * 1000000) + extract(microseconds FROM \(expression))::bigint % 1000000)"
+    }
+
     public func close() async {
+        await self.retention.shutdown()
         await self.writer.shutdown()
         await self.secondWriter.shutdown()
         await self.readers.shutdown()

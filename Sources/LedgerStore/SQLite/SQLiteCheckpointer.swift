@@ -49,6 +49,9 @@ final class SQLiteCheckpointer: Sendable {
         self.logger = logger
         self.worker = try await Worker(name: "ledger-sqlite-checkpointer") { () throws(StoreError) in
             let connection = try SQLiteConnection(path: path)
+            // The first connection to a new file: switching it to WAL writes its header, which fixes
+            // auto_vacuum, so this is where a new file is made for incremental vacuum (SQLiteStore).
+            try connection.execute("PRAGMA auto_vacuum=INCREMENTAL", as: .unavailable)
             // Until a connection has read the file it does not know the log exists, and checkpoints nothing.
             try connection.execute("PRAGMA journal_mode=WAL", as: .unavailable)
             return connection

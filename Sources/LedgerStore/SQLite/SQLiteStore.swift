@@ -263,6 +263,35 @@ public final class SQLiteStore: EventStore, ReportRunning {
         }
     }
 
+    public func expirySummary(_ selection: ExpirySelection) async throws(StoreError) -> ExpirySummary {
+        try await self.read { (state: SQLiteReaderState) throws(StoreError) -> ExpirySummary in
+            let sql = selection.sql(after: nil, placeholder: { _ in "?" })
+            let statement = try state.connection.prepare("SELECT count(*), min(timestamp), max(timestamp) FROM ledger_events" + sql.whereClause)
+            statement.bind(sql.values.map(SQLiteStatement.Value.init))
+            guard try statement.step(as: .queryFailed) else { return ExpirySummary(events: 0, oldest: nil, newest: nil) }
+            func timestamp(_ column: Int32) -> LedgerTimestamp? {
+                statement.isNull(column) ? nil : LedgerTimestamp(rawValue: statement.integer(column))
+            }
+            return ExpirySummary(events: UInt64(statement.integer(0)), oldest: timestamp(1), newest: timestamp(2))
+        }
+    }
+
+    public func expire(_ selection: ExpirySelection, after cursor: EventCursor?, limit: Int) async throws(StoreError) -> ExpiryProgress {
+        let flusher = self.flusher
+        return try await self.writer.run { (state: SQLiteWriterState) throws(StoreError) -> ExpiryProgress in
+            try flusher.checkUsable()
+            if let problem = state.files.problem() {
+                flusher.noteFilesChanged()
+                throw flusher.fail(StoreError(code: .writeFailed, message: "\(problem); no more changes are made until ledgerd restarts"))
+            }
+            return try state.expire(selection, after: cursor, limit: limit)
+        }
+    }
+
+    public func reclaimSpace() async throws(StoreError) -> Bool {
+        try await self.writer.run { (state: SQLiteWriterState) throws(StoreError) -> Bool in try state.reclaimSpace() }
+    }
+
     public var counters: [StatsResult.Counter] {
         self.flusher.counters
     }
@@ -341,6 +370,62 @@ final class SQLiteWriterState {
             throw error
         }
         return sequences
+    }
+
+    /// One slice of a retention pass: the selection's oldest events after `cursor`, found and removed
+    /// in one transaction.
+    func expire(_ selection: ExpirySelection, after cursor: EventCursor?, limit: Int) throws(StoreError) -> ExpiryProgress {
+        self.checkpointer.betweenCommits(on: self.connection)
+        let sql = selection.sql(after: cursor, placeholder: { _ in "?" })
+        let select = try self.connection.prepare(
+            "SELECT rowid, timestamp, id FROM ledger_events" + sql.whereClause + EventQuerySQL.orderClause(.oldestFirst) + " LIMIT \(limit)",
+            as: .writeFailed)
+        let delete = try self.connection.prepare("DELETE FROM ledger_events WHERE rowid = ?", as: .writeFailed)
+        try self.connection.execute("BEGIN IMMEDIATE")
+        do {
+            select.bind(sql.values.map(SQLiteStatement.Value.init))
+            var rows: [Int64] = []
+            var last: EventCursor?
+            while try select.step(as: .writeFailed) {
+                rows.append(select.integer(0))
+                if let id = select.text(2).flatMap(UUID.init(uuidString:)) {
+                    last = EventCursor(timestamp: LedgerTimestamp(rawValue: select.integer(1)), id: id)
+                }
+            }
+            select.reset()
+            for row in rows {
+                delete.reset()
+                delete.bind([.integer(row)])
+                _ = try delete.step(as: .writeFailed)
+            }
+            delete.reset()
+            try self.connection.execute("COMMIT")
+            return ExpiryProgress(removed: rows.count, last: last)
+        } catch {
+            select.reset()
+            delete.reset()
+            try? self.connection.execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Pages per slice of incremental vacuum: 8 MiB of 4 KiB pages, a short write.
+    static let reclaimPages = 2_048
+
+    /// Truncates free pages off the end of the file, a slice at a time, when the file was created for
+    /// it (auto_vacuum is fixed when a file is made, and ledgerd makes new files incremental, so
+    /// retention's space goes back without a VACUUM); an older file keeps its free pages and fills
+    /// them before it grows.
+    func reclaimSpace() throws(StoreError) -> Bool {
+        func value(_ pragma: String) throws(StoreError) -> Int64 {
+            let statement = try self.connection.prepare("PRAGMA \(pragma)", as: .writeFailed)
+            defer { statement.reset() }
+            return try statement.step(as: .writeFailed) ? statement.integer(0) : 0
+        }
+        guard try value("auto_vacuum") == 2, try value("freelist_count") > 0 else { return false }
+        self.checkpointer.betweenCommits(on: self.connection)
+        try self.connection.execute("PRAGMA incremental_vacuum(\(Self.reclaimPages))")
+        return try value("freelist_count") > 0
     }
 
     func lastSequence() throws(StoreError) -> Int64 {

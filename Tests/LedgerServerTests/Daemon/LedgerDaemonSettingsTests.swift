@@ -70,7 +70,24 @@ import Testing
         Case(env: "LEDGER_TLS_HANDSHAKE_TIMEOUT", option: \.tlsHandshakeTimeout, value: "3", other: "4", bad: "0") {
             Self.seconds($0.configuration.tlsHandshakeTimeout)
         },
+        Case(env: "LEDGER_RETAIN", option: \.retain, value: "INFO=30d", other: "WARN=1y,video_uploaded=2y", bad: "INFO=30d,WARN=6mo") {
+            $0.configuration.retention.description
+        },
+        Case(env: "LEDGER_RETAIN_INTERVAL", option: \.retainInterval, value: "60", other: "120", bad: "0") {
+            Self.seconds($0.configuration.retentionInterval)
+        },
     ]
+
+    /// The bad rule is named, not only the whole value.
+    @Test func aBadRetentionRuleIsNamed() {
+        var options = LedgerDaemonOptions()
+        options.retain = "INFO=30d,WARN=6mo,ERROR=forever"
+        #expect {
+            try Self.settings(options)
+        } throws: { error in
+            "\(error)" == "--retain \"INFO=30d,WARN=6mo,ERROR=forever\" is not valid: rule 'WARN=6mo': unknown unit 'mo' in '6mo': use s, min, h, d, w or y"
+        }
+    }
 
     static let home = ["HOME": "/home/ledger-test"]
 

@@ -1,0 +1,131 @@
+import Foundation
+import LedgerFiles
+import LedgerProtocol
+import LedgerStore
+import Logging
+import ServiceLifecycle
+
+/// Removes what the retention policy says has expired: once at start, then every interval.
+///
+/// Each rule's pass first commits one `ledger_retention` record through the ingest queue, as any
+/// event (so tails and queries see it), saying which rule removes how many events from which time
+/// range; then it removes exactly those, in slices sized to take a few milliseconds each, with the
+/// writer left free between slices for as long as the slice took, so ingest never stalls behind a
+/// purge. A pass cut short (a crash, a shutdown) leaves its record and the rest for the next pass.
+struct RetentionService: Service {
+    let policy: RetentionPolicy
+    let interval: Duration
+    let store: any EventStore
+    let queue: IngestQueue
+    let stats: ServerStats
+    let log: RetentionLog
+    let logger: Logger
+
+    /// Slices start at this many events and grow or shrink to take about `sliceTarget`.
+    static let firstSlice = 500
+    static let slices = 50...10_000
+    static let sliceTarget: ClosedRange<Duration> = .milliseconds(5)...(.milliseconds(20))
+
+    func run() async throws {
+        guard !self.policy.expiringRules.isEmpty else { return }
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                await self.pass()
+                do {
+                    try await Task.sleep(for: self.interval)
+                } catch {
+                    return
+                }
+            }
+        }
+    }
+
+    func pass() async {
+        self.log.begin(at: .now())
+        var note = ""
+        do {
+            if try await self.store.claimRetention() {
+                do {
+                    try await self.expireEveryRule()
+                } catch {
+                    await self.store.releaseRetention()
+                    throw error
+                }
+                await self.store.releaseRetention()
+            } else {
+                note = "another ledgerd on this database holds the retention lock and purges for all of them"
+            }
+        } catch is CancellationError {
+            note = "stopped by shutdown; the next pass goes on"
+        } catch {
+            note = "stopped: \(error)"
+            self.logger.warning("retention pass stopped", metadata: ["error": "\(error)"])
+        }
+        let finished = LedgerTimestamp.now()
+        self.log.finish(at: finished, note: note, next: LedgerTimestamp(rawValue: finished.rawValue + self.interval.components.seconds * 1_000_000))
+    }
+
+    private func expireEveryRule() async throws {
+        for rule in self.policy.expiringRules {
+            try Task.checkCancellation()
+            let through = try await self.store.latestSequence()
+            guard let selection = ExpirySelection(rule: rule, of: self.policy, now: .now(), throughSequence: through) else { continue }
+            let summary = try await self.store.expirySummary(selection)
+            guard summary.events > 0 else { continue }
+            try await self.announce(selection, summary)
+            let removed = try await self.remove(selection)
+            self.logger.notice(
+                "removed expired events",
+                metadata: ["rule": "\(rule)", "events": "\(removed)", "before": "\(selection.before)"])
+        }
+        while try await self.store.reclaimSpace() {
+            try Task.checkCancellation()
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    /// Commits the pass's record before anything is removed, so no removal is ever unrecorded.
+    private func announce(_ selection: ExpirySelection, _ summary: ExpirySummary) async throws {
+        let now = LedgerTimestamp.now()
+        var fields = [
+            "\"rule\":\(JSONText.quote(selection.rule.description))", "\"events\":\(summary.events)",
+            "\"before\":\"\(selection.before.iso8601)\"", "\"through_seq\":\(selection.throughSequence)",
+            "\"daemon\":\(JSONText.quote(ProcessInfo.processInfo.hostName))",
+        ]
+        if let oldest = summary.oldest, let newest = summary.newest {
+            fields.insert(contentsOf: ["\"oldest\":\"\(oldest.iso8601)\"", "\"newest\":\"\(newest.iso8601)\""], at: 2)
+        }
+        let record = LedgerEvent(
+            id: .ledgerV7(unixMilliseconds: UInt64(max(0, now.rawValue / 1_000))), timestamp: now, eventType: RetentionPolicy.recordEventType,
+            entityType: RetentionPolicy.recordEntityType, entityID: selection.rule.description, metadata: "{\(fields.joined(separator: ","))}",
+            severity: .warn)
+        let ticket = CommitTicket()
+        try await self.queue.submit([record], completion: ticket)
+        try await ticket.wait()
+    }
+
+    /// Removes the selection a slice at a time; returns how many went.
+    private func remove(_ selection: ExpirySelection) async throws -> UInt64 {
+        var cursor: EventCursor?
+        var limit = Self.firstSlice
+        var removed: UInt64 = 0
+        let clock = ContinuousClock()
+        while true {
+            try Task.checkCancellation()
+            let began = clock.now
+            let progress = try await self.store.expire(selection, after: cursor, limit: limit)
+            let took = began.duration(to: clock.now)
+            removed += UInt64(progress.removed)
+            self.stats.add(\.eventsExpired, Int64(progress.removed))
+            self.log.removed(UInt64(progress.removed), by: selection.rule)
+            guard let last = progress.last else { return removed }
+            cursor = last
+            if took < Self.sliceTarget.lowerBound {
+                limit = min(limit * 2, Self.slices.upperBound)
+            } else if took > Self.sliceTarget.upperBound {
+                limit = max(limit / 2, Self.slices.lowerBound)
+            }
+            try await Task.sleep(for: took)
+        }
+    }
+}
