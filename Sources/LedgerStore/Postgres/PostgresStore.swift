@@ -15,9 +15,10 @@ public final class PostgresStore: EventStore, ReportRunning {
     let writer: Worker<PostgresConnection>
     let secondWriter: Worker<PostgresConnection>
     private let readers: WorkerPool<PostgresConnection>
-    /// Retention's own connection: PostgreSQL removes rows beside concurrent inserts, so a slice
-    /// never waits behind a commit, nor a commit behind a slice; it also holds the retention lock.
-    private let retention: Worker<PostgresConnection>
+    /// Retention's own connection, opened by the first pass: PostgreSQL removes rows beside
+    /// concurrent inserts, so a slice never waits behind a commit, nor a commit behind a slice; it
+    /// also holds the retention lock. A daemon that keeps everything never opens it.
+    private let retention = NIOLockedValueBox<Worker<PostgresConnection>?>(nil)
     private let queryTimeout: Duration?
     /// Held while a split batch's two jobs are queued, so both writers take split batches in the same order.
     let pairing = NIOLock()
@@ -67,16 +68,20 @@ public final class PostgresStore: EventStore, ReportRunning {
             await self.writer.shutdown()
             throw error
         }
-        do {
-            self.retention = try await Worker(name: "ledger-postgres-retention") { () throws(StoreError) in
-                try PostgresConnection(info: connectionInfo)
-            }
-        } catch {
-            await self.readers.shutdown()
-            await self.secondWriter.shutdown()
-            await self.writer.shutdown()
-            throw error
+    }
+
+    /// The retention connection, opened on first use.
+    private func retentionWorker() async throws(StoreError) -> Worker<PostgresConnection> {
+        if let worker = self.retention.withLockedValue({ $0 }) { return worker }
+        let info = self.connectionInfo
+        let worker = try await Worker(name: "ledger-postgres-retention") { () throws(StoreError) in try PostgresConnection(info: info) }
+        let kept = self.retention.withLockedValue { current in
+            if let current { return current }
+            current = worker
+            return worker
         }
+        if kept !== worker { await worker.shutdown() }
+        return kept
     }
 
     /// The requests are joined: COPY takes one stream of rows, so PostgreSQL gains nothing from walking them apart.
@@ -217,7 +222,7 @@ public final class PostgresStore: EventStore, ReportRunning {
     }
 
     public func expire(_ selection: ExpirySelection, after cursor: EventCursor?, limit: Int) async throws(StoreError) -> ExpiryProgress {
-        try await self.retention.run { (connection: PostgresConnection) throws(StoreError) -> ExpiryProgress in
+        try await self.retentionWorker().run { (connection: PostgresConnection) throws(StoreError) -> ExpiryProgress in
             try connection.reconnectIfBroken()
             let sql = Self.selectionSQL(selection, after: cursor)
             // The slice's keys, oldest first, then its newest key; (timestamp, id) names a row in either layout.
@@ -239,7 +244,7 @@ public final class PostgresStore: EventStore, ReportRunning {
     /// A session advisory lock on the retention connection: held for the pass, and let go by the
     /// server if this daemon dies, so a crashed purger never blocks the others.
     public func claimRetention() async throws(StoreError) -> Bool {
-        try await self.retention.run { (connection: PostgresConnection) throws(StoreError) -> Bool in
+        try await self.retentionWorker().run { (connection: PostgresConnection) throws(StoreError) -> Bool in
             try connection.reconnectIfBroken()
             let result = try connection.execute("SELECT pg_try_advisory_lock($1::bigint)", [Self.retentionLockKey], as: .unavailable)
             return result.text(0, 0) == "t"
@@ -247,7 +252,7 @@ public final class PostgresStore: EventStore, ReportRunning {
     }
 
     public func releaseRetention() async {
-        _ = try? await self.retention.run { (connection: PostgresConnection) throws(StoreError) in
+        _ = try? await self.retention.withLockedValue({ $0 })?.run { (connection: PostgresConnection) throws(StoreError) in
             _ = try connection.execute("SELECT pg_advisory_unlock($1::bigint)", [Self.retentionLockKey], as: .unavailable)
         }
     }
@@ -265,7 +270,7 @@ public final class PostgresStore: EventStore, ReportRunning {
     }
 
     public func close() async {
-        await self.retention.shutdown()
+        await self.retention.withLockedValue({ $0 })?.shutdown()
         await self.writer.shutdown()
         await self.secondWriter.shutdown()
         await self.readers.shutdown()
