@@ -13,8 +13,12 @@
 #   BENCH_QUERY_EVENTS   events in the store queried        (default 10000000)
 #   BENCH_SEED_EVENTS    events per seed-path run           (default 5000)
 #   BENCH_EXPORT_EVENTS  events in the store exported       (default 1000000, both modes)
+#   BENCH_GROWTH_SIZES   events already stored when ingest is measured (default 0 1000000 10000000 50000000)
+#   BENCH_GROWTH_EVENTS  events per growth ingest run        (default 200000)
+#   BENCH_PURGE_EVENTS   events a retention pass removes     (default 10000000)
 # and the scenarios run can be narrowed, for example to the 10M-event queries alone:
-#   BENCH_ONLY           any of: client python memory ingest sweep tune overload queries export (default all)
+#   BENCH_ONLY           any of: client python memory ingest sweep tune overload queries export growth purge
+#                        (default all but growth and purge, which take hours at their full sizes)
 #   BENCH_STORES         any of: sqlite postgres                                  (default both)
 set -euo pipefail
 
@@ -25,8 +29,10 @@ quick=false
 if [[ "${1:-}" == "--quick" ]]; then quick=true; fi
 if $quick; then
     : "${BENCH_EVENTS:=50000}" "${BENCH_MEMORY_EVENTS:=1000000}" "${BENCH_QUERY_EVENTS:=200000}" "${BENCH_SEED_EVENTS:=1000}"
+    : "${BENCH_GROWTH_SIZES:=0 100000 1000000}" "${BENCH_GROWTH_EVENTS:=50000}" "${BENCH_PURGE_EVENTS:=200000}"
 else
     : "${BENCH_EVENTS:=500000}" "${BENCH_MEMORY_EVENTS:=5000000}" "${BENCH_QUERY_EVENTS:=10000000}" "${BENCH_SEED_EVENTS:=5000}"
+    : "${BENCH_GROWTH_SIZES:=0 1000000 10000000 50000000}" "${BENCH_GROWTH_EVENTS:=200000}" "${BENCH_PURGE_EVENTS:=10000000}"
 fi
 
 : "${BENCH_EXPORT_EVENTS:=1000000}"
@@ -37,6 +43,7 @@ want() { [[ " $BENCH_ONLY " == *" $1 "* ]]; }
 script_name=bench
 . "$root/scripts/lib/daemons.sh"
 install_missing sqlite3 jq strace
+if want growth; then install_missing gnuplot:gnuplot-nox; fi
 build_release
 
 out="$root/.build/bench"
@@ -94,6 +101,31 @@ SQL
     esac
     finished=$(date +%s.%N)
     calc "$rows / ($finished - $started)"
+}
+
+# store_bytes KIND STORE: the store's size on disk (SQLite: the file and its log; PostgreSQL: the table with its indexes).
+store_bytes() {
+    case $1 in
+    sqlite) du -cb "${2#sqlite:}" "${2#sqlite:}-wal" 2>/dev/null | tail -1 | cut -f1 ;;
+    postgres) psql "$2" -Atqc "SELECT pg_total_relation_size('ledger_events')" ;;
+    esac
+}
+
+# store_writes KIND STORE: bytes the store has written so far (SQLite: the daemon's write_bytes; PostgreSQL: its WAL).
+store_writes() {
+    case $1 in
+    sqlite) awk '/^write_bytes/ { print $2 }' "/proc/$daemon_pid/io" ;;
+    postgres) psql "$2" -Atqc "SELECT wal_bytes FROM pg_stat_wal" ;;
+    esac
+}
+
+# store_reads KIND STORE: pages read from outside the store's cache so far (SQLite: all the daemon read
+# through the kernel, its clients' frames included, over 4 KiB; PostgreSQL: blocks read into shared buffers).
+store_reads() {
+    case $1 in
+    sqlite) awk '/^rchar/ { print int($2 / 4096) }' "/proc/$daemon_pid/io" ;;
+    postgres) psql "$2" -Atqc "SELECT coalesce(sum(heap_blks_read + idx_blks_read), 0) FROM pg_statio_user_tables WHERE relname = 'ledger_events'" ;;
+    esac
 }
 
 [[ " $BENCH_STORES " == *" postgres "* ]] && start_postgres
@@ -261,6 +293,72 @@ for kind in $BENCH_STORES; do
         stop_daemon
     fi
 
+    if want growth; then
+        # Acked ingest on a store that already holds many events: the store grows in place, loaded in
+        # chunks through its own bulk path, and at each size the two shapes run against it.
+        store=$(fresh_store "$kind" growth_$kind)
+        migrate "$store"
+        loaded=0
+        for size in $BENCH_GROWTH_SIZES; do
+            while ((loaded < size)); do
+                chunk=$((size - loaded > 5000000 ? 5000000 : size - loaded))
+                log "growing the $kind store from $loaded to $((loaded + chunk)) events"
+                csv="$work/growth-$kind.csv"
+                first=1
+                [[ $kind == sqlite ]] && first=$(($(sqlite3 "${store#sqlite:}" "SELECT coalesce(max(seq), 0) FROM ledger_events") + 1))
+                "$bench" generate --events "$chunk" --format "$kind" --first-seq "$first" --span-days 365 >"$csv"
+                load_reference "$kind" "$store" "$csv" >/dev/null
+                rm -f "$csv"
+                loaded=$((loaded + chunk))
+            done
+            [[ $kind == postgres ]] && psql "$store" -qc "VACUUM ANALYZE ledger_events"
+            start_daemon "$store"
+            for shape in "deep 100 16 $BENCH_GROWTH_EVENTS" "batch1 1 64 $((BENCH_GROWTH_EVENTS / 2))"; do
+                read -r name batch window events <<<"$shape"
+                before_written=$(store_writes "$kind" "$store")
+                before_read=$(store_reads "$kind" "$store")
+                run "$kind-growth-$size-$name" --socket "$socket" --connections 8 --events "$events" --ack --batch "$batch" --window "$window"
+                written=$(calc "($(store_writes "$kind" "$store") - $before_written) / $events")
+                read_blocks=$(calc "($(store_reads "$kind" "$store") - $before_read) / $events")
+                jq ". + {stored_before: $size, bytes_written_per_event: $written, blocks_read_per_event: $read_blocks}" \
+                    "$out/$kind-growth-$size-$name.json" >"$out/tmp.json" && mv "$out/tmp.json" "$out/$kind-growth-$size-$name.json"
+                loaded=$((loaded + events))
+            done
+            run "$kind-growth-$size-query" query --socket "$socket" --queries 500
+            stop_daemon
+            echo "{\"stored\": $loaded, \"bytes\": $(store_bytes "$kind" "$store")}" >"$out/$kind-growth-$size-size.json"
+        done
+        drop_store "$kind" growth_$kind
+    fi
+
+    if want purge; then
+        # A retention pass removing BENCH_PURGE_EVENTS events (the older half of a store spread over 60
+        # days) while acked batch-1 ingest runs at a steady rate, beside the same ingest without a purge.
+        store=$(fresh_store "$kind" purge_$kind)
+        migrate "$store"
+        csv="$work/purge-$kind.csv"
+        log "loading $((BENCH_PURGE_EVENTS * 2)) events over 60 days into the $kind store for the purge run"
+        "$bench" generate --events "$((BENCH_PURGE_EVENTS * 2))" --format "$kind" --span-days 60 >"$csv"
+        load_reference "$kind" "$store" "$csv" >/dev/null
+        rm -f "$csv"
+        [[ $kind == postgres ]] && psql "$store" -qc "VACUUM ANALYZE ledger_events"
+        steady=(--socket "$socket" --connections 8 --events 90000 --ack --batch 1 --window 1 --rate 1500)
+        start_daemon "$store"
+        run "$kind-purge-without" "${steady[@]}"
+        stop_daemon
+        bytes_before=$(store_bytes "$kind" "$store")
+        start_daemon "$store" --retain "INFO=30d,WARN=30d,ERROR=30d" --retain-interval 604800
+        started=$(date +%s.%N)
+        run "$kind-purge-during" "${steady[@]}"
+        expired_during=$("$rpc" stats --json --socket "$socket" | jq .events_expired)
+        until [[ $("$rpc" retention --json --socket "$socket" | jq -r .last_pass_finished) != null ]]; do sleep 1; done
+        finished=$(date +%s.%N)
+        expired=$("$rpc" stats --json --socket "$socket" | jq .events_expired)
+        stop_daemon
+        echo "{\"expired\": $expired, \"expired_during_ingest\": $expired_during, \"seconds\": $(calc "$finished - $started"), \"bytes_before\": $bytes_before, \"bytes_after\": $(store_bytes "$kind" "$store")}" >"$out/$kind-purge.json"
+        drop_store "$kind" purge_$kind
+    fi
+
     if want export; then
         # The whole store streamed out, as ledger-rpc export pages it; both sides' memory must stay flat.
         store=$(fresh_store "$kind" export_$kind)
@@ -316,6 +414,30 @@ for kind in $BENCH_STORES; do
         row "$kind export, daemon RSS growth" "$(printf %.1f "$grew") MiB" "" "" "< 32" "$(verdict "$grew < 32")"
         late=$(calc "($(jq '.daemon_rss_by_tenth_bytes[-1]' "$out/$kind-export.json") - $(jq '.daemon_rss_by_tenth_bytes[0]' "$out/$kind-export.json")) / 1048576")
         row "$kind export, daemon RSS, last tenth - first" "$(printf %.1f "$late") MiB" "" "" "< 4" "$(verdict "$late < 4")"
+    fi
+    if have "$kind-purge-without" "$kind-purge-during" "$kind-purge"; then
+        base=$(field "$kind-purge-without" .p99_us)
+        during=$(field "$kind-purge-during" .p99_us)
+        r=$(ratio "$during" "$base")
+        row "$kind ack p99 during a purge, batch 1, 1500/s" "${during} us" "without ${base} us" "$r" "<= 2" "$(verdict "$r <= 2")"
+        row "$kind purge, $(field "$kind-purge" .expired) events" "$(printf %.0f "$(calc "$(field "$kind-purge" .expired) / $(field "$kind-purge" .seconds)")")/s" "" "" "" ""
+        row "$kind store size before and after the purge" "$(calc "$(field "$kind-purge" .bytes_after) / 1048576" | xargs printf %.0f) MiB" "before $(calc "$(field "$kind-purge" .bytes_before) / 1048576" | xargs printf %.0f) MiB" "" "" ""
+    fi
+    if have "$kind-growth-0-deep"; then
+        fresh_deep=$(field "$kind-growth-0-deep" .events_per_second)
+        fresh_batch1=$(field "$kind-growth-0-batch1" .events_per_second)
+        for size in $BENCH_GROWTH_SIZES; do
+            have "$kind-growth-$size-deep" "$kind-growth-$size-batch1" || continue
+            for shape in deep batch1; do
+                eps=$(field "$kind-growth-$size-$shape" .events_per_second)
+                reference=$([[ $shape == deep ]] && echo "$fresh_deep" || echo "$fresh_batch1")
+                r=$(ratio "$eps" "$reference")
+                row "$kind acked ingest $shape at $size stored" "$(printf %.0f "$eps")/s" "fresh $(printf %.0f "$reference")/s" "$r" ">= 0.7" "$(verdict "$r >= 0.7")"
+            done
+            p99=$(jq -r ".kinds.recent.p99_us" "$out/$kind-growth-$size-query.json")
+            row "$kind at $size stored: recent p99, bytes/event" "${p99} us" "$(calc "$(field "$kind-growth-$size-size" .bytes) / $(field "$kind-growth-$size-size" .stored)" | xargs printf %.0f) B on disk" "" "" ""
+            row "$kind at $size stored: deep writes, reads/event" "$(printf %.0f "$(field "$kind-growth-$size-deep" .bytes_written_per_event)") B" "$(printf %.2f "$(field "$kind-growth-$size-deep" .blocks_read_per_event)") pages read" "" "" ""
+        done
     fi
     if have "$kind-query"; then
         for q in recent job entity; do
@@ -406,6 +528,40 @@ if want sweep; then
             printf '%12s  %s %s\n' "" "$(tr '[:lower:]' '[:upper:]' <<<"${kind:0:1}")" "$(printf '#%.0s' $(seq 1 $((sweep[$kind.$c] * 30 / max + 1))))"
         done
     done
+fi
+# The growth curve: acked events/s against events stored, both shapes and stores, as a PNG beside BENCHMARKS.md.
+if want growth; then
+    plot_data="$out/growth.dat"
+    : >"$plot_data"
+    for kind in $BENCH_STORES; do
+        for shape in deep batch1; do
+            echo "# $kind $shape" >>"$plot_data"
+            for size in $BENCH_GROWTH_SIZES; do
+                have "$kind-growth-$size-$shape" && echo "$size $(field "$kind-growth-$size-$shape" .events_per_second)" >>"$plot_data"
+            done
+            printf '\n\n' >>"$plot_data"
+        done
+    done
+    plot_lines=""
+    index=0
+    for kind in $BENCH_STORES; do
+        for shape in deep batch1; do
+            plot_lines+="${plot_lines:+, }'$plot_data' index $index using (\$1/1e6):2 with linespoints title '$kind, $shape'"
+            index=$((index + 1))
+        done
+    done
+    gnuplot <<GNUPLOT
+set terminal png size 900,540
+set output '$out/growth.png'
+set title 'Acknowledged ingest against events already stored (8 connections)'
+set xlabel 'events stored (millions)'
+set ylabel 'acknowledged events/s'
+set yrange [0:*]
+set key outside right
+set grid
+plot $plot_lines
+GNUPLOT
+    echo "growth plot: $out/growth.png"
 fi
 echo
 echo "raw results: $out"

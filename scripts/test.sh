@@ -50,3 +50,6 @@ fi
 "$venv/bin/python" -c 'import mypy' >/dev/null 2>&1 || "$venv/bin/python" -m pip install -q mypy
 "$venv/bin/python" -m mypy --no-incremental --cache-dir /dev/null clients/python/src/socialsync_ledger
 (cd clients/python && LEDGER_BIN_DIR="$bin_dir" "../../$venv/bin/python" -m pytest -q -p no:cacheprovider tests)
+
+# Several hosts on one PostgreSQL over real network paths (network namespaces, TLS with verify-full).
+bash scripts/multihost-test.sh "$bin_dir"
