@@ -240,6 +240,35 @@ def test_acknowledged_events_survive_kill_9_and_a_retry_is_stored_once(daemon: D
     reader.close()
 
 
+def test_retention_removes_what_expired_and_says_so(workdir: str) -> None:
+    daemon = Daemon(workdir, extra=["--retain", "INFO=30d,video_uploaded=1y", "--retain-interval", "1"])
+    try:
+        client = LedgerClient(daemon.socket)
+        now = time.time()
+        old = [client.log_event_acked("job_created", "job", f"j-{index}", timestamp=now - 40 * 86400) for index in range(12)]
+        kept = [client.log_event_acked("video_uploaded", "video_asset", f"v-{index}", timestamp=now - 40 * 86400) for index in range(3)]
+        kept.append(client.log_event_acked("job_created", "job", "young", timestamp=now - 86400))
+
+        def removed() -> bool:
+            status = client.retention()
+            return status.rules[0].removed_since_start == len(old)
+
+        assert wait_for(removed)
+        status = client.retention()
+        assert status.policy == "INFO=30d,video_uploaded=1y"
+        assert [rule.rule for rule in status.rules] == ["INFO=30d", "video_uploaded=1y"]
+        assert [rule.pending for rule in status.rules] == [0, 0]
+        assert status.last_pass_started is not None and status.rules[0].before is not None
+        stored = {event.id for event in client.recent(100)}
+        assert set(kept) <= stored and not stored & set(old)
+        records = client.query(Query(Filter(event_type="ledger_retention"))).events
+        assert len(records) == 1 and '"events":12' in records[0].metadata
+        assert client.stats()["events_expired"] == len(old)
+        client.close()
+    finally:
+        daemon.stop()
+
+
 def test_a_tail_replays_then_follows_and_resumes_from_its_cursor(daemon: Daemon) -> None:
     client = LedgerClient(daemon.socket)
     for index in range(3):

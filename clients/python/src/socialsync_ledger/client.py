@@ -332,6 +332,10 @@ class LedgerClient:
     def stats(self) -> Dict[str, Any]:
         return self._expect(self.request(protocol.Stats()), protocol.StatsResult).as_dict()
 
+    def retention(self) -> protocol.RetentionStatus:
+        """The daemon's retention policy, what each rule would remove now, and what passes removed."""
+        return self._expect(self.request(protocol.Retention()), protocol.RetentionStatus)
+
     def query(self, query: protocol.Query) -> protocol.EventsResult:
         """One page; pass `result.next` as `after` for the next."""
         return self._expect(self.request(query), protocol.EventsResult)

@@ -37,6 +37,7 @@ class MessageType(enum.IntEnum):
     REPORT_FAILURES = 0x15
     REPORT_ERRORS = 0x16
     TIMELINE = 0x17
+    RETENTION = 0x18
     PONG = 0x81
     ACK = 0x82
     EVENTS = 0x90
@@ -46,6 +47,7 @@ class MessageType(enum.IntEnum):
     JOBS_REPORT = 0x94
     FAILURES_REPORT = 0x95
     ERRORS_REPORT = 0x96
+    RETENTION_STATUS = 0x97
     ERROR = 0xFF
 
 
@@ -282,6 +284,11 @@ class Stats:
 
 
 @dataclass
+class Retention:
+    """The daemon's retention policy and what it removes; answered with RetentionStatus."""
+
+
+@dataclass
 class LogEvent:
     event: Event
     acknowledged: bool = False
@@ -392,7 +399,7 @@ class Timeline:
 
 Request = Union[
     Ping, Sync, Stats, LogEvent, LogJobEvent, LogClipEvent, LogBatch, ReportGap, Query, Count, Subscribe, ReportJobs, ReportFailures,
-    ReportErrors, Timeline,
+    ReportErrors, Timeline, Retention,
 ]
 
 # MARK: Responses
@@ -516,7 +523,30 @@ class ErrorsReport:
     truncated: bool = False
 
 
-Response = Union[Pong, Ack, EventsResult, CountResult, StatsResult, TailBatch, ErrorResponse, JobsReport, FailuresReport, ErrorsReport]
+@dataclass
+class RetentionRule:
+    """One rule of `ledgerd --retain`; `before` is None for a rule that keeps its events forever."""
+
+    rule: str
+    before: Optional[int]
+    pending: int
+    last_removed: int
+    removed_since_start: int
+
+
+@dataclass
+class RetentionStatus:
+    policy: str
+    rules: List[RetentionRule]
+    last_pass_started: Optional[int]
+    last_pass_finished: Optional[int]
+    next_pass: Optional[int]
+    note: str = ""
+
+
+Response = Union[
+    Pong, Ack, EventsResult, CountResult, StatsResult, TailBatch, ErrorResponse, JobsReport, FailuresReport, ErrorsReport, RetentionStatus,
+]
 
 
 # MARK: Writing
@@ -629,6 +659,8 @@ def encode_request(request: Request, request_id: int) -> bytes:
         kind = MessageType.SYNC
     elif isinstance(request, Stats):
         kind = MessageType.STATS
+    elif isinstance(request, Retention):
+        kind = MessageType.RETENTION
     elif isinstance(request, LogEvent):
         kind = MessageType.LOG_EVENT
         writer.u8(_flags(request.acknowledged))
@@ -768,6 +800,19 @@ def encode_response(response: Response, request_id: int) -> bytes:
             writer.u8(int(bucket.severity))
             writer.u64(bucket.count)
         writer.u8(1 if response.truncated else 0)
+    elif isinstance(response, RetentionStatus):
+        kind = MessageType.RETENTION_STATUS
+        writer.string16(response.policy)
+        for moment in (response.last_pass_started, response.last_pass_finished, response.next_pass):
+            writer.optional(moment, writer.i64)
+        writer.u16(len(response.rules))
+        for rule in response.rules:
+            writer.string16(rule.rule)
+            writer.optional(rule.before, writer.i64)
+            writer.u64(rule.pending)
+            writer.u64(rule.last_removed)
+            writer.u64(rule.removed_since_start)
+        writer.string16(response.note)
     else:
         raise TypeError(f"not a response: {response!r}")
     return frame(kind, request_id, bytes(writer.out))
@@ -942,6 +987,8 @@ def decode_request(frame: Frame) -> Request:
         result = Sync()
     elif kind == MessageType.STATS:
         result = Stats()
+    elif kind == MessageType.RETENTION:
+        result = Retention()
     elif kind in (MessageType.LOG_EVENT, MessageType.LOG_JOB_EVENT, MessageType.LOG_CLIP_EVENT, MessageType.LOG_BATCH):
         flags = reader.u8("flags")
         if flags & 0xFE:
@@ -1064,6 +1111,17 @@ def decode_response(frame: Frame) -> Response:
             for _ in range(reader.u32("row count"))
         ]
         result = ErrorsReport(since, bucket_seconds, bucket_count, buckets, reader.u8("truncated") == 1)
+    elif kind == MessageType.RETENTION_STATUS:
+        policy = reader.string16("policy")
+        pass_started, pass_finished, next_pass = (
+            reader.optional(what, reader.i64) for what in ("last_pass_started", "last_pass_finished", "next_pass"))
+        rules = [
+            RetentionRule(
+                reader.string16("rule"), reader.optional("before", reader.i64), reader.u64("pending"), reader.u64("last_removed"),
+                reader.u64("removed_since_start"))
+            for _ in range(reader.u16("rule count"))
+        ]
+        result = RetentionStatus(policy, rules, pass_started, pass_finished, next_pass, reader.string16("note"))
     else:
         raise ProtocolError(ErrorCode.UNKNOWN_MESSAGE_TYPE, f"response type {kind:#04x}")
     reader.end(MessageType(kind).name.lower())
