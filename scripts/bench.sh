@@ -106,7 +106,13 @@ SQL
 # store_bytes KIND STORE: the store's size on disk (SQLite: the file and its log; PostgreSQL: the table with its indexes).
 store_bytes() {
     case $1 in
-    sqlite) du -cb "${2#sqlite:}" "${2#sqlite:}-wal" 2>/dev/null | tail -1 | cut -f1 ;;
+    sqlite)
+        local file total=0
+        for file in "${2#sqlite:}" "${2#sqlite:}-wal"; do
+            [[ -e $file ]] && total=$((total + $(stat -c %s "$file")))
+        done
+        echo "$total"
+        ;;
     postgres) psql "$2" -Atqc "SELECT pg_total_relation_size('ledger_events')" ;;
     esac
 }

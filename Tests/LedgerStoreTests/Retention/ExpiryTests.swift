@@ -151,6 +151,30 @@ import Testing
         }
     }
 
+    /// Dedupe reaches as far back as the first copy is kept: a retry is stored once while its first
+    /// copy is stored, and stored anew once a rule has removed it (the memory store remembers ids a
+    /// while longer, as it says).
+    @Test(arguments: StoreKind.allCases)
+    func aRetryIsStoredOnceForAsLongAsItsFirstCopyIsKept(kind: StoreKind) async throws {
+        try await EventStoreTests.withStore(kind) { store in
+            let events = Self.events()
+            _ = try await store.append(events)
+            let rule = Self.policy.expiringRules[0]
+            let expired = try #require(events.first { Self.expected(rule.description, in: events).contains($0.id) })
+            let young = try #require(events.first { $0.severity == .info && $0.timestamp!.rawValue > Self.now.rawValue - Self.day })
+            #expect(try await store.insert([expired, young]) == [nil, nil], "both are already stored")
+            let selection = try #require(ExpirySelection(rule: rule, of: Self.policy, now: Self.now, throughSequence: try await store.latestSequence()))
+            _ = try await Self.expire(selection, in: store, slice: 100)
+            let again = try await store.insert([expired, young])
+            if kind == .memory {
+                #expect(again[0] == nil, "the memory store remembers ids past their events, as it documents")
+            } else {
+                #expect(again[0] != nil, "the removed event's id is free again")
+            }
+            #expect(again[1] == nil, "the kept one is still stored once")
+        }
+    }
+
     /// A new SQLite file is made for incremental vacuum: the pages a purge frees go back to the file
     /// system, and the file shrinks.
     @Test func aPurgedSQLiteFileShrinks() async throws {
