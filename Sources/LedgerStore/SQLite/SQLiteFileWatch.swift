@@ -6,9 +6,11 @@ import Foundation
 /// database into place, every commit from then on lands in a file nobody will ever read again,
 /// and acknowledging it would be a lie. A truncated file has lost what was committed to it. After
 /// each commit the writer compares what is at the paths with the files it opened: two `stat`
-/// calls, against a commit's sync. Neither file ever shrinks while ledgerd runs: the log is
-/// reused from its start after a checkpoint, never cut (no `journal_size_limit`, no TRUNCATE
-/// checkpoints), and the database has no auto-vacuum.
+/// calls, against a commit's sync. The log never shrinks while ledgerd runs: it is reused from its
+/// start after a checkpoint, never cut (no `journal_size_limit`, no TRUNCATE checkpoints). The
+/// database shrinks only once the store has given freed pages back (incremental vacuum, after a
+/// retention pass), when a checkpoint cuts the file to its new size; from then on a smaller
+/// database file is SQLite's own doing and only its replacement or deletion is a change.
 final class SQLiteFileWatch {
     private struct Identity: Equatable {
         var device: UInt64
@@ -27,6 +29,7 @@ final class SQLiteFileWatch {
     private let path: String
     private var database: Seen?
     private var log: Seen?
+    private var databaseMayShrink = false
 
     init(path: String) {
         self.path = path
@@ -39,11 +42,17 @@ final class SQLiteFileWatch {
         return Seen(identity: Identity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino)), size: Int64(info.st_size))
     }
 
-    /// What happened to the file at `path` since `known`, or nil when it is the same file, no smaller.
-    private static func change(at path: String, now: Seen?, known: Seen) -> String? {
+    /// Called once the store has run an incremental vacuum, whose checkpoints cut the database file.
+    func allowDatabaseToShrink() {
+        self.databaseMayShrink = true
+    }
+
+    /// What happened to the file at `path` since `known`, or nil when it is the same file, no smaller
+    /// (or smaller, when `mayShrink`).
+    private static func change(at path: String, now: Seen?, known: Seen, mayShrink: Bool = false) -> String? {
         guard let now else { return "\(path) was deleted while ledgerd was writing it" }
         guard now.identity == known.identity else { return "\(path) was replaced by another file while ledgerd was writing it" }
-        guard now.size >= known.size else {
+        guard now.size >= known.size || mayShrink else {
             return "\(path) was truncated from \(known.size) to \(now.size) bytes while ledgerd was writing it"
         }
         return nil
@@ -54,7 +63,7 @@ final class SQLiteFileWatch {
     func problem() -> String? {
         guard let knownDatabase = self.database else { return "\(self.path) was not there when ledgerd opened it" }
         let database = Self.seen(self.path)
-        if let change = Self.change(at: self.path, now: database, known: knownDatabase) { return change }
+        if let change = Self.change(at: self.path, now: database, known: knownDatabase, mayShrink: self.databaseMayShrink) { return change }
         self.database = database
         let logPath = self.path + "-wal"
         let log = Self.seen(logPath)

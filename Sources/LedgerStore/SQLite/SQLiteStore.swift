@@ -424,6 +424,7 @@ final class SQLiteWriterState {
         }
         guard try value("auto_vacuum") == 2, try value("freelist_count") > 0 else { return false }
         self.checkpointer.betweenCommits(on: self.connection)
+        self.files.allowDatabaseToShrink()
         try self.connection.execute("PRAGMA incremental_vacuum(\(Self.reclaimPages))")
         return try value("freelist_count") > 0
     }

@@ -189,7 +189,11 @@ import Testing
         _ = try await store.append(old)
         _ = try await store.append([LedgerEvent(id: UUID.ledgerV7(unixMilliseconds: 90_000), timestamp: Self.now, eventType: "job_created", entityType: "job", entityID: "young")])
         func pages() async throws -> Int { Int(try await database.shell("PRAGMA page_count")) ?? -1 }
+        let path = String(database.location.dropFirst("sqlite:".count))
+        func fileSize() throws -> Int { try #require(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) }
         #expect(try await database.shell("PRAGMA auto_vacuum") == "2")
+        _ = try await database.shell("PRAGMA wal_checkpoint(PASSIVE)")
+        let fileBefore = try fileSize()
         let before = try await pages()
         let selection = try #require(
             ExpirySelection(rule: Self.policy.expiringRules[0], of: Self.policy, now: Self.now, throughSequence: try await store.latestSequence()))
@@ -200,6 +204,15 @@ import Testing
         let after = try await pages()
         #expect(after * 4 < before, "the file went from \(before) to \(after) pages")
         #expect(try await store.count(EventFilter()) == 1)
+
+        // A checkpoint cuts the file itself to its new size, and the store goes on taking writes: its
+        // own shrinking is not taken for a file truncated behind its back.
+        _ = try await database.shell("PRAGMA wal_checkpoint(PASSIVE)")
+        let fileAfter = try fileSize()
+        #expect(fileAfter * 4 < fileBefore, "the checkpoint cut the file from \(fileBefore) to \(fileAfter) bytes")
+        let later = LedgerEvent(id: UUID.ledgerV7(unixMilliseconds: 95_000), timestamp: Self.now, eventType: "job_created", entityType: "job", entityID: "later")
+        #expect(try await store.append([later]) == 1)
+        #expect(try await store.count(EventFilter()) == 2)
         await store.close()
     }
 }
