@@ -51,8 +51,10 @@ public protocol EventStore: Sendable {
     func latestSequence() async throws(StoreError) -> Int64
 
     /// How many stored events the selection holds, and the range of their timestamps: what a
-    /// retention pass announces before it removes them.
-    func expirySummary(_ selection: ExpirySelection) async throws(StoreError) -> ExpirySummary
+    /// retention pass announces before it removes them. With `cap`, only how many, counted no
+    /// further than `cap` + 1, so that an operator's look at a large store stays cheap; without it
+    /// the count is background work, exempt from the query budget.
+    func expirySummary(_ selection: ExpirySelection, countingUpTo cap: UInt64?) async throws(StoreError) -> ExpirySummary
 
     /// Removes, in one transaction, up to `limit` of the selection's events after `cursor`, oldest
     /// first: one slice of a retention pass, small enough that commits never wait long behind it.
@@ -84,6 +86,11 @@ extension EventStore {
     public var counters: [StatsResult.Counter] { [] }
 
     public func checkHealth() async throws(StoreError) {}
+
+    /// The whole count, and the range of timestamps.
+    public func expirySummary(_ selection: ExpirySelection) async throws(StoreError) -> ExpirySummary {
+        try await self.expirySummary(selection, countingUpTo: nil)
+    }
 
     /// A store with one writer, which nothing else shares, always has the right.
     public func claimRetention() async throws(StoreError) -> Bool { true }

@@ -10,7 +10,8 @@ public struct RetentionStatus: Sendable, Hashable {
         public var rule: String
         /// Events timestamped before this are past the rule's age now; nil for `forever`.
         public var before: LedgerTimestamp?
-        /// Stored events past the rule's age now: what the next pass removes, give or take what arrives.
+        /// Stored events past the rule's age now: what the next pass removes, give or take what
+        /// arrives; counted no further than `pendingCap` + 1, which means more than the cap.
         public var pending: UInt64
         /// Removed by the last pass that ran.
         public var lastRemoved: UInt64
@@ -25,6 +26,9 @@ public struct RetentionStatus: Sendable, Hashable {
             self.removedSinceStart = removedSinceStart
         }
     }
+
+    /// How far the daemon counts each rule's pending events, so the answer stays cheap on a large store.
+    public static let pendingCap: UInt64 = 1_000_000
 
     /// The whole policy as `--retain` spells it; `forever` when nothing is ever removed.
     public var policy: String

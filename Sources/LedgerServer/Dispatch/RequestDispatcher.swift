@@ -151,7 +151,7 @@ struct RequestDispatcher: Sendable {
         var measured: [RetentionPolicy.Rule: (before: LedgerTimestamp, pending: UInt64)] = [:]
         for rule in policy.expiringRules {
             guard let selection = ExpirySelection(rule: rule, of: policy, now: now, throughSequence: through) else { continue }
-            measured[rule] = (selection.before, try await self.store.expirySummary(selection).events)
+            measured[rule] = (selection.before, try await self.store.expirySummary(selection, countingUpTo: RetentionStatus.pendingCap).events)
         }
         return self.retention.status(measured: measured)
     }

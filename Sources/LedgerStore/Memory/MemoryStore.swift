@@ -132,9 +132,10 @@ public final class MemoryStore: EventStore {
         }
     }
 
-    public func expirySummary(_ selection: ExpirySelection) async throws(StoreError) -> ExpirySummary {
+    public func expirySummary(_ selection: ExpirySelection, countingUpTo cap: UInt64?) async throws(StoreError) -> ExpirySummary {
         try self.withOpenState { state in
             let timestamps = state.events.lazy.filter(selection.contains).compactMap(\.timestamp)
+            if let cap { return ExpirySummary(events: min(UInt64(timestamps.count), cap + 1), oldest: nil, newest: nil) }
             return ExpirySummary(events: UInt64(timestamps.count), oldest: timestamps.min(), newest: timestamps.max())
         }
     }

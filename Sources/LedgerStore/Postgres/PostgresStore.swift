@@ -208,16 +208,29 @@ public final class PostgresStore: EventStore, ReportRunning {
         }
     }
 
-    public func expirySummary(_ selection: ExpirySelection) async throws(StoreError) -> ExpirySummary {
-        try await self.read { (connection: PostgresConnection) throws(StoreError) -> ExpirySummary in
+    public func expirySummary(_ selection: ExpirySelection, countingUpTo cap: UInt64?) async throws(StoreError) -> ExpirySummary {
+        let sql = Self.selectionSQL(selection, after: nil)
+        let (conditions, values) = (sql.whereClause, sql.values.map(\.postgresText))
+        guard let cap else {
+            // A pass's own count walks every expired event: background work, on the retention
+            // connection, which has no statement timeout.
+            return try await self.retentionWorker().run { (connection: PostgresConnection) throws(StoreError) -> ExpirySummary in
+                try connection.reconnectIfBroken()
+                let result = try connection.execute(
+                    "SELECT count(*), \(Self.microseconds("min(timestamp)")), \(Self.microseconds("max(timestamp)")) FROM ledger_events" + conditions,
+                    values, as: .queryFailed)
+                return ExpirySummary(
+                    events: result.text(0, 0).flatMap { UInt64($0) } ?? 0,
+                    oldest: result.text(0, 1).flatMap { Int64($0) }.map(LedgerTimestamp.init(rawValue:)),
+                    newest: result.text(0, 2).flatMap { Int64($0) }.map(LedgerTimestamp.init(rawValue:)))
+            }
+        }
+        return try await self.read { (connection: PostgresConnection) throws(StoreError) -> ExpirySummary in
             try connection.reconnectIfBroken()
-            let sql = Self.selectionSQL(selection, after: nil)
             let result = try connection.execute(
-                "SELECT count(*), \(Self.microseconds("min(timestamp)")), \(Self.microseconds("max(timestamp)")) FROM ledger_events" + sql.whereClause,
-                sql.values.map(\.postgresText), as: .queryFailed)
-            return ExpirySummary(
-                events: result.text(0, 0).flatMap { UInt64($0) } ?? 0, oldest: result.text(0, 1).flatMap { Int64($0) }.map(LedgerTimestamp.init(rawValue:)),
-                newest: result.text(0, 2).flatMap { Int64($0) }.map(LedgerTimestamp.init(rawValue:)))
+                "SELECT count(*) FROM (SELECT 1 FROM ledger_events\(conditions) LIMIT \(cap + 1)) AS capped", values,
+                as: .queryFailed)
+            return ExpirySummary(events: result.text(0, 0).flatMap { UInt64($0) } ?? 0, oldest: nil, newest: nil)
         }
     }
 

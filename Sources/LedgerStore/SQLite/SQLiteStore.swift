@@ -263,16 +263,27 @@ public final class SQLiteStore: EventStore, ReportRunning {
         }
     }
 
-    public func expirySummary(_ selection: ExpirySelection) async throws(StoreError) -> ExpirySummary {
-        try await self.read { (state: SQLiteReaderState) throws(StoreError) -> ExpirySummary in
-            let sql = selection.sql(after: nil, placeholder: { _ in "?" })
-            let statement = try state.connection.prepare("SELECT count(*), min(timestamp), max(timestamp) FROM ledger_events" + sql.whereClause)
-            statement.bind(sql.values.map(SQLiteStatement.Value.init))
-            guard try statement.step(as: .queryFailed) else { return ExpirySummary(events: 0, oldest: nil, newest: nil) }
-            func timestamp(_ column: Int32) -> LedgerTimestamp? {
-                statement.isNull(column) ? nil : LedgerTimestamp(rawValue: statement.integer(column))
+    public func expirySummary(_ selection: ExpirySelection, countingUpTo cap: UInt64?) async throws(StoreError) -> ExpirySummary {
+        let sql = selection.sql(after: nil, placeholder: { _ in "?" })
+        let (conditions, values) = (sql.whereClause, sql.values.map(SQLiteStatement.Value.init))
+        guard let cap else {
+            // A pass's own count walks every expired event: background work, on a reader but outside the budget.
+            return try await self.readers.run { (state: SQLiteReaderState) throws(StoreError) -> ExpirySummary in
+                let statement = try state.connection.prepare("SELECT count(*), min(timestamp), max(timestamp) FROM ledger_events" + conditions)
+                statement.bind(values)
+                guard try statement.step(as: .queryFailed) else { return ExpirySummary(events: 0, oldest: nil, newest: nil) }
+                func timestamp(_ column: Int32) -> LedgerTimestamp? {
+                    statement.isNull(column) ? nil : LedgerTimestamp(rawValue: statement.integer(column))
+                }
+                return ExpirySummary(events: UInt64(statement.integer(0)), oldest: timestamp(1), newest: timestamp(2))
             }
-            return ExpirySummary(events: UInt64(statement.integer(0)), oldest: timestamp(1), newest: timestamp(2))
+        }
+        return try await self.read { (state: SQLiteReaderState) throws(StoreError) -> ExpirySummary in
+            let statement = try state.connection.prepare(
+                "SELECT count(*) FROM (SELECT 1 FROM ledger_events" + conditions + " LIMIT \(cap + 1))")
+            statement.bind(values)
+            guard try statement.step(as: .queryFailed) else { return ExpirySummary(events: 0, oldest: nil, newest: nil) }
+            return ExpirySummary(events: UInt64(statement.integer(0)), oldest: nil, newest: nil)
         }
     }
 

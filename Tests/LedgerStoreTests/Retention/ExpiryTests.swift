@@ -80,6 +80,9 @@ import Testing
                 #expect(summary.events == UInt64(expected.count), "\(rule)")
                 let times = events.filter { expected.contains($0.id) }.map { $0.timestamp! }
                 #expect(summary.oldest == times.min() && summary.newest == times.max(), "\(rule)")
+                let capped = try await store.expirySummary(selection, countingUpTo: 5)
+                #expect(capped.events == min(UInt64(expected.count), 6), "an operator's count stops one past its cap")
+                #expect(try await store.expirySummary(selection, countingUpTo: 10_000).events == UInt64(expected.count))
 
                 #expect(try await Self.expire(selection, in: store, slice: 7) == expected.count, "\(rule)")
                 remaining.subtract(expected)
