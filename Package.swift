@@ -68,9 +68,12 @@ let package = Package(
         .target(
             name: "LedgerStore",
             dependencies: ["LedgerProtocol", "LedgerFiles", "CSQLite", "CLibPQ", nioCore, nioPosix, logging, nioLocks],
-            resources: [.copy("Migrations")],
-            swiftSettings: swiftSettings
+            exclude: ["Migrations"],
+            swiftSettings: swiftSettings,
+            plugins: ["EmbedMigrations"]
         ),
+        .executableTarget(name: "embed-migrations", swiftSettings: swiftSettings),
+        .plugin(name: "EmbedMigrations", capability: .buildTool(), dependencies: ["embed-migrations"]),
         .target(
             name: "LedgerServer",
             dependencies: [

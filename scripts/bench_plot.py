@@ -1,5 +1,6 @@
 """Plots of a scripts/bench.sh run: acknowledged ingest against each store's own load, by
-request shape, and the sweep of one caller per connection. Each figure is read from the run's
+request shape, the sweep of one caller per connection, and acknowledged ingest against the
+events a store already holds (the growth scenario). Each figure is read from the run's
 raw JSON; a plot whose results are missing is left out, and says so."""
 
 import json
@@ -77,10 +78,40 @@ def sweep(results: Path, output: Path) -> bool:
     return True
 
 
+def growth(results: Path, output: Path) -> bool:
+    """Events/s at each size the growth scenario measured, from the sizes its result files name."""
+    figure, axes = plt.subplots(figsize=(7, 3.8))
+    drawn = False
+    for store in STORES:
+        for shape, label in [("deep", "batch 100, 16 in flight"), ("batch1", "batch 1, 64 in flight")]:
+            points = []
+            for path in results.glob(f"{store}-growth-*-{shape}.json"):
+                stored = int(path.name[len(f"{store}-growth-"):-len(f"-{shape}.json")])
+                points.append((stored, float(json.loads(path.read_text())["events_per_second"])))
+            if not points:
+                continue
+            points.sort()
+            axes.plot([p / 1e6 for p, _ in points], [v for _, v in points], marker="o", label=f"{store}, {label}")
+            drawn = True
+    if not drawn:
+        plt.close(figure)
+        return False
+    axes.set_ylim(bottom=0)
+    axes.set_xlabel("events already stored (millions)")
+    axes.set_ylabel("acked events/s")
+    axes.set_title("Acknowledged ingest as the store grows (8 connections)")
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(output / "growth.png", dpi=110)
+    plt.close(figure)
+    return True
+
+
 def main() -> None:
     results, output = Path(sys.argv[1]), Path(sys.argv[2])
     output.mkdir(parents=True, exist_ok=True)
-    for name, plot in [("ingest-ratios.png", ingest), ("sweep.png", sweep)]:
+    for name, plot in [("ingest-ratios.png", ingest), ("sweep.png", sweep), ("growth.png", growth)]:
         print(f"bench-plot: {output / name}" if plot(results, output) else f"bench-plot: no results for {name} in {results}")
 
 

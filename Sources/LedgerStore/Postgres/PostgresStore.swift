@@ -39,7 +39,7 @@ public final class PostgresStore: EventStore, ReportRunning {
         if let migrations {
             catalog = migrations
         } else {
-            catalog = try MigrationCatalog.locate(backend: "postgres")
+            catalog = try MigrationCatalog.embedded(backend: "postgres")
         }
         self.writer = try await Worker(name: "ledger-postgres-writer") { () throws(StoreError) in
             let connection = try PostgresConnection(info: connectionInfo)

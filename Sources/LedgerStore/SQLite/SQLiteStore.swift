@@ -46,7 +46,7 @@ public final class SQLiteStore: EventStore, ReportRunning {
         if let migrations {
             catalog = migrations
         } else {
-            catalog = try MigrationCatalog.locate(backend: "sqlite")
+            catalog = try MigrationCatalog.embedded(backend: "sqlite")
         }
         let directory = (path as NSString).deletingLastPathComponent
         do throws(PrivateDirectory.Problem) {

@@ -26,12 +26,6 @@ import Testing
         #expect(error?.message.contains("NNNN_description.sql") == true)
     }
 
-    /// The end-to-end tests start ledgerd in `/`, which covers the working directory.
-    @Test func locatesShippedMigrations() throws {
-        let catalog = try MigrationCatalog.locate(backend: "sqlite", environment: [:])
-        #expect(catalog.migrations.first?.version == 1)
-    }
-
     @Test(arguments: ["sqlite:/tmp/x.sqlite", "sqlite:///tmp/x.sqlite", "/tmp/x.sqlite"])
     func parsesStoreLocations(text: String) throws {
         #expect(try StoreLocation(parsing: text) == .sqlite(path: "/tmp/x.sqlite"))
