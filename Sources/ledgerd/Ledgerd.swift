@@ -30,8 +30,11 @@ struct Ledgerd: AsyncParsableCommand {
             accepting, commits everything it has received, and exits 0.
 
             When the socket accepts connections a line beginning with "ready" is written to \
-            standard error. SIGHUP is ignored, so closing the terminal it was started from does \
-            not stop it.
+            standard error. SIGHUP reads the TLS certificate, key and client CA again (new \
+            handshakes use them; connections already made keep theirs; a file that is missing or \
+            bad keeps the ones in use, and the log says why); it never stops the daemon, so \
+            closing the terminal it was started from does not either. Everything else is read \
+            once, at start.
 
             Only the default socket and data directories are created; a --socket or --store \
             whose directory is missing is refused. One ledgerd holds a SQLite store at a time \
@@ -268,7 +271,8 @@ struct Ledgerd: AsyncParsableCommand {
 
     func run() async throws {
         signal(SIGPIPE, SIG_IGN)
-        // A closed terminal (SIGHUP) must not stop an audit ledger; only SIGTERM and SIGINT do.
+        // A closed terminal (SIGHUP) must not stop an audit ledger; only SIGTERM and SIGINT do. Once the
+        // daemon runs, SIGHUP reloads the TLS files instead (ReloadOnHangup).
         signal(SIGHUP, SIG_IGN)
         GlibcMalloc.returnLargeBuffersToTheSystem()
         let settings: LedgerDaemonSettings

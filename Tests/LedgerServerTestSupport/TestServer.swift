@@ -42,7 +42,7 @@ public final class TestServer: Sendable {
         let (listening, continuation) = AsyncStream<String>.makeStream()
         // The daemon's own wiring and shutdown policy, without its signal handlers.
         let group = LedgerDaemon.serviceGroup(
-            configuration: configuration, store: store, stats: stats, logger: logger, gracefulShutdownSignals: [],
+            configuration: configuration, store: store, stats: stats, logger: logger, gracefulShutdownSignals: [], reloadsOnHangup: false,
             onReady: { continuation.yield($0.socketPath) })
         self.group = group
         self.task = Task {

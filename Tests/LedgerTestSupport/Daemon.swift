@@ -56,6 +56,8 @@ public final class Daemon: Sendable {
 
     public var processIdentifier: Int32 { self.process.pid }
 
+    public var isRunning: Bool { self.process.isRunning }
+
     public func signal(_ signal: Int32) {
         self.process.signal(signal)
     }

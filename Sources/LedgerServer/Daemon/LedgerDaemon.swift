@@ -24,7 +24,8 @@ public struct LedgerDaemon: Sendable {
     /// connections received, then the writer drains the queue.
     public static func serviceGroup(
         configuration: LedgerServerConfiguration, store: any EventStore, stats: ServerStats, logger: Logger,
-        gracefulShutdownSignals: [UnixSignal] = [.sigterm, .sigint], onReady: @escaping @Sendable (LedgerServer.Listening) -> Void
+        gracefulShutdownSignals: [UnixSignal] = [.sigterm, .sigint], reloadsOnHangup: Bool = true,
+        onReady: @escaping @Sendable (LedgerServer.Listening) -> Void
     ) -> ServiceGroup {
         let queue = IngestQueue(capacity: configuration.ingestQueueCapacity, byteCapacity: configuration.ingestQueueBytes)
         let hub = TailHub(capacity: configuration.tailBufferEvents, byteCapacity: configuration.tailBufferBytes)
@@ -37,9 +38,11 @@ public struct LedgerDaemon: Sendable {
         let retention = RetentionService(
             policy: configuration.retention, interval: configuration.retentionInterval, store: store, queue: queue, stats: stats,
             log: server.retentionLog, logger: logger)
+        let reload: [ServiceGroupConfiguration.ServiceConfiguration] =
+            reloadsOnHangup ? [.init(service: ReloadOnHangup(server: server), successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore)] : []
         return ServiceGroup(
             configuration: .init(
-                services: [
+                services: reload + [
                     .init(service: writer, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
                     .init(service: server, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
                     .init(service: health, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore),

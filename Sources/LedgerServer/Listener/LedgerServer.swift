@@ -3,6 +3,7 @@ import LedgerFiles
 import LedgerProtocol
 import LedgerStore
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -26,6 +27,8 @@ public struct LedgerServer: Service {
     let dispatcher: RequestDispatcher
     /// What retention has done, which the retention service writes and `retention` requests read.
     let retentionLog: RetentionLog
+    /// The TLS listener's context once `run` has loaded it, for SIGHUP to replace.
+    private let tlsSource = NIOLockedValueBox<TLSContextSource?>(nil)
     let eventLoopGroup: any EventLoopGroup
     let logger: Logger
     let onListening: @Sendable (Listening) -> Void
@@ -63,7 +66,8 @@ public struct LedgerServer: Service {
 
     public func run() async throws {
         // The TLS files are checked before anything is bound, so a bad one leaves no socket behind.
-        let tlsContext = try self.configuration.tls.map { try $0.makeServerContext() }
+        let tlsContext = try self.configuration.tls.map { try TLSContextSource(configuration: $0) }
+        self.tlsSource.withLockedValue { $0 = tlsContext }
         let path = self.configuration.socketPath
         try SocketFile.prepare(path: path, creatingDirectory: self.configuration.createsSocketDirectory)
         let maximumFrameLength = self.configuration.maximumFrameLength
@@ -205,9 +209,18 @@ public struct LedgerServer: Service {
         }
     }
 
+    /// Reads the TLS listener's files again, for SIGHUP; without a TLS listener there is nothing to read.
+    public func reloadTLS() {
+        guard let source = self.tlsSource.withLockedValue({ $0 }) else {
+            self.logger.notice("SIGHUP: no TLS listener, nothing to reload")
+            return
+        }
+        source.reload(logger: self.logger)
+    }
+
     /// TCP with TLS in front of the same framing; a peer without a certificate from the client CA never gets a frame through.
     private func bindTLS(
-        _ tls: TLSListenerConfiguration, context: NIOSSLContext, accepted: AcceptedConnections
+        _ tls: TLSListenerConfiguration, context: TLSContextSource, accepted: AcceptedConnections
     ) async throws -> NIOAsyncChannel<NIOAsyncChannel<LedgerFrame, LedgerFrame>, Never> {
         let maximumFrameLength = self.configuration.maximumFrameLength
         let logger = self.logger
@@ -221,7 +234,7 @@ public struct LedgerServer: Service {
                 .boundingReadsPerConnection()
                 .bind(host: tls.host, port: tls.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context.current))
                         try channel.pipeline.syncOperations.addHandler(TLSHandshakeDeadline(deadline: handshakeTimeout, stats: stats))
                         try channel.pipeline.syncOperations.addHandler(TLSPeerLogger(logger: logger))
                         return try Self.serveFrames(
