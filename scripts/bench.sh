@@ -43,7 +43,6 @@ want() { [[ " $BENCH_ONLY " == *" $1 "* ]]; }
 script_name=bench
 . "$root/scripts/lib/daemons.sh"
 install_missing sqlite3 jq strace
-if want growth; then install_missing gnuplot:gnuplot-nox; fi
 build_release
 
 out="$root/.build/bench"
@@ -75,6 +74,8 @@ migrate() {
 columns="id,timestamp,event_type,entity_type,entity_id,event_data,severity,worker_id,job_id,clip_id,peer_uid,peer_pid"
 
 # load_reference KIND STORE CSV: the store's own bulk load of the rows, timed; prints events/s.
+# SQLite's page cache for it is ledgerd's (16 MiB) unless load_cache_kib says otherwise.
+load_cache_kib=16384
 load_reference() {
     local kind=$1 store=$2 csv=$3 rows started finished
     rows=$(wc -l <"$csv")
@@ -83,7 +84,7 @@ load_reference() {
     sqlite)
         sqlite3 "${store#sqlite:}" >/dev/null <<SQL
 PRAGMA synchronous=FULL;
-PRAGMA cache_size=-16384;
+PRAGMA cache_size=-$load_cache_kib;
 PRAGMA wal_autocheckpoint=65536;
 CREATE TEMP TABLE staging (id, timestamp, event_type, entity_type, entity_id, event_data, severity, worker_id, job_id, clip_id, peer_uid, peer_pid, seq);
 .import --csv $csv staging
@@ -301,10 +302,13 @@ for kind in $BENCH_STORES; do
 
     if want growth; then
         # Acked ingest on a store that already holds many events: the store grows in place, loaded in
-        # chunks through its own bulk path, and at each size the two shapes run against it.
+        # chunks through its own bulk path (SQLite's with a 4 GiB cache: with ledgerd's 16 MiB, five
+        # million rows into random-key indexes took over ten minutes), and at each size the two
+        # shapes run against it.
         store=$(fresh_store "$kind" growth_$kind)
         migrate "$store"
         loaded=0
+        load_cache_kib=4194304
         for size in $BENCH_GROWTH_SIZES; do
             while ((loaded < size)); do
                 chunk=$((size - loaded > 5000000 ? 5000000 : size - loaded))
@@ -334,6 +338,7 @@ for kind in $BENCH_STORES; do
             stop_daemon
             echo "{\"stored\": $loaded, \"bytes\": $(store_bytes "$kind" "$store")}" >"$out/$kind-growth-$size-size.json"
         done
+        load_cache_kib=16384
         drop_store "$kind" growth_$kind
     fi
 
@@ -345,7 +350,9 @@ for kind in $BENCH_STORES; do
         csv="$work/purge-$kind.csv"
         log "loading $((BENCH_PURGE_EVENTS * 2)) events over 60 days into the $kind store for the purge run"
         "$bench" generate --events "$((BENCH_PURGE_EVENTS * 2))" --format "$kind" --span-days 60 >"$csv"
+        load_cache_kib=4194304
         load_reference "$kind" "$store" "$csv" >/dev/null
+        load_cache_kib=16384
         rm -f "$csv"
         [[ $kind == postgres ]] && psql "$store" -qc "VACUUM ANALYZE ledger_events"
         steady=(--socket "$socket" --connections 8 --events 90000 --ack --batch 1 --window 1 --rate 1500)
@@ -535,40 +542,6 @@ if want sweep; then
             printf '%12s  %s %s\n' "" "$(tr '[:lower:]' '[:upper:]' <<<"${kind:0:1}")" "$(printf '#%.0s' $(seq 1 $((sweep[$kind.$c] * 30 / max + 1))))"
         done
     done
-fi
-# The growth curve: acked events/s against events stored, both shapes and stores, as a PNG beside BENCHMARKS.md.
-if want growth; then
-    plot_data="$out/growth.dat"
-    : >"$plot_data"
-    for kind in $BENCH_STORES; do
-        for shape in deep batch1; do
-            echo "# $kind $shape" >>"$plot_data"
-            for size in $BENCH_GROWTH_SIZES; do
-                have "$kind-growth-$size-$shape" && echo "$size $(field "$kind-growth-$size-$shape" .events_per_second)" >>"$plot_data"
-            done
-            printf '\n\n' >>"$plot_data"
-        done
-    done
-    plot_lines=""
-    index=0
-    for kind in $BENCH_STORES; do
-        for shape in deep batch1; do
-            plot_lines+="${plot_lines:+, }'$plot_data' index $index using (\$1/1e6):2 with linespoints title '$kind, $shape'"
-            index=$((index + 1))
-        done
-    done
-    gnuplot <<GNUPLOT
-set terminal png size 900,540
-set output '$out/growth.png'
-set title 'Acknowledged ingest against events already stored (8 connections)'
-set xlabel 'events stored (millions)'
-set ylabel 'acknowledged events/s'
-set yrange [0:*]
-set key outside right
-set grid
-plot $plot_lines
-GNUPLOT
-    echo "growth plot: $out/growth.png"
 fi
 echo
 echo "raw results: $out"
