@@ -52,6 +52,11 @@ import Testing
         return ids
     }
 
+    /// The first rule's selection (INFO=30d) over what the store holds now.
+    static func infoSelection(_ store: any EventStore) async throws -> ExpirySelection {
+        try #require(ExpirySelection(rule: Self.policy.expiringRules[0], of: Self.policy, now: Self.now, throughSequence: try await store.latestSequence()))
+    }
+
     /// Runs one rule's selection to the end in slices of `slice`; returns how many went.
     static func expire(_ selection: ExpirySelection, in store: any EventStore, slice: Int) async throws -> Int {
         var cursor: EventCursor?
@@ -104,8 +109,7 @@ import Testing
         try await EventStoreTests.withStore(kind) { store in
             let events = Self.events()
             _ = try await store.append(events)
-            let rule = Self.policy.expiringRules[0]
-            let selection = try #require(ExpirySelection(rule: rule, of: Self.policy, now: Self.now, throughSequence: try await store.latestSequence()))
+            let selection = try await Self.infoSelection(store)
             var late = events[239]
             late.id = UUID.ledgerV7(unixMilliseconds: 9_000)
             late.eventType = "job_created"
@@ -113,8 +117,7 @@ import Testing
             _ = try await store.append([late])
             _ = try await Self.expire(selection, in: store, slice: 50)
             #expect(try await Self.allIDs(store).contains(late.id))
-            let next = try #require(ExpirySelection(rule: rule, of: Self.policy, now: Self.now, throughSequence: try await store.latestSequence()))
-            #expect(try await Self.expire(next, in: store, slice: 50) == 1)
+            #expect(try await Self.expire(try await Self.infoSelection(store), in: store, slice: 50) == 1)
             #expect(!(try await Self.allIDs(store).contains(late.id)))
         }
     }
@@ -126,9 +129,8 @@ import Testing
         try await EventStoreTests.withStore(kind) { store in
             let events = Self.events()
             _ = try await store.append(events)
-            let rule = Self.policy.expiringRules[0]
-            let expired = Self.expected(rule.description, in: events)
-            let selection = try #require(ExpirySelection(rule: rule, of: Self.policy, now: Self.now, throughSequence: try await store.latestSequence()))
+            let expired = Self.expected(Self.policy.expiringRules[0].description, in: events)
+            let selection = try await Self.infoSelection(store)
 
             var listed: [UUID] = []
             var page = try await store.query(QueryRequest(filter: EventFilter(), order: .oldestFirst, limit: 40))
@@ -162,12 +164,10 @@ import Testing
         try await EventStoreTests.withStore(kind) { store in
             let events = Self.events()
             _ = try await store.append(events)
-            let rule = Self.policy.expiringRules[0]
-            let expired = try #require(events.first { Self.expected(rule.description, in: events).contains($0.id) })
+            let expired = try #require(events.first { Self.expected(Self.policy.expiringRules[0].description, in: events).contains($0.id) })
             let young = try #require(events.first { $0.severity == .info && $0.timestamp!.rawValue > Self.now.rawValue - Self.day })
             #expect(try await store.insert([expired, young]) == [nil, nil], "both are already stored")
-            let selection = try #require(ExpirySelection(rule: rule, of: Self.policy, now: Self.now, throughSequence: try await store.latestSequence()))
-            _ = try await Self.expire(selection, in: store, slice: 100)
+            _ = try await Self.expire(try await Self.infoSelection(store), in: store, slice: 100)
             let again = try await store.insert([expired, young])
             if kind == .memory {
                 #expect(again[0] == nil, "the memory store remembers ids past their events, as it documents")
@@ -198,9 +198,7 @@ import Testing
         _ = try await database.shell("PRAGMA wal_checkpoint(PASSIVE)")
         let fileBefore = try fileSize()
         let before = try await pages()
-        let selection = try #require(
-            ExpirySelection(rule: Self.policy.expiringRules[0], of: Self.policy, now: Self.now, throughSequence: try await store.latestSequence()))
-        #expect(try await Self.expire(selection, in: store, slice: 1_000) == old.count)
+        #expect(try await Self.expire(try await Self.infoSelection(store), in: store, slice: 1_000) == old.count)
         var slices = 0
         while try await store.reclaimSpace() { slices += 1 }
         #expect(try await store.reclaimSpace() == false)
