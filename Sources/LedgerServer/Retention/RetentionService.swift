@@ -21,10 +21,12 @@ struct RetentionService: Service {
     let log: RetentionLog
     let logger: Logger
 
-    /// Slices start at this many events and grow or shrink to take about `sliceTarget`.
-    static let firstSlice = 500
-    static let slices = 50...10_000
-    static let sliceTarget: ClosedRange<Duration> = .milliseconds(5)...(.milliseconds(20))
+    /// Slices start at this many events and grow or shrink to take about `sliceTarget`: a commit
+    /// that arrives during a slice waits for it, so its length is what a purge adds to an ack's
+    /// latency (slices of up to 20 ms doubled the p99 of batch-1 acks at 1,500/s; BENCHMARKS.md).
+    static let firstSlice = 200
+    static let slices = 20...5_000
+    static let sliceTarget: ClosedRange<Duration> = .milliseconds(2)...(.milliseconds(6))
 
     func run() async throws {
         guard !self.policy.expiringRules.isEmpty else { return }
