@@ -98,7 +98,7 @@ import Testing
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let database = try await TestStore.make(kind)
-        let total = 150_000
+        let total = 60_000
         do {
             let store = try await database.open()
             for start in stride(from: 0, to: total, by: 10_000) {
