@@ -44,27 +44,32 @@ struct RetentionService: Service {
 
     func pass() async {
         self.log.begin(at: .now())
-        var note = ""
-        do {
-            if try await self.store.claimRetention() {
-                do {
-                    try await self.expireEveryRule()
-                } catch {
-                    await self.store.releaseRetention()
-                    throw error
-                }
-                await self.store.releaseRetention()
-            } else {
-                note = "another ledgerd on this database holds the retention lock and purges for all of them"
-            }
-        } catch is CancellationError {
-            note = "stopped by shutdown; the next pass goes on"
-        } catch {
-            note = "stopped: \(error)"
-            self.logger.warning("retention pass stopped", metadata: ["error": "\(error)"])
-        }
+        let note = await self.claimAndExpire()
         let finished = LedgerTimestamp.now()
         self.log.finish(at: finished, note: note, next: LedgerTimestamp(rawValue: finished.rawValue + self.interval.components.seconds * 1_000_000))
+    }
+
+    /// - Returns: the pass's note for `ledger-rpc retention`, empty when it ran to its end.
+    private func claimAndExpire() async -> String {
+        var failure: (any Error)?
+        do {
+            guard try await self.store.claimRetention() else {
+                return "another ledgerd on this database holds the retention lock and purges for all of them"
+            }
+            do { try await self.expireEveryRule() } catch { failure = error }
+            await self.store.releaseRetention()
+        } catch {
+            failure = error
+        }
+        switch failure {
+        case nil:
+            return ""
+        case is CancellationError:
+            return "stopped by shutdown; the next pass goes on"
+        case let error?:
+            self.logger.warning("retention pass stopped", metadata: ["error": "\(error)"])
+            return "stopped: \(error)"
+        }
     }
 
     private func expireEveryRule() async throws {

@@ -84,12 +84,18 @@ extension PostgresStore {
         return (sql, columns.texts)
     }
 
+    /// A timestamptz expression as the protocol's integer microseconds since the epoch, exact
+    /// because `extract` returns numeric (PostgreSQL 14 and later).
+    static func microseconds(_ expression: String) -> String {
+        "(extract(epoch FROM \(expression)) * 1000000)::bigint"
+    }
+
     /// `EventColumns.names`, each as `PostgresRow` reads it: ids, the metadata and the severity as
     /// text, the timestamp in the protocol's integer microseconds.
     static let selectColumns: String = {
         let columns = zip(EventColumns.names, PostgresStore.columnTypes).map { name, type in
             switch type {
-            case "timestamptz": "(extract(epoch FROM \(name)) * 1000000)::bigint"
+            case "timestamptz": PostgresStore.microseconds(name)
             case "uuid", "jsonb", "event_severity": "\(name)::text"
             default: name
             }

@@ -277,11 +277,6 @@ public final class PostgresStore: EventStore, ReportRunning {
         selection.sql(after: cursor, placeholder: { "$\($0)" }, timestampEncoding: .iso8601(cast: "::timestamptz"), uuidCast: "::uuid")
     }
 
-    /// A timestamptz expression as integer microseconds since the epoch, exactly.
-    private static func microseconds(_ expression: String) -> String {
-        "((extract(epoch FROM date_trunc('second', \(expression)))::bigint * 1000000) + extract(microseconds FROM \(expression))::bigint % 1000000)"
-    }
-
     public func close() async {
         await self.retention.withLockedValue({ $0 })?.shutdown()
         await self.writer.shutdown()

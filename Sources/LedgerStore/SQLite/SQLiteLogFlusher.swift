@@ -55,12 +55,15 @@ final class SQLiteLogFlusher: Sendable {
         self.state.withLockedValue { $0.flushedSequence }
     }
 
-    /// Throws once a flush has failed: after that nothing written can be promised durable.
-    /// The database or its log was unlinked or replaced: shown in stats as `sqlite_files_replaced`.
-    func noteFilesChanged() {
+    /// The database or its log was unlinked or replaced: writes stop as after a failed flush, and
+    /// stats show `sqlite_files_replaced`.
+    /// - Returns: the error to throw, naming the problem and what it costs.
+    func failFilesChanged(_ problem: String, consequence: String) -> StoreError {
         self.state.withLockedValue { $0.filesReplaced = 1 }
+        return self.fail(StoreError(code: .writeFailed, message: "\(problem); \(consequence)"))
     }
 
+    /// Throws once a flush has failed: after that nothing written can be promised durable.
     func checkUsable() throws(StoreError) {
         if let failure = self.state.withLockedValue({ $0.failure }) { throw failure }
     }

@@ -119,11 +119,8 @@ public final class SQLiteStore: EventStore, ReportRunning {
             let before = state.files.problem()
             let sequences = before == nil ? try state.insert(requests.joined(), count: requests.reduce(0) { $0 + $1.count }) : []
             if let problem = before ?? state.files.problem() {
-                flusher.noteFilesChanged()
-                throw flusher.fail(
-                    StoreError(
-                        code: .writeFailed,
-                        message: "\(problem); what it commits now would be lost, so no more events are taken until ledgerd restarts"))
+                throw flusher.failFilesChanged(
+                    problem, consequence: "what it commits now would be lost, so no more events are taken until ledgerd restarts")
             }
             guard state.connection.logIsWritten else {
                 throw flusher.fail(
@@ -266,24 +263,23 @@ public final class SQLiteStore: EventStore, ReportRunning {
     public func expirySummary(_ selection: ExpirySelection, countingUpTo cap: UInt64?) async throws(StoreError) -> ExpirySummary {
         let sql = selection.sql(after: nil, placeholder: { _ in "?" })
         let (conditions, values) = (sql.whereClause, sql.values.map(SQLiteStatement.Value.init))
+        @Sendable func summary(_ statementSQL: String, on state: SQLiteReaderState) throws(StoreError) -> ExpirySummary {
+            let statement = try state.connection.prepare(statementSQL)
+            statement.bind(values)
+            guard try statement.step(as: .queryFailed) else { return ExpirySummary(events: 0, oldest: nil, newest: nil) }
+            func timestamp(_ column: Int32) -> LedgerTimestamp? {
+                Int(column) < statement.columnCount && !statement.isNull(column) ? LedgerTimestamp(rawValue: statement.integer(column)) : nil
+            }
+            return ExpirySummary(events: UInt64(statement.integer(0)), oldest: timestamp(1), newest: timestamp(2))
+        }
         guard let cap else {
             // A pass's own count walks every expired event: background work, on a reader but outside the budget.
             return try await self.readers.run { (state: SQLiteReaderState) throws(StoreError) -> ExpirySummary in
-                let statement = try state.connection.prepare("SELECT count(*), min(timestamp), max(timestamp) FROM ledger_events" + conditions)
-                statement.bind(values)
-                guard try statement.step(as: .queryFailed) else { return ExpirySummary(events: 0, oldest: nil, newest: nil) }
-                func timestamp(_ column: Int32) -> LedgerTimestamp? {
-                    statement.isNull(column) ? nil : LedgerTimestamp(rawValue: statement.integer(column))
-                }
-                return ExpirySummary(events: UInt64(statement.integer(0)), oldest: timestamp(1), newest: timestamp(2))
+                try summary("SELECT count(*), min(timestamp), max(timestamp) FROM ledger_events" + conditions, on: state)
             }
         }
         return try await self.read { (state: SQLiteReaderState) throws(StoreError) -> ExpirySummary in
-            let statement = try state.connection.prepare(
-                "SELECT count(*) FROM (SELECT 1 FROM ledger_events" + conditions + " LIMIT \(cap + 1))")
-            statement.bind(values)
-            guard try statement.step(as: .queryFailed) else { return ExpirySummary(events: 0, oldest: nil, newest: nil) }
-            return ExpirySummary(events: UInt64(statement.integer(0)), oldest: nil, newest: nil)
+            try summary("SELECT count(*) FROM (SELECT 1 FROM ledger_events" + conditions + " LIMIT \(cap + 1))", on: state)
         }
     }
 
@@ -292,8 +288,7 @@ public final class SQLiteStore: EventStore, ReportRunning {
         return try await self.writer.run { (state: SQLiteWriterState) throws(StoreError) -> ExpiryProgress in
             try flusher.checkUsable()
             if let problem = state.files.problem() {
-                flusher.noteFilesChanged()
-                throw flusher.fail(StoreError(code: .writeFailed, message: "\(problem); no more changes are made until ledgerd restarts"))
+                throw flusher.failFilesChanged(problem, consequence: "no more changes are made until ledgerd restarts")
             }
             return try state.expire(selection, after: cursor, limit: limit)
         }
