@@ -50,7 +50,7 @@ struct ReportSQL {
 
         static let postgres = Dialect(
             placeholder: { "$\($0)" }, timestampEncoding: .iso8601(cast: "::timestamptz"), uuidCast: "::uuid", integerCast: "::bigint",
-            micros: { "(extract(epoch from \($0)) * 1000000)::bigint" },
+            micros: PostgresStore.microseconds,
             // `->` takes a text key or an integer index: the bound key says which.
             jsonText: { alias, key in "CASE WHEN jsonb_typeof(\(alias).event_data -> \(key)::text) = 'string' THEN \(alias).event_data ->> \(key)::text END" },
             jsonKey: { $0 },
@@ -103,8 +103,8 @@ struct ReportSQL {
     /// in the window and the outcome of that finish, and its first start before that finish.
     ///
     /// One pass over the window's lifecycle events groups them by job; what else a job needs (its
-    /// type, its finishing event, its first start) is an index seek on job_id per job, so the cost
-    /// follows the jobs in the window, never the jobs in the store.
+    /// type, its finishing event on a tie, a start before the window) is an index seek on job_id per
+    /// job, so the cost follows the jobs in the window, never the jobs in the store.
     private mutating func jobsCTE(_ window: ReportWindow, worker: Bool = false) -> String {
         let bounds = self.bind(window)
         let typeKey = self.text(self.dialect.jsonKey(JobLifecycle.jobTypeKey) ?? JobLifecycle.jobTypeKey)
@@ -121,6 +121,16 @@ struct ReportSQL {
               ORDER BY f.id DESC LIMIT 1)
             """
         }
+        // The window's own starts are grouped already: only a start before the window needs a seek,
+        // which for a job that began in the window reads no row at all.
+        let startInWindow = "CASE WHEN j.started_at <= j.at THEN j.started_at END"
+        let firstStart = bounds.since.map { since in
+            """
+            coalesce((SELECT min(s.timestamp) FROM ledger_events s
+                       WHERE s.job_id = j.job_id AND s.timestamp < \(since) AND s.timestamp <= j.at
+                         AND s.event_type = \(started)\(self.visible("s"))), \(startInWindow))
+            """
+        } ?? startInWindow
         return """
             WITH grouped AS (
                 SELECT e.job_id,
@@ -150,8 +160,7 @@ struct ReportSQL {
                             ELSE \(finishing("event_type")) END AS outcome,
                        \(worker ? finishing("worker_id") : "CAST(NULL AS text)") AS worker_id,
                        \(micros("j.at")) AS finished,
-                       (SELECT \(micros("min(s.timestamp)")) FROM ledger_events s
-                         WHERE s.job_id = j.job_id AND s.event_type = \(started) AND s.timestamp <= j.at\(self.visible("s"))) AS first_start
+                       \(micros(firstStart)) AS first_start
                   FROM per_job j
             )
             """
