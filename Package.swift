@@ -89,7 +89,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "ledgerd",
-            dependencies: ["LedgerServer", "LedgerStore", argumentParser, logging, serviceLifecycle],
+            dependencies: ["LedgerServer", "LedgerStore", "LedgerFiles", argumentParser, logging, serviceLifecycle],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LedgerFiles
 import LedgerProtocol
 import LedgerServer
 import LedgerStore
@@ -30,7 +31,12 @@ struct Ledgerd: AsyncParsableCommand {
             accepting, commits everything it has received, and exits 0.
 
             When the socket accepts connections a line beginning with "ready" is written to \
-            standard error. SIGHUP reads the TLS certificate, key and client CA again (new \
+            standard error. Under systemd, ledgerd serves the sockets its socket unit passes \
+            (LISTEN_FDS: a Unix one instead of --socket, a TCP one as the TLS listener instead of \
+            --tls-listen), so clients that connect before it starts wait rather than fail; with \
+            Type=notify it says READY=1 once it serves, a STATUS= line as it runs, STOPPING=1 \
+            when it begins to shut down, and WATCHDOG=1 while its event loops answer when \
+            WatchdogSec= is set. SIGHUP reads the TLS certificate, key and client CA again (new \
             handshakes use them; connections already made keep theirs; a file that is missing or \
             bad keeps the ones in use, and the log says why); it never stops the daemon, so \
             closing the terminal it was started from does not either. Everything else is read \
@@ -275,11 +281,21 @@ struct Ledgerd: AsyncParsableCommand {
         // daemon runs, SIGHUP reloads the TLS files instead (ReloadOnHangup).
         signal(SIGHUP, SIG_IGN)
         GlibcMalloc.returnLargeBuffersToTheSystem()
+        let environment = ProcessInfo.processInfo.environment
         let settings: LedgerDaemonSettings
+        let notifier: ServiceManagerNotifier
         do {
-            settings = try LedgerDaemonSettings(options: self.options, environment: ProcessInfo.processInfo.environment, userID: UInt32(getuid()))
-        } catch {
+            var options = self.options
+            options.activatedSockets = try SocketActivation.sockets(environment: environment)
+            SocketActivation.forgetEnvironment()
+            notifier = try ServiceManagerNotifier(environment: environment)
+            settings = try LedgerDaemonSettings(options: options, environment: environment, userID: UInt32(getuid()))
+        } catch let error as SocketActivation.Problem {
             throw ValidationError(error.description)
+        } catch let error as ServiceManagerNotifier.Problem {
+            throw ValidationError(error.description)
+        } catch {
+            throw ValidationError("\(error)")
         }
         var logger = Logger(label: "ledgerd") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = settings.logLevel
@@ -298,18 +314,15 @@ struct Ledgerd: AsyncParsableCommand {
 
         let daemon = LedgerDaemon(configuration: configuration, store: storeLocation, logger: logger)
         do {
-            try await daemon.run { listening in
+            try await daemon.run(notifier: notifier) { listening in
                 let tls = listening.tlsAddress.map { " tls=\($0)" } ?? ""
                 FileHandle.standardError.write(Data("ready socket=\(listening.socketPath)\(tls) store=\(storeLocation)\n".utf8))
             }
-        } catch let error as TLSListenerConfiguration.Error {
-            FileHandle.standardError.write(Data("ledgerd: \(error)\n".utf8))
-            throw ExitCode.failure
-        } catch let error as StoreError {
-            FileHandle.standardError.write(Data("ledgerd: store \(storeLocation): \(error)\n".utf8))
-            throw ExitCode.failure
         } catch {
-            FileHandle.standardError.write(Data("ledgerd: \(error)\n".utf8))
+            let line = error is StoreError ? "store \(storeLocation): \(error)" : "\(error)"
+            FileHandle.standardError.write(Data("ledgerd: \(line)\n".utf8))
+            // The manager shows why the unit failed in `systemctl status`, beside the exit status.
+            notifier.notify([ServiceManagerNotifier.status("failed: \(line)")])
             throw ExitCode.failure
         }
     }

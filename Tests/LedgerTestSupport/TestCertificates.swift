@@ -43,7 +43,7 @@ public struct TestCertificates: Sendable {
 /// answers the connect but never speaks TLS.
 public final class TCPListener: Sendable {
     public let port: Int
-    private let descriptor: Int32
+    public let descriptor: Int32
 
     public init() throws {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

@@ -1,6 +1,8 @@
 import Atomics
+import LedgerFiles
 import LedgerStore
 import Logging
+import NIOPosix
 import ServiceLifecycle
 import UnixSignals
 
@@ -25,6 +27,7 @@ public struct LedgerDaemon: Sendable {
     public static func serviceGroup(
         configuration: LedgerServerConfiguration, store: any EventStore, stats: ServerStats, logger: Logger,
         gracefulShutdownSignals: [UnixSignal] = [.sigterm, .sigint], reloadsOnHangup: Bool = true,
+        notifier: ServiceManagerNotifier? = nil,
         onReady: @escaping @Sendable (LedgerServer.Listening) -> Void
     ) -> ServiceGroup {
         let queue = IngestQueue(capacity: configuration.ingestQueueCapacity, byteCapacity: configuration.ingestQueueBytes)
@@ -32,8 +35,15 @@ public struct LedgerDaemon: Sendable {
         let writer = BatchWriter(
             queue: queue, store: store, stats: stats, batchSize: configuration.commitBatchSize, delay: configuration.commitDelay, hub: hub,
             logger: logger)
+        let status = notifier.flatMap { $0.isActive ? $0 : nil }.map {
+            ServiceManagerStatus(notifier: $0, stats: stats, eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: logger)
+        }
         let server = LedgerServer(
-            configuration: configuration, queue: queue, store: store, stats: stats, hub: hub, logger: logger, onListening: onReady)
+            configuration: configuration, queue: queue, store: store, stats: stats, hub: hub, logger: logger,
+            onListening: { listening in
+                status?.ready(listening)
+                onReady(listening)
+            })
         let health = StoreHealthCheck(store: store, stats: stats, interval: configuration.storeCheckInterval, logger: logger)
         let retention = RetentionService(
             policy: configuration.retention, interval: configuration.retentionInterval, store: store, queue: queue, stats: stats,
@@ -47,7 +57,8 @@ public struct LedgerDaemon: Sendable {
                     .init(service: server, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
                     .init(service: health, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore),
                     .init(service: retention, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore),
-                ],
+                    // Last, so it is the first told of a shutdown and says STOPPING=1 before the rest drain.
+                ] + (status.map { [.init(service: $0, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore)] } ?? []),
                 gracefulShutdownSignals: gracefulShutdownSignals,
                 logger: logger
             )
@@ -56,13 +67,14 @@ public struct LedgerDaemon: Sendable {
 
     /// Runs until a shutdown signal; returns after every received event is committed.
     /// - Parameter onReady: called once every listener accepts connections.
-    public func run(onReady: @escaping @Sendable (LedgerServer.Listening) -> Void = { _ in }) async throws {
+    public func run(notifier: ServiceManagerNotifier? = nil, onReady: @escaping @Sendable (LedgerServer.Listening) -> Void = { _ in }) async throws {
         let store = try await self.store.open(limits: self.configuration.readLimits, createsDirectory: self.configuration.createsStoreDirectory, logger: self.logger)
         if case .memory = self.store {
             self.logger.warning("events are kept in memory only: an acknowledgement does not mean durable", metadata: ["store": "\(store.description)"])
         }
         let stats = ServerStats()
-        let group = Self.serviceGroup(configuration: self.configuration, store: store, stats: stats, logger: self.logger, onReady: onReady)
+        let group = Self.serviceGroup(
+            configuration: self.configuration, store: store, stats: stats, logger: self.logger, notifier: notifier, onReady: onReady)
         do {
             try await group.run()
         } catch {

@@ -1,4 +1,5 @@
 import Foundation
+import LedgerFiles
 import LedgerProtocol
 import LedgerStore
 import Logging
@@ -37,6 +38,9 @@ public struct LedgerDaemonOptions: Sendable, Equatable {
     public var tlsAllowWrites = false
     public var retain: String?
     public var retainInterval: String?
+    /// Listening sockets the service manager passed (`SocketActivation.sockets`): a Unix one is
+    /// served instead of `--socket`, a TCP one instead of `--tls-listen`.
+    public var activatedSockets: [ActivatedSocket] = []
 
     public init() {}
 }
@@ -92,6 +96,19 @@ public struct LedgerDaemonSettings: Sendable {
             options.socketMode, env: "LEDGER_SOCKET_MODE", default: configuration.socketMode,
             expected: "octal permission bits from 0 to 0777, such as 0660"
         ) { UInt16($0, radix: 8).flatMap { $0 <= 0o777 ? $0 : nil } }
+        let activated = try Self.activated(options.activatedSockets)
+        if let unix = activated.unix, case .unix(let path) = unix.address {
+            // The socket unit owns the path and its mode; a flag saying otherwise is a mistake to name, not to ignore.
+            guard source.isDefault(options.socket, env: "LEDGER_SOCKET") || socketPath == path else {
+                throw Error(description: "socket activation passed \(unix), but \(source.origin(options.socket, env: "LEDGER_SOCKET")) is \(socketPath): leave it out, as the socket unit's ListenStream= sets the path")
+            }
+            guard source.isDefault(options.socketMode, env: "LEDGER_SOCKET_MODE") else {
+                throw Error(description: "socket activation passed \(unix), whose mode the socket unit's SocketMode= sets: leave \(source.origin(options.socketMode, env: "LEDGER_SOCKET_MODE")) out")
+            }
+            configuration.socketPath = path
+            configuration.activatedSocket = unix.descriptor
+            configuration.createsSocketDirectory = false
+        }
         configuration.commitBatchSize = try source.whole(
             options.commitBatch, env: "LEDGER_COMMIT_BATCH", default: configuration.commitBatchSize, in: 1...100_000)
         configuration.commitDelay = .milliseconds(
@@ -144,7 +161,7 @@ public struct LedgerDaemonSettings: Sendable {
             guard uids.count == parts.count, !uids.isEmpty else { return .none }
             return .some(Set(uids))
         }
-        configuration.tls = try Self.tls(options, source)
+        configuration.tls = try Self.tls(options, source, activated: activated.tcp)
         configuration.retention = try Self.retention(options.retain, source)
         configuration.retentionInterval =
             try source.seconds(
@@ -153,15 +170,25 @@ public struct LedgerDaemonSettings: Sendable {
         self.configuration = configuration
     }
 
-    /// The TLS listener, when --tls-listen is given; its three files are required together.
-    private static func tls(_ options: LedgerDaemonOptions, _ source: Source) throws(Error) -> TLSListenerConfiguration? {
-        let address = try source.value(
+    /// The TLS listener, when --tls-listen is given or socket activation passed a TCP socket; its
+    /// three files are required together.
+    private static func tls(_ options: LedgerDaemonOptions, _ source: Source, activated: ActivatedSocket?) throws(Error) -> TLSListenerConfiguration? {
+        var address = try source.value(
             options.tlsListen, env: "LEDGER_TLS_LISTEN", default: nil as (host: String, port: Int)?,
             expected: "HOST:PORT, such as 127.0.0.1:7443 or [::1]:7443"
         ) { Self.parseAddress($0).map { Optional($0) } }
+        if let activated, case .tcp(let bound) = activated.address {
+            guard address == nil else {
+                throw Error(description: "socket activation passed \(activated), and \(source.origin(options.tlsListen, env: "LEDGER_TLS_LISTEN")) asks for another listener: give one of them")
+            }
+            address = Self.parseAddress(bound)
+        }
         let certificate = try source.value(options.tlsCert, env: "LEDGER_TLS_CERT", default: nil as String?, expected: "a PEM file path") { $0 }
         let key = try source.value(options.tlsKey, env: "LEDGER_TLS_KEY", default: nil as String?, expected: "a PEM file path") { $0 }
         let authority = try source.value(options.tlsClientCa, env: "LEDGER_TLS_CLIENT_CA", default: nil as String?, expected: "a PEM file path") { $0 }
+        let allowWrites = try source.value(
+            nil, env: "LEDGER_TLS_ALLOW_WRITES", default: false, expected: "1, true, yes or on; or 0, false, no or off"
+        ) { Self.parseBoolean($0) }
         guard let address else {
             if certificate != nil || key != nil || authority != nil {
                 throw Error(description: "--tls-cert, --tls-key and --tls-client-ca need --tls-listen HOST:PORT")
@@ -170,11 +197,38 @@ public struct LedgerDaemonSettings: Sendable {
         }
         guard let certificate, let key, let authority else {
             let missing = [("--tls-cert", certificate), ("--tls-key", key), ("--tls-client-ca", authority)].filter { $0.1 == nil }.map(\.0)
-            throw Error(description: "--tls-listen needs \(missing.joined(separator: ", ")): there is no TLS without a certificate, nor without client certificates")
+            let listener = activated.map { "socket activation passed \($0), which" } ?? "--tls-listen"
+            throw Error(description: "\(listener) needs \(missing.joined(separator: ", ")): there is no TLS without a certificate, nor without client certificates")
         }
         var tls = TLSListenerConfiguration(host: address.host, port: address.port, certificatePath: certificate, privateKeyPath: key, clientCAPath: authority)
-        tls.allowWrites = options.tlsAllowWrites || source.environment["LEDGER_TLS_ALLOW_WRITES"] == "1"
+        tls.activatedSocket = activated?.descriptor
+        tls.allowWrites = options.tlsAllowWrites || allowWrites
         return tls
+    }
+
+    static func parseBoolean(_ text: String) -> Bool? {
+        switch text.lowercased() {
+        case "1", "true", "yes", "on": true
+        case "0", "false", "no", "off": false
+        default: nil
+        }
+    }
+
+    /// At most one socket of each kind: which of two the daemon should serve is not for it to guess.
+    private static func activated(_ sockets: [ActivatedSocket]) throws(Error) -> (unix: ActivatedSocket?, tcp: ActivatedSocket?) {
+        var unix: ActivatedSocket?
+        var tcp: ActivatedSocket?
+        for socket in sockets {
+            switch socket.address {
+            case .unix:
+                if let unix { throw Error(description: "socket activation passed two Unix sockets, \(unix) and \(socket); ledgerd serves one") }
+                unix = socket
+            case .tcp:
+                if let tcp { throw Error(description: "socket activation passed two TCP sockets, \(tcp) and \(socket); ledgerd serves one TLS listener") }
+                tcp = socket
+            }
+        }
+        return (unix, tcp)
     }
 
     /// The retention policy; a bad one is named with the rule at fault and where the value came from.
@@ -255,6 +309,11 @@ public struct LedgerDaemonSettings: Sendable {
         /// Whether neither the flag nor its variable was given, so the default applies.
         func isDefault(_ flag: String?, env name: String) -> Bool {
             flag == nil && (self.environment[name]?.isEmpty ?? true)
+        }
+
+        /// Where a value that is not the default came from, for an error about it.
+        func origin(_ flag: String?, env name: String) -> String {
+            flag != nil ? "--\(Self.flagName(forEnvironment: name))" : name
         }
 
         static func flagName(forEnvironment name: String) -> String {

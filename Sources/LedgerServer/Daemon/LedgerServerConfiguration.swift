@@ -5,6 +5,9 @@ import LedgerStore
 public struct LedgerServerConfiguration: Sendable {
     /// Path of the Unix domain socket.
     public var socketPath: String
+    /// A listening Unix socket the service manager passed (socket activation), served as it is:
+    /// not created, given a mode, nor removed on exit, so clients keep reaching it across restarts.
+    public var activatedSocket: CInt?
     /// Whether the socket's directory is made when missing; only the default location's is, so a
     /// mistyped `--socket` is an error rather than a new directory.
     public var createsSocketDirectory = true

@@ -69,25 +69,30 @@ public struct LedgerServer: Service {
         let tlsContext = try self.configuration.tls.map { try TLSContextSource(configuration: $0) }
         self.tlsSource.withLockedValue { $0 = tlsContext }
         let path = self.configuration.socketPath
-        try SocketFile.prepare(path: path, creatingDirectory: self.configuration.createsSocketDirectory)
         let maximumFrameLength = self.configuration.maximumFrameLength
         let deadlines = self.deadlines
         let accepted = AcceptedConnections()
-        let listener = try await ServerBootstrap(group: self.eventLoopGroup)
-            .serverChannelOption(.backlog, value: 256)
-            .boundingReadsPerConnection()
-            .bind(unixDomainSocketPath: path) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try Self.serveFrames(on: channel, deadlines: deadlines(), maximumFrameLength: maximumFrameLength, accepted: accepted)
-                }
+        let initializer: @Sendable (any Channel) -> EventLoopFuture<AcceptedConnections.Connection> = { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try Self.serveFrames(on: channel, deadlines: deadlines(), maximumFrameLength: maximumFrameLength, accepted: accepted)
             }
-        guard chmod(path, mode_t(self.configuration.socketMode)) == 0 else {
-            try? await listener.channel.close()
-            await accepted.closeWaiting()
-            throw SocketFile.Error(description: "cannot set mode of \(path): \(String(cString: strerror(errno)))")
         }
-        defer { unlink(path) }
-        self.logger.info("listening", metadata: ["socket": "\(path)"])
+        let bootstrap = ServerBootstrap(group: self.eventLoopGroup).serverChannelOption(.backlog, value: 256).boundingReadsPerConnection()
+        let listener: NIOAsyncChannel<AcceptedConnections.Connection, Never>
+        if let activated = self.configuration.activatedSocket {
+            // The service manager made the socket and keeps it across restarts: it is neither prepared nor removed here.
+            listener = try await bootstrap.bind(activated, childChannelInitializer: initializer)
+        } else {
+            try SocketFile.prepare(path: path, creatingDirectory: self.configuration.createsSocketDirectory)
+            listener = try await bootstrap.bind(unixDomainSocketPath: path, childChannelInitializer: initializer)
+            guard chmod(path, mode_t(self.configuration.socketMode)) == 0 else {
+                try? await listener.channel.close()
+                await accepted.closeWaiting()
+                throw SocketFile.Error(description: "cannot set mode of \(path): \(String(cString: strerror(errno)))")
+            }
+        }
+        defer { if self.configuration.activatedSocket == nil { unlink(path) } }
+        self.logger.info("listening", metadata: ["socket": "\(path)", "activated": "\(self.configuration.activatedSocket != nil)"])
         let handler = ConnectionHandler(dispatcher: self.dispatcher, logger: self.logger)
 
         var tlsListener: NIOAsyncChannel<NIOAsyncChannel<LedgerFrame, LedgerFrame>, Never>?
@@ -227,20 +232,21 @@ public struct LedgerServer: Service {
         let deadlines = self.deadlines
         let handshakeTimeout = TimeAmount(self.configuration.tlsHandshakeTimeout)
         let stats = self.dispatcher.stats
+        let initializer: @Sendable (any Channel) -> EventLoopFuture<AcceptedConnections.Connection> = { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context.current))
+                try channel.pipeline.syncOperations.addHandler(TLSHandshakeDeadline(deadline: handshakeTimeout, stats: stats))
+                try channel.pipeline.syncOperations.addHandler(TLSPeerLogger(logger: logger))
+                return try Self.serveFrames(on: channel, deadlines: deadlines(), maximumFrameLength: maximumFrameLength, accepted: accepted)
+            }
+        }
+        let bootstrap = ServerBootstrap(group: self.eventLoopGroup).serverChannelOption(.backlog, value: 256).boundingReadsPerConnection()
         do {
-            return try await ServerBootstrap(group: self.eventLoopGroup)
-                .serverChannelOption(.backlog, value: 256)
-                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                .boundingReadsPerConnection()
-                .bind(host: tls.host, port: tls.port) { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context.current))
-                        try channel.pipeline.syncOperations.addHandler(TLSHandshakeDeadline(deadline: handshakeTimeout, stats: stats))
-                        try channel.pipeline.syncOperations.addHandler(TLSPeerLogger(logger: logger))
-                        return try Self.serveFrames(
-                            on: channel, deadlines: deadlines(), maximumFrameLength: maximumFrameLength, accepted: accepted)
-                    }
-                }
+            if let activated = tls.activatedSocket {
+                return try await bootstrap.bind(activated, childChannelInitializer: initializer)
+            }
+            return try await bootstrap.serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .bind(host: tls.host, port: tls.port, childChannelInitializer: initializer)
         } catch {
             throw TLSListenerConfiguration.Error(description: "cannot listen for TLS on \(tls.host):\(tls.port): \(error)")
         }

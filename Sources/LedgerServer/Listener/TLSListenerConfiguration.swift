@@ -11,6 +11,8 @@ public struct TLSListenerConfiguration: Sendable {
     public var clientCAPath: String
     /// Whether TLS peers may log events; by default they may only read.
     public var allowWrites: Bool = false
+    /// A listening TCP socket the service manager passed, served instead of binding host and port.
+    public var activatedSocket: CInt?
 
     public init(host: String, port: Int, certificatePath: String, privateKeyPath: String, clientCAPath: String) {
         self.host = host

@@ -1,3 +1,4 @@
+import LedgerFiles
 import LedgerStore
 import Logging
 import Testing
@@ -181,5 +182,74 @@ import Testing
         }
         #expect(throws: LedgerDaemonSettings.Error.self) { try Self.settings(LedgerDaemonOptions(), ["LEDGER_TLS_CERT": "/c.pem"]) }
         #expect(throws: LedgerDaemonSettings.Error.self) { try Self.settings(LedgerDaemonOptions(), ["LEDGER_TLS_LISTEN": "nohost"]) }
+    }
+
+    @Test func allowWritesTakesTheUsualSpellingsOfYesAndNoAndNamesAnythingElse() throws {
+        let tls = ["LEDGER_TLS_CERT": "/c.pem", "LEDGER_TLS_KEY": "/k.pem", "LEDGER_TLS_CLIENT_CA": "/ca.pem", "LEDGER_TLS_LISTEN": "127.0.0.1:1"]
+        for (value, writes) in [("yes", true), ("TRUE", true), ("on", true), ("0", false), ("no", false), ("off", false)] {
+            #expect(try Self.settings(LedgerDaemonOptions(), tls.merging(["LEDGER_TLS_ALLOW_WRITES": value]) { $1 }).configuration.tls?.allowWrites == writes)
+        }
+        #expect {
+            try Self.settings(LedgerDaemonOptions(), tls.merging(["LEDGER_TLS_ALLOW_WRITES": "ja"]) { $1 })
+        } throws: { error in
+            "\(error)".hasPrefix("environment variable LEDGER_TLS_ALLOW_WRITES=\"ja\" is not valid")
+        }
+    }
+
+    static let unix = ActivatedSocket(descriptor: 3, name: "ledgerd.socket", address: .unix(path: "/run/ledgerd/ledgerd.sock"))
+    static let tcp = ActivatedSocket(descriptor: 4, name: "tls", address: .tcp("[::1]:7443"))
+
+    static func activated(_ sockets: [ActivatedSocket], _ change: (inout LedgerDaemonOptions) -> Void = { _ in }, _ environment: [String: String] = [:]) throws -> LedgerServerConfiguration {
+        var options = LedgerDaemonOptions()
+        options.activatedSockets = sockets
+        change(&options)
+        return try Self.settings(options, environment).configuration
+    }
+
+    @Test func anActivatedUnixSocketIsServedInPlaceOfTheSocketPath() throws {
+        let configuration = try Self.activated([Self.unix])
+        #expect(configuration.socketPath == "/run/ledgerd/ledgerd.sock" && configuration.activatedSocket == 3)
+        #expect(!configuration.createsSocketDirectory && configuration.tls == nil)
+        #expect(try Self.activated([]).activatedSocket == nil)
+        #expect(try Self.activated([Self.unix], { $0.socket = "/run/ledgerd/ledgerd.sock" }).activatedSocket == 3, "the same path is no conflict")
+    }
+
+    @Test func anActivatedTCPSocketIsTheTLSListenerAndNeedsItsFiles() throws {
+        let files = ["LEDGER_TLS_CERT": "/c.pem", "LEDGER_TLS_KEY": "/k.pem", "LEDGER_TLS_CLIENT_CA": "/ca.pem"]
+        let tls = try #require(try Self.activated([Self.unix, Self.tcp], { _ in }, files).tls)
+        #expect(tls.activatedSocket == 4 && tls.host == "::1" && tls.port == 7443)
+        #expect {
+            try Self.activated([Self.tcp], { $0.tlsCert = "/c.pem" })
+        } throws: { error in
+            "\(error)" == "socket activation passed fd 4 (tls): TCP [::1]:7443, which needs --tls-key, --tls-client-ca: there is no TLS without a certificate, nor without client certificates"
+        }
+    }
+
+    @Test(arguments: [
+        ("--socket", "socket activation passed fd 3 (ledgerd.socket): Unix socket /run/ledgerd/ledgerd.sock, but --socket is /tmp/other.sock"),
+        ("LEDGER_SOCKET", "socket activation passed fd 3 (ledgerd.socket): Unix socket /run/ledgerd/ledgerd.sock, but LEDGER_SOCKET is /tmp/other.sock"),
+        ("--socket-mode", "socket activation passed fd 3 (ledgerd.socket): Unix socket /run/ledgerd/ledgerd.sock, whose mode the socket unit's SocketMode= sets: leave --socket-mode out"),
+        ("--tls-listen", "socket activation passed fd 4 (tls): TCP [::1]:7443, and --tls-listen asks for another listener"),
+        ("two Unix sockets", "socket activation passed two Unix sockets"),
+        ("two TCP sockets", "socket activation passed two TCP sockets"),
+    ])
+    func whatContradictsTheActivatedSocketsIsNamed(conflict: String, message: String) {
+        let other = ActivatedSocket(descriptor: 5, name: "extra", address: conflict == "two Unix sockets" ? .unix(path: "/run/x") : .tcp("127.0.0.1:1"))
+        let sockets = conflict.hasPrefix("two") ? [Self.unix, Self.tcp, other] : [Self.unix, Self.tcp]
+        let files = ["LEDGER_TLS_CERT": "/c.pem", "LEDGER_TLS_KEY": "/k.pem", "LEDGER_TLS_CLIENT_CA": "/ca.pem"]
+        #expect {
+            try Self.activated(
+                sockets,
+                { options in
+                    switch conflict {
+                    case "--socket": options.socket = "/tmp/other.sock"
+                    case "--socket-mode": options.socketMode = "0600"
+                    case "--tls-listen": options.tlsListen = "127.0.0.1:7443"
+                    default: break
+                    }
+                }, conflict == "LEDGER_SOCKET" ? files.merging(["LEDGER_SOCKET": "/tmp/other.sock"]) { $1 } : files)
+        } throws: { error in
+            "\(error)".hasPrefix(message) && !"\(error)".contains("\n")
+        }
     }
 }
