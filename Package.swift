@@ -18,6 +18,8 @@ let nioSSL: Target.Dependency = .product(name: "NIOSSL", package: "swift-nio-ssl
 let nioTLS: Target.Dependency = .product(name: "NIOTLS", package: "swift-nio")
 /// Locks that ThreadSanitizer sees (pthread mutexes); the standard library's Mutex is invisible to it on Linux.
 let nioLocks: Target.Dependency = .product(name: "NIOConcurrencyHelpers", package: "swift-nio")
+let nioHTTP1: Target.Dependency = .product(name: "NIOHTTP1", package: "swift-nio")
+let prometheus: Target.Dependency = .product(name: "Prometheus", package: "swift-prometheus")
 
 let package = Package(
     name: "SocialSyncLedger",
@@ -40,6 +42,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         .target(
@@ -78,7 +81,7 @@ let package = Package(
             name: "LedgerServer",
             dependencies: [
                 "LedgerProtocol", "LedgerFiles", "LedgerTLS", "LedgerStore", nioCore, nioPosix, nioSSL, nioTLS, logging, serviceLifecycle, unixSignals, atomics,
-                nioLocks,
+                nioLocks, nioHTTP1, prometheus,
             ],
             swiftSettings: swiftSettings
         ),
@@ -157,7 +160,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["LedgerTestSupport", "LedgerProtocol", "LedgerClient", nioLocks],
+            dependencies: ["LedgerTestSupport", "LedgerProtocol", "LedgerClient", nioCore, nioLocks],
             swiftSettings: swiftSettings
         ),
     ]

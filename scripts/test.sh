@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # The system libraries the package links against, the sqlite3 and psql shells the store tests use,
-# and systemd's tools (systemd-socket-activate, systemd-analyze) the service tests run without a running systemd.
+# systemd's tools (systemd-socket-activate, systemd-analyze) the service tests run without a running systemd,
+# and promtool and curl, which scrape and check /metrics.
 missing=()
 [ -e /usr/include/sqlite3.h ] || missing+=(libsqlite3-dev)
 [ -e /usr/include/postgresql/libpq-fe.h ] || missing+=(libpq-dev)
@@ -16,12 +17,14 @@ command -v psql >/dev/null 2>&1 || missing+=(postgresql-client)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 python3 -c 'import ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 command -v systemd-socket-activate >/dev/null 2>&1 && command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "test.sh: installing ${missing[*]}" >&2
     sudo_cmd=()
     [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
     "${sudo_cmd[@]}" apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 # Every store test also runs against a real PostgreSQL: a throwaway server of our own,

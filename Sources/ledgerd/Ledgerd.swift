@@ -240,6 +240,15 @@ struct Ledgerd: AsyncParsableCommand {
             valueName: "seconds"))
     var retainInterval: String?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            """
+            Serve /metrics for Prometheus on PORT (on 127.0.0.1) or HOST:PORT, such as 9464 or 0.0.0.0:9464; an address beyond \
+            loopback exposes the counters without authentication, and is served only when given. [env: LEDGER_METRICS_LISTEN] (default: off)
+            """, valueName: "[host:]port"))
+    var metricsListen: String?
+
     /// The options as typed, for the library to resolve.
     var options: LedgerDaemonOptions {
         var options = LedgerDaemonOptions()
@@ -272,6 +281,7 @@ struct Ledgerd: AsyncParsableCommand {
         options.tlsAllowWrites = self.tlsAllowWrites
         options.retain = self.retain
         options.retainInterval = self.retainInterval
+        options.metricsListen = self.metricsListen
         return options
     }
 
@@ -316,7 +326,8 @@ struct Ledgerd: AsyncParsableCommand {
         do {
             try await daemon.run(notifier: notifier) { listening in
                 let tls = listening.tlsAddress.map { " tls=\($0)" } ?? ""
-                FileHandle.standardError.write(Data("ready socket=\(listening.socketPath)\(tls) store=\(storeLocation)\n".utf8))
+                let metrics = listening.metricsAddress.map { " metrics=\($0)" } ?? ""
+                FileHandle.standardError.write(Data("ready socket=\(listening.socketPath)\(tls)\(metrics) store=\(storeLocation)\n".utf8))
             }
         } catch {
             let line = error is StoreError ? "store \(storeLocation): \(error)" : "\(error)"

@@ -32,14 +32,15 @@ public struct LedgerDaemon: Sendable {
     ) -> ServiceGroup {
         let queue = IngestQueue(capacity: configuration.ingestQueueCapacity, byteCapacity: configuration.ingestQueueBytes)
         let hub = TailHub(capacity: configuration.tailBufferEvents, byteCapacity: configuration.tailBufferBytes)
+        let metrics = configuration.metricsListen == nil ? nil : LedgerMetrics()
         let writer = BatchWriter(
             queue: queue, store: store, stats: stats, batchSize: configuration.commitBatchSize, delay: configuration.commitDelay, hub: hub,
-            logger: logger)
+            metrics: metrics, logger: logger)
         let status = notifier.flatMap { $0.isActive ? $0 : nil }.map {
             ServiceManagerStatus(notifier: $0, stats: stats, eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: logger)
         }
         let server = LedgerServer(
-            configuration: configuration, queue: queue, store: store, stats: stats, hub: hub, logger: logger,
+            configuration: configuration, queue: queue, store: store, stats: stats, hub: hub, metrics: metrics, logger: logger,
             onListening: { listening in
                 status?.ready(listening)
                 onReady(listening)

@@ -38,6 +38,7 @@ public struct LedgerDaemonOptions: Sendable, Equatable {
     public var tlsAllowWrites = false
     public var retain: String?
     public var retainInterval: String?
+    public var metricsListen: String?
     /// Listening sockets the service manager passed (`SocketActivation.sockets`): a Unix one is
     /// served instead of `--socket`, a TCP one instead of `--tls-listen`.
     public var activatedSockets: [ActivatedSocket] = []
@@ -162,6 +163,13 @@ public struct LedgerDaemonSettings: Sendable {
             return .some(Set(uids))
         }
         configuration.tls = try Self.tls(options, source, activated: activated.tcp)
+        configuration.metricsListen = try source.value(
+            options.metricsListen, env: "LEDGER_METRICS_LISTEN", default: nil as MetricsListenerConfiguration?,
+            expected: "PORT (on 127.0.0.1) or HOST:PORT, such as 9464 or 0.0.0.0:9464"
+        ) { (text: String) -> MetricsListenerConfiguration?? in
+            if let port = Int(text) { return (0...65_535).contains(port) ? .some(MetricsListenerConfiguration(port: port)) : .none }
+            return Self.parseAddress(text).map { .some(MetricsListenerConfiguration(host: $0.host, port: $0.port)) } ?? .none
+        }
         configuration.retention = try Self.retention(options.retain, source)
         configuration.retentionInterval =
             try source.seconds(

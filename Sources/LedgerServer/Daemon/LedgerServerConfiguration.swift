@@ -5,6 +5,8 @@ import LedgerStore
 public struct LedgerServerConfiguration: Sendable {
     /// Path of the Unix domain socket.
     public var socketPath: String
+    /// Where `/metrics` is served for Prometheus; nil serves none.
+    public var metricsListen: MetricsListenerConfiguration?
     /// A listening Unix socket the service manager passed (socket activation), served as it is:
     /// not created, given a mode, nor removed on exit, so clients keep reaching it across restarts.
     public var activatedSocket: CInt?

@@ -16,7 +16,15 @@ struct RequestDispatcher: Sendable {
     let hub: TailHub
     let retention: RetentionLog
     let facts: [StatsResult.Fact]
+    let metrics: LedgerMetrics?
     let logger: Logger
+
+    /// Every counter, as `ledger-rpc stats` and `/metrics` show them.
+    func statsSnapshot() -> StatsResult {
+        self.stats.snapshot(
+            queueDepth: self.queue.depth, queueBytes: self.queue.depthBytes, tailSubscribers: self.hub.subscriberCount,
+            tailMissed: self.hub.missed.load(ordering: .relaxed), storeCounters: self.store.counters, facts: self.facts)
+    }
 
     /// What the connection should do for one request.
     enum Outcome {
@@ -64,9 +72,7 @@ struct RequestDispatcher: Sendable {
         case .ping:
             return .respond(.pong(Pong(server: self.configuration.serverName)))
         case .stats:
-            return .respond(
-                .stats(self.stats.snapshot(queueDepth: self.queue.depth, queueBytes: self.queue.depthBytes, tailSubscribers: self.hub.subscriberCount,
-                    tailMissed: self.hub.missed.load(ordering: .relaxed), storeCounters: self.store.counters, facts: self.facts)))
+            return .respond(.stats(self.statsSnapshot()))
         case .sync:
             return try await self.ingest([], acknowledged: true, peer: nil)
         case .logEvent(let message):
@@ -85,6 +91,7 @@ struct RequestDispatcher: Sendable {
             if case .respondAfterCommit = outcome {
                 self.stats.add(\.gapReports)
                 self.stats.addSaturating(\.eventsDroppedByClients, Int64(clamping: report.events))
+                self.metrics?.clientDropped(UInt64(report.events), reason: report.reason.description)
             }
             return outcome
         case .logBatch(let message):

@@ -16,13 +16,15 @@ public struct BatchWriter: Service {
     let delay: Duration
     let retry: StoreRetryPolicy
     let hub: TailHub?
+    let metrics: LedgerMetrics?
     let logger: Logger
 
     public init(
         queue: IngestQueue, store: any EventStore, stats: ServerStats, batchSize: Int, delay: Duration,
-        retry: StoreRetryPolicy = StoreRetryPolicy(), hub: TailHub? = nil, logger: Logger
+        retry: StoreRetryPolicy = StoreRetryPolicy(), hub: TailHub? = nil, metrics: LedgerMetrics? = nil, logger: Logger
     ) {
         self.queue = queue
+        self.metrics = metrics
         self.retry = retry
         self.hub = hub
         self.store = store
@@ -116,7 +118,12 @@ public struct BatchWriter: Service {
         var backoff = self.retry.initialBackoff
         while true {
             do {
+                let started = ContinuousClock.now
                 let commit = eventCount == 0 ? StoreCommit(sequences: []) : try await self.store.commit(requests: requests)
+                if let metrics = self.metrics, eventCount > 0 {
+                    metrics.commitDuration.record(ContinuousClock.now - started)
+                    metrics.batchEvents.record(Double(eventCount))
+                }
                 if self.stats.storeAvailable.exchange(1, ordering: .relaxed) == 0 {
                     self.logger.notice("store is back; writing the held events", metadata: ["store": "\(self.store.description)"])
                 }
@@ -170,7 +177,9 @@ public struct BatchWriter: Service {
     func acknowledge(_ batch: [IngestQueue.Entry], _ commit: StoreCommit) async {
         let eventCount = commit.sequences.count
         do {
+            let started = ContinuousClock.now
             try await commit.waitUntilDurable()
+            if eventCount > 0 { self.metrics?.syncDuration.record(ContinuousClock.now - started) }
         } catch {
             self.noteStoreDown()
             self.fail(batch, events: eventCount, error: error, reason: "the commit could not be made durable")
@@ -196,8 +205,11 @@ public struct BatchWriter: Service {
             }
             hub.publish(stored)
         }
+        let acked = ContinuousClock.now
         for entry in batch {
-            entry.completion?.succeed()
+            guard let completion = entry.completion else { continue }
+            completion.succeed()
+            self.metrics?.ackLatency.record(acked - completion.received)
         }
     }
 

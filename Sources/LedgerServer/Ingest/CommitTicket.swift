@@ -12,6 +12,8 @@ public final class CommitTicket: Sendable {
     }
 
     private let state = NIOLockedValueBox(State.pending(waiter: nil))
+    /// When the request arrived, for the ack-latency histogram.
+    let received = ContinuousClock.now
 
     public init() {}
 

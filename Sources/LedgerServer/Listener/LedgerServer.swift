@@ -21,6 +21,8 @@ public struct LedgerServer: Service {
         public var socketPath: String
         /// The TLS listener's bound address (its port resolved when 0 was asked for).
         public var tlsAddress: String?
+        /// Where `/metrics` is served, likewise.
+        public var metricsAddress: String?
     }
 
     let configuration: LedgerServerConfiguration
@@ -30,6 +32,7 @@ public struct LedgerServer: Service {
     /// The TLS listener's context once `run` has loaded it, for SIGHUP to replace.
     private let tlsSource = NIOLockedValueBox<TLSContextSource?>(nil)
     let eventLoopGroup: any EventLoopGroup
+    let metrics: LedgerMetrics?
     let logger: Logger
     let onListening: @Sendable (Listening) -> Void
 
@@ -40,6 +43,7 @@ public struct LedgerServer: Service {
         stats: ServerStats,
         hub: TailHub = TailHub(),
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        metrics: LedgerMetrics? = nil,
         logger: Logger,
         onListening: @escaping @Sendable (Listening) -> Void = { _ in }
     ) {
@@ -57,8 +61,10 @@ public struct LedgerServer: Service {
                 .init("started_at", started.iso8601),
                 .init("pid", "\(getpid())"),
             ],
+            metrics: metrics,
             logger: logger
         )
+        self.metrics = metrics
         self.eventLoopGroup = eventLoopGroup
         self.logger = logger
         self.onListening = onListening
@@ -110,7 +116,29 @@ public struct LedgerServer: Service {
         if let tlsAddress {
             self.logger.info("listening for TLS peers", metadata: ["address": "\(tlsAddress)", "writes": "\(self.configuration.tls?.allowWrites == true)"])
         }
-        self.onListening(Listening(socketPath: path, tlsAddress: tlsAddress))
+        var metricsListener: NIOAsyncChannel<MetricsEndpoint.Connection, Never>?
+        if let listen = self.configuration.metricsListen, self.metrics != nil {
+            do {
+                metricsListener = try await ServerBootstrap(group: self.eventLoopGroup)
+                    .serverChannelOption(.backlog, value: 64).serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                    .bind(host: listen.host, port: listen.port, childChannelInitializer: MetricsEndpoint.initializer())
+            } catch {
+                try? await listener.channel.close()
+                try? await tlsListener?.channel.close()
+                await accepted.closeWaiting()
+                await acceptedTLS.closeWaiting()
+                throw MetricsEndpoint.Error(description: "cannot serve metrics on \(listen.host):\(listen.port): \(error)")
+            }
+        }
+        let metricsAddress = metricsListener.flatMap { $0.channel.localAddress }.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" }
+        if let metricsAddress, let listen = self.configuration.metricsListen {
+            if listen.isLoopback {
+                self.logger.info("serving metrics", metadata: ["address": "\(metricsAddress)"])
+            } else {
+                self.logger.notice("serving metrics beyond this host, without authentication", metadata: ["address": "\(metricsAddress)"])
+            }
+        }
+        self.onListening(Listening(socketPath: path, tlsAddress: tlsAddress, metricsAddress: metricsAddress))
 
         let remoteMayWrite = self.configuration.tls?.allowWrites == true
         let allowedUIDs = self.configuration.allowedUIDs.map { $0.union([UInt32(getuid())]) }
@@ -120,6 +148,15 @@ public struct LedgerServer: Service {
                 current: stats.socketConnectionsCurrent, maximum: self.configuration.maximumConnections, option: "--max-connections")
             let tlsBudget = ConnectionBudget(
                 current: stats.tlsConnectionsCurrent, maximum: self.configuration.maximumTLSConnections, option: "--tls-max-connections")
+            if let metricsListener, let metrics = self.metrics, let listen = self.configuration.metricsListen {
+                let dispatcher = self.dispatcher
+                let logger = self.logger
+                group.addTask {
+                    try await MetricsEndpoint.serveScrapes(
+                        on: metricsListener, maximumConnections: listen.maximumConnections,
+                        render: { metrics.render(dispatcher.statsSnapshot()) }, logger: logger)
+                }
+            }
             if let tlsListener {
                 group.addTask {
                     try await Self.serve(tlsListener, accepted: acceptedTLS, budget: tlsBudget, handler: handler) { channel in
