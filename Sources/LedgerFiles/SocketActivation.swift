@@ -45,9 +45,10 @@ public enum SocketActivation {
     /// Each descriptor is checked to be a listening stream socket, Unix or TCP, and marked
     /// close-on-exec; a value that cannot be read is an error naming the variable, since a
     /// socket the manager meant for the daemon would otherwise be silently ignored.
-    /// - Parameter first: where the descriptors start; only tests give another than `firstDescriptor`.
+    /// - Parameter descriptor: the descriptor of the socket at an index, `firstDescriptor` and on;
+    ///   only tests, whose own sockets are elsewhere, give another.
     public static func sockets(
-        environment: [String: String], processID: pid_t = getpid(), startingAt first: CInt = SocketActivation.firstDescriptor
+        environment: [String: String], processID: pid_t = getpid(), descriptor: (Int) -> CInt = { SocketActivation.firstDescriptor + CInt($0) }
     ) throws(Problem) -> [ActivatedSocket] {
         guard let countText = environment["LISTEN_FDS"], !countText.isEmpty else { return [] }
         // As sd_listen_fds: without LISTEN_PID the sockets cannot be known to be this process's.
@@ -63,7 +64,7 @@ public enum SocketActivation {
         let given = (environment["LISTEN_FDNAMES"] ?? "").split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         let names = (0..<count).map { $0 < given.count && !given[$0].isEmpty ? given[$0] : "unknown" }
         return try (0..<count).map { (index: Int) throws(Problem) -> ActivatedSocket in
-            let descriptor = first + CInt(index)
+            let descriptor = descriptor(index)
             let socket = ActivatedSocket(descriptor: descriptor, name: names[index], address: try Self.address(of: descriptor, name: names[index]))
             _ = fcntl(descriptor, F_SETFD, fcntl(descriptor, F_GETFD) | FD_CLOEXEC)
             return socket

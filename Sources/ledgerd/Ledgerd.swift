@@ -38,9 +38,10 @@ struct Ledgerd: AsyncParsableCommand {
             when it begins to shut down, and WATCHDOG=1 while its event loops answer when \
             WatchdogSec= is set. SIGHUP reads the TLS certificate, key and client CA again (new \
             handshakes use them; connections already made keep theirs; a file that is missing or \
-            bad keeps the ones in use, and the log says why); it never stops the daemon, so \
-            closing the terminal it was started from does not either. Everything else is read \
-            once, at start.
+            bad keeps the ones in use, and the log says why), and the --config file, whose log \
+            level and retention policy take effect at once; a change to any other setting is \
+            named in the log and waits for a restart. SIGHUP never stops the daemon, so \
+            closing the terminal it was started from does not either.
 
             Only the default socket and data directories are created; a --socket or --store \
             whose directory is missing is refused. One ledgerd holds a SQLite store at a time \
@@ -249,6 +250,15 @@ struct Ledgerd: AsyncParsableCommand {
             """, valueName: "[host:]port"))
     var metricsListen: String?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            """
+            Read LEDGER_* settings from this file (NAME=value lines, as a systemd EnvironmentFile), above the environment and below \
+            the flags; SIGHUP reads it again and applies LEDGER_LOG_LEVEL and LEDGER_RETAIN. [env: LEDGER_CONFIG] (default: none)
+            """, valueName: "file"))
+    var config: String?
+
     /// The options as typed, for the library to resolve.
     var options: LedgerDaemonOptions {
         var options = LedgerDaemonOptions()
@@ -282,6 +292,7 @@ struct Ledgerd: AsyncParsableCommand {
         options.retain = self.retain
         options.retainInterval = self.retainInterval
         options.metricsListen = self.metricsListen
+        options.config = self.config
         return options
     }
 
@@ -294,8 +305,8 @@ struct Ledgerd: AsyncParsableCommand {
         let environment = ProcessInfo.processInfo.environment
         let settings: LedgerDaemonSettings
         let notifier: ServiceManagerNotifier
+        var options = self.options
         do {
-            var options = self.options
             options.activatedSockets = try SocketActivation.sockets(environment: environment)
             SocketActivation.forgetEnvironment()
             notifier = try ServiceManagerNotifier(environment: environment)
@@ -307,8 +318,8 @@ struct Ledgerd: AsyncParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        var logger = Logger(label: "ledgerd") { StreamLogHandler.standardError(label: $0) }
-        logger.logLevel = settings.logLevel
+        let logLevel = LogLevelControl(settings.logLevel)
+        let logger = Logger(label: "ledgerd") { logLevel.handler(StreamLogHandler.standardError(label: $0)) }
         var configuration = settings.configuration
         let storeLocation = settings.store
         let descriptors = FileDescriptorLimit.raise()
@@ -324,7 +335,8 @@ struct Ledgerd: AsyncParsableCommand {
 
         let daemon = LedgerDaemon(configuration: configuration, store: storeLocation, logger: logger)
         do {
-            try await daemon.run(notifier: notifier) { listening in
+            let reload = SettingsReload(options: options, environment: environment, userID: UInt32(getuid()), started: settings, logLevel: logLevel)
+            try await daemon.run(notifier: notifier, settingsReload: reload) { listening in
                 let tls = listening.tlsAddress.map { " tls=\($0)" } ?? ""
                 let metrics = listening.metricsAddress.map { " metrics=\($0)" } ?? ""
                 FileHandle.standardError.write(Data("ready socket=\(listening.socketPath)\(tls)\(metrics) store=\(storeLocation)\n".utf8))

@@ -3,19 +3,13 @@ import LedgerFiles
 import LedgerTestSupport
 import Testing
 
-/// `LISTEN_FDS` as sd_listen_fds reads it, on real sockets moved to a range of descriptors of
-/// their own (the test process's 3 and 4 are taken).
+/// `LISTEN_FDS` as sd_listen_fds reads it, on real sockets. They stay on the descriptors they
+/// were opened on (the suite's other tests own 3, 4, …) and the test says where each one is.
 @Suite struct SocketActivationTests {
-    static let first: CInt = 700
-
-    /// Moves the descriptors to `first`, `first + 1`, … and closes them after `body`.
-    static func placed<T>(_ descriptors: [CInt], _ body: () throws -> T) rethrows -> T {
-        for (index, descriptor) in descriptors.enumerated() {
-            #expect(dup2(descriptor, Self.first + CInt(index)) == Self.first + CInt(index))
-            close(descriptor)
-        }
-        defer { for index in descriptors.indices { close(Self.first + CInt(index)) } }
-        return try body()
+    /// Runs `body` with the descriptors as sockets 0, 1, … and closes them after.
+    static func placed<T>(_ descriptors: [CInt], _ body: (@escaping (Int) -> CInt) throws -> T) rethrows -> T {
+        defer { descriptors.forEach { close($0) } }
+        return try body { descriptors[$0] }
     }
 
     static func environment(_ count: Int, names: String? = nil, pid: pid_t = getpid()) -> [String: String] {
@@ -33,14 +27,15 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let unix = try Self.unixListener("\(directory)/ledgerd.sock")
         let tcp = try TCPListener()
-        let sockets = try Self.placed([unix, dup(tcp.descriptor)]) {
-            try SocketActivation.sockets(environment: Self.environment(2, names: "unix:tls"), startingAt: Self.first)
+        let copy = dup(tcp.descriptor)
+        let sockets = try Self.placed([unix, copy]) { at in
+            try SocketActivation.sockets(environment: Self.environment(2, names: "unix:tls"), descriptor: at)
         }
         tcp.close()
         #expect(
             sockets == [
-                ActivatedSocket(descriptor: Self.first, name: "unix", address: .unix(path: "\(directory)/ledgerd.sock")),
-                ActivatedSocket(descriptor: Self.first + 1, name: "tls", address: .tcp("127.0.0.1:\(tcp.port)")),
+                ActivatedSocket(descriptor: unix, name: "unix", address: .unix(path: "\(directory)/ledgerd.sock")),
+                ActivatedSocket(descriptor: copy, name: "tls", address: .tcp("127.0.0.1:\(tcp.port)")),
             ])
     }
 
@@ -54,18 +49,18 @@ import Testing
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let unix = try Self.unixListener("\(directory)/s")
-        try Self.placed([unix]) {
-            _ = fcntl(Self.first, F_SETFD, 0)
-            _ = try SocketActivation.sockets(environment: Self.environment(1), startingAt: Self.first)
-            #expect(fcntl(Self.first, F_GETFD) & FD_CLOEXEC != 0)
+        try Self.placed([unix]) { at in
+            _ = fcntl(unix, F_SETFD, 0)
+            _ = try SocketActivation.sockets(environment: Self.environment(1), descriptor: at)
+            #expect(fcntl(unix, F_GETFD) & FD_CLOEXEC != 0)
         }
     }
 
     @Test func namesAreLabelsAndMissingOnesAreUnknown() throws {
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let sockets = try Self.placed([try Self.unixListener("\(directory)/a"), try Self.unixListener("\(directory)/b")]) {
-            try SocketActivation.sockets(environment: Self.environment(2, names: "first"), startingAt: Self.first)
+        let sockets = try Self.placed([try Self.unixListener("\(directory)/a"), try Self.unixListener("\(directory)/b")]) { at in
+            try SocketActivation.sockets(environment: Self.environment(2, names: "first"), descriptor: at)
         }
         #expect(sockets.map(\.name) == ["first", "unknown"])
     }
@@ -77,7 +72,7 @@ import Testing
     ])
     func aVariableNoManagerWouldSetIsNamed(environment: [String: String], message: String) {
         #expect {
-            try SocketActivation.sockets(environment: environment, startingAt: Self.first)
+            try SocketActivation.sockets(environment: environment, descriptor: { _ in -1 })
         } throws: { error in
             (error as? SocketActivation.Problem)?.description.hasPrefix(message) == true
         }
@@ -93,11 +88,11 @@ import Testing
             (try Self.unixListener("\(directory)/quiet", listening: false), "is not listening"),
         ]
         for (descriptor, reason) in cases {
-            Self.placed([descriptor]) {
+            Self.placed([descriptor]) { at in
                 #expect {
-                    try SocketActivation.sockets(environment: Self.environment(1, names: "given"), startingAt: Self.first)
+                    try SocketActivation.sockets(environment: Self.environment(1, names: "given"), descriptor: at)
                 } throws: { error in
-                    (error as? SocketActivation.Problem)?.description.hasPrefix("socket activation passed fd \(Self.first) (given), which \(reason)") == true
+                    (error as? SocketActivation.Problem)?.description.hasPrefix("socket activation passed fd \(descriptor) (given), which \(reason)") == true
                 }
             }
         }

@@ -27,7 +27,7 @@ public struct LedgerDaemon: Sendable {
     public static func serviceGroup(
         configuration: LedgerServerConfiguration, store: any EventStore, stats: ServerStats, logger: Logger,
         gracefulShutdownSignals: [UnixSignal] = [.sigterm, .sigint], reloadsOnHangup: Bool = true,
-        notifier: ServiceManagerNotifier? = nil,
+        notifier: ServiceManagerNotifier? = nil, settingsReload: SettingsReload? = nil,
         onReady: @escaping @Sendable (LedgerServer.Listening) -> Void
     ) -> ServiceGroup {
         let queue = IngestQueue(capacity: configuration.ingestQueueCapacity, byteCapacity: configuration.ingestQueueBytes)
@@ -47,10 +47,10 @@ public struct LedgerDaemon: Sendable {
             })
         let health = StoreHealthCheck(store: store, stats: stats, interval: configuration.storeCheckInterval, logger: logger)
         let retention = RetentionService(
-            policy: configuration.retention, interval: configuration.retentionInterval, store: store, queue: queue, stats: stats,
+            interval: configuration.retentionInterval, store: store, queue: queue, stats: stats,
             log: server.retentionLog, logger: logger)
         let reload: [ServiceGroupConfiguration.ServiceConfiguration] =
-            reloadsOnHangup ? [.init(service: ReloadOnHangup(server: server), successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore)] : []
+            reloadsOnHangup ? [.init(service: ReloadOnHangup(server: server, settings: settingsReload, logger: logger), successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore)] : []
         return ServiceGroup(
             configuration: .init(
                 services: reload + [
@@ -68,14 +68,18 @@ public struct LedgerDaemon: Sendable {
 
     /// Runs until a shutdown signal; returns after every received event is committed.
     /// - Parameter onReady: called once every listener accepts connections.
-    public func run(notifier: ServiceManagerNotifier? = nil, onReady: @escaping @Sendable (LedgerServer.Listening) -> Void = { _ in }) async throws {
+    public func run(
+        notifier: ServiceManagerNotifier? = nil, settingsReload: SettingsReload? = nil,
+        onReady: @escaping @Sendable (LedgerServer.Listening) -> Void = { _ in }
+    ) async throws {
         let store = try await self.store.open(limits: self.configuration.readLimits, createsDirectory: self.configuration.createsStoreDirectory, logger: self.logger)
         if case .memory = self.store {
             self.logger.warning("events are kept in memory only: an acknowledgement does not mean durable", metadata: ["store": "\(store.description)"])
         }
         let stats = ServerStats()
         let group = Self.serviceGroup(
-            configuration: self.configuration, store: store, stats: stats, logger: self.logger, notifier: notifier, onReady: onReady)
+            configuration: self.configuration, store: store, stats: stats, logger: self.logger, notifier: notifier, settingsReload: settingsReload,
+            onReady: onReady)
         do {
             try await group.run()
         } catch {

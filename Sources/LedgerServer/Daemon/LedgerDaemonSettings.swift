@@ -39,6 +39,7 @@ public struct LedgerDaemonOptions: Sendable, Equatable {
     public var retain: String?
     public var retainInterval: String?
     public var metricsListen: String?
+    public var config: String?
     /// Listening sockets the service manager passed (`SocketActivation.sockets`): a Unix one is
     /// served instead of `--socket`, a TCP one instead of `--tls-listen`.
     public var activatedSockets: [ActivatedSocket] = []
@@ -63,8 +64,17 @@ public struct LedgerDaemonSettings: Sendable {
     /// The defaults that differ for the memory store.
     public static let memoryDefaults = LedgerServerConfiguration(socketPath: "", sizedFor: .memory(capacity: 1))
 
+    /// The settings file (`--config`), if any, and the values it gave: what SIGHUP compares against.
+    public var settingsFile: String?
+    public var fileValues: [String: String] = [:]
+
     public init(options: LedgerDaemonOptions, environment: [String: String], userID: UInt32) throws(Error) {
-        let source = Source(environment: environment)
+        // A settings file's values stand above the environment's and below the flags.
+        let file = options.config ?? environment["LEDGER_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
+        let fileValues = try file.map { (path: String) throws(Error) in try SettingsFile.read(path) } ?? [:]
+        self.settingsFile = file
+        self.fileValues = fileValues
+        let source = Source(environment: environment.merging(fileValues) { $1 }, file: file.map { ($0, Set(fileValues.keys)) })
         self.logLevel = try source.value(
             options.logLevel, env: "LEDGER_LOG_LEVEL", default: Logger.Level.info,
             expected: "one of trace, debug, info, notice, warning, error, critical"
@@ -85,7 +95,7 @@ public struct LedgerDaemonSettings: Sendable {
             let origin =
                 options.store != nil
                 ? "--store \"\(storeText)\""
-                : source.isDefault(nil, env: "LEDGER_STORE") ? "the default store \"\(storeText)\"" : "environment variable LEDGER_STORE=\"\(storeText)\""
+                : source.isDefault(nil, env: "LEDGER_STORE") ? "the default store \"\(storeText)\"" : source.describe("LEDGER_STORE", storeText)
             throw Error(description: "\(origin) is not valid: \(error.message)")
         }
 
@@ -246,7 +256,7 @@ public struct LedgerDaemonSettings: Sendable {
         if let flag {
             (origin, text) = ("--retain \"\(flag)\"", flag)
         } else if let value = source.environment["LEDGER_RETAIN"], !value.isEmpty {
-            (origin, text) = ("environment variable LEDGER_RETAIN=\"\(value)\"", value)
+            (origin, text) = (source.describe("LEDGER_RETAIN", value), value)
         } else {
             return .keepEverything
         }
@@ -269,6 +279,13 @@ public struct LedgerDaemonSettings: Sendable {
     /// Where each value comes from, and the one line that names a bad one.
     struct Source {
         let environment: [String: String]
+        /// The settings file and the names it set, so an error says where a bad value was written.
+        var file: (path: String, names: Set<String>)?
+
+        func describe(_ name: String, _ text: String) -> String {
+            if let file, file.names.contains(name) { return "\(name)=\"\(text)\" in \(file.path)" }
+            return "environment variable \(name)=\"\(text)\""
+        }
 
         /// - Parameter expected: what a valid value looks like, for the error that names a bad one.
         func value<Value>(
@@ -282,7 +299,7 @@ public struct LedgerDaemonSettings: Sendable {
             }
             if let text = self.environment[name], !text.isEmpty {
                 guard let value = parse(text) else {
-                    throw Error(description: "environment variable \(name)=\"\(text)\" is not valid: expected \(expected)")
+                    throw Error(description: "\(self.describe(name, text)) is not valid: expected \(expected)")
                 }
                 return value
             }

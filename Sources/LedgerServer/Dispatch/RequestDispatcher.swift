@@ -23,7 +23,8 @@ struct RequestDispatcher: Sendable {
     func statsSnapshot() -> StatsResult {
         self.stats.snapshot(
             queueDepth: self.queue.depth, queueBytes: self.queue.depthBytes, tailSubscribers: self.hub.subscriberCount,
-            tailMissed: self.hub.missed.load(ordering: .relaxed), storeCounters: self.store.counters, facts: self.facts)
+            tailMissed: self.hub.missed.load(ordering: .relaxed), storeCounters: self.store.counters,
+            facts: self.facts.map { $0.name == "retention" ? .init("retention", self.retention.policy.description) : $0 })
     }
 
     /// What the connection should do for one request.

@@ -13,7 +13,6 @@ import ServiceLifecycle
 /// writer left free between slices for as long as the slice took, so ingest never stalls behind a
 /// purge. A pass cut short (a crash, a shutdown) leaves its record and the rest for the next pass.
 struct RetentionService: Service {
-    let policy: RetentionPolicy
     let interval: Duration
     let store: any EventStore
     let queue: IngestQueue
@@ -29,12 +28,12 @@ struct RetentionService: Service {
     static let sliceTarget: ClosedRange<Duration> = .milliseconds(2)...(.milliseconds(6))
 
     func run() async throws {
-        guard !self.policy.expiringRules.isEmpty else { return }
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
-                await self.pass()
+                // A policy that keeps everything has nothing to pass over; SIGHUP may bring one that does.
+                if !self.log.policy.expiringRules.isEmpty { await self.pass() }
                 do {
-                    try await Task.sleep(for: self.interval)
+                    try await self.log.waitForNextPass(self.interval)
                 } catch {
                     return
                 }
@@ -73,10 +72,11 @@ struct RetentionService: Service {
     }
 
     private func expireEveryRule() async throws {
-        for rule in self.policy.expiringRules {
+        let policy = self.log.policy
+        for rule in policy.expiringRules {
             try Task.checkCancellation()
             let through = try await self.store.latestSequence()
-            guard let selection = ExpirySelection(rule: rule, of: self.policy, now: .now(), throughSequence: through) else { continue }
+            guard let selection = ExpirySelection(rule: rule, of: policy, now: .now(), throughSequence: through) else { continue }
             let summary = try await self.store.expirySummary(selection)
             guard summary.events > 0 else { continue }
             try await self.announce(selection, summary)

@@ -1,3 +1,4 @@
+import Foundation
 import LedgerFiles
 import LedgerStore
 import Logging
@@ -251,5 +252,72 @@ import Testing
         } throws: { error in
             "\(error)".hasPrefix(message) && !"\(error)".contains("\n")
         }
+    }
+}
+
+/// The settings file: its syntax, where it stands among the sources, and that it knows every setting.
+@Suite struct SettingsFileTests {
+    @Test func linesCommentsQuotesAndExport() throws {
+        let values = try SettingsFile.parse(
+            "# comment\n\n; also\nLEDGER_LOG_LEVEL=debug\nexport LEDGER_RETAIN=\"INFO=30d, WARN=1y\"\n  LEDGER_COMMIT_BATCH = '50'  \n", path: "f")
+        #expect(values == ["LEDGER_LOG_LEVEL": "debug", "LEDGER_RETAIN": "INFO=30d, WARN=1y", "LEDGER_COMMIT_BATCH": "50"])
+    }
+
+    @Test(arguments: [
+        ("LEDGER_LOG_LEVEL", "f line 1: 'LEDGER_LOG_LEVEL' is not NAME=value"),
+        ("LEDGER_RETIAN=1d", "f line 1: ledgerd has no setting LEDGER_RETIAN"),
+        ("HOME=/root", "f line 1: HOME is not a ledgerd setting"),
+        ("LEDGER_RETAIN=\"INFO=1d", "f line 1: the value of LEDGER_RETAIN opens a quote"),
+        ("LEDGER_READERS=2\nLEDGER_READERS=3", "f line 2: LEDGER_READERS is set twice"),
+    ])
+    func aBadLineIsNamedWithItsNumber(text: String, message: String) {
+        #expect {
+            try SettingsFile.parse(text, path: "f")
+        } throws: { error in
+            "\(error)".hasPrefix(message)
+        }
+    }
+
+    @Test func theFileStandsAboveTheEnvironmentAndBelowTheFlags() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("settings-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let file = "\(directory)/ledgerd.conf"
+        try "LEDGER_COMMIT_BATCH=50\nLEDGER_READERS=3\nLEDGER_QUEUE_CAPACITY=many\n".write(toFile: file, atomically: true, encoding: .utf8)
+        var options = LedgerDaemonOptions()
+        options.config = file
+        #expect {
+            try LedgerDaemonSettingsTests.settings(options, ["LEDGER_COMMIT_BATCH": "40"])
+        } throws: { error in
+            "\(error)".hasPrefix("LEDGER_QUEUE_CAPACITY=\"many\" in \(file) is not valid")
+        }
+        try "LEDGER_COMMIT_BATCH=50\nLEDGER_READERS=3\n".write(toFile: file, atomically: true, encoding: .utf8)
+        options.readers = "5"
+        let settings = try LedgerDaemonSettingsTests.settings(options, ["LEDGER_COMMIT_BATCH": "40", "LEDGER_READERS": "2"])
+        #expect(settings.configuration.commitBatchSize == 50 && settings.configuration.readLimits.readers == 5)
+        #expect(settings.fileValues == ["LEDGER_COMMIT_BATCH": "50", "LEDGER_READERS": "3"] && settings.settingsFile == file)
+        let byVariable = try LedgerDaemonSettingsTests.settings(LedgerDaemonOptions(), ["LEDGER_CONFIG": file])
+        #expect(byVariable.configuration.commitBatchSize == 50)
+        var missing = LedgerDaemonOptions()
+        missing.config = "\(directory)/none.conf"
+        #expect(throws: LedgerDaemonSettings.Error.self) { try LedgerDaemonSettingsTests.settings(missing) }
+    }
+
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    @Test func theShippedFileIsValid() throws {
+        var options = LedgerDaemonOptions()
+        options.config = Self.repository.appendingPathComponent("dist/ledgerd.conf").path
+        let settings = try LedgerDaemonSettingsTests.settings(options)
+        #expect("\(settings.store)" == "sqlite:/var/lib/socialsync-ledger/ledger.sqlite" && settings.logLevel == .info)
+    }
+
+    @Test func theFileKnowsEveryVariableTheSettingsRead() throws {
+        let source = try String(
+            contentsOf: Self.repository.appendingPathComponent("Sources/LedgerServer/Daemon/LedgerDaemonSettings.swift"), encoding: .utf8)
+        let read = Set(source.matches(of: /"(LEDGER_[A-Z_]+)"/).map { String($0.output.1) }).subtracting(["LEDGER_CONFIG"])
+        #expect(read.count > 20)
+        #expect(read == SettingsFile.variables)
     }
 }
