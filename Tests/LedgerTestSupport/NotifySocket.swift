@@ -34,15 +34,20 @@ public final class NotifySocket: Sendable {
     }
 
     /// Messages until one contains `assignment` (returned last), or until `timeout` passes (nil).
-    /// Waits on a thread of its own, so the cooperative pool is never blocked.
     public func messages(until assignment: String, waiting timeout: Duration) async throws -> [String]? {
+        try await self.messages(waiting: timeout) { $0.split(separator: "\n").contains(Substring(assignment)) }
+    }
+
+    /// Messages until one satisfies `wanted` (returned last), or until `timeout` passes (nil).
+    /// Waits on a thread of its own, so the cooperative pool is never blocked.
+    public func messages(waiting timeout: Duration, until wanted: @escaping @Sendable (String) -> Bool) async throws -> [String]? {
         try await onThreadOfItsOwn {
             let deadline = ContinuousClock.now + timeout
             var seen: [String] = []
             while ContinuousClock.now < deadline {
                 guard let message = self.receive(waiting: deadline - ContinuousClock.now) else { break }
                 seen.append(message)
-                if message.split(separator: "\n").contains(Substring(assignment)) { return seen }
+                if wanted(message) { return seen }
             }
             return nil
         }
