@@ -102,9 +102,13 @@ struct ReportSQL {
     /// The jobs of a window, one row each: its type, its first start in the window, its last finish
     /// in the window and the outcome of that finish, and its first start before that finish.
     ///
-    /// One pass over the window's lifecycle events groups them by job; what else a job needs (its
-    /// type, its finishing event on a tie, a start before the window) is an index seek on job_id per
-    /// job, so the cost follows the jobs in the window, never the jobs in the store.
+    /// One pass over the window's lifecycle events groups them by job, its creation included, so a
+    /// job created in the window has its type from the pass. One index seek per job asks whether it
+    /// has any event before the window: for a job that began in the window (nearly all) it reads no
+    /// row, and only for the others are its creation and first start looked up before the window. A
+    /// finishing event is read only on a tie, or for its worker. The cost follows the jobs in the
+    /// window, never the jobs in the store. The per-job rows are materialized so that the seek runs
+    /// once per job, where PostgreSQL would otherwise inline it into each expression that reads it.
     private mutating func jobsCTE(_ window: ReportWindow, worker: Bool = false) -> String {
         let bounds = self.bind(window)
         let typeKey = self.text(self.dialect.jsonKey(JobLifecycle.jobTypeKey) ?? JobLifecycle.jobTypeKey)
@@ -121,38 +125,57 @@ struct ReportSQL {
               ORDER BY f.id DESC LIMIT 1)
             """
         }
-        // The window's own starts are grouped already: only a start before the window needs a seek,
-        // which for a job that began in the window reads no row at all.
+        // The type of a job's first event of a kind (by timestamp, then id): its first creation's
+        // names the job, else its first start's.
+        func firstType(_ eventType: String, _ alias: String) -> String {
+            """
+            (SELECT \(self.dialect.jsonText(alias, typeKey)) FROM ledger_events \(alias)
+              WHERE \(alias).job_id = j.job_id AND \(alias).event_type = \(eventType)\(self.visible(alias)) ORDER BY \(alias).timestamp, \(alias).id LIMIT 1)
+            """
+        }
         let startInWindow = "CASE WHEN j.started_at <= j.at THEN j.started_at END"
-        let firstStart = bounds.since.map { since in
+        let earlier: String
+        let firstStart: String
+        if let since = bounds.since {
+            earlier = """
+                EXISTS (SELECT 1 FROM ledger_events b WHERE b.job_id = grouped.job_id AND b.timestamp < \(since)\(self.visible("b")))
+                """
+            firstStart = """
+                CASE WHEN j.earlier THEN coalesce((SELECT min(s.timestamp) FROM ledger_events s
+                                                    WHERE s.job_id = j.job_id AND s.timestamp < \(since) AND s.timestamp <= j.at
+                                                      AND s.event_type = \(started)\(self.visible("s"))), \(startInWindow))
+                     ELSE \(startInWindow) END
+                """
+        } else {
+            (earlier, firstStart) = ("1 = 0", startInWindow)
+        }
+        // The pass holds the first creation when the window has the job's only one and nothing of the
+        // job came before; anything else (two creations, one outside the window, none) is a seek.
+        let jobType = """
+            coalesce(CASE WHEN j.created_count = 1 AND NOT j.earlier THEN j.created_type ELSE \(firstType(created, "c")) END,
+                     \(firstType(started, "s")))
             """
-            coalesce((SELECT min(s.timestamp) FROM ledger_events s
-                       WHERE s.job_id = j.job_id AND s.timestamp < \(since) AND s.timestamp <= j.at
-                         AND s.event_type = \(started)\(self.visible("s"))), \(startInWindow))
-            """
-        } ?? startInWindow
         return """
             WITH grouped AS (
                 SELECT e.job_id,
                        min(CASE WHEN e.event_type = \(started) THEN e.timestamp END) AS started_at,
                        max(CASE WHEN e.event_type = \(completed) THEN e.timestamp END) AS last_completed,
-                       max(CASE WHEN e.event_type = \(failed) THEN e.timestamp END) AS last_failed
+                       max(CASE WHEN e.event_type = \(failed) THEN e.timestamp END) AS last_failed,
+                       count(CASE WHEN e.event_type = \(created) THEN 1 END) AS created_count,
+                       max(CASE WHEN e.event_type = \(created) THEN \(self.dialect.jsonText("e", typeKey)) END) AS created_type
                   FROM ledger_events e
-                 WHERE e.event_type IN (\(started), \(completed), \(failed)) AND e.job_id IS NOT NULL\(self.scope("e", window: bounds))
+                 WHERE e.event_type IN (\(created), \(started), \(completed), \(failed)) AND e.job_id IS NOT NULL\(self.scope("e", window: bounds))
                  GROUP BY e.job_id
-            ), per_job AS (
-                SELECT job_id, started_at, last_completed, last_failed,
+                HAVING count(CASE WHEN e.event_type <> \(created) THEN 1 END) > 0
+            ), per_job AS MATERIALIZED (
+                SELECT job_id, started_at, last_completed, last_failed, created_count, created_type,
                        CASE WHEN last_failed IS NULL THEN last_completed WHEN last_completed IS NULL THEN last_failed
-                            WHEN last_failed > last_completed THEN last_failed ELSE last_completed END AS at
+                            WHEN last_failed > last_completed THEN last_failed ELSE last_completed END AS at,
+                       \(earlier) AS earlier
                   FROM grouped
             ), detail AS (
                 SELECT \(self.dialect.text("j.job_id")) AS job_id,
-                       coalesce(
-                           (SELECT \(self.dialect.jsonText("c", typeKey)) FROM ledger_events c
-                             WHERE c.job_id = j.job_id AND c.event_type = \(created)\(self.visible("c")) ORDER BY c.timestamp, c.id LIMIT 1),
-                           (SELECT \(self.dialect.jsonText("s", typeKey)) FROM ledger_events s
-                             WHERE s.job_id = j.job_id AND s.event_type = \(started)\(self.visible("s")) ORDER BY s.timestamp, s.id LIMIT 1)
-                       ) AS job_type,
+                       \(jobType) AS job_type,
                        \(micros("j.started_at")) AS started_in_window,
                        CASE WHEN j.at IS NULL THEN NULL
                             WHEN j.last_failed IS NULL OR j.last_completed > j.last_failed THEN \(completed)
