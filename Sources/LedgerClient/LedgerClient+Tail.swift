@@ -6,39 +6,43 @@ extension LedgerClient {
     ///
     /// A tail has a connection of its own, so it never delays this client's log calls. The first
     /// batch is empty and means the subscription is live; a batch's `missed` counts matching events
-    /// the daemon skipped because this reader fell behind. The stream ends when the daemon closes the
-    /// connection, and cancelling the consuming task closes it.
+    /// the daemon skipped because this reader fell behind (a batch is read only when the consumer is
+    /// ready for it, so a slow consumer costs memory on neither side). The stream ends when the
+    /// daemon closes the connection, and ending the iteration or cancelling its task closes it.
     ///
     /// - Parameter after: resume after this event's `tailCursor`: the events committed since come
     ///   first, then live ones, none skipped or repeated.
-    public func tail(_ filter: EventFilter = EventFilter(), after: TailCursor? = nil) -> AsyncThrowingStream<TailBatch, any Error> {
+    public func tail(_ filter: EventFilter = EventFilter(), after: TailCursor? = nil) -> TailStream {
         let configuration = self.connection.configuration
-        return AsyncThrowingStream { continuation in
-            let task = Task {
-                do {
-                    let channel = try await Self.connectForTail(configuration)
-                    try await channel.executeThenClose { inbound, outbound in
-                        var request = ByteBuffer()
-                        LedgerRequest.subscribe(SubscribeRequest(filter: filter, after: after)).encode(requestID: 1, into: &request)
-                        try await outbound.write(request)
-                        for try await frame in inbound {
-                            switch try LedgerResponse.decode(frame) {
-                            case .tail(let batch): continuation.yield(batch)
-                            case .error(let error):
-                                throw LedgerClientError(code: .rejected, message: "ledgerd rejected the tail: \(error)", serverError: error)
-                            default:
-                                throw LedgerClientError(code: .protocolViolation, message: "ledgerd answered a tail with message type \(frame.type)")
+        return TailStream.reading { source, demand in
+            do {
+                let channel = try await Self.connectForTail(configuration)
+                try await channel.executeThenClose { inbound, outbound in
+                    var request = ByteBuffer()
+                    LedgerRequest.subscribe(SubscribeRequest(filter: filter, after: after)).encode(requestID: 1, into: &request)
+                    try await outbound.write(request)
+                    for try await frame in inbound {
+                        switch try LedgerResponse.decode(frame) {
+                        case .tail(let batch):
+                            let seen = demand.requests
+                            switch source.yield(batch) {
+                            case .produceMore: continue
+                            case .stopProducing: await demand.waitForMore(after: seen)
+                            case .dropped: return
                             }
+                        case .error(let error):
+                            throw LedgerClientError(code: .rejected, message: "ledgerd rejected the tail: \(error)", serverError: error)
+                        default:
+                            throw LedgerClientError(code: .protocolViolation, message: "ledgerd answered a tail with message type \(frame.type)")
                         }
                     }
-                    continuation.finish()
-                } catch let error as LedgerClientError {
-                    continuation.finish(throwing: error)
-                } catch {
-                    continuation.finish(throwing: ClientConnection.failure(error, endpoint: configuration.endpointDescription))
                 }
+                source.finish()
+            } catch let error as LedgerClientError {
+                source.finish(error)
+            } catch {
+                source.finish(ClientConnection.failure(error, endpoint: configuration.endpointDescription))
             }
-            continuation.onTermination = { _ in task.cancel() }
         }
     }
 
