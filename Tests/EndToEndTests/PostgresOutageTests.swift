@@ -146,21 +146,13 @@ import Testing
         let daemon = try await Daemon.start(in: directory, store: server.uri, extraArguments: ["--store-check-interval", "1"])
         #expect(try await Self.stats(daemon.socketPath)["store_available"] == 1)
         try await server.stop()
-        #expect(try await Self.eventually { try await Self.stats(daemon.socketPath)["store_available"] == 0 }, "seen down with no write")
+        #expect(try await waitUntil(within: 60, every: .milliseconds(250)) { try await Self.stats(daemon.socketPath)["store_available"] == 0 }, "seen down with no write")
         try await server.start()
-        #expect(try await Self.eventually { try await Self.stats(daemon.socketPath)["store_available"] == 1 }, "and back")
+        #expect(try await waitUntil(within: 60, every: .milliseconds(250)) { try await Self.stats(daemon.socketPath)["store_available"] == 1 }, "and back")
         let total = try await runTool("ledger-rpc", ["query", "total", "--socket", daemon.socketPath])
         #expect(total.status == 0, "\(total.stderr)")
         daemon.signal(SIGTERM)
         #expect(await daemon.waitForExit() == 0)
-    }
-
-    static func eventually(_ condition: () async throws -> Bool) async throws -> Bool {
-        for _ in 0..<120 {
-            if try await condition() { return true }
-            try await Task.sleep(for: .milliseconds(250))
-        }
-        return false
     }
 
     /// What the concurrent writers saw, shared with the test body.

@@ -5,14 +5,6 @@ import Testing
 /// `--config FILE` and SIGHUP: the log level and the retention policy change at once, a change to
 /// anything else is named and waits for a restart, and a bad file keeps what is in use.
 @Suite struct SettingsReloadTests {
-    static func eventually(_ condition: () async throws -> Bool) async throws -> Bool {
-        for _ in 0..<300 {
-            if try await condition() { return true }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        return false
-    }
-
     @Test func hangUpAppliesTheLogLevelAndRetentionFromTheFile() async throws {
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -32,13 +24,13 @@ import Testing
         try await Task.sleep(for: .seconds(2))
         try "LEDGER_LOG_LEVEL=debug\nLEDGER_RETAIN='INFO=1s'\nLEDGER_COMMIT_BATCH=7\n".write(toFile: file, atomically: true, encoding: .utf8)
         daemon.signal(SIGHUP)
-        #expect(try await Self.eventually { daemon.stderr.contains("SIGHUP: read \(file) again") }, "\(daemon.stderr)")
+        #expect(try await waitUntil(within: 60) { daemon.stderr.contains("SIGHUP: read \(file) again") }, "\(daemon.stderr)")
         #expect(daemon.stderr.contains("applied=log level debug; retention INFO=1s"), "\(daemon.stderr)")
         #expect(daemon.stderr.contains("SIGHUP: LEDGER_COMMIT_BATCH changed in \(file); ledgerd reads it at start only"), "\(daemon.stderr)")
         #expect(try await retention().contains("\"policy\":\"INFO=1s\""))
         // The pass the new policy starts removes the three INFO events, under one record.
         #expect(
-            try await Self.eventually {
+            try await waitUntil(within: 60) {
                 !(try await runTool("ledger-rpc", ["query", "type", "video_uploaded", "--json", "--socket", daemon.socketPath]).stdout
                     .contains("v-0"))
             }, "\(daemon.stderr)")
@@ -46,7 +38,7 @@ import Testing
         try "LEDGER_LOG_LEVEL=debug\nLEDGER_RETAIN=INFO=6mo\n".write(toFile: file, atomically: true, encoding: .utf8)
         daemon.signal(SIGHUP)
         #expect(
-            try await Self.eventually { daemon.stderr.contains("SIGHUP: LEDGER_RETAIN=\"INFO=6mo\" in \(file) is not valid") }, "\(daemon.stderr)")
+            try await waitUntil(within: 60) { daemon.stderr.contains("SIGHUP: LEDGER_RETAIN=\"INFO=6mo\" in \(file) is not valid") }, "\(daemon.stderr)")
         #expect(daemon.stderr.contains("the settings in use are kept"))
         #expect(try await retention().contains("\"policy\":\"INFO=1s\""))
         await daemon.stop()

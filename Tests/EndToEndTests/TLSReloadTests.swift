@@ -18,15 +18,6 @@ import Testing
         try await Subprocess.run(["openssl", "x509", "-noout", "-fingerprint", "-sha256", "-in", pem]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// Whether `condition` comes true within five seconds.
-    static func eventually(_ condition: () async throws -> Bool) async throws -> Bool {
-        for _ in 0..<200 {
-            if try await condition() { return true }
-            try await Task.sleep(for: .milliseconds(25))
-        }
-        return false
-    }
-
     static func remote(_ daemon: Daemon, _ certs: TestCertificates) throws -> [String] {
         ["--connect", try #require(daemon.tlsURL), "--cert", certs.clientCertificate, "--key", certs.clientKey, "--ca", certs.authority]
     }
@@ -53,11 +44,11 @@ import Testing
 
         // A remote tail, connected with the old certificates, waits for two events.
         async let tailed = runTool("ledger-rpc", ["tail", "--json", "--type", "clip_created", "--max-events", "2"] + Self.remote(daemon, old))
-        #expect(try await Self.eventually { try await runTool("ledger-rpc", ["stats", "--json", "--socket", daemon.socketPath]).stdout.contains("\"tail_subscribers\":1") })
+        #expect(try await waitUntil(within: 120, every: .milliseconds(25)) { try await runTool("ledger-rpc", ["stats", "--json", "--socket", daemon.socketPath]).stdout.contains("\"tail_subscribers\":1") })
 
         try install(new)
         daemon.signal(SIGHUP)
-        #expect(try await Self.eventually { daemon.stderr.contains("reloaded the TLS certificate") }, "\(daemon.stderr)")
+        #expect(try await waitUntil(within: 120, every: .milliseconds(25)) { daemon.stderr.contains("reloaded the TLS certificate") }, "\(daemon.stderr)")
         #expect(try await Self.presented(daemon) == newPrint, "a new handshake gets the new certificate")
         #expect(try await runTool("ledger-rpc", ["ping"] + Self.remote(daemon, new)).status == 0)
         let stranger = try await runTool("ledger-rpc", ["ping"] + Self.remote(daemon, old))
@@ -72,7 +63,7 @@ import Testing
         // A broken certificate file: the ones in use stay, and the log says why.
         try "not a certificate\n".write(toFile: "\(live)/server.pem", atomically: true, encoding: .utf8)
         daemon.signal(SIGHUP)
-        #expect(try await Self.eventually { daemon.stderr.contains("kept the TLS files in use") }, "\(daemon.stderr)")
+        #expect(try await waitUntil(within: 120, every: .milliseconds(25)) { daemon.stderr.contains("kept the TLS files in use") }, "\(daemon.stderr)")
         #expect(daemon.stderr.contains("\(live)/server.pem"), "the line names the file")
         #expect(try await Self.presented(daemon) == newPrint)
         #expect(try await runTool("ledger-rpc", ["ping"] + Self.remote(daemon, new)).status == 0)

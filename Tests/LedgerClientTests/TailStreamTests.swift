@@ -60,13 +60,7 @@ import Testing
             break
         }
         // The daemon sees the subscriber leave once its connection closes.
-        let deadline = ContinuousClock.now + .seconds(60)
-        var subscribers = try await writer.stats()[counter: "tail_subscribers"]
-        while subscribers != 0, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(50))
-            subscribers = try await writer.stats()[counter: "tail_subscribers"]
-        }
-        #expect(subscribers == 0)
+        #expect(try await waitUntil(within: 60) { try await writer.stats()[counter: "tail_subscribers"] == 0 })
         await tailing.shutdown()
         await writer.shutdown()
         await daemon.stop()

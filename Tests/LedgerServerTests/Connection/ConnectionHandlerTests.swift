@@ -32,15 +32,6 @@ import Testing
         return Array(wire.readableBytesView)
     }
 
-    /// Polls until `condition` holds, for at most a minute, so that a hang fails the test instead of stalling it.
-    static func eventually(_ condition: () -> Bool) async throws -> Bool {
-        for _ in 0..<600 {
-            if condition() { return true }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        return condition()
-    }
-
     /// Fails the test rather than hanging it when graceful shutdown never finishes.
     static func stopWithin(_ seconds: Int, _ server: TestServer) async throws {
         let stopped = try await withDeadline(seconds: seconds) { try await server.stopAndRemove() }
@@ -57,8 +48,8 @@ import Testing
             closer.close()
         }
         let stats = server.stats
-        #expect(try await Self.eventually { stats.connectionsTotal.load(ordering: .relaxed) == 6 })
-        #expect(try await Self.eventually { stats.connectionsCurrent.load(ordering: .relaxed) == 0 }, "every closed connection is released")
+        #expect(try await waitUntil(within: 60) { stats.connectionsTotal.load(ordering: .relaxed) == 6 })
+        #expect(try await waitUntil(within: 60) { stats.connectionsCurrent.load(ordering: .relaxed) == 0 }, "every closed connection is released")
         #expect(stats.answerBytesOwed.load(ordering: .relaxed) == 0, "and what it was owed is let go")
         // The slots are free again: eight new clients all get in.
         let clients = try (0..<8).map { _ in try RawSocket(path: server.socketPath) }
@@ -75,15 +66,15 @@ import Testing
         closer.send(Self.frames(.acknowledgedEvents, count: 50))
         #expect(await syncs.heldSync(), "no sync began")
         let stats = server.stats
-        #expect(try await Self.eventually { stats.connectionsCurrent.load(ordering: .relaxed) == 1 })
+        #expect(try await waitUntil(within: 60) { stats.connectionsCurrent.load(ordering: .relaxed) == 1 })
         // Every event is in before the close: frames still unread when a connection ends are not run,
         // and a slow machine (a sanitizer's build) may not have read them all by the first sync.
-        #expect(try await Self.eventually { stats.eventsReceived.load(ordering: .relaxed) == 50 })
+        #expect(try await waitUntil(within: 60) { stats.eventsReceived.load(ordering: .relaxed) == 50 })
         closer.close()
-        #expect(try await Self.eventually { stats.connectionsCurrent.load(ordering: .relaxed) == 0 }, "released while its commit is still being synced")
+        #expect(try await waitUntil(within: 60) { stats.connectionsCurrent.load(ordering: .relaxed) == 0 }, "released while its commit is still being synced")
         #expect(await syncs.heldSync(), "the sync is still held")
         syncs.set(shut: false)
-        #expect(try await Self.eventually { stats.eventsCommitted.load(ordering: .relaxed) == 50 }, "and its events are still stored")
+        #expect(try await waitUntil(within: 60) { stats.eventsCommitted.load(ordering: .relaxed) == 50 }, "and its events are still stored")
         try await Self.stopWithin(60, server)
     }
 
