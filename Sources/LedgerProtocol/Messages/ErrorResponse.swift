@@ -18,6 +18,14 @@ public struct ErrorResponse: Sendable, Hashable, Error, CustomStringConvertible 
 
     public var description: String { "\(self.code.name): \(self.message)" }
 
+    /// Whether a frame is an error that ends its connection, read from the flags alone: whatever
+    /// writes frames can keep the promise that such an error is the last one without decoding it.
+    public static func closesConnection(_ frame: LedgerFrame) -> Bool {
+        guard frame.type == LedgerResponse.ID.error.rawValue else { return false }
+        let flags = frame.payload.getInteger(at: frame.payload.readerIndex + MemoryLayout<UInt16>.size, as: UInt8.self)
+        return flags.map { $0 & 1 == 1 } ?? false
+    }
+
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeInteger(self.code.rawValue)
         buffer.writeInteger(UInt8(self.closesConnection ? 1 : 0))

@@ -2,8 +2,9 @@ import LedgerProtocol
 import NIOCore
 
 /// Closes a connection whose peer stalls, as `ConnectionDeadlinesStateMachine` decides: each gets
-/// its error frame first, written straight to the socket, and is counted. This handler only reads
-/// the event loop's clock and runs the timers; it sits next to the socket.
+/// its error frame first and is counted. This handler only reads the event loop's clock and runs
+/// the timers; it sits next to the socket, below the framing, and hands the error up to the
+/// `FinalFrameGate`, which writes it unless the connection is already being closed for another reason.
 final class ConnectionDeadlines: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -106,12 +107,8 @@ final class ConnectionDeadlines: ChannelDuplexHandler, RemovableChannelHandler {
         case .close(let code, let message):
             self.stats.add(code == .frameTimeout ? \.framesTimedOut : \.connectionsIdleClosed)
             self.cancelTimers()
-            var frame = ByteBuffer()
-            LedgerResponse.error(ErrorResponse(code: code, closesConnection: true, message: message)).frame(requestID: 0).encode(into: &frame)
-            let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
-            context.writeAndFlush(Self.wrapOutboundOut(frame)).whenComplete { _ in
-                bound.value.close(promise: nil)
-            }
+            let error = ErrorResponse(code: code, closesConnection: true, message: message)
+            context.fireUserInboundEventTriggered(FinalFrameGate.Close(error: error))
         }
     }
 

@@ -181,17 +181,24 @@ public struct LedgerServer: Service {
         self.logger.info("stopped accepting; all connections closed")
     }
 
-    /// The handlers every connection ends with, after TLS where there is TLS: deadlines, framing,
-    /// and the gate that ends its reads on graceful shutdown.
+    /// The handlers every connection ends with, after TLS where there is TLS.
     private static func serveFrames(
         on channel: any Channel, deadlines: ConnectionDeadlines, maximumFrameLength: Int, accepted: AcceptedConnections
     ) throws -> AcceptedConnections.Connection {
-        let pipeline = channel.pipeline.syncOperations
+        try Self.addFraming(to: channel.pipeline.syncOperations, deadlines: deadlines, maximumFrameLength: maximumFrameLength)
+        return try accepted.wrap(channel)
+    }
+
+    /// Deadlines, framing, the gate that makes a closing error the last frame, and the gate that
+    /// ends reads on graceful shutdown: in this order, from the socket up.
+    static func addFraming(
+        to pipeline: ChannelPipeline.SynchronousOperations, deadlines: ConnectionDeadlines, maximumFrameLength: Int
+    ) throws {
         try pipeline.addHandler(deadlines)
         try pipeline.addHandler(ByteToMessageHandler(LedgerFrameDecoder(maximumFrameLength: maximumFrameLength)))
         try pipeline.addHandler(MessageToByteHandler(LedgerFrameEncoder()))
+        try pipeline.addHandler(FinalFrameGate())
         try pipeline.addHandler(ShutdownReadGate())
-        return try accepted.wrap(channel)
     }
 
     /// A fresh deadline handler for each connection.
