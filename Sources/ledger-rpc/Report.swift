@@ -66,8 +66,9 @@ struct JobsReportCommand: AsyncParsableCommand {
         discussion: """
             A job counts as started when it started in the window, and as completed or failed by \
             its last finish in the window; running means it started in the window and has not \
-            finished since. Its duration runs from its first start to that finish. p50 and p95 \
-            are nearest-rank percentiles.
+            finished since. Its duration runs from its first start to that finish. A job created \
+            within the window is read from the window's start on; one created earlier is looked \
+            up before it. p50 and p95 are nearest-rank percentiles.
             """)
 
     @OptionGroup var window: WindowOptions

@@ -59,4 +59,42 @@ import Testing
         }
         await daemon.stop()
     }
+
+    /// A store made before the event type index carried the job type is migrated on the next start,
+    /// which says so before it begins (on a large store it takes a while), and the reports answer
+    /// as they did.
+    @Test func aStoreFromBeforeTheJobTypeIndexIsMigratedAndSaysSo() async throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var daemon = try await Daemon.start(in: directory)
+        let socket = ["--socket", daemon.socketPath]
+        let demo = try await runTool("ledger-demo", ["--videos", "4", "--clips", "1", "--fail-every", "2", "--step-delay-ms", "1"] + socket)
+        #expect(demo.status == 0, "\(demo.stderr)")
+        let report = ["report", "jobs", "--json"] + socket
+        let before = try await runTool("ledger-rpc", report)
+        #expect(try Self.object(before)["job_types"] != nil, "\(before.stdout)")
+        await daemon.stop()
+
+        // The schema as migration 4 left it.
+        _ = try await sqlite(
+            daemon.storePath,
+            """
+            DELETE FROM schema_migrations WHERE name = 'cover_the_job_reports';
+            DROP INDEX idx_ledger_events_event_type;
+            ALTER TABLE ledger_events DROP COLUMN job_type;
+            CREATE INDEX idx_ledger_events_event_type ON ledger_events (event_type, timestamp, id);
+            """)
+        #expect(try await sqlite(daemon.storePath, "SELECT count(*) FROM pragma_table_xinfo('ledger_events') WHERE name = 'job_type'") == "0")
+
+        daemon = try await Daemon.start(in: directory)
+        let log = daemon.stderr
+        let applying = try #require(log.range(of: "notice ledgerd: name=cover_the_job_reports version="), "\(log)")
+        let applied = try #require(log.range(of: "applied migration"), "\(log)")
+        #expect(applying.lowerBound < applied.lowerBound && log.contains("applying migration"), "\(log)")
+        #expect(try await sqlite(daemon.storePath, "SELECT count(*) FROM pragma_table_xinfo('ledger_events') WHERE name = 'job_type'") == "1")
+        let after = try await runTool("ledger-rpc", report)
+        #expect(after.stdout == before.stdout, "\(before.stdout)\n\(after.stdout)")
+        #expect((try Self.object(after)["job_types"] as? [[String: Any]])?.first?["job_type"] as? String == "clip_extraction")
+        await daemon.stop()
+    }
 }

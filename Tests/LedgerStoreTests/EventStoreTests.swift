@@ -291,7 +291,9 @@ import Testing
         let second = try await database.open()
         #expect(try await second.count(EventFilter()) == 1)
         await second.close()
-        #expect(try await database.shell("SELECT version FROM schema_migrations ORDER BY version") == "1\n2\n3\n4")
+        let versions = try MigrationCatalog.embedded(backend: kind.rawValue).migrations.map { String($0.version) }
+        #expect(versions.count >= 4)
+        #expect(try await database.shell("SELECT version FROM schema_migrations ORDER BY version") == versions.joined(separator: "\n"))
     }
 
     @Test(arguments: StoreKind.durable)

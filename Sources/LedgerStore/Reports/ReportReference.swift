@@ -45,11 +45,14 @@ struct ReportReference {
             }
             guard !startsInWindow.isEmpty || !finishes.isEmpty else { continue }
             let finish = finishes.last
+            // A job created in the window is read from the window's start on; any other from its beginning.
+            let createdInWindow = ordered.contains { $0.eventType == JobLifecycle.created && window.contains($0.timestamp!) }
+            let history = createdInWindow ? ordered.filter { event in window.since.map { Self.micros(event) >= $0.rawValue } ?? true } : ordered
             let type =
-                ordered.first(where: { $0.eventType == JobLifecycle.created }).flatMap(Self.jobType(of:))
-                ?? ordered.first(where: { $0.eventType == JobLifecycle.started }).flatMap(Self.jobType(of:))
+                history.first(where: { $0.eventType == JobLifecycle.created }).flatMap(Self.jobType(of:))
+                ?? history.first(where: { $0.eventType == JobLifecycle.started }).flatMap(Self.jobType(of:))
             let firstStart = finish.flatMap { finish in
-                ordered.first(where: { $0.eventType == JobLifecycle.started && Self.micros($0) <= Self.micros(finish) }).map(Self.micros)
+                history.first(where: { $0.eventType == JobLifecycle.started && Self.micros($0) <= Self.micros(finish) }).map(Self.micros)
             }
             jobs.append(Job(id: id, jobType: type, startedInWindow: startsInWindow.first.map(Self.micros), finish: finish, firstStart: firstStart))
         }

@@ -22,6 +22,9 @@ struct ReportSQL {
         var jsonText: @Sendable (_ alias: String, _ keyMarker: String) -> String
         /// How the bound key of a metadata field is spelled: a JSON path for SQLite, the key for PostgreSQL.
         var jsonKey: @Sendable (String) -> String?
+        /// The job type an event names, where the store keeps it as a column of its own (SQLite's
+        /// generated `job_type`, which the event type index carries); nil to read it from the metadata.
+        var jobTypeColumn: (@Sendable (_ alias: String) -> String)?
         /// A metadata field by a literal key (a plain identifier), as the link index spells it.
         var linkText: @Sendable (_ alias: String, _ key: String) -> String
         /// Whether that field is a JSON string.
@@ -42,6 +45,7 @@ struct ReportSQL {
                 jsonText: { alias, key in "CASE WHEN json_type(\(alias).event_data, \(key)) = 'text' THEN json_extract(\(alias).event_data, \(key)) END" },
                 // A key SQLite's path syntax cannot quote links nothing rather than something else.
                 jsonKey: { key in key.contains("\"") ? nil : "$.\"\(key)\"" },
+                jobTypeColumn: { "\($0).job_type" },
                 linkText: { alias, key in "json_extract(\(alias).event_data, '$.\(key)')" },
                 isString: { alias, key in "json_type(\(alias).event_data, '$.\(key)') = 'text'" },
                 among: { column, subquery in "\(column) IN (\(subquery))" },
@@ -54,6 +58,7 @@ struct ReportSQL {
             // `->` takes a text key or an integer index: the bound key says which.
             jsonText: { alias, key in "CASE WHEN jsonb_typeof(\(alias).event_data -> \(key)::text) = 'string' THEN \(alias).event_data ->> \(key)::text END" },
             jsonKey: { $0 },
+            jobTypeColumn: nil,
             linkText: { alias, key in "(\(alias).event_data ->> '\(key)')" },
             isString: { alias, key in "jsonb_typeof(\(alias).event_data -> '\(key)') = 'string'" },
             among: { column, subquery in "\(column) = ANY (ARRAY(\(subquery)))" },
@@ -102,16 +107,21 @@ struct ReportSQL {
     /// The jobs of a window, one row each: its type, its first start in the window, its last finish
     /// in the window and the outcome of that finish, and its first start before that finish.
     ///
-    /// One pass over the window's lifecycle events groups them by job, its creation included, so a
-    /// job created in the window has its type from the pass. One index seek per job asks whether it
-    /// has any event before the window: for a job that began in the window (nearly all) it reads no
-    /// row, and only for the others are its creation and first start looked up before the window. A
+    /// One pass over the window's lifecycle events groups them by job, its creation included (on
+    /// SQLite from the event type index alone). A job created in the window is read from the
+    /// window's start on (PROTOCOL.md §5), so the pass holds all it needs. Only for the jobs created
+    /// before the window, or never, does one index scan over the list of them ask which have events
+    /// before the window, and only those have their creation and first start looked up there. A
     /// finishing event is read only on a tie, or for its worker. The cost follows the jobs in the
-    /// window, never the jobs in the store. The per-job rows are materialized so that the seek runs
-    /// once per job, where PostgreSQL would otherwise inline it into each expression that reads it.
+    /// window, never the jobs in the store. The per-job rows are materialized so that each
+    /// expression reading them does not rerun what they hold.
     private mutating func jobsCTE(_ window: ReportWindow, worker: Bool = false) -> String {
         let bounds = self.bind(window)
-        let typeKey = self.text(self.dialect.jsonKey(JobLifecycle.jobTypeKey) ?? JobLifecycle.jobTypeKey)
+        // Bound only when the statement reads the metadata: PostgreSQL refuses a parameter no statement text names.
+        let typeKey = self.dialect.jobTypeColumn == nil ? self.text(self.dialect.jsonKey(JobLifecycle.jobTypeKey) ?? JobLifecycle.jobTypeKey) : ""
+        func jobType(_ alias: String) -> String {
+            self.dialect.jobTypeColumn?(alias) ?? self.dialect.jsonText(alias, typeKey)
+        }
         let micros = self.dialect.micros
         let (created, started, completed, failed) = (
             Self.quoted(JobLifecycle.created), Self.quoted(JobLifecycle.started), Self.quoted(JobLifecycle.completed), Self.quoted(JobLifecycle.failed)
@@ -126,20 +136,27 @@ struct ReportSQL {
             """
         }
         // The type of a job's first event of a kind (by timestamp, then id): its first creation's
-        // names the job, else its first start's.
+        // names the job, else its first start's; from the window's start on for a job created in it.
         func firstType(_ eventType: String, _ alias: String) -> String {
-            """
-            (SELECT \(self.dialect.jsonText(alias, typeKey)) FROM ledger_events \(alias)
-              WHERE \(alias).job_id = j.job_id AND \(alias).event_type = \(eventType)\(self.visible(alias)) ORDER BY \(alias).timestamp, \(alias).id LIMIT 1)
-            """
+            let history = bounds.since.map { " AND (j.created_count = 0 OR \(alias).timestamp >= \($0))" } ?? ""
+            return """
+                (SELECT \(jobType(alias)) FROM ledger_events \(alias)
+                  WHERE \(alias).job_id = j.job_id AND \(alias).event_type = \(eventType)\(history)\(self.visible(alias))
+                  ORDER BY \(alias).timestamp, \(alias).id LIMIT 1)
+                """
         }
         let startInWindow = "CASE WHEN j.started_at <= j.at THEN j.started_at END"
         let earlier: String
+        let earlierJobs: String
         let firstStart: String
         if let since = bounds.since {
-            earlier = """
-                EXISTS (SELECT 1 FROM ledger_events b WHERE b.job_id = grouped.job_id AND b.timestamp < \(since)\(self.visible("b")))
+            earlierJobs = """
+                , earlier_jobs AS (
+                    SELECT DISTINCT b.job_id FROM ledger_events b
+                     WHERE \(self.dialect.among("b.job_id", "SELECT job_id FROM grouped WHERE created_count = 0")) AND b.timestamp < \(since)\(self.visible("b"))
+                )
                 """
+            earlier = "job_id IN (SELECT job_id FROM earlier_jobs)"
             firstStart = """
                 CASE WHEN j.earlier THEN coalesce((SELECT min(s.timestamp) FROM ledger_events s
                                                     WHERE s.job_id = j.job_id AND s.timestamp < \(since) AND s.timestamp <= j.at
@@ -147,12 +164,12 @@ struct ReportSQL {
                      ELSE \(startInWindow) END
                 """
         } else {
-            (earlier, firstStart) = ("1 = 0", startInWindow)
+            (earlier, earlierJobs, firstStart) = ("1 = 0", "", startInWindow)
         }
-        // The pass holds the first creation when the window has the job's only one and nothing of the
-        // job came before; anything else (two creations, one outside the window, none) is a seek.
-        let jobType = """
-            coalesce(CASE WHEN j.created_count = 1 AND NOT j.earlier THEN j.created_type ELSE \(firstType(created, "c")) END,
+        // The pass holds the first creation when the window has the job's only one; two creations in
+        // the window, or none, is a seek.
+        let typeOfJob = """
+            coalesce(CASE WHEN j.created_count = 1 THEN j.created_type ELSE \(firstType(created, "c")) END,
                      \(firstType(started, "s")))
             """
         return """
@@ -162,12 +179,12 @@ struct ReportSQL {
                        max(CASE WHEN e.event_type = \(completed) THEN e.timestamp END) AS last_completed,
                        max(CASE WHEN e.event_type = \(failed) THEN e.timestamp END) AS last_failed,
                        count(CASE WHEN e.event_type = \(created) THEN 1 END) AS created_count,
-                       max(CASE WHEN e.event_type = \(created) THEN \(self.dialect.jsonText("e", typeKey)) END) AS created_type
+                       max(CASE WHEN e.event_type = \(created) THEN \(jobType("e")) END) AS created_type
                   FROM ledger_events e
                  WHERE e.event_type IN (\(created), \(started), \(completed), \(failed)) AND e.job_id IS NOT NULL\(self.scope("e", window: bounds))
                  GROUP BY e.job_id
                 HAVING count(CASE WHEN e.event_type <> \(created) THEN 1 END) > 0
-            ), per_job AS MATERIALIZED (
+            )\(earlierJobs), per_job AS MATERIALIZED (
                 SELECT job_id, started_at, last_completed, last_failed, created_count, created_type,
                        CASE WHEN last_failed IS NULL THEN last_completed WHEN last_completed IS NULL THEN last_failed
                             WHEN last_failed > last_completed THEN last_failed ELSE last_completed END AS at,
@@ -175,7 +192,7 @@ struct ReportSQL {
                   FROM grouped
             ), detail AS (
                 SELECT \(self.dialect.text("j.job_id")) AS job_id,
-                       \(jobType) AS job_type,
+                       \(typeOfJob) AS job_type,
                        \(micros("j.started_at")) AS started_in_window,
                        CASE WHEN j.at IS NULL THEN NULL
                             WHEN j.last_failed IS NULL OR j.last_completed > j.last_failed THEN \(completed)

@@ -182,6 +182,43 @@ import Testing
         }
     }
 
+    /// A job created in the window is read from the window's start on; one created before it is
+    /// looked up there. J8 was created as `old` at minute 0 and started at 1, then created again as
+    /// `new` at 20 and started at 21; J9 was created and started before the window only.
+    @Test(arguments: StoreKind.allCases)
+    func aJobCreatedInTheWindowIsReadFromTheWindowOn(kind: StoreKind) async throws {
+        func at(_ minutes: Int64) -> LedgerTimestamp { LedgerTimestamp(rawValue: Self.t0 + minutes * Self.minute) }
+        func event(_ n: Int, _ job: Int, _ type: String, _ minutes: Int64, _ metadata: String = "{}") -> LedgerEvent {
+            LedgerEvent(
+                id: Self.id(n), timestamp: at(minutes), eventType: type, entityType: "job", entityID: Self.job(job).lowercaseText, metadata: metadata,
+                jobID: Self.job(job))
+        }
+        let events = [
+            event(1, 8, "job_created", 0, #"{"job_type":"old"}"#),
+            event(2, 8, "job_processing_started", 1),
+            event(3, 9, "job_created", 2, #"{"job_type":"kept"}"#),
+            event(4, 9, "job_processing_started", 3),
+            event(5, 8, "job_created", 20, #"{"job_type":"new"}"#),
+            event(6, 8, "job_processing_started", 21),
+            event(7, 8, "job_processing_completed", 25),
+            event(8, 9, "job_processing_completed", 26),
+        ]
+        try await EventStoreTests.withStore(kind) { (store: any EventStore) async throws in
+            #expect(try await store.append(events) == 8)
+            let report = try await store.jobsReport(JobsReportRequest(window: ReportWindow(since: at(10), until: at(60)), slowest: 10))
+            #expect(
+                report.rows == [
+                    JobsReport.Row(jobType: "kept", started: 0, completed: 1, failed: 0, running: 0, p50: Self.minutes(23), p95: Self.minutes(23), max: Self.minutes(23)),
+                    JobsReport.Row(jobType: "new", started: 1, completed: 1, failed: 0, running: 0, p50: Self.minutes(4), p95: Self.minutes(4), max: Self.minutes(4)),
+                ], "\(kind)")
+            #expect(report.slowest.map(\.startedAt) == [at(3), at(21)], "\(kind)")
+            // Over the whole ledger J8's history begins at its first creation, as before.
+            let whole = try await store.jobsReport(JobsReportRequest(slowest: 10))
+            #expect(whole.rows.map(\.jobType) == ["kept", "old"] && whole.slowest.map(\.durationMicros) == [Self.minutes(24), Self.minutes(23)], "\(kind)")
+            #expect(try await store.jobsReport(JobsReportRequest(window: ReportWindow(since: at(10)))) == ReportReference(events: events).jobsReport(JobsReportRequest(window: ReportWindow(since: at(10)))))
+        }
+    }
+
     /// The memory store's Swift is the definition; over random days, the SQL stores agree with it.
     /// Spread over two hours, and crowded into 40 seconds so that a job's completion and failure
     /// often share an instant and the later id must decide.
