@@ -25,11 +25,23 @@ struct EventQuerySQL {
     let timestampEncoding: TimestampEncoding
     let uuidCast: String
 
-    init(filter: EventFilter, placeholder: @escaping (Int) -> String, timestampEncoding: TimestampEncoding = .microseconds, uuidCast: String = "") {
+    /// A column the backend must not choose an index by, spelled so that it cannot: SQLite's unary
+    /// `+`. SQLite plans without statistics, and the event type index also holds each event's job
+    /// (migration 5), so beside a job, clip or entity id it could read every event of the type
+    /// instead of seeking the id. PostgreSQL's planner keeps statistics and has no `+` for text.
+    static let sqliteUnindexed: @Sendable (String) -> String = { "+" + $0 }
+
+    init(
+        filter: EventFilter, placeholder: @escaping (Int) -> String, timestampEncoding: TimestampEncoding = .microseconds, uuidCast: String = "",
+        unindexed: (String) -> String = { $0 }
+    ) {
         self.placeholder = placeholder
         self.timestampEncoding = timestampEncoding
         self.uuidCast = uuidCast
-        if let eventType = filter.eventType { self.add("event_type = ", .text(eventType)) }
+        if let eventType = filter.eventType {
+            let seeksAnID = filter.jobID != nil || filter.clipID != nil || filter.entityID != nil
+            self.add((seeksAnID ? unindexed("event_type") : "event_type") + " = ", .text(eventType))
+        }
         if let entityType = filter.entityType { self.add("entity_type = ", .text(entityType)) }
         if let entityID = filter.entityID { self.add("entity_id = ", .text(entityID)) }
         if let jobID = filter.jobID { self.add("job_id = ", .text(jobID.lowercaseText), cast: uuidCast) }

@@ -38,6 +38,8 @@ struct ReportSQL {
         var visibleThrough: Int64?
         /// Text keys sort by their bytes on both backends, whatever the database's locale.
         var bytewise: String = ""
+        /// A column spelled so that the planner cannot choose an index by it (`EventQuerySQL.sqliteUnindexed`).
+        var unindexed: @Sendable (String) -> String = { $0 }
 
         static func sqlite(visibleThrough: Int64) -> Dialect {
             Dialect(
@@ -49,7 +51,7 @@ struct ReportSQL {
                 linkText: { alias, key in "json_extract(\(alias).event_data, '$.\(key)')" },
                 isString: { alias, key in "json_type(\(alias).event_data, '$.\(key)') = 'text'" },
                 among: { column, subquery in "\(column) IN (\(subquery))" },
-                text: { $0 }, visibleThrough: visibleThrough)
+                text: { $0 }, visibleThrough: visibleThrough, unindexed: EventQuerySQL.sqliteUnindexed)
         }
 
         static let postgres = Dialect(
@@ -126,12 +128,13 @@ struct ReportSQL {
         let (created, started, completed, failed) = (
             Self.quoted(JobLifecycle.created), Self.quoted(JobLifecycle.started), Self.quoted(JobLifecycle.completed), Self.quoted(JobLifecycle.failed)
         )
+        // Each per-job lookup below seeks the job id, never the event type index.
         // The finishing event itself, for the rare tie of a completion and a failure at one instant
         // (the later id wins) and for its worker when the report groups by worker.
         func finishing(_ column: String) -> String {
             """
             (SELECT f.\(column) FROM ledger_events f
-              WHERE f.job_id = j.job_id AND f.timestamp = j.at AND f.event_type IN (\(completed), \(failed))\(self.visible("f"))
+              WHERE f.job_id = j.job_id AND f.timestamp = j.at AND \(self.dialect.unindexed("f.event_type")) IN (\(completed), \(failed))\(self.visible("f"))
               ORDER BY f.id DESC LIMIT 1)
             """
         }
@@ -141,7 +144,7 @@ struct ReportSQL {
             let history = bounds.since.map { " AND (j.created_count = 0 OR \(alias).timestamp >= \($0))" } ?? ""
             return """
                 (SELECT \(jobType(alias)) FROM ledger_events \(alias)
-                  WHERE \(alias).job_id = j.job_id AND \(alias).event_type = \(eventType)\(history)\(self.visible(alias))
+                  WHERE \(alias).job_id = j.job_id AND \(self.dialect.unindexed("\(alias).event_type")) = \(eventType)\(history)\(self.visible(alias))
                   ORDER BY \(alias).timestamp, \(alias).id LIMIT 1)
                 """
         }
@@ -160,7 +163,7 @@ struct ReportSQL {
             firstStart = """
                 CASE WHEN j.earlier THEN coalesce((SELECT min(s.timestamp) FROM ledger_events s
                                                     WHERE s.job_id = j.job_id AND s.timestamp < \(since) AND s.timestamp <= j.at
-                                                      AND s.event_type = \(started)\(self.visible("s"))), \(startInWindow))
+                                                      AND \(self.dialect.unindexed("s.event_type")) = \(started)\(self.visible("s"))), \(startInWindow))
                      ELSE \(startInWindow) END
                 """
         } else {

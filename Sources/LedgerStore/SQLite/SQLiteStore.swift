@@ -168,7 +168,7 @@ public final class SQLiteStore: EventStore, ReportRunning {
 
     /// The filter's conditions, held to the events the flusher has made durable.
     private func visibleSQL(_ filter: EventFilter) -> EventQuerySQL {
-        var sql = EventQuerySQL(filter: filter, placeholder: { _ in "?" })
+        var sql = EventQuerySQL(filter: filter, placeholder: { _ in "?" }, unindexed: EventQuerySQL.sqliteUnindexed)
         sql.add(throughSequence: self.flusher.visibleSequence)
         return sql
     }

@@ -1,0 +1,74 @@
+import Foundation
+import LedgerProtocol
+import LedgerTestSupport
+import Testing
+
+@testable import LedgerStore
+
+/// SQLite plans without statistics, so an index that holds more than it is named for can win a
+/// choice it should lose: the event type index also holds each event's job (migration 5). Whatever
+/// names a job, clip or entity beside an event type must seek by the id, never read every event of
+/// the type. Asked of SQLite itself, with `EXPLAIN QUERY PLAN` on a migrated store.
+@Suite struct SQLitePlanTests {
+    /// The plan's lines, from the sqlite3 shell (unbound placeholders plan as they would bound).
+    static func plan(_ database: TestStore, _ sql: String) async throws -> [String] {
+        try await database.shell("EXPLAIN QUERY PLAN " + sql).split(separator: "\n").map(String.init)
+    }
+
+    static func migrated() async throws -> TestStore {
+        let database = try await TestStore.make(.sqlite)
+        await (try await database.open()).close()
+        return database
+    }
+
+    @Test(arguments: [
+        EventFilter(eventType: "job_created", jobID: UUID()),
+        EventFilter(eventType: "clip_created", clipID: UUID()),
+        EventFilter(eventType: "video_uploaded", entityType: "video_asset", entityID: "v-1"),
+        EventFilter(eventType: "job_processing_failed", jobID: UUID(), since: LedgerTimestamp(rawValue: 1)),
+    ])
+    func aTypeBesideAnIDSeeksTheID(filter: EventFilter) async throws {
+        let database = try await Self.migrated()
+        let sql = EventQuerySQL(filter: filter, placeholder: { _ in "?" }, unindexed: EventQuerySQL.sqliteUnindexed)
+        for statement in [
+            SQLiteStore.selectColumns + sql.whereClause + EventQuerySQL.orderClause(.newestFirst) + " LIMIT 51",
+            "SELECT count(*) FROM ledger_events" + sql.whereClause,
+        ] {
+            let plan = try await Self.plan(database, statement)
+            #expect(!plan.joined().contains("idx_ledger_events_event_type"), "\(statement)\n\(plan.joined(separator: "\n"))")
+            #expect(plan.contains { $0.contains("idx_ledger_events_job_id") || $0.contains("idx_ledger_events_clip_id") || $0.contains("idx_ledger_events_entity") })
+        }
+    }
+
+    @Test func aTypeAloneStillReadsTheTypeIndex() async throws {
+        let database = try await Self.migrated()
+        let sql = EventQuerySQL(filter: EventFilter(eventType: "job_created"), placeholder: { _ in "?" }, unindexed: EventQuerySQL.sqliteUnindexed)
+        let plan = try await Self.plan(database, SQLiteStore.selectColumns + sql.whereClause + EventQuerySQL.orderClause(.newestFirst) + " LIMIT 51")
+        #expect(plan.joined().contains("idx_ledger_events_event_type"), "\(plan)")
+    }
+
+    /// The jobs report: one pass over the window by the event type index, and every per-job lookup
+    /// (a job's creation, first start, finishing event, whether it has events before the window) by
+    /// the job index, each of them a seek rather than a read of every event of a type.
+    @Test(arguments: [false, true])
+    func theJobsReportReadsTheWindowOnceAndSeeksEachJob(byWorker: Bool) async throws {
+        let database = try await Self.migrated()
+        var report = ReportSQL(.sqlite(visibleThrough: 1_000))
+        let window = ReportWindow(since: LedgerTimestamp(rawValue: 1_000_000), until: LedgerTimestamp(rawValue: 9_000_000))
+        var statements: [String] = []
+        let capture: ReportSQL.Run = { sql, _ in
+            statements.append(sql)
+            return []
+        }
+        if byWorker {
+            _ = try report.failuresReport(FailuresReportRequest(window: window, grouping: .worker), run: capture)
+        } else {
+            _ = try report.jobsReport(JobsReportRequest(window: window, slowest: 10), run: capture)
+        }
+        let plan = try await Self.plan(database, try #require(statements.first))
+        let searches = plan.filter { $0.contains("SEARCH") }
+        #expect(searches.filter { $0.contains("idx_ledger_events_event_type") }.count == 1, "\(plan.joined(separator: "\n"))")
+        #expect(searches.filter { $0.contains("idx_ledger_events_job_id") }.count >= (byWorker ? 5 : 4), "\(plan.joined(separator: "\n"))")
+        #expect(!plan.contains { $0.contains("SCAN") && $0.contains("ledger_events") }, "no whole-table read: \(plan.joined(separator: "\n"))")
+    }
+}
