@@ -40,6 +40,16 @@ import Testing
         }
     }
 
+    /// The SQL for people at the sqlite3 prompt is held to the same: no statement reads every event
+    /// of a type, where a job's id would find its few.
+    @Test(arguments: ["errors_per_hour", "failure_rate_by_job_type", "slowest_jobs"])
+    func theAnalyticsSQLNeverReadsAWholeType(name: String) async throws {
+        let database = try await Self.migrated()
+        let sql = try String(contentsOf: AnalyticsSQLTests.analytics.appendingPathComponent("sqlite/\(name).sql"), encoding: .utf8)
+        let plan = try await Self.plan(database, sql)
+        #expect(!plan.contains { $0.contains("idx_ledger_events_event_type (event_type=?)") }, "\(plan.joined(separator: "\n"))")
+    }
+
     @Test func aTypeAloneStillReadsTheTypeIndex() async throws {
         let database = try await Self.migrated()
         let sql = EventQuerySQL(filter: EventFilter(eventType: "job_created"), placeholder: { _ in "?" }, unindexed: EventQuerySQL.sqliteUnindexed)

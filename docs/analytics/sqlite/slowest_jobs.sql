@@ -22,7 +22,9 @@ FROM (
       JOIN ledger_events AS completed
         ON completed.id = (SELECT id
                              FROM ledger_events
-                            WHERE job_id = started.job_id AND event_type = 'job_processing_completed'
+                            -- "+event_type": find the job by its id; SQLite would otherwise read
+                            -- every completion through the event type index, which holds job ids.
+                            WHERE job_id = started.job_id AND +event_type = 'job_processing_completed'
                             ORDER BY timestamp DESC, id DESC
                             LIMIT 1)
 )
