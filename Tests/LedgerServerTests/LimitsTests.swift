@@ -89,6 +89,37 @@ import Testing
         try await server.stopAndRemove()
     }
 
+    /// A peer that asks for megabytes and reads none of them fills its socket, so the closing error
+    /// it has earned (IDLE_TIMEOUT, or UNSUPPORTED_VERSION for a whole frame of another version) can never be
+    /// written: it is closed all the same, at the closing deadline, with what it is owed unwritten.
+    @Test(arguments: ["idle", "broken frame"])
+    func aPeerThatStopsReadingIsStillClosed(after cause: String) async throws {
+        let server = try await TestServer.start {
+            $0.idleTimeout = cause == "idle" ? .seconds(2) : nil
+            $0.closingDeadline = .seconds(1)
+        }
+        let padding = String(repeating: "x", count: 32_000)
+        _ = try await server.store.append(
+            (0..<200).map { _ in
+                LedgerEvent(id: UUID(), eventType: "clip_created", entityType: "clip", entityID: "c", metadata: #"{"padding":"\#(padding)"}"#)
+            })
+        let stuck = try RawSocket(path: server.socketPath)
+        // About 6 MB of answers each, far past what the kernel buffers between the two ends.
+        for requestID in UInt32(1)...2 { stuck.send(.query(QueryRequest(limit: 200)), requestID: requestID) }
+        // Whole, so that no frame deadline is left running to close the connection in its stead.
+        if cause == "broken frame" { stuck.send([0, 0, 0, 6, 2, 0x01, 0, 0, 0, 3]) }
+
+        let watcher = try RawSocket(path: server.socketPath)
+        let counter = cause == "idle" ? "connections_idle_closed" : "protocol_errors"
+        var open: Int64?
+        let closed = try await waitUntil(within: 60) {
+            open = try await Self.counter("connections_current", watcher)
+            return try await Self.counter(counter, watcher) == 1 && open == 1
+        }
+        #expect(closed, "the stuck peer's connection should be gone; connections open: \(String(describing: open))")
+        try await server.stopAndRemove()
+    }
+
     /// A count on an unindexed filter over 100,000 events runs far past a 1 ms budget, however fast
     /// the machine: it is stopped and answered QUERY_TIMEOUT, and the connection goes on.
     @Test func aQueryPastItsBudgetIsAnsweredQueryTimeout() async throws {

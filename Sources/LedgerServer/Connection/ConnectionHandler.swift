@@ -108,7 +108,7 @@ struct ConnectionHandler: Sendable {
                     do {
                         outcome = try await self.dispatcher.handle(frame, access: access, writes: &writes)
                     } catch let error as LedgerProtocolError {
-                        await self.closing(after: error, requestID: frame.requestID, responses: responses)
+                        await self.closing(after: error, requestID: frame.requestID, channel: channel, responses: responses)
                         return
                     }
                     let pending: ResponseQueue.Pending
@@ -130,11 +130,13 @@ struct ConnectionHandler: Sendable {
                 }
             } onGracefulShutdown: {
                 channel.triggerUserOutboundEvent(ShutdownReadGate.Close(), promise: nil)
-                self.closeIfStillOwing(channel, responses, after: self.dispatcher.configuration.shutdownAnswerDeadline)
+                self.closeIfStillOwing(
+                    channel, responses, after: self.dispatcher.configuration.shutdownAnswerDeadline,
+                    "closing a connection that did not take its answers during shutdown")
             }
         } catch let error as LedgerProtocolError {
             // The decoder failed, so no request id can be trusted: 0 marks the connection as a whole.
-            await self.closing(after: error, requestID: 0, responses: responses)
+            await self.closing(after: error, requestID: 0, channel: channel, responses: responses)
         } catch {
             // The peer went away (a reset, a TLS peer closing without close_notify), or the connection ended.
             self.logger.debug("connection lost", metadata: ["peer": "\(access.peer)", "error": "\(error)"])
@@ -161,14 +163,14 @@ struct ConnectionHandler: Sendable {
         }
     }
 
-    /// Shutdown waits for a connection's answers only so long: a peer that does not read them is closed.
-    private func closeIfStillOwing(_ channel: any Channel, _ responses: ResponseQueue, after deadline: Duration) {
+    /// A connection that is ending waits for its answers only so long: a peer that does not read them is closed.
+    private func closeIfStillOwing(_ channel: any Channel, _ responses: ResponseQueue, after deadline: Duration, _ message: Logger.Message) {
         let logger = self.logger
         channel.eventLoop.scheduleTask(in: TimeAmount(deadline)) {
             guard channel.isActive else { return }
             let owed = responses.owed
             logger.notice(
-                "closing a connection that did not take its answers during shutdown",
+                message,
                 metadata: ["answers_abandoned": "\(owed.responses)", "bytes_abandoned": "\(owed.bytes)"])
             channel.close(promise: nil)
         }
@@ -218,11 +220,15 @@ struct ConnectionHandler: Sendable {
         }
     }
 
-    private func closing(after error: LedgerProtocolError, requestID: UInt32, responses: ResponseQueue) async {
+    private func closing(after error: LedgerProtocolError, requestID: UInt32, channel: any Channel, responses: ResponseQueue) async {
         self.dispatcher.stats.add(\.protocolErrors)
         self.logger.info("closing connection after a protocol error", metadata: ["error": "\(error)"])
         var response = ErrorResponse(error)
         response.closesConnection = true
+        // The error goes after the answers owed; a peer that reads none of them is not waited for.
+        self.closeIfStillOwing(
+            channel, responses, after: self.dispatcher.configuration.closingDeadline,
+            "closing a connection that did not take its answers after a protocol error")
         _ = await responses.push(.ready(LedgerResponse.error(response).frame(requestID: requestID)))
     }
 

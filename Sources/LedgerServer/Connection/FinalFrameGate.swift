@@ -9,8 +9,9 @@ import NIOCore
 /// resume). Each alone writes one closing error; both at once would write two, the second after a
 /// frame the client was told is the last. Every closing error therefore passes through here, the
 /// request loop's on its way down and the deadlines' as an inbound event sent up: the first is
-/// written and the connection closed once it is; later writes are dropped and later reads not
-/// passed on, so nothing more is run for a peer that is being let go.
+/// written and the connection closed once it is, or after `closingDeadline` if the peer does not
+/// read it; later writes are dropped and later reads not passed on, so nothing more is run for a
+/// peer that is being let go, and a peer that stopped reading is let go all the same.
 final class FinalFrameGate: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = LedgerFrame
     typealias InboundOut = LedgerFrame
@@ -22,7 +23,12 @@ final class FinalFrameGate: ChannelDuplexHandler, RemovableChannelHandler {
         var error: ErrorResponse
     }
 
+    private let closingDeadline: TimeAmount
     private var finished = false
+
+    init(closingDeadline: TimeAmount) {
+        self.closingDeadline = closingDeadline
+    }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         guard !self.finished else {
@@ -64,7 +70,14 @@ final class FinalFrameGate: ChannelDuplexHandler, RemovableChannelHandler {
         let written = context.eventLoop.makePromise(of: Void.self)
         written.futureResult.cascade(to: promise)
         let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        written.futureResult.whenComplete { _ in bound.value.close(promise: nil) }
+        // The error waits behind whatever the peer has not read yet; a peer that reads nothing never lets it through.
+        let overdue = context.eventLoop.assumeIsolated().scheduleTask(in: self.closingDeadline) {
+            bound.value.close(promise: nil)
+        }
+        written.futureResult.whenComplete { _ in
+            overdue.cancel()
+            bound.value.close(promise: nil)
+        }
         context.writeAndFlush(Self.wrapOutboundOut(frame), promise: written)
     }
 }

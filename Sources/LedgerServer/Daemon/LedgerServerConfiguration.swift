@@ -63,6 +63,11 @@ public struct LedgerServerConfiguration: Sendable {
     /// before it is closed with them unwritten. Longer than the writer's wait for a store that
     /// is down (`StoreRetryPolicy.shutdownLimit`), so refusals from it are still delivered.
     public var shutdownAnswerDeadline: Duration = .seconds(15)
+    /// A connection being closed (after a closing error: a broken frame, an idle peer, a frame
+    /// left open) waits this long at most for its peer to read the frames still owed, the error
+    /// last, and is then closed with them unwritten: a peer that has stopped reading cannot keep
+    /// its connection, and what the daemon holds for it, by filling its socket.
+    public var closingDeadline: Duration = .seconds(5)
     /// Committed events buffered for each live tail before a slow reader starts missing them.
     public var tailBufferEvents: Int = 10_000
     /// Bytes of committed events buffered for each live tail, however few events that is.

@@ -76,11 +76,14 @@ public struct LedgerServer: Service {
         self.tlsSource.withLockedValue { $0 = tlsContext }
         let path = self.configuration.socketPath
         let maximumFrameLength = self.configuration.maximumFrameLength
+        let closingDeadline = TimeAmount(self.configuration.closingDeadline)
         let deadlines = self.deadlines
         let accepted = AcceptedConnections()
         let initializer: @Sendable (any Channel) -> EventLoopFuture<AcceptedConnections.Connection> = { channel in
             channel.eventLoop.makeCompletedFuture {
-                try Self.serveFrames(on: channel, deadlines: deadlines(), maximumFrameLength: maximumFrameLength, accepted: accepted)
+                try Self.serveFrames(
+                    on: channel, deadlines: deadlines(), maximumFrameLength: maximumFrameLength, closingDeadline: closingDeadline,
+                    accepted: accepted)
             }
         }
         let bootstrap = ServerBootstrap(group: self.eventLoopGroup).serverChannelOption(.backlog, value: 256).boundingReadsPerConnection()
@@ -183,21 +186,24 @@ public struct LedgerServer: Service {
 
     /// The handlers every connection ends with, after TLS where there is TLS.
     private static func serveFrames(
-        on channel: any Channel, deadlines: ConnectionDeadlines, maximumFrameLength: Int, accepted: AcceptedConnections
+        on channel: any Channel, deadlines: ConnectionDeadlines, maximumFrameLength: Int, closingDeadline: TimeAmount,
+        accepted: AcceptedConnections
     ) throws -> AcceptedConnections.Connection {
-        try Self.addFraming(to: channel.pipeline.syncOperations, deadlines: deadlines, maximumFrameLength: maximumFrameLength)
+        try Self.addFraming(
+            to: channel.pipeline.syncOperations, deadlines: deadlines, maximumFrameLength: maximumFrameLength, closingDeadline: closingDeadline)
         return try accepted.wrap(channel)
     }
 
     /// Deadlines, framing, the gate that makes a closing error the last frame, and the gate that
     /// ends reads on graceful shutdown: in this order, from the socket up.
     static func addFraming(
-        to pipeline: ChannelPipeline.SynchronousOperations, deadlines: ConnectionDeadlines, maximumFrameLength: Int
+        to pipeline: ChannelPipeline.SynchronousOperations, deadlines: ConnectionDeadlines, maximumFrameLength: Int,
+        closingDeadline: TimeAmount
     ) throws {
         try pipeline.addHandler(deadlines)
         try pipeline.addHandler(ByteToMessageHandler(LedgerFrameDecoder(maximumFrameLength: maximumFrameLength)))
         try pipeline.addHandler(MessageToByteHandler(LedgerFrameEncoder()))
-        try pipeline.addHandler(FinalFrameGate())
+        try pipeline.addHandler(FinalFrameGate(closingDeadline: closingDeadline))
         try pipeline.addHandler(ShutdownReadGate())
     }
 
@@ -272,6 +278,7 @@ public struct LedgerServer: Service {
         _ tls: TLSListenerConfiguration, context: TLSContextSource, accepted: AcceptedConnections
     ) async throws -> NIOAsyncChannel<NIOAsyncChannel<LedgerFrame, LedgerFrame>, Never> {
         let maximumFrameLength = self.configuration.maximumFrameLength
+        let closingDeadline = TimeAmount(self.configuration.closingDeadline)
         let logger = self.logger
         let deadlines = self.deadlines
         let handshakeTimeout = TimeAmount(self.configuration.tlsHandshakeTimeout)
@@ -281,7 +288,9 @@ public struct LedgerServer: Service {
                 try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context.current))
                 try channel.pipeline.syncOperations.addHandler(TLSHandshakeDeadline(deadline: handshakeTimeout, stats: stats))
                 try channel.pipeline.syncOperations.addHandler(TLSPeerLogger(logger: logger))
-                return try Self.serveFrames(on: channel, deadlines: deadlines(), maximumFrameLength: maximumFrameLength, accepted: accepted)
+                return try Self.serveFrames(
+                    on: channel, deadlines: deadlines(), maximumFrameLength: maximumFrameLength, closingDeadline: closingDeadline,
+                    accepted: accepted)
             }
         }
         let bootstrap = ServerBootstrap(group: self.eventLoopGroup).serverChannelOption(.backlog, value: 256).boundingReadsPerConnection()

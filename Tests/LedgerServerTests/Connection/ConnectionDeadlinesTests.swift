@@ -20,7 +20,7 @@ import Testing
         // The gate above writes the deadlines' error frame, through the encoder, as on a real connection.
         try channel.pipeline.syncOperations.addHandlers(
             ConnectionDeadlines(frameDeadline: frameDeadline, idleTimeout: idleTimeout, stats: stats), MessageToByteHandler(LedgerFrameEncoder()),
-            FinalFrameGate())
+            FinalFrameGate(closingDeadline: .seconds(5)))
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         return (channel, stats)
     }

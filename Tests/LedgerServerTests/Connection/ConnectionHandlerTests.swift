@@ -128,4 +128,22 @@ import Testing
         try await Self.stopWithin(60, server)
         withExtendedLifetime(hoarder) {}
     }
+
+    /// A peer that has sent its last request and shut down its writing side is owed answers, but
+    /// one that then reads none of them does not hold up shutdown either, though nothing of its
+    /// connection is reading any more by then.
+    @Test func aPeerThatHalfClosesAndReadsNothingDoesNotHoldUpShutdown() async throws {
+        let server = try await TestServer.start { $0.shutdownAnswerDeadline = .seconds(1) }
+        try await Self.storeLargeEvents(60, on: server)
+        // Three pages of about 3.6 MB: far more than the kernel holds between the ends, few enough
+        // that the daemon reads to the end of the stream.
+        let hoarder = try RawSocket(path: server.socketPath)
+        var wire = ByteBuffer()
+        for requestID in UInt32(1)...3 { LedgerRequest.query(QueryRequest(limit: 60)).encode(requestID: requestID, into: &wire) }
+        hoarder.send(Array(wire.readableBytesView))
+        hoarder.shutdownWrite()
+        try await Task.sleep(for: .milliseconds(500))
+        try await Self.stopWithin(60, server)
+        withExtendedLifetime(hoarder) {}
+    }
 }

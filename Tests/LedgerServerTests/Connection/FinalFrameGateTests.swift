@@ -8,12 +8,12 @@ import Testing
 /// A closing error is the last frame of its connection, whichever part of the daemon decided to
 /// close it and whatever the others do after: on a connection framed as the daemon frames them.
 @Suite struct FinalFrameGateTests {
-    static func connection(frameDeadline: TimeAmount? = nil) throws -> EmbeddedChannel {
+    static func connection(frameDeadline: TimeAmount? = nil, idleTimeout: TimeAmount? = nil) throws -> EmbeddedChannel {
         let channel = EmbeddedChannel()
         try LedgerServer.addFraming(
             to: channel.pipeline.syncOperations,
-            deadlines: ConnectionDeadlines(frameDeadline: frameDeadline, idleTimeout: nil, stats: ServerStats()),
-            maximumFrameLength: LedgerFrame.defaultMaximumLength)
+            deadlines: ConnectionDeadlines(frameDeadline: frameDeadline, idleTimeout: idleTimeout, stats: ServerStats()),
+            maximumFrameLength: LedgerFrame.defaultMaximumLength, closingDeadline: .seconds(5))
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         return channel
     }
@@ -93,5 +93,38 @@ import Testing
         try channel.writeOutbound(Self.pong)
         #expect(Self.codes(try Self.written(channel)) == [.invalidEvent, nil])
         #expect(channel.isActive)
+    }
+
+    /// A socket whose peer reads nothing: what is written stays in the daemon, never done.
+    final class UnreadSocket: ChannelOutboundHandler {
+        typealias OutboundIn = ByteBuffer
+        var held: [EventLoopPromise<Void>] = []
+
+        func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+            if let promise { self.held.append(promise) }
+        }
+
+        func flush(context: ChannelHandlerContext) {}
+
+        func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
+            for write in self.held { write.fail(ChannelError.ioOnClosedChannel) }
+            self.held = []
+            context.close(mode: mode, promise: promise)
+        }
+    }
+
+    @Test(arguments: ["request loop", "idle deadline"])
+    func aPeerThatReadsNothingIsClosedAtTheClosingDeadline(decidedBy: String) throws {
+        let channel = try Self.connection(idleTimeout: .seconds(30))
+        try channel.pipeline.syncOperations.addHandler(UnreadSocket(), position: .first)
+        if decidedBy == "request loop" {
+            channel.writeAndFlush(Self.closing(.malformedFrame), promise: nil)
+        } else {
+            channel.embeddedEventLoop.advanceTime(by: .seconds(30))
+        }
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(4_900))
+        #expect(channel.isActive, "the peer has a while to read its last frame")
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(100))
+        #expect(!channel.isActive, "and is then closed without it")
     }
 }
