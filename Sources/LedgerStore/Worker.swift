@@ -1,4 +1,5 @@
 import NIOPosix
+import Synchronization
 
 /// One thread that owns a piece of non-thread-safe state (a database connection)
 /// and runs blocking closures against it, off every event loop and off the
@@ -8,6 +9,13 @@ final class Worker<State>: @unchecked Sendable {
     // from closures that `NIOThreadPool` runs on that same thread, one at a time.
     private let pool: NIOThreadPool
     private var state: State?
+    private let queued = Atomic<Int>(0)
+
+    /// Whether closures are waiting for the thread: a long piece of background work that checks it
+    /// can stop early and let them in.
+    var othersWaiting: Bool {
+        self.queued.load(ordering: .relaxed) > 0
+    }
 
     init(name: String, makeState: @escaping @Sendable () throws(StoreError) -> State) async throws(StoreError) {
         self.pool = NIOThreadPool(numberOfThreads: 1)
@@ -27,17 +35,22 @@ final class Worker<State>: @unchecked Sendable {
     }
 
     func run<Result: Sendable>(_ body: @escaping @Sendable (State) throws(StoreError) -> Result) async throws(StoreError) -> Result {
+        self.queued.add(1, ordering: .relaxed)
         do {
             return try await self.pool.runIfActive { () throws(StoreError) -> Result in
+                self.queued.subtract(1, ordering: .relaxed)
                 guard let state = self.state else { throw StoreError(code: .closed, message: "the store is closed") }
                 return try body(state)
             }
         } catch let error as StoreError {
             throw error
-        } catch is CancellationError where Task.isCancelled {
-            // A shut-down pool reports CancellationError too; only a cancelled caller is a cancellation.
-            throw StoreError(code: .cancelled, message: "the request was cancelled before it ran")
         } catch {
+            // Only the closure throws StoreError: anything else means it never ran, and no longer waits.
+            self.queued.subtract(1, ordering: .relaxed)
+            // A shut-down pool reports CancellationError too; only a cancelled caller is a cancellation.
+            if error is CancellationError, Task.isCancelled {
+                throw StoreError(code: .cancelled, message: "the request was cancelled before it ran")
+            }
             throw StoreError(code: .closed, message: "the store is closed")
         }
     }
@@ -48,7 +61,9 @@ final class Worker<State>: @unchecked Sendable {
         _ body: @escaping @Sendable (State) throws(StoreError) -> Result,
         done: @escaping @Sendable (Swift.Result<Result, StoreError>) -> Void
     ) {
+        self.queued.add(1, ordering: .relaxed)
         self.pool.submit { work in
+            self.queued.subtract(1, ordering: .relaxed)
             guard case .active = work, let state = self.state else {
                 return done(.failure(StoreError(code: .closed, message: "the store is closed")))
             }

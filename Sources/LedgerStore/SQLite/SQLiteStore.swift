@@ -13,7 +13,7 @@ import NIOPosix
 /// which is what an acknowledgement waits for, while the writer goes on to the next batch.
 public final class SQLiteStore: EventStore, ReportRunning {
     public let path: String
-    private let writer: Worker<SQLiteWriterState>
+    let writer: Worker<SQLiteWriterState>
     private let readers: WorkerPool<SQLiteReaderState>
     private let checkpointer: SQLiteCheckpointer
     private let flusher: SQLiteLogFlusher
@@ -285,12 +285,14 @@ public final class SQLiteStore: EventStore, ReportRunning {
 
     public func expire(_ selection: ExpirySelection, after cursor: EventCursor?, limit: Int) async throws(StoreError) -> ExpiryProgress {
         let flusher = self.flusher
-        return try await self.writer.run { (state: SQLiteWriterState) throws(StoreError) -> ExpiryProgress in
+        let writer = self.writer
+        return try await writer.run { (state: SQLiteWriterState) throws(StoreError) -> ExpiryProgress in
             try flusher.checkUsable()
             if let problem = state.files.problem() {
                 throw flusher.failFilesChanged(problem, consequence: "no more changes are made until ledgerd restarts")
             }
-            return try state.expire(selection, after: cursor, limit: limit)
+            // A commit that arrives during the slice waits for one row's removal, not the slice's.
+            return try state.expire(selection, after: cursor, limit: limit, until: { writer.othersWaiting })
         }
     }
 
@@ -379,8 +381,10 @@ final class SQLiteWriterState {
     }
 
     /// One slice of a retention pass: the selection's oldest events after `cursor`, found and removed
-    /// in one transaction.
-    func expire(_ selection: ExpirySelection, after cursor: EventCursor?, limit: Int) throws(StoreError) -> ExpiryProgress {
+    /// in one transaction, which ends early, after at least one removal, once `shouldYield` says so.
+    func expire(
+        _ selection: ExpirySelection, after cursor: EventCursor?, limit: Int, until shouldYield: () -> Bool = { false }
+    ) throws(StoreError) -> ExpiryProgress {
         self.checkpointer.betweenCommits(on: self.connection)
         let sql = selection.sql(after: cursor, placeholder: { _ in "?" })
         let select = try self.connection.prepare(
@@ -390,23 +394,25 @@ final class SQLiteWriterState {
         try self.connection.execute("BEGIN IMMEDIATE")
         do {
             select.bind(sql.values.map(SQLiteStatement.Value.init))
-            var rows: [Int64] = []
-            var last: EventCursor?
-            while try select.step(as: .writeFailed) {
-                rows.append(select.integer(0))
-                if let id = select.text(2).flatMap(UUID.init(uuidString:)) {
-                    last = EventCursor(timestamp: LedgerTimestamp(rawValue: select.integer(1)), id: id)
-                }
+            var rows: [(rowid: Int64, cursor: EventCursor?)] = []
+            while rows.isEmpty || !shouldYield(), try select.step(as: .writeFailed) {
+                let id = select.text(2).flatMap(UUID.init(uuidString:))
+                rows.append((select.integer(0), id.map { EventCursor(timestamp: LedgerTimestamp(rawValue: select.integer(1)), id: $0) }))
             }
             select.reset()
+            var removed = 0
+            var last: EventCursor?
             for row in rows {
+                if removed > 0, shouldYield() { break }
                 delete.reset()
-                delete.bind([.integer(row)])
+                delete.bind([.integer(row.rowid)])
                 _ = try delete.step(as: .writeFailed)
+                removed += 1
+                last = row.cursor ?? last
             }
             delete.reset()
             try self.connection.execute("COMMIT")
-            return ExpiryProgress(removed: rows.count, last: last)
+            return ExpiryProgress(removed: removed, last: last)
         } catch {
             select.reset()
             delete.reset()
