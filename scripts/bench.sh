@@ -104,7 +104,7 @@ SQL
     calc "$rows / ($finished - $started)"
 }
 
-# store_bytes KIND STORE: the store's size on disk (SQLite: the file and its log; PostgreSQL: the table with its indexes).
+# store_bytes KIND STORE: the store's size on disk (SQLite: the file and its log; PostgreSQL: every partition with its indexes).
 store_bytes() {
     case $1 in
     sqlite)
@@ -114,7 +114,7 @@ store_bytes() {
         done
         echo "$total"
         ;;
-    postgres) psql "$2" -Atqc "SELECT pg_total_relation_size('ledger_events')" ;;
+    postgres) psql "$2" -Atqc "SELECT sum(pg_total_relation_size(relid)) FROM pg_partition_tree('ledger_events')" ;;
     esac
 }
 
@@ -131,7 +131,7 @@ store_writes() {
 store_reads() {
     case $1 in
     sqlite) awk '/^rchar/ { print int($2 / 4096) }' "/proc/$daemon_pid/io" ;;
-    postgres) psql "$2" -Atqc "SELECT coalesce(sum(heap_blks_read + idx_blks_read), 0) FROM pg_statio_user_tables WHERE relname = 'ledger_events'" ;;
+    postgres) psql "$2" -Atqc "SELECT coalesce(sum(heap_blks_read + idx_blks_read), 0) FROM pg_statio_user_tables WHERE relid IN (SELECT relid FROM pg_partition_tree('ledger_events'))" ;;
     esac
 }
 

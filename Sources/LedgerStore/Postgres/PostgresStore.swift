@@ -22,6 +22,8 @@ public final class PostgresStore: EventStore, ReportRunning {
     private let queryTimeout: Duration?
     /// Held while a split batch's two jobs are queued, so both writers take split batches in the same order.
     let pairing = NIOLock()
+    let partitionSchedule = PostgresPartitionSchedule()
+    let logger: Logger
 
     public var description: String { self.connectionInfo.description }
 
@@ -35,6 +37,7 @@ public final class PostgresStore: EventStore, ReportRunning {
     ) async throws(StoreError) {
         self.connectionInfo = connectionInfo
         self.queryTimeout = limits.queryTimeout
+        self.logger = logger
         let catalog: MigrationCatalog
         if let migrations {
             catalog = migrations
@@ -68,6 +71,7 @@ public final class PostgresStore: EventStore, ReportRunning {
             await self.writer.shutdown()
             throw error
         }
+        await self.keepPartitionsAhead()
     }
 
     /// The retention connection, opened on first use.
@@ -86,6 +90,7 @@ public final class PostgresStore: EventStore, ReportRunning {
 
     /// The requests are joined: COPY takes one stream of rows, so PostgreSQL gains nothing from walking them apart.
     public func insert(requests: [[LedgerEvent]]) async throws(StoreError) -> [Int64?] {
+        await self.keepPartitionsAhead()
         let total = requests.reduce(0) { $0 + $1.count }
         if total >= Self.splitEvents, let cut = Self.halfway(requests, total: total) {
             let first = Array(requests[..<cut].joined())

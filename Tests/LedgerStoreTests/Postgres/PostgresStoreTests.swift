@@ -46,7 +46,11 @@ import Testing
             return try await group.reduce(into: []) { $0.append($1) }
         }
         #expect(stores.count == 4)
-        #expect(try await database.shell("SELECT count(*) FROM schema_migrations") == "4")
+        let versions = try MigrationCatalog.embedded(backend: "postgres").migrations.count
+        #expect(try await database.shell("SELECT count(*) FROM schema_migrations") == "\(versions)")
+        // Each made this month's and next month's partitions if none had yet: one of each, beside
+        // the first and the default ones.
+        #expect(try await database.shell("SELECT count(*) FROM pg_inherits WHERE inhparent = 'ledger_events'::regclass") == "4")
         for store in stores { await store.close() }
     }
 
@@ -156,36 +160,105 @@ import Testing
         await store.close()
     }
 
+    /// Microseconds since the epoch of the first instant of the month (UTC) `months` after this one.
+    static func monthStart(_ months: Int) -> Int64 {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let thisMonth = calendar.date(from: calendar.dateComponents([.year, .month], from: Date()))!
+        return Int64(calendar.date(byAdding: .month, value: months, to: thisMonth)!.timeIntervalSince1970) * 1_000_000
+    }
+
+    /// 20 events of a year ago, 10 of this month and 10 of three months ahead, in time order.
+    static func eventsAcrossMonths() -> [LedgerEvent] {
+        let starts = [Self.monthStart(-12), Self.monthStart(0), Self.monthStart(3)]
+        return (0..<40).map { (index: Int) -> LedgerEvent in
+            let month: Int64 = index < 20 ? starts[0] : (index < 30 ? starts[1] : starts[2])
+            let job: UUID? = index % 2 == 0 ? UUID() : nil
+            return LedgerEvent(
+                id: UUID(), timestamp: LedgerTimestamp(rawValue: month + 3_600_000_000 + Int64(index)),
+                eventType: "clip_created", entityType: "clip", entityID: "c-\(index)", jobID: job)
+        }
+    }
+
+    static func rows(_ database: TestStore, in table: String) async throws -> Int {
+        Int(try await database.shell("SELECT count(*) FROM \(table)")) ?? -1
+    }
+
+    /// Events in every partition, none too old or too new for one, read, paged and followed as on
+    /// one table; an event's month's partition made later takes what waited in the default one.
     @Test(.enabled(if: TestPostgres.uri != nil || TestPostgres.isRequired))
-    func theOptionalPartitionedLayoutKeepsEverythingWorking() async throws {
+    func monthPartitionsKeepEverythingWorking() async throws {
         let database = try await TestStore.make(.postgres)
         let store = try await database.open()
-        let recent = Int64(Date().timeIntervalSince1970 * 1_000_000)
-        let old = recent - 400 * 86_400_000_000
-        let events = (0..<40).map { index in
-            LedgerEvent(
-                id: UUID(), timestamp: LedgerTimestamp(rawValue: (index < 20 ? old : recent) + Int64(index)), eventType: "clip_created",
-                entityType: "clip", entityID: "c-\(index)", jobID: index % 2 == 0 ? UUID() : nil)
-        }
-        _ = try await store.append(Array(events[0..<30]))
-        await store.close()
-
-        let script = Self.repository.appendingPathComponent("Migrations/postgres/optional/partition_by_month.sql")
-        try await database.shell(try String(contentsOf: script, encoding: .utf8))
         #expect(try await database.shell("SELECT relkind FROM pg_class WHERE relname = 'ledger_events'") == "p")
-        #expect(try await database.shell("SELECT count(*) FROM ledger_events_default") == "20", "old months land in the default partition")
+        let thisMonth = "ledger_events_" + (try await database.shell("SELECT to_char(now() AT TIME ZONE 'UTC', '\"y\"YYYY\"m\"MM')"))
+        let events = Self.eventsAcrossMonths()
+        #expect(try await store.append(Array(events[0..<35])) == 35)
+        #expect(try await Self.rows(database, in: "ledger_events_first") == 20, "a year ago: the first partition, which holds all before this month")
+        #expect(try await Self.rows(database, in: thisMonth) == 10)
+        #expect(try await Self.rows(database, in: "ledger_events_default") == 5, "three months ahead has no partition yet")
 
-        let reopened = try await database.open()
-        #expect(try await reopened.append(Array(events[25..<40])) == 10, "already-stored events are skipped")
-        #expect(try await reopened.count(EventFilter()) == 40)
+        // A retry is stored once in any partition, the default one included; the rest are new.
+        #expect(try await store.append(Array(events[15..<40])) == 5)
+        #expect(try await store.count(EventFilter()) == 40)
+        #expect(try await Self.rows(database, in: "ledger_events_default") == 10)
+
+        let ahead = Self.monthStart(3) / 1_000_000
+        #expect(try await database.shell("SELECT ledger_ensure_month_partition(to_timestamp(\(ahead)))") == "t")
+        #expect(try await database.shell("SELECT ledger_ensure_month_partition(to_timestamp(\(ahead)))") == "f", "made once")
+        #expect(try await database.shell("SELECT ledger_ensure_month_partition(to_timestamp(\(Self.monthStart(-5) / 1_000_000)))") == "f",
+            "a month the first partition holds gets none of its own")
+        #expect(try await Self.rows(database, in: "ledger_events_default") == 0, "the new partition took its month's events")
+        #expect(try await store.append(Array(events[30..<40])) == 0, "and still knows them as stored")
+
         var paged: [UUID] = []
         var cursor: EventCursor?
         repeat {
-            let page = try await reopened.query(QueryRequest(order: .oldestFirst, limit: 7, after: cursor))
+            let page = try await store.query(QueryRequest(order: .oldestFirst, limit: 7, after: cursor))
             paged += page.events.map(\.id)
             cursor = page.next
         } while cursor != nil
         #expect(paged == events.map(\.id))
-        await reopened.close()
+        let followed = try await store.events(afterSequence: 0, matching: EventFilter(), limit: 100)
+        #expect(Set(followed.map(\.id)) == Set(events.map(\.id)))
+        #expect(followed.map { $0.sequence ?? 0 } == followed.map { $0.sequence ?? 0 }.sorted(), "a tail reads every partition in commit order")
+        let job = try #require(events[24].jobID)
+        #expect(try await store.query(QueryRequest(filter: EventFilter(jobID: job))).events.map(\.id) == [events[24].id])
+        await store.close()
+    }
+
+    /// A store from before the partitions keeps its table, indexes and all, as the first partition,
+    /// without a row copied but this month's and later, which move to their own partitions.
+    @Test(.enabled(if: TestPostgres.uri != nil || TestPostgres.isRequired))
+    func anUnpartitionedStoreBecomesTheFirstPartition() async throws {
+        let database = try await TestStore.make(.postgres)
+        guard case .postgres(let info) = try StoreLocation(parsing: database.location) else {
+            Issue.record("\(database.location) is not a PostgreSQL store")
+            return
+        }
+        let all = try MigrationCatalog.embedded(backend: "postgres")
+        let before = MigrationCatalog(directory: all.directory, migrations: all.migrations.filter { $0.version < 5 })
+        let old = try await PostgresStore(connectionInfo: info, migrations: before)
+        let events = Self.eventsAcrossMonths()
+        #expect(try await old.append(events) == 40)
+        let numbered = try await old.events(afterSequence: 0, matching: EventFilter(), limit: 100).map { "\($0.id) \($0.sequence ?? -1)" }
+        await old.close()
+        let files = "SELECT relname, relfilenode FROM pg_class WHERE relname IN ('idx_ledger_events_job_id', 'ledger_events_first_job_id', 'ledger_events_pkey', 'ledger_events_first_pkey') AND relkind = 'i'"
+        let filesBefore = try await database.shell(files)
+
+        let store = try await database.open()
+        #expect(try await database.shell("SELECT relkind FROM pg_class WHERE relname = 'ledger_events'") == "p")
+        #expect(try await Self.rows(database, in: "ledger_events_first") == 20)
+        #expect(try await Self.rows(database, in: "ledger_events_default") == 10)
+        // The same files under the first partition's names: nothing was rebuilt.
+        let renamed = filesBefore.replacingOccurrences(of: "idx_ledger_events_job_id", with: "ledger_events_first_job_id")
+            .replacingOccurrences(of: "ledger_events_pkey", with: "ledger_events_first_pkey")
+        #expect(Set(try await database.shell(files).split(separator: "\n")) == Set(renamed.split(separator: "\n")))
+        #expect(try await store.append(events) == 0, "every event is still known as stored")
+        let read = try await store.query(QueryRequest(order: .oldestFirst, limit: 100)).events
+        #expect(read.map(\.id) == events.map(\.id))
+        let renumbered = try await store.events(afterSequence: 0, matching: EventFilter(), limit: 100).map { "\($0.id) \($0.sequence ?? -1)" }
+        #expect(renumbered == numbered, "each event keeps its commit number")
+        await store.close()
     }
 }
