@@ -10,8 +10,8 @@ import ServiceLifecycle
 /// Each rule's pass first commits one `ledger_retention` record through the ingest queue, as any
 /// event (so tails and queries see it), saying which rule removes how many events from which time
 /// range; then it removes exactly those, in slices sized to take a few milliseconds each, with the
-/// writer left free between slices for as long as the slice took, so ingest never stalls behind a
-/// purge. A pass cut short (a crash, a shutdown) leaves its record and the rest for the next pass.
+/// writer left free between slices for `restPerSlice` times as long as the slice took, so ingest
+/// never stalls behind a purge. A pass cut short (a crash, a shutdown) leaves its record and the rest for the next pass.
 struct RetentionService: Service {
     let interval: Duration
     let store: any EventStore
@@ -26,6 +26,12 @@ struct RetentionService: Service {
     static let firstSlice = 200
     static let slices = 20...5_000
     static let sliceTarget: ClosedRange<Duration> = .milliseconds(2)...(.milliseconds(6))
+    /// The rest after a slice, as a multiple of the slice's time. What an ack pays for a purge is
+    /// mostly the log sync that carries the purge's pages, so the purge is paced by it: resting as
+    /// long as each slice, a SQLite purge at ten million events removed 7,000 to 11,000 events/s
+    /// and tripled the p99 of batch-1 acks; resting three times as long, 1,800 to 4,000/s, under
+    /// twice the p99 (BENCHMARKS.md, purge).
+    static let restPerSlice = 3
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
@@ -132,7 +138,7 @@ struct RetentionService: Service {
             } else if took > Self.sliceTarget.upperBound {
                 limit = max(limit / 2, Self.slices.lowerBound)
             }
-            try await Task.sleep(for: took)
+            try await Task.sleep(for: took * Self.restPerSlice)
         }
     }
 }

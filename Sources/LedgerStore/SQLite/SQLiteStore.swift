@@ -291,18 +291,18 @@ public final class SQLiteStore: EventStore, ReportRunning {
             if let problem = state.files.problem() {
                 throw flusher.failFilesChanged(problem, consequence: "no more changes are made until ledgerd restarts")
             }
-            // A commit that arrives during the slice waits for the slice's first millisecond at most, not the whole slice.
-            let started = ContinuousClock.now
+            // A commit that arrives during the slice waits for a millisecond of finding rows and one of
+            // removing them at most, not the whole slice.
             return try state.expire(
                 selection, after: cursor, limit: limit,
-                until: { writer.othersWaiting && started.duration(to: .now) >= Self.sliceBeforeYielding })
+                until: { since in writer.othersWaiting && since.duration(to: .now) >= Self.sliceBeforeYielding })
         }
     }
 
-    /// How long a retention slice keeps the writer before it lets a waiting commit in. Not less: beside
+    /// How long a retention slice finds rows, and then removes them, before it lets a waiting commit in. Not less: beside
     /// steady ingest a commit is nearly always waiting, and slices that yielded after one row removed
-    /// 170 events/s beside 1,500 acked events/s (a purge of ten million would take 16 hours); with
-    /// the whole slice (2-6 ms) an ack's p99 doubled (BENCHMARKS.md, purge).
+    /// 170 to 270 events/s beside 1,500 acked events/s (a purge of ten million would take half a day);
+    /// with the whole slice (2-6 ms) an ack's p99 doubled (BENCHMARKS.md, purge).
     static let sliceBeforeYielding: Duration = .milliseconds(1)
 
     public func reclaimSpace() async throws(StoreError) -> Bool {
@@ -390,9 +390,11 @@ final class SQLiteWriterState {
     }
 
     /// One slice of a retention pass: the selection's oldest events after `cursor`, found and removed
-    /// in one transaction, which ends early, after at least one removal, once `shouldYield` says so.
+    /// in one transaction. Finding them and removing them each end early, after at least one row,
+    /// once `shouldYield` says so, given when that part began.
     func expire(
-        _ selection: ExpirySelection, after cursor: EventCursor?, limit: Int, until shouldYield: () -> Bool = { false }
+        _ selection: ExpirySelection, after cursor: EventCursor?, limit: Int,
+        until shouldYield: (_ since: ContinuousClock.Instant) -> Bool = { _ in false }
     ) throws(StoreError) -> ExpiryProgress {
         self.checkpointer.betweenCommits(on: self.connection)
         let sql = selection.sql(after: cursor, placeholder: { _ in "?" })
@@ -404,15 +406,17 @@ final class SQLiteWriterState {
         do {
             select.bind(sql.values.map(SQLiteStatement.Value.init))
             var rows: [(rowid: Int64, cursor: EventCursor?)] = []
-            while rows.isEmpty || !shouldYield(), try select.step(as: .writeFailed) {
+            let selecting = ContinuousClock.now
+            while rows.isEmpty || !shouldYield(selecting), try select.step(as: .writeFailed) {
                 let id = select.text(2).flatMap(UUID.init(uuidString:))
                 rows.append((select.integer(0), id.map { EventCursor(timestamp: LedgerTimestamp(rawValue: select.integer(1)), id: $0) }))
             }
             select.reset()
             var removed = 0
             var last: EventCursor?
+            let removing = ContinuousClock.now
             for row in rows {
-                if removed > 0, shouldYield() { break }
+                if removed > 0, shouldYield(removing) { break }
                 delete.reset()
                 delete.bind([.integer(row.rowid)])
                 _ = try delete.step(as: .writeFailed)

@@ -22,7 +22,7 @@ import Testing
             let deadline = ContinuousClock.now + .seconds(30)
             while !writer.othersWaiting, ContinuousClock.now < deadline { usleep(1_000) }
             let saw = writer.othersWaiting
-            return (saw, try state.expire(selection, after: nil, limit: 1_000, until: { writer.othersWaiting }))
+            return (saw, try state.expire(selection, after: nil, limit: 1_000, until: { _ in writer.othersWaiting }))
         }
         try await Task.sleep(for: .milliseconds(50))
         let late = LedgerEvent(id: UUID(), eventType: "job_created", entityType: "job", entityID: "late")
@@ -40,7 +40,7 @@ import Testing
         while true {
             let after = cursor
             let next = try await writer.run { (state: SQLiteWriterState) throws(StoreError) -> ExpiryProgress in
-                try state.expire(selection, after: after, limit: 1_000, until: { true })
+                try state.expire(selection, after: after, limit: 1_000, until: { _ in true })
             }
             guard let last = next.last else { break }
             #expect(next.removed == 1)
