@@ -109,10 +109,11 @@ import Testing
         // Whole, so that no frame deadline is left running to close the connection in its stead.
         if cause == "broken frame" { stuck.send([0, 0, 0, 6, 2, 0x01, 0, 0, 0, 3]) }
 
-        let watcher = try RawSocket(path: server.socketPath)
         let counter = cause == "idle" ? "connections_idle_closed" : "protocol_errors"
         var open: Int64?
         let closed = try await waitUntil(within: 60) {
+            // A connection of its own each time, so that the idle timeout never takes the watcher instead.
+            let watcher = try RawSocket(path: server.socketPath)
             open = try await Self.counter("connections_current", watcher)
             return try await Self.counter(counter, watcher) == 1 && open == 1
         }
