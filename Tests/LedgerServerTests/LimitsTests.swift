@@ -112,10 +112,11 @@ import Testing
         let counter = cause == "idle" ? "connections_idle_closed" : "protocol_errors"
         var open: Int64?
         let closed = try await waitUntil(within: 60) {
-            // A connection of its own each time, so that the idle timeout never takes the watcher instead.
+            // A connection of its own each time, so that the idle timeout does not take the watcher
+            // instead; on a machine slow enough it may take one now and then, hence at least one.
             let watcher = try RawSocket(path: server.socketPath)
             open = try await Self.counter("connections_current", watcher)
-            return try await Self.counter(counter, watcher) == 1 && open == 1
+            return try await Self.counter(counter, watcher) ?? 0 >= 1 && open == 1
         }
         #expect(closed, "the stuck peer's connection should be gone; connections open: \(String(describing: open))")
         try await server.stopAndRemove()
