@@ -168,9 +168,15 @@ public final class SQLiteStore: EventStore, ReportRunning {
 
     /// The filter's conditions, held to the events the flusher has made durable.
     private func visibleSQL(_ filter: EventFilter) -> EventQuerySQL {
-        var sql = EventQuerySQL(filter: filter, placeholder: { _ in "?" }, unindexed: EventQuerySQL.sqliteUnindexed)
+        var sql = Self.filterSQL(filter)
         sql.add(throughSequence: self.flusher.visibleSequence)
         return sql
+    }
+
+    /// The filter's conditions as SQLite plans them well: no index chosen by an event type beside an
+    /// id, and the segments named for a lookup by entity or clip.
+    static func filterSQL(_ filter: EventFilter) -> EventQuerySQL {
+        EventQuerySQL(filter: filter, placeholder: { _ in "?" }, unindexed: EventQuerySQL.sqliteUnindexed, segmented: SQLiteSegments.among(nil))
     }
 
     static let selectColumns = "SELECT \(EventColumns.list()) FROM ledger_events"

@@ -29,7 +29,7 @@ import Testing
     ])
     func aTypeBesideAnIDSeeksTheID(filter: EventFilter) async throws {
         let database = try await Self.migrated()
-        let sql = EventQuerySQL(filter: filter, placeholder: { _ in "?" }, unindexed: EventQuerySQL.sqliteUnindexed)
+        let sql = SQLiteStore.filterSQL(filter)
         for statement in [
             SQLiteStore.selectColumns + sql.whereClause + EventQuerySQL.orderClause(.newestFirst) + " LIMIT 51",
             "SELECT count(*) FROM ledger_events" + sql.whereClause,
@@ -52,7 +52,7 @@ import Testing
 
     @Test func aTypeAloneStillReadsTheTypeIndex() async throws {
         let database = try await Self.migrated()
-        let sql = EventQuerySQL(filter: EventFilter(eventType: "job_created"), placeholder: { _ in "?" }, unindexed: EventQuerySQL.sqliteUnindexed)
+        let sql = SQLiteStore.filterSQL(EventFilter(eventType: "job_created"))
         let plan = try await Self.plan(database, SQLiteStore.selectColumns + sql.whereClause + EventQuerySQL.orderClause(.newestFirst) + " LIMIT 51")
         #expect(plan.joined().contains("idx_ledger_events_event_type"), "\(plan)")
     }

@@ -1,0 +1,193 @@
+import Foundation
+import LedgerProtocol
+import Logging
+import LedgerTestSupport
+import Testing
+
+@testable import LedgerStore
+
+/// SQLite's entity, clip and video link indexes lead with the event's segment (its commit sequence
+/// over 2^18, migration 6), so a lookup by one of those ids has to seek every segment that holds
+/// events. A store whose events sit in segments far apart, with empty ones between them, must still
+/// answer every lookup, page and tail with every event once, as a store in one segment would.
+@Suite struct SQLiteSegmentTests {
+    static let segment: Int64 = 1 << 18
+
+    /// One video's story: the upload, a job made from it that runs and finishes, two clips.
+    static func story(video: String, job: UUID, clips: [UUID], at start: Int64) -> [LedgerEvent] {
+        func event(_ offset: Int64, _ type: String, _ entityType: String, _ entityID: String, metadata: String = "{}", clip: UUID? = nil) -> LedgerEvent {
+            LedgerEvent(
+                id: UUID(), timestamp: LedgerTimestamp(rawValue: start + offset), eventType: type, entityType: entityType, entityID: entityID,
+                metadata: metadata, jobID: entityType == "video_asset" ? nil : job, clipID: clip)
+        }
+        return [
+            event(0, "video_uploaded", "video_asset", video),
+            event(1, "job_created", "job", job.lowercaseText, metadata: #"{"job_type":"clip_extraction","video_id":"\#(video)"}"#),
+            event(2, "job_processing_started", "job", job.lowercaseText),
+            event(3, "clip_created", "clip", clips[0].lowercaseText, clip: clips[0]),
+            event(4, "clip_created", "clip", clips[1].lowercaseText, clip: clips[1]),
+            event(5, "job_processing_completed", "job", job.lowercaseText),
+        ]
+    }
+
+    /// A store whose first story sits one event to a segment (segments 0, 2, 3, 4, 5, 6, with 1
+    /// empty), and whose second, of the same video, job and clips, is committed after them.
+    static func spreadStore() async throws -> (TestStore, first: [LedgerEvent], second: [LedgerEvent], video: String, job: UUID, clips: [UUID]) {
+        let database = try await TestStore.make(.sqlite)
+        let (video, job, clips) = ("video-\(UUID().uuidString.prefix(8))", UUID(), [UUID(), UUID()])
+        let first = Self.story(video: video, job: job, clips: clips, at: 1_000_000)
+        let store = try await database.open()
+        #expect(try await store.append(first) == first.count)
+        await store.close()
+        try await database.shell("UPDATE ledger_events SET seq = seq * \(Self.segment) WHERE seq > 1")
+        #expect(try await database.shell("SELECT group_concat(segment, ',') FROM (SELECT segment FROM ledger_events ORDER BY seq)") == "0,2,3,4,5,6")
+        let second = Self.story(video: video, job: job, clips: clips, at: 2_000_000)
+        let reopened = try await database.open()
+        #expect(try await reopened.append(second) == second.count)
+        await reopened.close()
+        return (database, first, second, video, job, clips)
+    }
+
+    static func ids(_ events: [LedgerEvent]) -> [UUID] { events.map(\.id) }
+
+    @Test func everyLookupFindsEventsInEverySegment() async throws {
+        let (database, first, second, video, job, clips) = try await Self.spreadStore()
+        let all = first + second
+        let store = try await database.open()
+        defer { Task { await store.close() } }
+
+        let entity = try await store.query(QueryRequest(filter: EventFilter(entityType: "video_asset", entityID: video), order: .oldestFirst, limit: 100))
+        #expect(Self.ids(entity.events) == Self.ids(all.filter { $0.entityType == "video_asset" }))
+        for clip in clips {
+            let byClip = try await store.query(QueryRequest(filter: EventFilter(clipID: clip), order: .oldestFirst, limit: 100))
+            #expect(Self.ids(byClip.events) == Self.ids(all.filter { $0.clipID == clip }))
+            let clipEntity = EventFilter(entityType: "clip", entityID: clip.lowercaseText)
+            #expect(try await store.count(clipEntity) == 2)
+        }
+        #expect(try await store.count(EventFilter(entityType: "job", entityID: job.lowercaseText)) == 6)
+
+        // A video's timeline reaches its job through the link index and the clips through the job.
+        let videoTimeline = try await store.timeline(TimelineRequest(entityType: "video_asset", entityID: video))
+        #expect(Self.ids(videoTimeline.events) == Self.ids(all))
+        let jobTimeline = try await store.timeline(TimelineRequest(entityType: "job", entityID: job.lowercaseText))
+        #expect(Self.ids(jobTimeline.events) == Self.ids(all.filter { $0.jobID == job }))
+        let clipTimeline = try await store.timeline(TimelineRequest(entityType: "clip", entityID: clips[1].lowercaseText))
+        #expect(Self.ids(clipTimeline.events) == Self.ids(all.filter { $0.clipID == clips[1] }))
+    }
+
+    @Test func pagesAndTailsCrossTheSegmentsOnce() async throws {
+        let (database, first, second, video, _, _) = try await Self.spreadStore()
+        let all = first + second
+        let store = try await database.open()
+        defer { Task { await store.close() } }
+
+        var seen: [UUID] = []
+        var cursor: EventCursor?
+        repeat {
+            let page = try await store.timeline(TimelineRequest(entityType: "video_asset", entityID: video, limit: 1, after: cursor))
+            seen += Self.ids(page.events)
+            cursor = page.next
+        } while cursor != nil
+        #expect(seen == Self.ids(all))
+        for order in [QueryRequest.Order.oldestFirst, .newestFirst] {
+            var listed: [UUID] = []
+            cursor = nil
+            repeat {
+                let page = try await store.query(QueryRequest(filter: EventFilter(entityType: "job"), order: order, limit: 2, after: cursor))
+                listed += Self.ids(page.events)
+                cursor = page.next
+            } while cursor != nil
+            let jobs = Self.ids(all.filter { $0.entityType == "job" })
+            #expect(listed == (order == .oldestFirst ? jobs : jobs.reversed()))
+        }
+        var tailed: [UUID] = []
+        var sequence: Int64 = 0
+        while true {
+            let batch = try await store.events(afterSequence: sequence, matching: EventFilter(entityType: "clip"), limit: 1)
+            guard let last = batch.last else { break }
+            tailed.append(last.id)
+            sequence = try #require(last.sequence)
+        }
+        #expect(tailed == Self.ids(all.filter { $0.entityType == "clip" }))
+    }
+
+    /// The id index is not segmented: a retry of an event committed six segments ago is still stored once.
+    @Test func aRetryOfAnEventInAnOlderSegmentIsStoredOnce() async throws {
+        let (database, first, _, _, _, _) = try await Self.spreadStore()
+        let store = try await database.open()
+        defer { Task { await store.close() } }
+        #expect(try await store.append(first) == 0)
+        #expect(try await store.count(EventFilter()) == 12)
+    }
+
+    /// Once retention has removed the oldest segments' events, lookups seek only from the oldest
+    /// segment left, and still find all that remains.
+    @Test func lookupsAfterTheOldestSegmentsAreRemoved() async throws {
+        let (database, first, second, video, _, clips) = try await Self.spreadStore()
+        let store = try await database.open()
+        defer { Task { await store.close() } }
+        let rule = try RetentionPolicy(parsing: "INFO=1d").expiringRules[0]
+        let selection = ExpirySelection(rule: rule, before: LedgerTimestamp(rawValue: 1_000_004), throughSequence: .max, exemptTypes: [])
+        var progress = try await store.expire(selection, after: nil, limit: 100)
+        while progress.last != nil { progress = try await store.expire(selection, after: progress.last, limit: 100) }
+        #expect(try await database.shell("SELECT min(segment) FROM ledger_events") == "5")
+        let remaining = Array(first.suffix(2)) + second
+        let timeline = try await store.timeline(TimelineRequest(entityType: "video_asset", entityID: video))
+        #expect(Self.ids(timeline.events) == Self.ids(remaining))
+        let byClip = try await store.query(QueryRequest(filter: EventFilter(clipID: clips[1]), order: .oldestFirst))
+        #expect(Self.ids(byClip.events) == Self.ids(remaining.filter { $0.clipID == clips[1] }))
+    }
+
+    /// A store made before migration 6 keeps every event, its commit number and its dedupe, and
+    /// answers its lookups from the rebuilt indexes.
+    @Test func aStoreFromBeforeTheSegmentsIsMigrated() async throws {
+        let database = try await TestStore.make(.sqlite)
+        let path = String(database.location.dropFirst("sqlite:".count))
+        let all = try MigrationCatalog.embedded(backend: "sqlite")
+        let before = MigrationCatalog(directory: all.directory, migrations: all.migrations.filter { $0.version < 6 })
+        var logger = Logger(label: "test-store")
+        logger.logLevel = .warning
+        let old = try await SQLiteStore(path: path, migrations: before, checkpoints: .init(), logger: logger)
+        let (video, job, clips) = ("video-old", UUID(), [UUID(), UUID()])
+        let events = Self.story(video: video, job: job, clips: clips, at: 1_000_000)
+        #expect(try await old.append(events) == events.count)
+        let numbered = try await old.events(afterSequence: 0, matching: EventFilter(), limit: 100).map { "\($0.id) \($0.sequence ?? -1)" }
+        await old.close()
+        #expect(try await database.shell("SELECT count(*) FROM pragma_table_xinfo('ledger_events') WHERE name = 'segment'") == "0")
+
+        let store = try await database.open()
+        defer { Task { await store.close() } }
+        #expect(try await database.shell("SELECT max(version) FROM schema_migrations") == "\(all.migrations.last?.version ?? 0)")
+        #expect(try await store.append(events) == 0, "every event is still known as stored")
+        let renumbered = try await store.events(afterSequence: 0, matching: EventFilter(), limit: 100).map { "\($0.id) \($0.sequence ?? -1)" }
+        #expect(renumbered == numbered, "each event keeps its commit number")
+        let timeline = try await store.timeline(TimelineRequest(entityType: "video_asset", entityID: video))
+        #expect(Self.ids(timeline.events) == Self.ids(events))
+        let byClip = try await store.query(QueryRequest(filter: EventFilter(clipID: clips[0])))
+        #expect(Self.ids(byClip.events) == [events[3].id])
+    }
+
+    /// A lookup by entity, clip or video link seeks its id in each segment, and never reads the table
+    /// or a whole index: asked of SQLite itself, with `EXPLAIN QUERY PLAN`.
+    @Test func lookupsSeekEachSegment() async throws {
+        let database = try await SQLitePlanTests.migrated()
+        let filters = [
+            EventFilter(entityType: "video_asset", entityID: "v-1"),
+            EventFilter(clipID: UUID()),
+            EventFilter(entityType: "clip", entityID: "c-1", since: LedgerTimestamp(rawValue: 1)),
+        ]
+        for filter in filters {
+            let sql = SQLiteStore.filterSQL(filter)
+            let plan = try await SQLitePlanTests.plan(database, SQLiteStore.selectColumns + sql.whereClause + EventQuerySQL.orderClause(.newestFirst) + " LIMIT 51")
+            #expect(plan.contains { $0.contains("SEARCH ledger_events USING INDEX") && $0.contains("(segment=?") }, "\(plan.joined(separator: "\n"))")
+            #expect(!plan.contains { $0.contains("SCAN ledger_events") }, "\(plan.joined(separator: "\n"))")
+        }
+        for (type, id) in [("video_asset", "v-1"), ("job", UUID().lowercaseText), ("clip", UUID().lowercaseText)] {
+            var sql = EventQuerySQL(filter: EventFilter(), placeholder: { "?\($0)" })
+            ReportSQL.addTimeline(TimelineRequest(entityType: type, entityID: id), to: &sql, dialect: .sqlite(visibleThrough: 1_000))
+            let plan = try await SQLitePlanTests.plan(database, SQLiteStore.selectColumns + sql.whereClause + EventQuerySQL.orderClause(.oldestFirst) + " LIMIT 1001")
+            #expect(!plan.contains { $0.contains("SCAN") && ($0.contains("ledger_events") || $0.hasSuffix(" e") || $0.contains(" l") || $0.contains(" k")) }, "\(type): \(plan.joined(separator: "\n"))")
+            #expect(plan.contains { $0.contains("(segment=?") }, "\(type): \(plan.joined(separator: "\n"))")
+        }
+    }
+}
