@@ -459,10 +459,10 @@ for kind in $BENCH_STORES; do
     if have "$kind-query"; then
         # The operator's lists: under 5 ms at ten million events (and more), under 2 ms on the quick run's small store.
         list_target=2000
-        (($(field "$kind-query" .store_events) >= 1000000)) && list_target=5000
+        (($(field "$kind-query" ".store_events // 0") >= 1000000)) && list_target=5000
         for q in recent job entity; do
             p99=$(jq -r ".kinds.$q.p99_us" "$out/$kind-query.json")
-            row "$kind $q query p99, $(field "$kind-query" .store_events) events" "${p99} us" "" "" "< $list_target us" "$(verdict "$p99 < $list_target")"
+            row "$kind $q query p99, $(field "$kind-query" ".store_events // 0") events" "${p99} us" "" "" "< $list_target us" "$(verdict "$p99 < $list_target")"
         done
         for q in type_since warnings combined; do
             p99=$(jq -r ".kinds.$q.p99_us" "$out/$kind-query.json")

@@ -87,7 +87,14 @@ struct QueryLatency: AsyncParsableCommand {
                 rows[kind, default: 0] += found
             }
         }
-        let count = try await client.count()
+        // A count reads every event: on a store larger than memory it may outlast the daemon's query
+        // timeout, which costs the report the store's size, never the latencies measured above.
+        let count: UInt64?
+        do {
+            count = try await client.count()
+        } catch let error as LedgerClientError where error.serverError?.code == .queryTimeout {
+            count = nil
+        }
         return QueryReport(
             storeEvents: count,
             kinds: Dictionary(uniqueKeysWithValues: latencies.map { ($0.key.rawValue, QueryReport.Kind(latency: LatencySummary($0.value), meanRows: Double(rows[$0.key] ?? 0) / Double(self.queries))) }))
@@ -115,7 +122,8 @@ struct QueryReport: Encodable {
         }
     }
 
-    var storeEvents: UInt64
+    /// nil when counting the store ran past the daemon's query timeout.
+    var storeEvents: UInt64?
     var kinds: [String: Kind]
 
     enum CodingKeys: String, CodingKey {
@@ -124,7 +132,7 @@ struct QueryReport: Encodable {
     }
 
     func table() -> String {
-        var lines = ["ledger-bench query: store holds \(self.storeEvents) events"]
+        var lines = ["ledger-bench query: " + (self.storeEvents.map { "store holds \($0) events" } ?? "store too large to count within the query timeout")]
         for (name, kind) in self.kinds.sorted(by: { $0.key < $1.key }) {
             lines.append("  \(name.padding(toLength: 7, withPad: " ", startingAt: 0)) \(kind.latency.text), \(String(format: "%.1f", kind.meanRows)) rows each")
         }

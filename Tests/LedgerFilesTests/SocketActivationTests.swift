@@ -88,7 +88,7 @@ import Testing
             (try Self.unixListener("\(directory)/quiet", listening: false), "is not listening"),
         ]
         for (descriptor, reason) in cases {
-            Self.placed([descriptor]) { at in
+            _ = Self.placed([descriptor]) { at in
                 #expect {
                     try SocketActivation.sockets(environment: Self.environment(1, names: "given"), descriptor: at)
                 } throws: { error in

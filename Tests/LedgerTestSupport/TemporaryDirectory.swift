@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 
 /// A fresh directory for one test, removed when the test lets go of it.
 ///
@@ -20,9 +21,31 @@ public final class TemporaryDirectory: Sendable {
     }
 }
 
-/// A fresh directory for a test that removes it itself (or leaves it for a look after a failure).
+/// A fresh directory for a test, removed when the test process exits (kept, for a look after a
+/// failure, when `LEDGER_TEST_KEEP_DIRECTORIES` is set).
 public func makeTemporaryDirectory(_ purpose: String = "e2e") throws -> String {
     let path = "/tmp/ledger-\(purpose)-\(UUID().uuidString.prefix(8))"
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    TemporaryDirectories.removeAtExit(path)
     return path
+}
+
+/// The directories tests made, so that a run leaves nothing behind in /tmp however its tests end.
+enum TemporaryDirectories {
+    private static let paths: NIOLockedValueBox<[String]> = {
+        if ProcessInfo.processInfo.environment["LEDGER_TEST_KEEP_DIRECTORIES"] == nil {
+            atexit { TemporaryDirectories.removeAll() }
+        }
+        return NIOLockedValueBox([])
+    }()
+
+    static func removeAtExit(_ path: String) {
+        self.paths.withLockedValue { $0.append(path) }
+    }
+
+    private static func removeAll() {
+        for path in self.paths.withLockedValue({ $0 }) {
+            try? FileManager.default.removeItem(atPath: path)
+        }
+    }
 }

@@ -31,6 +31,7 @@ public struct TestCertificates: Sendable {
                 continuation.resume(with: Result {
                     let directory = "/tmp/ledger-certs-\(UUID().uuidString.prefix(8))"
                     let result = try Subprocess.run(["bash", Self.repository.appendingPathComponent("scripts/gen-certs.sh").path, directory])
+                    TemporaryDirectories.removeAtExit(directory)
                     guard result.status == 0 else { throw Subprocess.Failure(command: ["gen-certs.sh", directory], errno: EIO) }
                     return TestCertificates(directory: directory)
                 })
