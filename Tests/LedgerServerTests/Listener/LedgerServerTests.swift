@@ -106,8 +106,9 @@ import Testing
                 entityID: jobID.uuidString.lowercased(), severity: failed ? .error : .info, jobID: jobID)
         }
         #expect(try await client.request(.logBatch(LogBatch(events: events, acknowledged: true))) == .ack(Ack(committed: 5)))
-        guard case .events(let page) = try await client.request(.query(QueryRequest(filter: EventFilter(jobID: jobID), order: .oldestFirst, limit: 3)), requestID: 2) else {
-            Issue.record("expected events")
+        let answer = try await client.request(.query(QueryRequest(filter: EventFilter(jobID: jobID), order: .oldestFirst, limit: 3)), requestID: 2)
+        guard case .events(let page) = answer else {
+            Issue.record("expected events, got \(String(describing: answer))")
             return
         }
         #expect(page.events.map(\.id) == events.prefix(3).map(\.id))
