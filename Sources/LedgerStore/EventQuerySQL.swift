@@ -31,17 +31,17 @@ struct EventQuerySQL {
     /// instead of seeking the id. PostgreSQL's planner keeps statistics and has no `+` for text.
     static let sqliteUnindexed: @Sendable (String) -> String = { "+" + $0 }
 
-    /// - Parameter segmented: the condition that names the segments an entity or clip lookup seeks,
+    /// - Parameter segments: the condition that names the segments an entity or clip lookup seeks,
     ///   where the backend's indexes of those ids lead with a segment (`SQLiteSegments`); nil where
     ///   they do not.
     init(
         filter: EventFilter, placeholder: @escaping (Int) -> String, timestampEncoding: TimestampEncoding = .microseconds, uuidCast: String = "",
-        unindexed: (String) -> String = { $0 }, segmented: String? = nil
+        unindexed: (String) -> String = { $0 }, segments: String? = nil
     ) {
         self.placeholder = placeholder
         self.timestampEncoding = timestampEncoding
         self.uuidCast = uuidCast
-        if let segmented, filter.entityType != nil || filter.clipID != nil { self.conditions.append(segmented) }
+        if let segments, filter.entityType != nil || filter.clipID != nil { self.conditions.append(segments) }
         if let eventType = filter.eventType {
             let seeksAnID = filter.jobID != nil || filter.clipID != nil || filter.entityID != nil
             self.add((seeksAnID ? unindexed("event_type") : "event_type") + " = ", .text(eventType))

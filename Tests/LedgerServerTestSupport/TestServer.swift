@@ -19,6 +19,10 @@ public final class TestServer: Sendable {
     private let group: ServiceGroup
     private let task: Task<Void, any Error>
 
+    /// The deadlines a test does not set itself are two minutes, not the daemon's seconds: a machine
+    /// busy enough (the address sanitizer's run beside the whole suite) has held a read, a write or a
+    /// commit back past the defaults, and a test that is not about a deadline must not fail on one.
+    ///
     /// - Parameter openStore: opens the store at the path given, for a test that needs it opened its own way.
     public static func start(
         configure: (inout LedgerServerConfiguration) -> Void = { _ in },
@@ -26,6 +30,9 @@ public final class TestServer: Sendable {
     ) async throws -> TestServer {
         let directory = try makeTemporaryDirectory("srv")
         var configuration = LedgerServerConfiguration(socketPath: "\(directory)/ledgerd.sock")
+        configuration.frameDeadline = .seconds(120)
+        configuration.closingDeadline = .seconds(120)
+        configuration.readLimits.queryTimeout = .seconds(120)
         configure(&configuration)
         var logger = Logger(label: "test-ledgerd")
         logger.logLevel = .warning

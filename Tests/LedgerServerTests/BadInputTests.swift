@@ -68,15 +68,7 @@ import Testing
 
     @Test(arguments: Self.cases)
     func getsTheDocumentedErrorAndCostsNothingElse(_ bad: Case) async throws {
-        // No frame deadline and a long closing one: every case is a whole frame or more, answered as
-        // soon as it is read, and on a machine busy enough to hold the read or the write back past a
-        // deadline, FRAME_TIMEOUT or a close without the error would come first (both once did,
-        // under the address sanitizer beside the whole suite).
-        let server = try await TestServer.start {
-            $0.maximumFrameLength = 1 << 20
-            $0.frameDeadline = nil
-            $0.closingDeadline = .seconds(120)
-        }
+        let server = try await TestServer.start { $0.maximumFrameLength = 1 << 20 }
 
         // A well-behaved client logs before, during and after the bad input.
         let good = try RawSocket(path: server.socketPath)
@@ -116,10 +108,7 @@ import Testing
     }
 
     @Test func streamEndingInsideAFrameClosesOnlyThatConnection() async throws {
-        // No frame deadline, as in FirstContactServerTests: on a machine busy enough to hold the end of
-        // the stream back 10 s, the deadline's FRAME_TIMEOUT would come first and the end of the stream
-        // would answer a second error; this test is about the end of the stream.
-        let server = try await TestServer.start { $0.frameDeadline = nil }
+        let server = try await TestServer.start()
         let hostile = try RawSocket(path: server.socketPath)
         var buffer = ByteBuffer()
         LedgerRequest.ping.encode(requestID: 1, into: &buffer)

@@ -29,9 +29,8 @@ public struct TestCertificates: Sendable {
         try await withCheckedThrowingContinuation { continuation in
             Thread {
                 continuation.resume(with: Result {
-                    let directory = "/tmp/ledger-certs-\(UUID().uuidString.prefix(8))"
+                    let directory = try makeTemporaryDirectory("certs")
                     let result = try Subprocess.run(["bash", Self.repository.appendingPathComponent("scripts/gen-certs.sh").path, directory])
-                    TemporaryDirectories.removeAtExit(directory)
                     guard result.status == 0 else { throw Subprocess.Failure(command: ["gen-certs.sh", directory], errno: EIO) }
                     return TestCertificates(directory: directory)
                 })

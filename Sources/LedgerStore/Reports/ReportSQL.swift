@@ -40,10 +40,10 @@ struct ReportSQL {
         var bytewise: String = ""
         /// A column spelled so that the planner cannot choose an index by it (`EventQuerySQL.sqliteUnindexed`).
         var unindexed: @Sendable (String) -> String = { $0 }
-        /// What a lookup by entity, clip or video link of a table alias (nil: the statement's own)
-        /// adds before its condition, joined by AND: SQLite's segments (`SQLiteSegments`), nothing
-        /// on PostgreSQL.
-        var segmented: @Sendable (_ alias: String?) -> String = { _ in "" }
+        /// The segments a lookup by entity, clip or video link of a table alias (nil: the
+        /// statement's own) seeks: SQLite's (`SQLiteSegments`); nil on PostgreSQL, whose indexes
+        /// have none.
+        var segments: (@Sendable (_ alias: String?) -> String)?
 
         static func sqlite(visibleThrough: Int64) -> Dialect {
             Dialect(
@@ -56,7 +56,7 @@ struct ReportSQL {
                 isString: { alias, key in "json_type(\(alias).event_data, '$.\(key)') = 'text'" },
                 among: { column, subquery in "\(column) IN (\(subquery))" },
                 text: { $0 }, visibleThrough: visibleThrough, unindexed: EventQuerySQL.sqliteUnindexed,
-                segmented: { SQLiteSegments.among($0) + " AND " })
+                segments: SQLiteSegments.among)
         }
 
         static let postgres = Dialect(
@@ -70,6 +70,13 @@ struct ReportSQL {
             isString: { alias, key in "jsonb_typeof(\(alias).event_data -> '\(key)') = 'string'" },
             among: { column, subquery in "\(column) = ANY (ARRAY(\(subquery)))" },
             text: { "\($0)::text" }, visibleThrough: nil, bytewise: " COLLATE \"C\"")
+
+        /// A lookup's condition on an index that leads with the segment, in parentheses, with the
+        /// segments to seek where the backend has them.
+        func seeking(_ alias: String?, _ condition: String) -> String {
+            guard let segments else { return "(\(condition))" }
+            return "(\(segments(alias)) AND \(condition))"
+        }
     }
 
     typealias Rows = [[String?]]
@@ -328,31 +335,28 @@ struct ReportSQL {
     /// The timeline's condition, added to `sql` (the store's own query builder, so its placeholders
     /// and visibility apply): the entity's events, and those of the jobs and clips linked to it.
     static func addTimeline(_ request: TimelineRequest, to sql: inout EventQuerySQL, dialect: Dialect) {
-        let segmented = dialect.segmented(nil)
-        var parts = ["(\(segmented)entity_type = \(sql.bind(.text(request.entityType))) AND entity_id = \(sql.bind(.text(request.entityID))))"]
+        var parts = [dialect.seeking(nil, "entity_type = \(sql.bind(.text(request.entityType))) AND entity_id = \(sql.bind(.text(request.entityID)))")]
         // Bound only where it is used: PostgreSQL refuses a parameter no statement text names.
         func uuid() -> String? { UUID(uuidString: request.entityID).map { sql.bind(.text($0.lowercaseText)) + dialect.uuidCast } }
         switch request.entityType {
         case "job":
             if let uuid = uuid() {
                 parts.append("job_id = \(uuid)")
-                parts.append("(" + segmented + dialect.among("clip_id", "SELECT l.clip_id FROM ledger_events l WHERE l.job_id = \(uuid) AND l.clip_id IS NOT NULL") + ")")
+                parts.append(dialect.seeking(nil, dialect.among("clip_id", "SELECT l.clip_id FROM ledger_events l WHERE l.job_id = \(uuid) AND l.clip_id IS NOT NULL")))
             }
         case "clip":
-            if let uuid = uuid() { parts.append("(\(segmented)clip_id = \(uuid))") }
+            if let uuid = uuid() { parts.append(dialect.seeking(nil, "clip_id = \(uuid)")) }
         default:
             // The key is a plain identifier (linkKey checks), written into the SQL so that it is the
             // very expression of the link index (migration 4), which both planners then use.
             guard let key = TimelineRequest.linkKey(entityType: request.entityType) else { break }
             let linked = """
                 SELECT l.job_id FROM ledger_events l
-                 WHERE \(dialect.segmented("l"))l.event_type = \(Self.quoted(JobLifecycle.created)) AND l.job_id IS NOT NULL
+                 WHERE \(dialect.seeking("l", "l.event_type = \(Self.quoted(JobLifecycle.created))")) AND l.job_id IS NOT NULL
                    AND \(dialect.linkText("l", key)) = \(sql.bind(.text(request.entityID))) AND \(dialect.isString("l", key))
                 """
             parts.append(dialect.among("job_id", linked))
-            parts.append(
-                "(" + segmented + dialect.among("clip_id", "SELECT k.clip_id FROM ledger_events k WHERE k.clip_id IS NOT NULL AND \(dialect.among("k.job_id", linked))")
-                    + ")")
+            parts.append(dialect.seeking(nil, dialect.among("clip_id", "SELECT k.clip_id FROM ledger_events k WHERE k.clip_id IS NOT NULL AND \(dialect.among("k.job_id", linked))")))
         }
         sql.add(condition: "(" + parts.joined(separator: " OR ") + ")")
         if let cursor = request.after { sql.add(after: cursor, order: .oldestFirst) }
