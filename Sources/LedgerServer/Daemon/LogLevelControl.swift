@@ -40,9 +40,7 @@ struct ControlledLogHandler<Inner: LogHandler>: LogHandler {
         set { self.inner[metadataKey: key] = newValue }
     }
 
-    func log(
-        level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt
-    ) {
-        self.inner.log(level: level, message: message, metadata: metadata, source: source, file: file, function: function, line: line)
+    func log(event: LogEvent) {
+        self.inner.log(event: event)
     }
 }
