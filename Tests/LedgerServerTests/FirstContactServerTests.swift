@@ -34,6 +34,28 @@ import Testing
         try await server.stopAndRemove()
     }
 
+    /// A query right behind acknowledged logs whose acks have not been read waits for their commit;
+    /// one sent after the acks were read waits for nothing: no sync of its own goes through the
+    /// writer, which would count as a batch.
+    @Test func aQueryAfterReadAcksCostsNoSync() async throws {
+        let server = try await TestServer.start()
+        let client = try RawSocket(path: server.socketPath)
+        for index in 0..<3 {
+            client.send(.logEvent(LogEvent(event: Self.event(index), acknowledged: true)), requestID: UInt32(index + 1))
+        }
+        client.send(.count(CountRequest(filter: EventFilter())), requestID: 4)
+        for _ in 0..<3 { #expect(try await client.receive()?.response == .ack(Ack(committed: 1))) }
+        #expect(try await client.receive()?.response == .count(CountResult(count: 3)))
+
+        client.send(.logEvent(LogEvent(event: Self.event(3), acknowledged: true)), requestID: 5)
+        #expect(try await client.receive()?.response == .ack(Ack(committed: 1)))
+        let before = try #require(try await LimitsTests.counter("batches_committed", client))
+        client.send(.count(CountRequest(filter: EventFilter())), requestID: 6)
+        #expect(try await client.receive()?.response == .count(CountResult(count: 4)))
+        #expect(try await LimitsTests.counter("batches_committed", client) == before)
+        try await server.stopAndRemove()
+    }
+
     /// PROTOCOL.md §7: a stream that ends inside a frame is answered MALFORMED_FRAME before the close.
     @Test func aStreamEndingInsideAFrameGetsMalformedFrame() async throws {
         let server = try await TestServer.start()

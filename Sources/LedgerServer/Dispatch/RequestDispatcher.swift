@@ -35,9 +35,21 @@ struct RequestDispatcher: Sendable {
         case noResponse
     }
 
-    /// Whether a connection has sent events that its next read must wait for (read your own writes).
+    /// What a connection has sent that its next read must wait for (read your own writes).
     struct ConnectionWrites: Sendable {
-        var unsettled = false
+        /// The ack of its latest acknowledged write. Commits succeed in queue order, so once this one
+        /// has, every event the connection sent before it is committed or was refused; a refusal
+        /// can come before an earlier event's commit, and shows nothing.
+        var acknowledged: CommitTicket?
+        /// Events sent without an ack since then, whose commit only a sync through the queue shows.
+        var unacknowledged = false
+
+        /// Whether the next read waits: a client that read its acks before querying costs no sync.
+        var unsettled: Bool {
+            guard !self.unacknowledged, let ticket = self.acknowledged else { return self.unacknowledged }
+            if case .success = ticket.settled { return false }
+            return true
+        }
     }
 
     func handle(_ frame: LedgerFrame, access: PeerAccess) async throws -> Outcome {
@@ -48,7 +60,11 @@ struct RequestDispatcher: Sendable {
     func handle(_ frame: LedgerFrame, access: PeerAccess, writes: inout ConnectionWrites) async throws -> Outcome {
         let outcome = try await self.dispatch(frame, access: access, writes: &writes)
         switch outcome {
-        case .noResponse, .respondAfterCommit: writes.unsettled = true
+        case .noResponse:
+            writes.unacknowledged = true
+        case .respondAfterCommit(_, let ticket):
+            writes.acknowledged = ticket
+            writes.unacknowledged = false
         case .respond, .subscribe: break
         }
         return outcome
@@ -230,7 +246,7 @@ struct RequestDispatcher: Sendable {
         } catch let error as LedgerProtocolError {
             return .error(ErrorResponse(error))
         }
-        writes.unsettled = false
+        writes = ConnectionWrites()
         let deadline = self.configuration.readLimits.queryTimeout ?? .seconds(5)
         let settled = try await withThrowingTaskGroup(of: Bool.self) { group in
             group.addTask {
