@@ -31,25 +31,17 @@ struct PostgresMigrator {
                 code: .migrationFailed,
                 message: "the database is at schema version \(newest), newer than this build's \(known); upgrade ledgerd")
         }
-        // Creating a store is routine; changing one that holds events is worth the operator's notice, and
-        // a word before each migration begins, since one that rebuilds an index takes minutes on a large store.
-        let level: Logger.Level = versions.isEmpty ? .info : .notice
+        let progress = MigrationProgress(logger: logger, upgrading: !versions.isEmpty)
         for migration in catalog.migrations where !versions.contains(migration.version) {
             do {
-                let started = ContinuousClock.now
-                if level == .notice {
-                    logger.notice("applying migration", metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
-                }
+                let started = progress.applying(migration)
                 try self.connection.transaction(as: .migrationFailed) { () throws(StoreError) in
                     try self.connection.execute(migration.sql, as: .migrationFailed)
                     try self.connection.execute(
                         "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", ["\(migration.version)", migration.name],
                         as: .migrationFailed)
                 }
-                let metadata: Logger.Metadata = [
-                    "version": "\(migration.version)", "name": "\(migration.name)", "seconds": "\(SQLiteMigrator.seconds(since: started))",
-                ]
-                logger.log(level: level, "applied migration", metadata: metadata)
+                progress.applied(migration, since: started)
             } catch {
                 throw StoreError(
                     code: error.code == .unavailable ? .unavailable : .migrationFailed,

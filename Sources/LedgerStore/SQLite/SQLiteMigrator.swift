@@ -16,10 +16,8 @@ struct SQLiteMigrator {
             """,
             as: .migrationFailed
         )
-        // Creating a store is routine; changing one that holds events is worth the operator's notice, and
-        // a word before each migration begins, since one that rebuilds an index takes minutes on a large store.
         let existing = try self.connection.prepare("SELECT count(*) FROM schema_migrations", as: .migrationFailed)
-        let level: Logger.Level = try existing.step(as: .migrationFailed) && existing.integer(0) > 0 ? .notice : .info
+        let progress = MigrationProgress(logger: logger, upgrading: try existing.step(as: .migrationFailed) && existing.integer(0) > 0)
         existing.reset()
         // BEGIN IMMEDIATE takes the write lock before reading the applied versions, so two
         // daemons starting on one file cannot both apply the same migration.
@@ -31,10 +29,7 @@ struct SQLiteMigrator {
                 let applied = try check.step(as: .migrationFailed)
                 check.reset()
                 if !applied {
-                    let started = ContinuousClock.now
-                    if level == .notice {
-                        logger.notice("applying migration", metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
-                    }
+                    let started = progress.applying(migration)
                     try self.connection.execute(migration.sql, as: .migrationFailed)
                     let record = try self.connection.prepare(
                         "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", as: .migrationFailed)
@@ -44,10 +39,7 @@ struct SQLiteMigrator {
                     ])
                     _ = try record.step(as: .migrationFailed)
                     record.reset()
-                    let metadata: Logger.Metadata = [
-                        "version": "\(migration.version)", "name": "\(migration.name)", "seconds": "\(Self.seconds(since: started))",
-                    ]
-                    logger.log(level: level, "applied migration", metadata: metadata)
+                    progress.applied(migration, since: started)
                 }
                 try self.connection.execute("COMMIT", as: .migrationFailed)
             } catch {
@@ -69,11 +61,5 @@ struct SQLiteMigrator {
                 )
             }
         }
-    }
-
-    /// The time a migration took, to a tenth of a second, for its log line.
-    static func seconds(since started: ContinuousClock.Instant) -> String {
-        let elapsed = ContinuousClock.now - started
-        return String(format: "%.1f", Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
     }
 }

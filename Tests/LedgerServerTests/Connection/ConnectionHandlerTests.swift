@@ -34,7 +34,7 @@ import Testing
 
     /// Fails the test rather than hanging it when graceful shutdown never finishes.
     static func stopWithin(_ seconds: Int, _ server: TestServer) async throws {
-        let stopped = try await withDeadline(seconds: seconds) { try await server.stopAndRemove() }
+        let stopped: Void? = try await withDeadline(seconds: seconds) { try await server.stopAndRemove() }
         #expect(stopped != nil, "graceful shutdown did not finish within \(seconds) s")
     }
 

@@ -57,7 +57,7 @@ import Testing
         var ping = ByteBuffer()
         LedgerRequest.ping.encode(requestID: 9, into: &ping)
         channel.writeAndFlush(Self.closing(.malformedFrame), promise: nil)
-        try? channel.writeInbound(ping.getSlice(at: 0, length: 7)!)
+        _ = try? channel.writeInbound(ping.getSlice(at: 0, length: 7)!)
         channel.read()
         channel.embeddedEventLoop.advanceTime(by: .seconds(1))
         #expect(Self.codes(try Self.written(channel)) == [.malformedFrame])
@@ -82,7 +82,7 @@ import Testing
         channel.flush()
         var ping = ByteBuffer()
         LedgerRequest.ping.encode(requestID: 9, into: &ping)
-        try? channel.writeInbound(ping)
+        _ = try? channel.writeInbound(ping)
         #expect(try channel.readInbound(as: LedgerFrame.self) == nil)
     }
 
