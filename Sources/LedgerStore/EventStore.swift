@@ -97,7 +97,7 @@ extension EventStore {
 
     public func releaseRetention() async {}
 
-    /// A backend that returns space by itself (PostgreSQL's autovacuum) has nothing to do here.
+    /// A backend that holds nothing on disk has nothing to give back.
     public func reclaimSpace() async throws(StoreError) -> Bool { false }
 
     /// A store whose commits are durable when they return.

@@ -45,3 +45,77 @@ extension PostgresStore {
         }
     }
 }
+
+/// Gives the space of expired months back. A retention pass deletes rows, but the months before
+/// this one take no new rows, so the room their deleted rows leave would never be used again: a
+/// past month's partition that holds no events any more is dropped, and its files go back to the
+/// file system at once. One that keeps events (under a rule that keeps them longer) keeps its files.
+extension PostgresStore {
+    /// Every partition but the default one and those of this month and the next, oldest first.
+    static let pastPartitions = """
+        SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+         WHERE i.inhparent = 'ledger_events'::regclass
+           AND c.oid <> (SELECT partdefid FROM pg_partitioned_table WHERE partrelid = 'ledger_events'::regclass)
+           AND NOT ledger_partition_covers(c.oid, ledger_month_start(now()))
+           AND NOT ledger_partition_covers(c.oid, ledger_month_start(now(), 1))
+         ORDER BY c.relname
+        """
+
+    /// What one look at the past partitions did.
+    enum PartitionDrop {
+        case dropped(String)
+        case none
+        /// The lock on `ledger_events` was not granted in time (long queries or a schema change):
+        /// the next pass looks again.
+        case busy(String, StoreError)
+    }
+
+    /// How long the drop may wait for its lock on `ledger_events`: while it waits, commits and
+    /// queries queue behind it, so this is what a drop can add to an ack once.
+    static let partitionDropLockTimeout = "100ms"
+
+    /// Drops one past month's partition that holds no events; true if it did, so that the pass
+    /// calls again for the next.
+    public func reclaimSpace() async throws(StoreError) -> Bool {
+        let outcome = try await self.retentionWorker().run { (connection: PostgresConnection) throws(StoreError) -> PartitionDrop in
+            try connection.reconnectIfBroken()
+            let past = try connection.execute(Self.pastPartitions, as: .writeFailed)
+            for row in 0..<past.rowCount {
+                guard let name = past.text(row, 0) else { continue }
+                let table = "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+                let isEmpty = "SELECT NOT EXISTS (SELECT 1 FROM \(table))"
+                // VACUUM cuts off the pages the deleted rows left at the table's end, so that the
+                // look for a row, here and again under the lock, reads next to nothing once it is empty.
+                _ = try connection.execute("VACUUM \(table)", as: .writeFailed)
+                guard try connection.execute(isEmpty, as: .writeFailed).text(0, 0) == "t" else { continue }
+                do throws(StoreError) {
+                    let dropped = try connection.transaction(as: .writeFailed) { () throws(StoreError) -> Bool in
+                        _ = try connection.execute("SET LOCAL lock_timeout = '\(Self.partitionDropLockTimeout)'", as: .writeFailed)
+                        // The parent first, in the order an insert takes them, so that no event
+                        // reaches the partition between the look and the drop, and no deadlock.
+                        _ = try connection.execute("LOCK TABLE ONLY ledger_events IN ACCESS EXCLUSIVE MODE", as: .writeFailed)
+                        guard try connection.execute(isEmpty, as: .writeFailed).text(0, 0) == "t" else { return false }
+                        _ = try connection.execute("DROP TABLE \(table)", as: .writeFailed)
+                        return true
+                    }
+                    if dropped { return .dropped(name) }
+                } catch where error.backendCode == "55P03" {
+                    return .busy(name, error)
+                }
+            }
+            return .none
+        }
+        switch outcome {
+        case .dropped(let name):
+            self.logger.notice("dropped a past month's partition that retention emptied", metadata: ["partition": "\(name)"])
+            return true
+        case .busy(let name, let error):
+            self.logger.info(
+                "a past month's partition is empty but ledger_events was busy; the next retention pass drops it",
+                metadata: ["partition": "\(name)", "error": "\(error)"])
+            return false
+        case .none:
+            return false
+        }
+    }
+}

@@ -75,7 +75,7 @@ public final class PostgresStore: EventStore, ReportRunning {
     }
 
     /// The retention connection, opened on first use.
-    private func retentionWorker() async throws(StoreError) -> Worker<PostgresConnection> {
+    func retentionWorker() async throws(StoreError) -> Worker<PostgresConnection> {
         if let worker = self.retention.withLockedValue({ $0 }) { return worker }
         let info = self.connectionInfo
         let worker = try await Worker(name: "ledger-postgres-retention") { () throws(StoreError) in try PostgresConnection(info: info) }

@@ -227,6 +227,66 @@ import Testing
         await store.close()
     }
 
+    static func partitions(_ database: TestStore) async throws -> Set<String> {
+        Set(try await database.shell("SELECT inhrelid::regclass::text FROM pg_inherits WHERE inhparent = 'ledger_events'::regclass").split(separator: "\n").map(String.init))
+    }
+
+    /// Runs every rule of `policy` to the end, as a retention pass does; returns how many went.
+    static func expireAll(_ policy: String, in store: any EventStore) async throws -> Int {
+        let policy = try RetentionPolicy(parsing: policy)
+        var removed = 0
+        for rule in policy.expiringRules {
+            let through = try await store.latestSequence()
+            let selection = try #require(ExpirySelection(rule: rule, of: policy, now: .now(), throughSequence: through))
+            var cursor: EventCursor?
+            repeat {
+                let progress = try await store.expire(selection, after: cursor, limit: 4)
+                removed += progress.removed
+                cursor = progress.last
+            } while cursor != nil
+        }
+        return removed
+    }
+
+    /// A past month's partition goes, files and all, once retention has emptied it, and not while
+    /// it keeps one event; an event stamped in that month afterwards is still stored and found.
+    @Test(.enabled(if: TestPostgres.uri != nil || TestPostgres.isRequired))
+    func aPastMonthThatRetentionEmptiesIsDropped() async throws {
+        let database = try await TestStore.make(.postgres)
+        let store = try await database.open()
+        let past = Self.monthStart(-2) + 3_600_000_000
+        func event(_ index: Int, at micros: Int64, _ severity: Severity = .info) -> LedgerEvent {
+            LedgerEvent(
+                id: UUID(), timestamp: LedgerTimestamp(rawValue: micros), eventType: "clip_created", entityType: "clip",
+                entityID: "c-\(index)", severity: severity)
+        }
+        let old = (0..<6).map { event($0, at: past + Int64($0)) }
+        let error = event(6, at: past + 100, .error)
+        let recent = (0..<3).map { event(10 + $0, at: LedgerTimestamp.now().rawValue - 1_000_000 * Int64($0)) }
+        #expect(try await store.append(old + [error] + recent) == 10)
+        #expect(try await Self.rows(database, in: "ledger_events_first") == 7)
+
+        #expect(try await Self.expireAll("INFO=30d", in: store) == 6)
+        #expect(try await store.reclaimSpace() == false, "the month still keeps its error")
+        #expect(try await Self.partitions(database).contains("ledger_events_first"))
+        #expect(try await Self.rows(database, in: "ledger_events_first") == 1)
+
+        #expect(try await Self.expireAll("INFO=30d,ERROR=30d", in: store) == 1)
+        #expect(try await store.reclaimSpace() == true)
+        #expect(try await store.reclaimSpace() == false, "nothing else is both past and empty")
+        let left = try await Self.partitions(database)
+        #expect(!left.contains("ledger_events_first"))
+        #expect(left.contains("ledger_events_default") && left.count == 3, "this month's, next month's and the default partition stay: \(left)")
+        #expect(Set(try await store.query(QueryRequest(order: .oldestFirst, limit: 100)).events.map(\.id)) == Set(recent.map(\.id)))
+
+        let late = event(20, at: past + 5)
+        #expect(try await store.append([late]) == 1)
+        #expect(try await Self.rows(database, in: "ledger_events_default") == 1)
+        #expect(try await store.query(QueryRequest(order: .oldestFirst, limit: 1)).events.map(\.id) == [late.id])
+        #expect(try await store.append([late]) == 0, "a retry of it is still stored once")
+        await store.close()
+    }
+
     /// A store from before the partitions keeps its table, indexes and all, as the first partition,
     /// without a row copied but this month's and later, which move to their own partitions.
     @Test(.enabled(if: TestPostgres.uri != nil || TestPostgres.isRequired))
