@@ -79,6 +79,9 @@ extension PostgresStore {
     public func reclaimSpace() async throws(StoreError) -> Bool {
         let outcome = try await self.retentionWorker().run { (connection: PostgresConnection) throws(StoreError) -> PartitionDrop in
             try connection.reconnectIfBroken()
+            // Paced as autovacuum paces itself, so that a month's worth of deleted rows does not
+            // take the disk from ingest.
+            _ = try connection.execute("SET vacuum_cost_delay = '2ms'", as: .writeFailed)
             let past = try connection.execute(Self.pastPartitions, as: .writeFailed)
             for row in 0..<past.rowCount {
                 guard let name = past.text(row, 0) else { continue }
