@@ -68,6 +68,9 @@ extension PostgresStore {
         /// The lock on `ledger_events` was not granted in time (long queries or a schema change):
         /// the next pass looks again.
         case busy(String, StoreError)
+        /// PostgreSQL refused the drop (a role that does not own the table): the events are gone
+        /// all the same, and the pass is not failed for the space.
+        case refused(String, StoreError)
     }
 
     /// How long the drop may wait for its lock on `ledger_events`: while it waits, commits and
@@ -104,6 +107,8 @@ extension PostgresStore {
                     if dropped { return .dropped(name) }
                 } catch where error.backendCode == "55P03" {
                     return .busy(name, error)
+                } catch where error.code != .unavailable {
+                    return .refused(name, error)
                 }
             }
             return .none
@@ -115,6 +120,11 @@ extension PostgresStore {
         case .busy(let name, let error):
             self.logger.info(
                 "a past month's partition is empty but ledger_events was busy; the next retention pass drops it",
+                metadata: ["partition": "\(name)", "error": "\(error)"])
+            return false
+        case .refused(let name, let error):
+            self.logger.warning(
+                "a past month's partition is empty but could not be dropped; its space stays allocated",
                 metadata: ["partition": "\(name)", "error": "\(error)"])
             return false
         case .none:

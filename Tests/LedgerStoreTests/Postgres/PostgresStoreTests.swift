@@ -272,6 +272,18 @@ import Testing
         #expect(try await Self.rows(database, in: "ledger_events_first") == 1)
 
         #expect(try await Self.expireAll("INFO=30d,ERROR=30d", in: store) == 1)
+        // A query that holds ledger_events: the drop gives up after its lock timeout instead of
+        // queueing every commit behind it, and the next pass drops the partition.
+        let holder = Task { try? await database.shell("BEGIN; LOCK TABLE ledger_events IN ACCESS SHARE MODE; SELECT pg_sleep(600); COMMIT;") }
+        let held = """
+            SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+             WHERE c.relname = 'ledger_events' AND l.granted AND l.pid <> pg_backend_pid()
+            """
+        while try await database.shell(held) == "0" { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(try await store.reclaimSpace() == false, "the drop does not wait behind a query")
+        #expect(try await Self.partitions(database).contains("ledger_events_first"))
+        _ = try await database.shell("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(600)%' AND pid <> pg_backend_pid()")
+        _ = await holder.value
         #expect(try await store.reclaimSpace() == true)
         #expect(try await store.reclaimSpace() == false, "nothing else is both past and empty")
         let left = try await Self.partitions(database)
