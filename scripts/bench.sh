@@ -7,7 +7,8 @@
 #
 # It builds release, starts its own ledgerd for each store (a SQLite file, and a
 # throwaway PostgreSQL from scripts/dev-postgres.sh), and keeps every raw result
-# as JSON under .build/bench/. Sizes can be changed through the environment:
+# as JSON under .build/bench/ (the run before, under .build/bench.previous/); one
+# run at a time, so that neither disturbs the other's figures. Sizes can be changed through the environment:
 #   BENCH_EVENTS         events per ingest run              (default 500000)
 #   BENCH_MEMORY_EVENTS  events for the memory-store run    (default 5000000)
 #   BENCH_QUERY_EVENTS   events in the store queried        (default 10000000)
@@ -15,6 +16,8 @@
 #   BENCH_EXPORT_EVENTS  events in the store exported       (default 1000000, both modes)
 #   BENCH_GROWTH_SIZES   events already stored when ingest is measured (default 0 1000000 10000000 50000000)
 #   BENCH_GROWTH_EVENTS  events per growth ingest run        (default 200000)
+#   BENCH_GROWTH_FULL_MONTH  1: on PostgreSQL, then fill the current month to a twelfth of the
+#                        store and measure again, as on a month's last day   (default 0)
 #   BENCH_PURGE_EVENTS   events a retention pass removes     (default 10000000)
 # and the scenarios run can be narrowed, for example to the 10M-event queries alone:
 #   BENCH_ONLY           any of: client python memory ingest sweep tune overload queries export growth purge
@@ -35,18 +38,28 @@ else
     : "${BENCH_GROWTH_SIZES:=0 1000000 10000000 50000000}" "${BENCH_GROWTH_EVENTS:=200000}" "${BENCH_PURGE_EVENTS:=10000000}"
 fi
 
-: "${BENCH_EXPORT_EVENTS:=1000000}"
+: "${BENCH_EXPORT_EVENTS:=1000000}" "${BENCH_GROWTH_FULL_MONTH:=0}"
 : "${BENCH_ONLY:=client python memory ingest sweep tune overload queries export}" "${BENCH_STORES:=sqlite postgres}"
 # want SCENARIO: whether BENCH_ONLY names it.
 want() { [[ " $BENCH_ONLY " == *" $1 "* ]]; }
 
 script_name=bench
 . "$root/scripts/lib/daemons.sh"
+# One run at a time: a second would rebuild the binaries under the first and share its cores.
+mkdir -p "$root/.build"
+running=$(cat "$root/.build/bench.pid" 2>/dev/null || true)
+if [[ -n $running ]] && grep -qs 'bench\.sh' "/proc/$running/cmdline"; then
+    log "another scripts/bench.sh (pid $running) is running in $root; wait for it to finish"
+    exit 1
+fi
+echo $$ >"$root/.build/bench.pid"
 install_missing sqlite3 jq strace
 build_release
 
 out="$root/.build/bench"
-rm -rf "$out"
+# The run before this one stays beside it, for a comparison or a plot of both.
+rm -rf "$out.previous"
+[[ -d $out ]] && mv "$out" "$out.previous"
 mkdir -p "$out"
 make_work
 
@@ -69,6 +82,28 @@ run() {
 migrate() {
     start_daemon "$1"
     stop_daemon
+}
+
+# measure_growth LABEL STORED: the growth scenario's runs against $store as it stands, holding STORED
+# events (both shapes, the bytes each event cost the store, the query latencies, the size on disk),
+# kept under LABEL.
+measure_growth() {
+    local label=$1 stored=$2 shape name batch window events before_written before_read written read_blocks
+    start_daemon "$store"
+    for shape in "deep 100 16 $BENCH_GROWTH_EVENTS" "batch1 1 64 $((BENCH_GROWTH_EVENTS / 2))"; do
+        read -r name batch window events <<<"$shape"
+        before_written=$(store_writes "$kind" "$store")
+        before_read=$(store_reads "$kind" "$store")
+        run "$kind-growth-$label-$name" --socket "$socket" --connections 8 --events "$events" --ack --batch "$batch" --window "$window"
+        written=$(calc "($(store_writes "$kind" "$store") - $before_written) / $events")
+        read_blocks=$(calc "($(store_reads "$kind" "$store") - $before_read) / $events")
+        jq ". + {stored_before: $stored, bytes_written_per_event: $written, blocks_read_per_event: $read_blocks}" \
+            "$out/$kind-growth-$label-$name.json" >"$out/tmp.json" && mv "$out/tmp.json" "$out/$kind-growth-$label-$name.json"
+        loaded=$((loaded + events))
+    done
+    run "$kind-growth-$label-query" query --socket "$socket" --queries 500
+    stop_daemon
+    echo "{\"stored\": $loaded, \"bytes\": $(store_bytes "$kind" "$store")}" >"$out/$kind-growth-$label-size.json"
 }
 
 columns="id,timestamp,event_type,entity_type,entity_id,event_data,severity,worker_id,job_id,clip_id,peer_uid,peer_pid"
@@ -322,22 +357,32 @@ for kind in $BENCH_STORES; do
                 loaded=$((loaded + chunk))
             done
             [[ $kind == postgres ]] && psql "$store" -qc "VACUUM ANALYZE ledger_events"
-            start_daemon "$store"
-            for shape in "deep 100 16 $BENCH_GROWTH_EVENTS" "batch1 1 64 $((BENCH_GROWTH_EVENTS / 2))"; do
-                read -r name batch window events <<<"$shape"
-                before_written=$(store_writes "$kind" "$store")
-                before_read=$(store_reads "$kind" "$store")
-                run "$kind-growth-$size-$name" --socket "$socket" --connections 8 --events "$events" --ack --batch "$batch" --window "$window"
-                written=$(calc "($(store_writes "$kind" "$store") - $before_written) / $events")
-                read_blocks=$(calc "($(store_reads "$kind" "$store") - $before_read) / $events")
-                jq ". + {stored_before: $size, bytes_written_per_event: $written, blocks_read_per_event: $read_blocks}" \
-                    "$out/$kind-growth-$size-$name.json" >"$out/tmp.json" && mv "$out/tmp.json" "$out/$kind-growth-$size-$name.json"
-                loaded=$((loaded + events))
-            done
-            run "$kind-growth-$size-query" query --socket "$socket" --queries 500
-            stop_daemon
-            echo "{\"stored\": $loaded, \"bytes\": $(store_bytes "$kind" "$store")}" >"$out/$kind-growth-$size-size.json"
+            measure_growth "$size" "$size"
         done
+        # PostgreSQL's ingest writes the current month's partition, which early in a month holds a
+        # few days of events: with BENCH_GROWTH_FULL_MONTH=1 it is filled to a twelfth of the store
+        # (a month of a year's ledger, as on the month's last day) and the two shapes run again.
+        if [[ $kind == postgres && $BENCH_GROWTH_FULL_MONTH == 1 ]]; then
+            day=$(date -u +%-d)
+            month_rows=$(psql "$store" -Atqc "SELECT count(*) FROM ledger_events WHERE timestamp >= date_trunc('month', now(), 'UTC')")
+            fill=$((loaded / 12 - month_rows))
+            if ((day < 3)); then
+                log "not filling the current month: on day $day a span of whole days would reach into the month before"
+            else
+                if ((fill > 0)); then
+                    log "filling the current month with $fill events (it holds $month_rows; a twelfth of the store is $((loaded / 12)))"
+                    csv="$work/growth-$kind.csv"
+                    "$bench" generate --events "$fill" --format "$kind" --span-days "$((day - 1))" >"$csv"
+                    load_reference "$kind" "$store" "$csv" >/dev/null
+                    rm -f "$csv"
+                    loaded=$((loaded + fill))
+                    psql "$store" -qc "VACUUM ANALYZE ledger_events"
+                fi
+                month_rows=$(psql "$store" -Atqc "SELECT count(*) FROM ledger_events WHERE timestamp >= date_trunc('month', now(), 'UTC')")
+                measure_growth month "$loaded"
+                jq ". + {month_events: $month_rows}" "$out/$kind-growth-month-size.json" >"$out/tmp.json" && mv "$out/tmp.json" "$out/$kind-growth-month-size.json"
+            fi
+        fi
         load_cache_kib=16384
         drop_store "$kind" growth_$kind
     fi
@@ -366,9 +411,10 @@ for kind in $BENCH_STORES; do
         until (($("$rpc" stats --json --socket "$socket" | jq .events_expired) > 0)); do sleep 1; done
         run "$kind-purge-during" "${steady[@]}"
         expired_during=$("$rpc" stats --json --socket "$socket" | jq .events_expired)
-        until [[ $("$rpc" retention --json --socket "$socket" | jq -r .last_pass_finished) != null ]]; do sleep 1; done
+        # Until the pass has finished: a look that fails (a store too busy to answer within its query
+        # budget) is not an answer.
+        until pass=$("$rpc" retention --json --socket "$socket") && [[ $(jq -r .last_pass_finished <<<"$pass") != null ]]; do sleep 1; done
         # The pass's own span, from its start (the count of what it removes included) to its end (space reclaimed).
-        pass=$("$rpc" retention --json --socket "$socket")
         seconds=$(calc "$(date -d "$(jq -r .last_pass_finished <<<"$pass")" +%s.%N) - $(date -d "$(jq -r .last_pass_started <<<"$pass")" +%s.%N)")
         expired=$("$rpc" stats --json --socket "$socket" | jq .events_expired)
         stop_daemon
@@ -455,6 +501,15 @@ for kind in $BENCH_STORES; do
             row "$kind at $size stored: recent p99, bytes/event" "${p99} us" "$(calc "$(field "$kind-growth-$size-size" .bytes) / $(field "$kind-growth-$size-size" .stored)" | xargs printf %.0f) B on disk" "" "" ""
             row "$kind at $size stored: deep writes, reads/event" "$(printf %.0f "$(field "$kind-growth-$size-deep" .bytes_written_per_event)") B" "$(printf %.2f "$(field "$kind-growth-$size-deep" .blocks_read_per_event)") pages read" "" "" ""
         done
+        if have "$kind-growth-month-deep" "$kind-growth-month-batch1"; then
+            for shape in deep batch1; do
+                eps=$(field "$kind-growth-month-$shape" .events_per_second)
+                reference=$([[ $shape == deep ]] && echo "$fresh_deep" || echo "$fresh_batch1")
+                r=$(ratio "$eps" "$reference")
+                row "$kind acked ingest $shape at $(field "$kind-growth-month-$shape" .stored_before) stored, $(field "$kind-growth-month-size" .month_events) this month" "$(printf %.0f "$eps")/s" "fresh $(printf %.0f "$reference")/s" "$r" ">= 0.7" "$(verdict "$r >= 0.7")"
+            done
+            row "$kind with a full month: recent p99" "$(jq -r ".kinds.recent.p99_us" "$out/$kind-growth-month-query.json") us" "" "" "" ""
+        fi
     fi
     if have "$kind-query"; then
         # The operator's lists: under 5 ms at ten million events (and more), under 2 ms on the quick run's small store.

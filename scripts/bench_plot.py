@@ -1,7 +1,9 @@
 """Plots of a scripts/bench.sh run: acknowledged ingest against each store's own load, by
 request shape, the sweep of one caller per connection, and acknowledged ingest against the
 events a store already holds (the growth scenario). Each figure is read from the run's
-raw JSON; a plot whose results are missing is left out, and says so."""
+raw JSON; a plot whose results are missing is left out, and says so. Given several result
+directories (a run and the one before it, .build/bench.previous), each figure comes from the first
+that holds it, and each store's growth curve from the first that measured that store's growth."""
 
 import json
 import sys
@@ -16,14 +18,15 @@ STORES = ["sqlite", "postgres"]
 SHAPES = [("batch1", "batch 1, 64 in flight"), ("batch100", "batch 100, 4 in flight"), ("deep", "batch 100, 16 in flight")]
 
 
-def field(results: Path, name: str, key: str = "events_per_second") -> float | None:
-    path = results / f"{name}.json"
-    if not path.exists():
-        return None
-    return float(json.loads(path.read_text())[key])
+def field(results: list[Path], name: str, key: str = "events_per_second") -> float | None:
+    for directory in results:
+        path = directory / f"{name}.json"
+        if path.exists():
+            return float(json.loads(path.read_text())[key])
+    return None
 
 
-def ingest(results: Path, output: Path) -> bool:
+def ingest(results: list[Path], output: Path) -> bool:
     figure, axes = plt.subplots(figsize=(7, 3.6))
     width = 0.38
     drawn = False
@@ -51,7 +54,7 @@ def ingest(results: Path, output: Path) -> bool:
     return True
 
 
-def sweep(results: Path, output: Path) -> bool:
+def sweep(results: list[Path], output: Path) -> bool:
     figure, axes = plt.subplots(figsize=(7, 3.6))
     drawn = False
     for store in STORES:
@@ -78,20 +81,32 @@ def sweep(results: Path, output: Path) -> bool:
     return True
 
 
-def growth(results: Path, output: Path) -> bool:
+def growth(results: list[Path], output: Path) -> bool:
     """Events/s at each size the growth scenario measured, from the sizes its result files name."""
     figure, axes = plt.subplots(figsize=(7, 3.8))
     drawn = False
     for store in STORES:
+        measured = next((d for d in results if any(d.glob(f"{store}-growth-*.json"))), None)
+        if measured is None:
+            continue
         for shape, label in [("deep", "batch 100, 16 in flight"), ("batch1", "batch 1, 64 in flight")]:
             points = []
-            for path in results.glob(f"{store}-growth-*-{shape}.json"):
-                stored = int(path.name[len(f"{store}-growth-"):-len(f"-{shape}.json")])
-                points.append((stored, float(json.loads(path.read_text())["events_per_second"])))
+            month = None
+            for path in measured.glob(f"{store}-growth-*-{shape}.json"):
+                size = path.name[len(f"{store}-growth-"):-len(f"-{shape}.json")]
+                result = json.loads(path.read_text())
+                if size == "month":
+                    # The same store with its current month filled: one point beside the curve.
+                    month = (int(result["stored_before"]), float(result["events_per_second"]))
+                elif size.isdigit():
+                    points.append((int(size), float(result["events_per_second"])))
             if not points:
                 continue
             points.sort()
-            axes.plot([p / 1e6 for p, _ in points], [v for _, v in points], marker="o", label=f"{store}, {label}")
+            line = axes.plot([p / 1e6 for p, _ in points], [v for _, v in points], marker="o", label=f"{store}, {label}")[0]
+            if month is not None:
+                axes.plot([month[0] / 1e6], [month[1]], marker="*", markersize=12, linestyle="none", color=line.get_color(),
+                          label=f"{store}, {label}, current month full")
             drawn = True
     if not drawn:
         plt.close(figure)
@@ -109,10 +124,11 @@ def growth(results: Path, output: Path) -> bool:
 
 
 def main() -> None:
-    results, output = Path(sys.argv[1]), Path(sys.argv[2])
+    results, output = [Path(argument) for argument in sys.argv[1:-1]], Path(sys.argv[-1])
     output.mkdir(parents=True, exist_ok=True)
     for name, plot in [("ingest-ratios.png", ingest), ("sweep.png", sweep), ("growth.png", growth)]:
-        print(f"bench-plot: {output / name}" if plot(results, output) else f"bench-plot: no results for {name} in {results}")
+        where = " or ".join(str(directory) for directory in results)
+        print(f"bench-plot: {output / name}" if plot(results, output) else f"bench-plot: no results for {name} in {where}")
 
 
 if __name__ == "__main__":

@@ -11,8 +11,9 @@ struct Retention: AsyncParsableCommand {
             ledgerd keeps everything unless started with --retain. For each rule this shows its \
             cutoff (events timestamped before it are past the rule's age), how many stored events \
             are past it now (what the next pass removes; counted up to a million, so that this \
-            stays cheap on a large store), how many the last pass removed and how \
-            many since the daemon started. Kinds of event without a rule are kept forever.
+            stays cheap on a large store, and "not counted" when counting ran past the daemon's \
+            query budget, as on PostgreSQL while a purge's deleted rows wait for vacuum), how \
+            many the last pass removed and how many since the daemon started. Kinds of event without a rule are kept forever.
 
             Every removal is recorded in the ledger itself before it starts, as a ledger_retention \
             event naming the rule, the count and the time range: `ledger-rpc query type \
@@ -35,7 +36,7 @@ struct Retention: AsyncParsableCommand {
         if !status.rules.isEmpty {
             let rows = status.rules.map { rule in
                 [
-                    rule.rule, rule.before?.iso8601 ?? "-", rule.before == nil ? "-" : rule.pending > RetentionStatus.pendingCap ? "over \(RetentionStatus.pendingCap)" : String(rule.pending), String(rule.lastRemoved),
+                    rule.rule, rule.before?.iso8601 ?? "-", Self.pending(rule), String(rule.lastRemoved),
                     String(rule.removedSinceStart),
                 ]
             }
@@ -52,11 +53,19 @@ struct Retention: AsyncParsableCommand {
         }
     }
 
+    /// A rule's pending count as the table shows it.
+    static func pending(_ rule: RetentionStatus.Rule) -> String {
+        if rule.before == nil { return "-" }
+        if rule.pending == RetentionStatus.notCounted { return "not counted" }
+        return rule.pending > RetentionStatus.pendingCap ? "over \(RetentionStatus.pendingCap)" : String(rule.pending)
+    }
+
     static func json(_ status: RetentionStatus) -> String {
         func time(_ timestamp: LedgerTimestamp?) -> String { timestamp.map { JSONText.quote($0.iso8601) } ?? "null" }
         let rules = status.rules.map { rule in
-            "{\"rule\":\(JSONText.quote(rule.rule)),\"before\":\(time(rule.before)),\"pending\":\(min(rule.pending, RetentionStatus.pendingCap)),"
-                + "\"pending_is_more\":\(rule.pending > RetentionStatus.pendingCap),"
+            "{\"rule\":\(JSONText.quote(rule.rule)),\"before\":\(time(rule.before)),"
+                + "\"pending\":\(rule.pending == RetentionStatus.notCounted ? "null" : String(min(rule.pending, RetentionStatus.pendingCap))),"
+                + "\"pending_is_more\":\(rule.pending != RetentionStatus.notCounted && rule.pending > RetentionStatus.pendingCap),"
                 + "\"last_pass_removed\":\(rule.lastRemoved),\"removed_since_start\":\(rule.removedSinceStart)}"
         }
         return "{\"policy\":\(JSONText.quote(status.policy)),\"rules\":[\(rules.joined(separator: ","))],"

@@ -11,7 +11,8 @@ public struct RetentionStatus: Sendable, Hashable {
         /// Events timestamped before this are past the rule's age now; nil for `forever`.
         public var before: LedgerTimestamp?
         /// Stored events past the rule's age now: what the next pass removes, give or take what
-        /// arrives; counted no further than `pendingCap` + 1, which means more than the cap.
+        /// arrives; counted no further than `pendingCap` + 1, which means more than the cap, and
+        /// `notCounted` when counting them took longer than the daemon's query budget.
         public var pending: UInt64
         /// Removed by the last pass that ran.
         public var lastRemoved: UInt64
@@ -29,6 +30,11 @@ public struct RetentionStatus: Sendable, Hashable {
 
     /// How far the daemon counts each rule's pending events, so the answer stays cheap on a large store.
     public static let pendingCap: UInt64 = 1_000_000
+
+    /// A rule's pending events were not counted: the count ran past the daemon's query budget (on
+    /// PostgreSQL during a purge, whose deleted rows each count visits until they are vacuumed).
+    /// The rest of the answer stands.
+    public static let notCounted: UInt64 = .max
 
     /// The whole policy as `--retain` spells it; `forever` when nothing is ever removed.
     public var policy: String

@@ -173,11 +173,26 @@ struct RequestDispatcher: Sendable {
         let now = LedgerTimestamp.now()
         let through = try await self.store.latestSequence()
         var measured: [RetentionPolicy.Rule: (before: LedgerTimestamp, pending: UInt64)] = [:]
+        // A count past the query budget leaves that rule, and the rest, not counted, rather than
+        // failing the answer: an operator looks at retention most while a purge makes counting slow.
+        var counting = true
         for rule in policy.expiringRules {
             guard let selection = ExpirySelection(rule: rule, of: policy, now: now, throughSequence: through) else { continue }
-            measured[rule] = (selection.before, try await self.store.expirySummary(selection, countingUpTo: RetentionStatus.pendingCap).events)
+            let pending = counting ? try await self.pendingCount(selection) : nil
+            counting = pending != nil
+            measured[rule] = (selection.before, pending ?? RetentionStatus.notCounted)
         }
         return self.retention.status(measured: measured)
+    }
+
+    /// What a rule would remove now, counted up to the cap; nil when the count ran past the query budget.
+    private func pendingCount(_ selection: ExpirySelection) async throws(StoreError) -> UInt64? {
+        do throws(StoreError) {
+            return try await self.store.expirySummary(selection, countingUpTo: RetentionStatus.pendingCap).events
+        } catch where error.code == .timedOut {
+            self.stats.add(\.queriesTimedOut)
+            return nil
+        }
     }
 
     private func ingest(

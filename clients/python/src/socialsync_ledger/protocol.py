@@ -525,7 +525,14 @@ class ErrorsReport:
 
 @dataclass
 class RetentionRule:
-    """One rule of `ledgerd --retain`; `before` is None for a rule that keeps its events forever."""
+    """One rule of `ledgerd --retain`; `before` is None for a rule that keeps its events forever.
+
+    `pending` counts the stored events past the rule's age, up to `PENDING_CAP` + 1 (more than the
+    cap); `PENDING_NOT_COUNTED` when the count ran past the daemon's query budget.
+    """
+
+    PENDING_CAP = 1_000_000
+    PENDING_NOT_COUNTED = 2**64 - 1
 
     rule: str
     before: Optional[int]
