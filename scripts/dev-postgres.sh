@@ -76,8 +76,10 @@ cmd_start() {
         local fresh=1
     fi
     if ! as_owner "$bindir/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
+        # Room for the test suite's parallel tests, each store holding its writers, readers and a
+        # retention connection, and several daemons starting at once on one database.
         as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-            -o "-c listen_addresses='' -c unix_socket_directories='$dir' -c max_connections=200" start >/dev/null || {
+            -o "-c listen_addresses='' -c unix_socket_directories='$dir' -c max_connections=500" start >/dev/null || {
             echo "dev-postgres.sh: the server did not start; see $dir/server.log" >&2
             tail -20 "$dir/server.log" >&2 || true
             exit 1
