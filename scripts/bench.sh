@@ -84,6 +84,11 @@ migrate() {
     stop_daemon
 }
 
+# month_events STORE: how many events PostgreSQL's current month (UTC) holds.
+month_events() {
+    psql "$1" -Atqc "SELECT count(*) FROM ledger_events WHERE timestamp >= date_trunc('month', now(), 'UTC')"
+}
+
 # measure_growth LABEL STORED: the growth scenario's runs against $store as it stands, holding STORED
 # events (both shapes, the bytes each event cost the store, the query latencies, the size on disk),
 # kept under LABEL.
@@ -364,7 +369,7 @@ for kind in $BENCH_STORES; do
         # (a month of a year's ledger, as on the month's last day) and the two shapes run again.
         if [[ $kind == postgres && $BENCH_GROWTH_FULL_MONTH == 1 ]]; then
             day=$(date -u +%-d)
-            month_rows=$(psql "$store" -Atqc "SELECT count(*) FROM ledger_events WHERE timestamp >= date_trunc('month', now(), 'UTC')")
+            month_rows=$(month_events "$store")
             fill=$((loaded / 12 - month_rows))
             if ((day < 3)); then
                 log "not filling the current month: on day $day a span of whole days would reach into the month before"
@@ -378,7 +383,7 @@ for kind in $BENCH_STORES; do
                     loaded=$((loaded + fill))
                     psql "$store" -qc "VACUUM ANALYZE ledger_events"
                 fi
-                month_rows=$(psql "$store" -Atqc "SELECT count(*) FROM ledger_events WHERE timestamp >= date_trunc('month', now(), 'UTC')")
+                month_rows=$(month_events "$store")
                 measure_growth month "$loaded"
                 jq ". + {month_events: $month_rows}" "$out/$kind-growth-month-size.json" >"$out/tmp.json" && mv "$out/tmp.json" "$out/$kind-growth-month-size.json"
             fi

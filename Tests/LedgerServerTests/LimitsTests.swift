@@ -122,6 +122,18 @@ import Testing
         try await server.stopAndRemove()
     }
 
+    /// 100,000 events of November 2023, from seven workers: far more than a 1 ms budget counts.
+    static func storeManyOldEvents(in server: TestServer) async throws {
+        for chunk in 0..<10 {
+            _ = try await server.store.append(
+                (0..<10_000).map {
+                    LedgerEvent(
+                        id: UUID(), timestamp: LedgerTimestamp(rawValue: 1_700_000_000_000_000 + Int64(chunk * 10_000 + $0)),
+                        eventType: "clip_created", entityType: "clip", entityID: "c", workerID: "w-\($0 % 7)")
+                })
+        }
+    }
+
     /// Counting what each retention rule would remove runs past a 1 ms budget over 100,000 expired
     /// events: the answer still comes, with those rules not counted, and the connection goes on.
     @Test func aRetentionCountPastItsBudgetLeavesTheRuleNotCounted() async throws {
@@ -140,14 +152,7 @@ import Testing
         }
         // The pass at start finds an empty store; the events come after it, for the next one.
         while try await status()?.lastPassFinished == nil { try await Task.sleep(for: .milliseconds(20)) }
-        for chunk in 0..<10 {
-            _ = try await server.store.append(
-                (0..<10_000).map {
-                    LedgerEvent(
-                        id: UUID(), timestamp: LedgerTimestamp(rawValue: 1_700_000_000_000_000 + Int64(chunk * 10_000 + $0)),
-                        eventType: "clip_created", entityType: "clip", entityID: "c")
-                })
-        }
+        try await Self.storeManyOldEvents(in: server)
         let answer = try #require(try await status())
         #expect(answer.rules.map(\.rule) == ["INFO=1d", "ERROR=1d"])
         #expect(answer.rules.map(\.pending) == [RetentionStatus.notCounted, RetentionStatus.notCounted], "\(answer)")
@@ -162,14 +167,7 @@ import Testing
         let server = try await TestServer.start(openStore: { path, logger in
             try await SQLiteStore(path: path, limits: StoreReadLimits(readers: 2, queryTimeout: .milliseconds(1)), logger: logger)
         })
-        for chunk in 0..<10 {
-            _ = try await server.store.append(
-                (0..<10_000).map {
-                    LedgerEvent(
-                        id: UUID(), timestamp: LedgerTimestamp(rawValue: 1_700_000_000_000_000 + Int64(chunk * 10_000 + $0)),
-                        eventType: "clip_created", entityType: "clip", entityID: "c", workerID: "w-\($0 % 7)")
-                })
-        }
+        try await Self.storeManyOldEvents(in: server)
         let client = try RawSocket(path: server.socketPath)
         let answer = try await client.request(.count(CountRequest(filter: EventFilter(workerID: "w-3"))))
         guard case .error(let error) = answer else {

@@ -238,12 +238,7 @@ import Testing
         for rule in policy.expiringRules {
             let through = try await store.latestSequence()
             let selection = try #require(ExpirySelection(rule: rule, of: policy, now: .now(), throughSequence: through))
-            var cursor: EventCursor?
-            repeat {
-                let progress = try await store.expire(selection, after: cursor, limit: 4)
-                removed += progress.removed
-                cursor = progress.last
-            } while cursor != nil
+            removed += try await ExpiryTests.expire(selection, in: store, slice: 4)
         }
         return removed
     }
