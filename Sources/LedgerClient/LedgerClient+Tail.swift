@@ -53,7 +53,9 @@ extension LedgerClient {
         return try await ClientChannelSetup.connect(
             configuration: configuration, tls: tls, on: configuration.eventLoopGroup.next(),
             initializer: { channel in try NIOAsyncChannel<LedgerFrame, ByteBuffer>(wrappingChannelSynchronously: channel) },
-            abandon: { channel in channel.outbound.finish() }
+            // executeThenClose finishes the writer, which an async channel must have finished
+            // before it goes; the channel is already closing, so the task ends with it.
+            abandon: { channel in Task { try? await channel.executeThenClose { _, _ in } } }
         ).get()
     }
 }

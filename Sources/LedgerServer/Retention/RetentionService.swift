@@ -32,12 +32,25 @@ struct RetentionService: Service {
     /// and tripled the p99 of batch-1 acks; resting three times as long, 1,800 to 4,000/s, under
     /// twice the p99 (BENCHMARKS.md, purge).
     static let restPerSlice = 3
+    /// And at least long enough that the server's write-ahead log, where the store reports how far
+    /// it advanced, grows by no more than this much a second over the pass. On PostgreSQL a slice
+    /// runs beside ingest on its own connection and takes a few milliseconds however much it
+    /// deletes, so resting by its time alone let a purge write ten times what it writes on SQLite
+    /// into the log every ack's commit flushes, and more than doubled the p99 of batch-1 acks at
+    /// ten million events (BENCHMARKS.md, purge).
+    static let logBytesPerSecond: UInt64 = 4 << 20
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
+            // The first pass since start also finishes a reclaim that a shutdown cut short; later
+            // passes reclaim only after removing something.
+            var reclaimAnyway = true
             while !Task.isCancelled {
                 // A policy that keeps everything has nothing to pass over; SIGHUP may bring one that does.
-                if !self.log.policy.expiringRules.isEmpty { await self.pass() }
+                if !self.log.policy.expiringRules.isEmpty {
+                    await self.pass(reclaimAnyway: reclaimAnyway)
+                    reclaimAnyway = false
+                }
                 do {
                     try await self.log.waitForNextPass(self.interval)
                 } catch {
@@ -47,21 +60,21 @@ struct RetentionService: Service {
         }
     }
 
-    func pass() async {
+    func pass(reclaimAnyway: Bool) async {
         self.log.begin(at: .now())
-        let note = await self.claimAndExpire()
+        let note = await self.claimAndExpire(reclaimAnyway: reclaimAnyway)
         let finished = LedgerTimestamp.now()
         self.log.finish(at: finished, note: note, next: LedgerTimestamp(rawValue: finished.rawValue + self.interval.components.seconds * 1_000_000))
     }
 
     /// - Returns: the pass's note for `ledger-rpc retention`, empty when it ran to its end.
-    private func claimAndExpire() async -> String {
+    private func claimAndExpire(reclaimAnyway: Bool) async -> String {
         var failure: (any Error)?
         do {
             guard try await self.store.claimRetention() else {
                 return "another ledgerd on this database holds the retention lock and purges for all of them"
             }
-            do { try await self.expireEveryRule() } catch { failure = error }
+            do { try await self.expireEveryRule(reclaimAnyway: reclaimAnyway) } catch { failure = error }
             await self.store.releaseRetention()
         } catch {
             failure = error
@@ -77,8 +90,9 @@ struct RetentionService: Service {
         }
     }
 
-    private func expireEveryRule() async throws {
+    private func expireEveryRule(reclaimAnyway: Bool) async throws {
         let policy = self.log.policy
+        var removedThisPass: UInt64 = 0
         for rule in policy.expiringRules {
             try Task.checkCancellation()
             let through = try await self.store.latestSequence()
@@ -87,10 +101,12 @@ struct RetentionService: Service {
             guard summary.events > 0 else { continue }
             try await self.announce(selection, summary)
             let removed = try await self.remove(selection)
+            removedThisPass += removed
             self.logger.notice(
                 "removed expired events",
                 metadata: ["rule": "\(rule)", "events": "\(removed)", "before": "\(selection.before)"])
         }
+        guard removedThisPass > 0 || reclaimAnyway else { return }
         while try await self.store.reclaimSpace() {
             try Task.checkCancellation()
             try await Task.sleep(for: .milliseconds(10))
@@ -138,7 +154,14 @@ struct RetentionService: Service {
             } else if took > Self.sliceTarget.upperBound {
                 limit = max(limit / 2, Self.slices.lowerBound)
             }
-            try await Task.sleep(for: took * Self.restPerSlice)
+            try await Task.sleep(for: Self.rest(after: took, logBytes: progress.logBytes))
         }
+    }
+
+    /// The rest after a slice that took `took` and advanced the log by `logBytes`.
+    static func rest(after took: Duration, logBytes: UInt64?) -> Duration {
+        let byTime = took * Self.restPerSlice
+        guard let logBytes else { return byTime }
+        return max(byTime, .nanoseconds(Int64(min(logBytes, UInt64(Int64.max) / 1_000_000_000) * 1_000_000_000 / Self.logBytesPerSecond)))
     }
 }

@@ -61,74 +61,81 @@ extension PostgresStore {
          ORDER BY c.relname
         """
 
-    /// What one look at the past partitions did.
-    enum PartitionDrop {
-        case dropped(String)
-        case none
-        /// The lock on `ledger_events` was not granted in time (long queries or a schema change):
-        /// the next pass looks again.
-        case busy(String, StoreError)
-        /// PostgreSQL refused the drop (a role that does not own the table): the events are gone
-        /// all the same, and the pass is not failed for the space.
-        case refused(String, StoreError)
+    /// A table whose vacuum, drop or analyze failed: the events are gone all the same, and the
+    /// pass is not failed for the space.
+    struct KeptTable {
+        let name: String
+        let error: StoreError
+
+        /// A lock not granted in time (long queries or a schema change): the next pass looks
+        /// again. Anything else is a refusal, such as a role that does not own the table.
+        var isBusy: Bool { self.error.backendCode == "55P03" }
     }
 
     /// How long the drop may wait for its lock on `ledger_events`: while it waits, commits and
     /// queries queue behind it, so this is what a drop can add to an ack once.
     static let partitionDropLockTimeout = "100ms"
+    /// How long a vacuum or the parent's analyze may wait for its lock.
+    static let reclaimLockTimeout = "2s"
 
-    /// Drops one past month's partition that holds no events; true if it did, so that the pass
-    /// calls again for the next.
+    /// Vacuums each past month's partition once, drops each that holds no events, and analyzes
+    /// the parent, whose statistics autovacuum never gathers; all in one call, so false.
     public func reclaimSpace() async throws(StoreError) -> Bool {
-        let outcome = try await self.retentionWorker().run { (connection: PostgresConnection) throws(StoreError) -> PartitionDrop in
+        let (dropped, kept) = try await self.retentionWorker().run { (connection: PostgresConnection) throws(StoreError) -> ([String], [KeptTable]) in
             try connection.reconnectIfBroken()
             // Paced as autovacuum paces itself, so that a month's worth of deleted rows does not
-            // take the disk from ingest.
-            _ = try connection.execute("SET vacuum_cost_delay = '2ms'", as: .writeFailed)
+            // take the disk from ingest; a lock held by a schema change defers the work to the
+            // next pass instead of holding this one.
+            _ = try connection.execute("SET vacuum_cost_delay = '2ms'; SET lock_timeout = '\(Self.reclaimLockTimeout)'", as: .writeFailed)
+            defer { _ = try? connection.execute("RESET vacuum_cost_delay; RESET lock_timeout", as: .writeFailed) }
+            var dropped: [String] = []
+            var kept: [KeptTable] = []
             let past = try connection.execute(Self.pastPartitions, as: .writeFailed)
             for row in 0..<past.rowCount {
                 guard let name = past.text(row, 0) else { continue }
-                let table = "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-                let isEmpty = "SELECT NOT EXISTS (SELECT 1 FROM \(table))"
-                // VACUUM cuts off the pages the deleted rows left at the table's end, so that the
-                // look for a row, here and again under the lock, reads next to nothing once it is empty.
-                _ = try connection.execute("VACUUM \(table)", as: .writeFailed)
-                guard try connection.execute(isEmpty, as: .writeFailed).text(0, 0) == "t" else { continue }
                 do throws(StoreError) {
-                    let dropped = try connection.transaction(as: .writeFailed) { () throws(StoreError) -> Bool in
-                        _ = try connection.execute("SET LOCAL lock_timeout = '\(Self.partitionDropLockTimeout)'", as: .writeFailed)
-                        // The parent first, in the order an insert takes them, so that no event
-                        // reaches the partition between the look and the drop, and no deadlock.
-                        _ = try connection.execute("LOCK TABLE ONLY ledger_events IN ACCESS EXCLUSIVE MODE", as: .writeFailed)
-                        guard try connection.execute(isEmpty, as: .writeFailed).text(0, 0) == "t" else { return false }
-                        _ = try connection.execute("DROP TABLE \(table)", as: .writeFailed)
-                        return true
-                    }
-                    if dropped { return .dropped(name) }
-                } catch where error.backendCode == "55P03" {
-                    return .busy(name, error)
+                    if try Self.vacuumAndDropIfEmpty(name, on: connection) { dropped.append(name) }
                 } catch where error.code != .unavailable {
-                    return .refused(name, error)
+                    kept.append(KeptTable(name: name, error: error))
                 }
             }
-            return .none
+            do throws(StoreError) {
+                _ = try connection.execute("ANALYZE ledger_events", as: .writeFailed)
+            } catch where error.code != .unavailable {
+                kept.append(KeptTable(name: "ledger_events", error: error))
+            }
+            return (dropped, kept)
         }
-        switch outcome {
-        case .dropped(let name):
+        for name in dropped {
             self.logger.notice("dropped a past month's partition that retention emptied", metadata: ["partition": "\(name)"])
+        }
+        for table in kept {
+            let metadata: Logger.Metadata = ["table": "\(table.name)", "error": "\(table.error)"]
+            if table.isBusy {
+                self.logger.info("a table retention reclaims was busy; the next retention pass goes on with it", metadata: metadata)
+            } else {
+                self.logger.warning("a table retention reclaims could not be vacuumed, dropped or analyzed; its space stays allocated", metadata: metadata)
+            }
+        }
+        return false
+    }
+
+    /// True if the partition held no events and is gone.
+    private static func vacuumAndDropIfEmpty(_ name: String, on connection: PostgresConnection) throws(StoreError) -> Bool {
+        let table = "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        let isEmpty = "SELECT NOT EXISTS (SELECT 1 FROM \(table))"
+        // VACUUM cuts off the pages the deleted rows left at the table's end, so that the look
+        // for a row, here and again under the lock, reads next to nothing once it is empty.
+        _ = try connection.execute("VACUUM \(table)", as: .writeFailed)
+        guard try connection.execute(isEmpty, as: .writeFailed).text(0, 0) == "t" else { return false }
+        return try connection.transaction(as: .writeFailed) { () throws(StoreError) -> Bool in
+            _ = try connection.execute("SET LOCAL lock_timeout = '\(Self.partitionDropLockTimeout)'", as: .writeFailed)
+            // The parent first, in the order an insert takes them, so that no event reaches the
+            // partition between the look and the drop, and no deadlock.
+            _ = try connection.execute("LOCK TABLE ONLY ledger_events IN ACCESS EXCLUSIVE MODE", as: .writeFailed)
+            guard try connection.execute(isEmpty, as: .writeFailed).text(0, 0) == "t" else { return false }
+            _ = try connection.execute("DROP TABLE \(table)", as: .writeFailed)
             return true
-        case .busy(let name, let error):
-            self.logger.info(
-                "a past month's partition is empty but ledger_events was busy; the next retention pass drops it",
-                metadata: ["partition": "\(name)", "error": "\(error)"])
-            return false
-        case .refused(let name, let error):
-            self.logger.warning(
-                "a past month's partition is empty but could not be dropped; its space stays allocated",
-                metadata: ["partition": "\(name)", "error": "\(error)"])
-            return false
-        case .none:
-            return false
         }
     }
 }

@@ -249,13 +249,17 @@ public final class PostgresStore: EventStore, ReportRunning {
                 gone AS (DELETE FROM ledger_events WHERE (timestamp, id) IN (SELECT timestamp, id FROM slice) RETURNING timestamp, id)
                 SELECT (SELECT count(*) FROM gone), \(Self.microseconds("timestamp")), id::text FROM slice ORDER BY timestamp DESC, id DESC LIMIT 1
                 """
+            let before = try connection.execute("SELECT pg_current_wal_insert_lsn()", as: .writeFailed).text(0, 0) ?? "0/0"
             let result = try connection.execute(text, sql.values.map(\.postgresText), as: .writeFailed)
+            let advanced = try connection.execute("SELECT pg_current_wal_insert_lsn() - $1::pg_lsn", [before], as: .writeFailed)
+            // pg_lsn minus pg_lsn is a numeric count of bytes.
+            let logBytes = advanced.text(0, 0).flatMap { Double($0) }.map { UInt64(max(0, $0)) }
             guard result.rowCount == 1, let removed = result.text(0, 0).flatMap({ Int($0) }),
                 let micros = result.text(0, 1).flatMap({ Int64($0) }), let id = result.text(0, 2).flatMap(UUID.init(uuidString:))
             else {
-                return ExpiryProgress(removed: 0, last: nil)
+                return ExpiryProgress(removed: 0, last: nil, logBytes: logBytes)
             }
-            return ExpiryProgress(removed: removed, last: EventCursor(timestamp: LedgerTimestamp(rawValue: micros), id: id))
+            return ExpiryProgress(removed: removed, last: EventCursor(timestamp: LedgerTimestamp(rawValue: micros), id: id), logBytes: logBytes)
         }
     }
 
