@@ -74,11 +74,21 @@ public final class PostgresStore: EventStore, ReportRunning {
         await self.keepPartitionsAhead()
     }
 
+    /// Generic plans for the retention connection's statements. A purge leaves the deleted rows'
+    /// entries at the low end of the timestamp indexes until vacuum; once statistics are gathered
+    /// past them, planning a slice with its cutoff as a constant walks those entries to find the
+    /// index's actual first value. After ten million removed, a slice took 258 ms to plan and 16 ms
+    /// to run, and the rest of the pass crawled at 30 events/s; its generic plan took 4 ms to plan
+    /// and 1 ms to run, as it needs no such look.
+    static let retentionSettings = ["SET plan_cache_mode = force_generic_plan", "SET jit = off"]
+
     /// The retention connection, opened on first use.
     func retentionWorker() async throws(StoreError) -> Worker<PostgresConnection> {
         if let worker = self.retention.withLockedValue({ $0 }) { return worker }
         let info = self.connectionInfo
-        let worker = try await Worker(name: "ledger-postgres-retention") { () throws(StoreError) in try PostgresConnection(info: info) }
+        let worker = try await Worker(name: "ledger-postgres-retention") { () throws(StoreError) in
+            try PostgresConnection(info: info, settings: Self.retentionSettings)
+        }
         let kept = self.retention.withLockedValue { current in
             if let current { return current }
             current = worker
@@ -232,9 +242,14 @@ public final class PostgresStore: EventStore, ReportRunning {
         }
         return try await self.read { (connection: PostgresConnection) throws(StoreError) -> ExpirySummary in
             try connection.reconnectIfBroken()
-            let result = try connection.execute(
-                "SELECT count(*) FROM (SELECT 1 FROM ledger_events\(conditions) LIMIT \(cap + 1)) AS capped", values,
-                as: .queryFailed)
+            // A generic plan, as on the retention connection: during a purge, planning the cutoff as
+            // a constant walks the deleted rows' index entries.
+            let result = try connection.transaction(as: .queryFailed) { () throws(StoreError) -> PostgresResult in
+                try connection.execute("SET LOCAL plan_cache_mode = force_generic_plan", as: .queryFailed)
+                return try connection.execute(
+                    "SELECT count(*) FROM (SELECT 1 FROM ledger_events\(conditions) LIMIT \(cap + 1)) AS capped", values,
+                    as: .queryFailed)
+            }
             return ExpirySummary(events: result.text(0, 0).flatMap { UInt64($0) } ?? 0, oldest: nil, newest: nil)
         }
     }
