@@ -32,8 +32,8 @@ struct RetentionService: Service {
     /// and tripled the p99 of batch-1 acks; resting three times as long, 1,800 to 4,000/s, under
     /// twice the p99 (BENCHMARKS.md, purge).
     static let restPerSlice = 3
-    /// And at least long enough that the server's write-ahead log, where the store reports how far
-    /// it advanced, grows by no more than this much a second over the pass. On PostgreSQL a slice
+    /// And at least long enough that the pass writes no more than this much a second to the
+    /// server's write-ahead log, where the store can tell what each slice wrote. On PostgreSQL a slice
     /// runs beside ingest on its own connection and takes a few milliseconds however much it
     /// deletes, so resting by its time alone let a purge write ten times what it writes on SQLite
     /// into the log every ack's commit flushes, and more than doubled the p99 of batch-1 acks at

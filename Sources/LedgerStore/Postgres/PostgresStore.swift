@@ -23,6 +23,7 @@ public final class PostgresStore: EventStore, ReportRunning {
     /// Held while a split batch's two jobs are queued, so both writers take split batches in the same order.
     let pairing = NIOLock()
     let partitionSchedule = PostgresPartitionSchedule()
+    private let logShare = NIOLockedValueBox(PostgresLogShare())
     let logger: Logger
 
     public var description: String { self.connectionInfo.description }
@@ -74,21 +75,11 @@ public final class PostgresStore: EventStore, ReportRunning {
         await self.keepPartitionsAhead()
     }
 
-    /// Generic plans for the retention connection's statements. A purge leaves the deleted rows'
-    /// entries at the low end of the timestamp indexes until vacuum; once statistics are gathered
-    /// past them, planning a slice with its cutoff as a constant walks those entries to find the
-    /// index's actual first value. After ten million removed, a slice took 258 ms to plan and 16 ms
-    /// to run, and the rest of the pass crawled at 30 events/s; its generic plan took 4 ms to plan
-    /// and 1 ms to run, as it needs no such look.
-    static let retentionSettings = ["SET plan_cache_mode = force_generic_plan", "SET jit = off"]
-
     /// The retention connection, opened on first use.
     func retentionWorker() async throws(StoreError) -> Worker<PostgresConnection> {
         if let worker = self.retention.withLockedValue({ $0 }) { return worker }
         let info = self.connectionInfo
-        let worker = try await Worker(name: "ledger-postgres-retention") { () throws(StoreError) in
-            try PostgresConnection(info: info, settings: Self.retentionSettings)
-        }
+        let worker = try await Worker(name: "ledger-postgres-retention") { () throws(StoreError) in try PostgresConnection(info: info) }
         let kept = self.retention.withLockedValue { current in
             if let current { return current }
             current = worker
@@ -242,14 +233,9 @@ public final class PostgresStore: EventStore, ReportRunning {
         }
         return try await self.read { (connection: PostgresConnection) throws(StoreError) -> ExpirySummary in
             try connection.reconnectIfBroken()
-            // A generic plan, as on the retention connection: during a purge, planning the cutoff as
-            // a constant walks the deleted rows' index entries.
-            let result = try connection.transaction(as: .queryFailed) { () throws(StoreError) -> PostgresResult in
-                try connection.execute("SET LOCAL plan_cache_mode = force_generic_plan", as: .queryFailed)
-                return try connection.execute(
-                    "SELECT count(*) FROM (SELECT 1 FROM ledger_events\(conditions) LIMIT \(cap + 1)) AS capped", values,
-                    as: .queryFailed)
-            }
+            let result = try connection.execute(
+                "SELECT count(*) FROM (SELECT 1 FROM ledger_events\(conditions) LIMIT \(cap + 1)) AS capped", values,
+                as: .queryFailed)
             return ExpirySummary(events: result.text(0, 0).flatMap { UInt64($0) } ?? 0, oldest: nil, newest: nil)
         }
     }
@@ -264,11 +250,15 @@ public final class PostgresStore: EventStore, ReportRunning {
                 gone AS (DELETE FROM ledger_events WHERE (timestamp, id) IN (SELECT timestamp, id FROM slice) RETURNING timestamp, id)
                 SELECT (SELECT count(*) FROM gone), \(Self.microseconds("timestamp")), id::text FROM slice ORDER BY timestamp DESC, id DESC LIMIT 1
                 """
-            let before = try connection.execute("SELECT pg_current_wal_insert_lsn()", as: .writeFailed).text(0, 0) ?? "0/0"
+            let position = "SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::text"
+            let start = try connection.execute(position, as: .writeFailed).text(0, 0).flatMap { UInt64($0) }
+            let began = ContinuousClock.now
             let result = try connection.execute(text, sql.values.map(\.postgresText), as: .writeFailed)
-            let advanced = try connection.execute("SELECT pg_current_wal_insert_lsn() - $1::pg_lsn", [before], as: .writeFailed)
-            // pg_lsn minus pg_lsn is a numeric count of bytes.
-            let logBytes = advanced.text(0, 0).flatMap { Double($0) }.map { UInt64(max(0, $0)) }
+            let end = try connection.execute(position, as: .writeFailed).text(0, 0).flatMap { UInt64($0) }
+            let ended = ContinuousClock.now
+            let logBytes = start.flatMap { start in
+                end.map { end in self.logShare.withLockedValue { $0.slice(from: start, at: began, to: end, at: ended) } }
+            }
             guard result.rowCount == 1, let removed = result.text(0, 0).flatMap({ Int($0) }),
                 let micros = result.text(0, 1).flatMap({ Int64($0) }), let id = result.text(0, 2).flatMap(UUID.init(uuidString:))
             else {

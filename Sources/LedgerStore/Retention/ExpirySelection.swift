@@ -66,8 +66,8 @@ public struct ExpiryProgress: Sendable, Hashable {
     public var removed: Int
     /// The last removed event's key; the next slice starts after it.
     public var last: EventCursor?
-    /// How far the server's write-ahead log advanced while the slice ran, for a store that can
-    /// tell (PostgreSQL): what every commit's flush waits on, so the purge is paced by it.
+    /// The bytes the slice wrote to the server's write-ahead log, for a store that can tell
+    /// (PostgreSQL): what every commit's flush waits on besides its own, so the purge is paced by it.
     public var logBytes: UInt64?
 
     public init(removed: Int, last: EventCursor?, logBytes: UInt64? = nil) {

@@ -243,34 +243,6 @@ import Testing
         return removed
     }
 
-    /// Retention plans its statements generically, from its first connection and after a reconnect:
-    /// a purge's slice planned with its cutoff as a constant walks the deleted rows' index entries.
-    @Test(.enabled(if: TestPostgres.uri != nil || TestPostgres.isRequired))
-    func theRetentionConnectionPlansGenericallyAcrossAReconnect() async throws {
-        let database = try await TestStore.make(.postgres)
-        let store = try #require(try await database.open() as? PostgresStore)
-        func session() async throws -> (mode: String?, pid: String?) {
-            try await store.retentionWorker().run { (connection: PostgresConnection) throws(StoreError) -> (String?, String?) in
-                try connection.reconnectIfBroken()
-                let result = try connection.execute("SELECT current_setting('plan_cache_mode'), pg_backend_pid()::text", as: .queryFailed)
-                return (result.text(0, 0), result.text(0, 1))
-            }
-        }
-        let first = try await session()
-        #expect(first.mode == "force_generic_plan")
-        let pid = try #require(first.pid)
-        _ = try await database.shell("SELECT pg_terminate_backend(\(pid))")
-        while try await database.shell("SELECT count(*) FROM pg_stat_activity WHERE pid = \(pid)") != "0" { try await Task.sleep(for: .milliseconds(20)) }
-        let second = try await session()
-        #expect(second.pid != first.pid, "the connection was replaced")
-        #expect(second.mode == "force_generic_plan")
-        let old = LedgerEvent(
-            id: UUID(), timestamp: LedgerTimestamp(rawValue: Self.monthStart(-2)), eventType: "clip_created", entityType: "clip", entityID: "c-old")
-        #expect(try await store.append([old]) == 1)
-        #expect(try await Self.expireAll("INFO=30d", in: store) == 1, "a slice runs on its generic plan")
-        await store.close()
-    }
-
     /// A past month's partition goes, files and all, once retention has emptied it, and not while
     /// it keeps one event; an event stamped in that month afterwards is still stored and found.
     @Test(.enabled(if: TestPostgres.uri != nil || TestPostgres.isRequired))
