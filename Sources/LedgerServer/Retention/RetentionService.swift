@@ -162,6 +162,6 @@ struct RetentionService: Service {
     static func rest(after took: Duration, logBytes: UInt64?) -> Duration {
         let byTime = took * Self.restPerSlice
         guard let logBytes else { return byTime }
-        return max(byTime, .nanoseconds(Int64(min(logBytes, UInt64(Int64.max) / 1_000_000_000) * 1_000_000_000 / Self.logBytesPerSecond)))
+        return max(byTime, .seconds(Double(logBytes) / Double(Self.logBytesPerSecond)))
     }
 }

@@ -256,8 +256,9 @@ public final class PostgresStore: EventStore, ReportRunning {
             let result = try connection.execute(text, sql.values.map(\.postgresText), as: .writeFailed)
             let end = try connection.execute(position, as: .writeFailed).text(0, 0).flatMap { UInt64($0) }
             let ended = ContinuousClock.now
-            let logBytes = start.flatMap { start in
-                end.map { end in self.logShare.withLockedValue { $0.slice(from: start, at: began, to: end, at: ended) } }
+            var logBytes: UInt64?
+            if let start, let end {
+                logBytes = self.logShare.withLockedValue { $0.slice(from: start, at: began, to: end, at: ended) }
             }
             guard result.rowCount == 1, let removed = result.text(0, 0).flatMap({ Int($0) }),
                 let micros = result.text(0, 1).flatMap({ Int64($0) }), let id = result.text(0, 2).flatMap(UUID.init(uuidString:))
