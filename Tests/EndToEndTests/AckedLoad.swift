@@ -62,9 +62,24 @@ final class AckedLoad: Sendable {
 
     var acknowledgedCount: Int { self.acknowledged.withLockedValue { $0.count } }
 
+    /// Why the clients did not get as far as a test needed, so that a slow or failing run says so
+    /// instead of going on to assert on a load that never happened.
+    struct Shortfall: Error, CustomStringConvertible {
+        let wanted: Int
+        let acknowledged: Int
+        let failures: [String]
+        var description: String {
+            "\(self.acknowledged) of the \(self.wanted) events wanted were acknowledged in time; the clients' errors: \(self.failures)"
+        }
+    }
+
+    /// Waits until the clients hold `count` acknowledgements; throws `Shortfall` at the deadline.
     func waitForAcknowledged(atLeast count: Int, timeout: Duration = .seconds(60)) async throws {
         let deadline = ContinuousClock.now + timeout
-        while self.acknowledgedCount < count, ContinuousClock.now < deadline {
+        while self.acknowledgedCount < count {
+            guard ContinuousClock.now < deadline else {
+                throw Shortfall(wanted: count, acknowledged: self.acknowledgedCount, failures: self.failures.withLockedValue { $0 })
+            }
             try await Task.sleep(for: .milliseconds(20))
         }
     }

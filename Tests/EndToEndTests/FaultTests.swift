@@ -101,8 +101,10 @@ import Testing
             try? FileManager.default.removeItem(atPath: directory)
         }
         let daemon = try await Daemon.start(in: directory, store: "sqlite:\(disk.path)/ledger.sqlite")
-        let load = AckedLoad(socket: daemon.socketPath, clients: 4, batch: 50, requestTimeoutSeconds: 2, stopOnError: true)
+        // The request deadline must outlast a slow commit on a loaded machine, so that only the full disk ends the clients.
+        let load = AckedLoad(socket: daemon.socketPath, clients: 4, batch: 50, requestTimeoutSeconds: 10, stopOnError: true)
         try await load.waitForAcknowledged(atLeast: 1_000)
+        try #require(load.failures.withLockedValue { $0 }.isEmpty, "no request failed before the disk was filled: \(load.failures.withLockedValue { $0 })")
         try await disk.fill()
 
         // Commits fail from here on: the clients' requests time out rather than being acknowledged.
