@@ -243,6 +243,66 @@ import Testing
         return removed
     }
 
+    /// A purge's slice reads about its own rows whatever the statistics say, from the retention
+    /// connection's first session and from the one that replaces it. On a table never analyzed, a
+    /// slice planned with its cutoff as a constant read every expired row to sort them.
+    @Test(.enabled(if: TestPostgres.uri != nil || TestPostgres.isRequired))
+    func aSliceReadsItsOwnRowsOnATableNeverAnalyzedAndAfterAReconnect() async throws {
+        let database = try await TestStore.make(.postgres)
+        let store = try #require(try await database.open() as? PostgresStore)
+        // The partitions stay as an import leaves them: never analyzed.
+        for partition in try await database.shell("SELECT inhrelid::regclass FROM pg_inherits WHERE inhparent = 'ledger_events'::regclass")
+            .split(separator: "\n")
+        {
+            _ = try await database.shell("ALTER TABLE \(partition) SET (autovacuum_enabled = off)")
+        }
+        let past = Self.monthStart(-2)
+        for batch in 0..<10 {
+            let events = (0..<500).map { (index: Int) -> LedgerEvent in
+                LedgerEvent(
+                    id: UUID(), timestamp: LedgerTimestamp(rawValue: past + Int64(batch * 500 + index) * 1_000_000), eventType: "clip_created",
+                    entityType: "clip", entityID: "c-\(batch)-\(index)")
+            }
+            #expect(try await store.append(events) == 500)
+        }
+        #expect(try await database.shell("SELECT count(*) FROM pg_class WHERE relname LIKE 'ledger_events%' AND relkind = 'r' AND reltuples >= 0") == "0")
+        let policy = try RetentionPolicy(parsing: "INFO=30d")
+        let rule = try #require(policy.expiringRules.first)
+        let selection = try #require(ExpirySelection(rule: rule, of: policy, now: .now(), throughSequence: try await store.latestSequence()))
+        let worker = try await store.retentionWorker()
+
+        /// The rows a slice of 20 reads, counted by the server inside a transaction rolled back after it.
+        func rowsReadByASlice() async throws -> (removed: Int, read: Int?, pid: String?) {
+            try await worker.run { (connection: PostgresConnection) throws(StoreError) in
+                try connection.reconnectIfBroken()
+                try connection.execute("BEGIN", as: .queryFailed)
+            }
+            let progress = try await store.expire(selection, after: nil, limit: 20)
+            let (read, pid) = try await worker.run { (connection: PostgresConnection) throws(StoreError) -> (Int?, String?) in
+                let result = try connection.execute(
+                    "SELECT sum(seq_tup_read + coalesce(idx_tup_fetch, 0))::text, pg_backend_pid()::text FROM pg_stat_xact_user_tables WHERE relname LIKE 'ledger_events%'",
+                    as: .queryFailed)
+                try connection.execute("ROLLBACK", as: .queryFailed)
+                return (result.text(0, 0).flatMap { Int($0) }, result.text(0, 1))
+            }
+            return (progress.removed, read, pid)
+        }
+        let first = try await rowsReadByASlice()
+        #expect(first.removed == 20)
+        let read = try #require(first.read)
+        #expect(read <= 200, "a slice of 20 among 5,000 expired events read \(read) rows")
+
+        let pid = try #require(first.pid)
+        _ = try await database.shell("SELECT pg_terminate_backend(\(pid))")
+        while try await database.shell("SELECT count(*) FROM pg_stat_activity WHERE pid = \(pid)") != "0" { try await Task.sleep(for: .milliseconds(20)) }
+        let second = try await rowsReadByASlice()
+        #expect(second.pid != first.pid, "the connection was replaced")
+        #expect(second.removed == 20)
+        let readAgain = try #require(second.read)
+        #expect(readAgain <= 200, "after a reconnect, a slice of 20 among 5,000 expired events read \(readAgain) rows")
+        await store.close()
+    }
+
     /// A past month's partition goes, files and all, once retention has emptied it, and not while
     /// it keeps one event; an event stamped in that month afterwards is still stored and found.
     @Test(.enabled(if: TestPostgres.uri != nil || TestPostgres.isRequired))
