@@ -56,16 +56,24 @@ struct Retention: AsyncParsableCommand {
     /// A rule's pending count as the table shows it.
     static func pending(_ rule: RetentionStatus.Rule) -> String {
         if rule.before == nil { return "-" }
-        if rule.pending == RetentionStatus.notCounted { return "not counted" }
-        return rule.pending > RetentionStatus.pendingCap ? "over \(RetentionStatus.pendingCap)" : String(rule.pending)
+        switch rule.pendingEvents {
+        case .exactly(let count): return String(count)
+        case .moreThan(let cap): return "over \(cap)"
+        case .notCounted: return "not counted"
+        }
     }
 
     static func json(_ status: RetentionStatus) -> String {
         func time(_ timestamp: LedgerTimestamp?) -> String { timestamp.map { JSONText.quote($0.iso8601) } ?? "null" }
         let rules = status.rules.map { rule in
-            "{\"rule\":\(JSONText.quote(rule.rule)),\"before\":\(time(rule.before)),"
-                + "\"pending\":\(rule.pending == RetentionStatus.notCounted ? "null" : String(min(rule.pending, RetentionStatus.pendingCap))),"
-                + "\"pending_is_more\":\(rule.pending != RetentionStatus.notCounted && rule.pending > RetentionStatus.pendingCap),"
+            let (pending, isMore): (String, Bool) =
+                switch rule.pendingEvents {
+                case .exactly(let count): (String(count), false)
+                case .moreThan(let cap): (String(cap), true)
+                case .notCounted: ("null", false)
+                }
+            return "{\"rule\":\(JSONText.quote(rule.rule)),\"before\":\(time(rule.before)),"
+                + "\"pending\":\(pending),\"pending_is_more\":\(isMore),"
                 + "\"last_pass_removed\":\(rule.lastRemoved),\"removed_since_start\":\(rule.removedSinceStart)}"
         }
         return "{\"policy\":\(JSONText.quote(status.policy)),\"rules\":[\(rules.joined(separator: ","))],"

@@ -19,6 +19,19 @@ public struct RetentionStatus: Sendable, Hashable {
         /// Removed since the daemon started.
         public var removedSinceStart: UInt64
 
+        /// What `pending` says, so that no reader compares it with the markers on its own.
+        public enum Pending: Sendable, Hashable {
+            case exactly(UInt64)
+            /// More than this many: the count stopped at the cap.
+            case moreThan(UInt64)
+            case notCounted
+        }
+
+        public var pendingEvents: Pending {
+            if self.pending == RetentionStatus.notCounted { return .notCounted }
+            return self.pending > RetentionStatus.pendingCap ? .moreThan(RetentionStatus.pendingCap) : .exactly(self.pending)
+        }
+
         public init(rule: String, before: LedgerTimestamp?, pending: UInt64, lastRemoved: UInt64, removedSinceStart: UInt64) {
             self.rule = rule
             self.before = before
