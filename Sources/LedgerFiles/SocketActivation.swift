@@ -123,7 +123,10 @@ public enum SocketActivation {
                 getnameinfo($0, length, &host, socklen_t(host.count), &port, socklen_t(port.count), NI_NUMERICHOST | NI_NUMERICSERV)
             }
         }
-        let (hostText, portText) = (String(cString: host), String(cString: port))
+        func text(_ characters: [CChar]) -> String {
+            String(decoding: characters.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
+        let (hostText, portText) = (text(host), text(port))
         return hostText.contains(":") ? "[\(hostText)]:\(portText)" : "\(hostText):\(portText)"
     }
 }
