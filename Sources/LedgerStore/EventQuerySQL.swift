@@ -31,7 +31,7 @@ struct EventQuerySQL {
     /// instead of seeking the id. PostgreSQL's planner keeps statistics and has no `+` for text.
     static let sqliteUnindexed: @Sendable (String) -> String = { "+" + $0 }
 
-    /// - Parameter segments: the condition that names the segments an entity or clip lookup seeks,
+    /// - Parameter segments: the condition that names the segments an entity, job or clip lookup seeks,
     ///   where the backend's indexes of those ids lead with a segment (`SQLiteSegments`); nil where
     ///   they do not.
     init(
@@ -41,7 +41,7 @@ struct EventQuerySQL {
         self.placeholder = placeholder
         self.timestampEncoding = timestampEncoding
         self.uuidCast = uuidCast
-        if let segments, filter.entityType != nil || filter.clipID != nil { self.conditions.append(segments) }
+        if let segments, filter.entityType != nil || filter.jobID != nil || filter.clipID != nil { self.conditions.append(segments) }
         if let eventType = filter.eventType {
             let seeksAnID = filter.jobID != nil || filter.clipID != nil || filter.entityID != nil
             self.add((seeksAnID ? unindexed("event_type") : "event_type") + " = ", .text(eventType))

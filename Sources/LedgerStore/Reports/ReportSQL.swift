@@ -40,7 +40,7 @@ struct ReportSQL {
         var bytewise: String = ""
         /// A column spelled so that the planner cannot choose an index by it (`EventQuerySQL.sqliteUnindexed`).
         var unindexed: @Sendable (String) -> String = { $0 }
-        /// The segments a lookup by entity, clip or video link of a table alias (nil: the
+        /// The segments a lookup by entity, job, clip or video link of a table alias (nil: the
         /// statement's own) seeks: SQLite's (`SQLiteSegments`); nil on PostgreSQL, whose indexes
         /// have none.
         var segments: (@Sendable (_ alias: String?) -> String)?
@@ -140,23 +140,25 @@ struct ReportSQL {
         let (created, started, completed, failed) = (
             Self.quoted(JobLifecycle.created), Self.quoted(JobLifecycle.started), Self.quoted(JobLifecycle.completed), Self.quoted(JobLifecycle.failed)
         )
-        // Each per-job lookup below seeks the job id, never the event type index.
         // The finishing event itself, for the rare tie of a completion and a failure at one instant
-        // (the later id wins) and for its worker when the report groups by worker.
+        // (the later id wins) and for its worker when the report groups by worker. Its type and
+        // timestamp are known, so it is sought by them in the event type index, which carries the
+        // job: a seek on each type, where the job index would be sought in every segment.
         func finishing(_ column: String) -> String {
             """
             (SELECT f.\(column) FROM ledger_events f
-              WHERE f.job_id = j.job_id AND f.timestamp = j.at AND \(self.dialect.unindexed("f.event_type")) IN (\(completed), \(failed))\(self.visible("f"))
+              WHERE f.event_type IN (\(completed), \(failed)) AND f.timestamp = j.at AND f.job_id = j.job_id\(self.visible("f"))
               ORDER BY f.id DESC LIMIT 1)
             """
         }
+        // The other per-job lookups seek the job id, never the event type index.
         // The type of a job's first event of a kind (by timestamp, then id): its first creation's
         // names the job, else its first start's; from the window's start on for a job created in it.
         func firstType(_ eventType: String, _ alias: String) -> String {
             let history = bounds.since.map { " AND (j.created_count = 0 OR \(alias).timestamp >= \($0))" } ?? ""
             return """
                 (SELECT \(jobType(alias)) FROM ledger_events \(alias)
-                  WHERE \(alias).job_id = j.job_id AND \(self.dialect.unindexed("\(alias).event_type")) = \(eventType)\(history)\(self.visible(alias))
+                  WHERE \(self.dialect.seeking(alias, "\(alias).job_id = j.job_id")) AND \(self.dialect.unindexed("\(alias).event_type")) = \(eventType)\(history)\(self.visible(alias))
                   ORDER BY \(alias).timestamp, \(alias).id LIMIT 1)
                 """
         }
@@ -168,13 +170,13 @@ struct ReportSQL {
             earlierJobs = """
                 , earlier_jobs AS (
                     SELECT DISTINCT b.job_id FROM ledger_events b
-                     WHERE \(self.dialect.among("b.job_id", "SELECT job_id FROM grouped WHERE created_count = 0")) AND b.timestamp < \(since)\(self.visible("b"))
+                     WHERE \(self.dialect.seeking("b", self.dialect.among("b.job_id", "SELECT job_id FROM grouped WHERE created_count = 0"))) AND b.timestamp < \(since)\(self.visible("b"))
                 )
                 """
             earlier = "job_id IN (SELECT job_id FROM earlier_jobs)"
             firstStart = """
                 CASE WHEN j.earlier THEN coalesce((SELECT min(s.timestamp) FROM ledger_events s
-                                                    WHERE s.job_id = j.job_id AND s.timestamp < \(since) AND s.timestamp <= j.at
+                                                    WHERE \(self.dialect.seeking("s", "s.job_id = j.job_id")) AND s.timestamp < \(since) AND s.timestamp <= j.at
                                                       AND \(self.dialect.unindexed("s.event_type")) = \(started)\(self.visible("s"))), \(startInWindow))
                      ELSE \(startInWindow) END
                 """
@@ -341,8 +343,9 @@ struct ReportSQL {
         switch request.entityType {
         case "job":
             if let uuid = uuid() {
-                parts.append("job_id = \(uuid)")
-                parts.append(dialect.seeking(nil, dialect.among("clip_id", "SELECT l.clip_id FROM ledger_events l WHERE l.job_id = \(uuid) AND l.clip_id IS NOT NULL")))
+                parts.append(dialect.seeking(nil, "job_id = \(uuid)"))
+                let jobsClips = "SELECT l.clip_id FROM ledger_events l WHERE \(dialect.seeking("l", "l.job_id = \(uuid)")) AND l.clip_id IS NOT NULL"
+                parts.append(dialect.seeking(nil, dialect.among("clip_id", jobsClips)))
             }
         case "clip":
             if let uuid = uuid() { parts.append(dialect.seeking(nil, "clip_id = \(uuid)")) }
@@ -355,8 +358,9 @@ struct ReportSQL {
                  WHERE \(dialect.seeking("l", "l.event_type = \(Self.quoted(JobLifecycle.created))")) AND l.job_id IS NOT NULL
                    AND \(dialect.linkText("l", key)) = \(sql.bind(.text(request.entityID))) AND \(dialect.isString("l", key))
                 """
-            parts.append(dialect.among("job_id", linked))
-            parts.append(dialect.seeking(nil, dialect.among("clip_id", "SELECT k.clip_id FROM ledger_events k WHERE k.clip_id IS NOT NULL AND \(dialect.among("k.job_id", linked))")))
+            parts.append(dialect.seeking(nil, dialect.among("job_id", linked)))
+            let linkedClips = "SELECT k.clip_id FROM ledger_events k WHERE k.clip_id IS NOT NULL AND \(dialect.seeking("k", dialect.among("k.job_id", linked)))"
+            parts.append(dialect.seeking(nil, dialect.among("clip_id", linkedClips)))
         }
         sql.add(condition: "(" + parts.joined(separator: " OR ") + ")")
         if let cursor = request.after { sql.add(after: cursor, order: .oldestFirst) }

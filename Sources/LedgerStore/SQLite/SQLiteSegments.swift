@@ -1,4 +1,4 @@
-/// The segments that lead SQLite's entity, clip and video link indexes (migration 6): an event's
+/// The segments that lead SQLite's entity, job, clip and video link indexes (migrations 6 and 7): an event's
 /// segment is its commit sequence over 2^18, so ingest only ever writes the newest segment's part
 /// of those indexes, and a lookup by one of their ids names the segments to seek.
 enum SQLiteSegments {

@@ -174,7 +174,7 @@ public final class SQLiteStore: EventStore, ReportRunning {
     }
 
     /// The filter's conditions as SQLite plans them well: no index chosen by an event type beside an
-    /// id, and the segments named for a lookup by entity or clip.
+    /// id, and the segments named for a lookup by entity, job or clip.
     static func filterSQL(_ filter: EventFilter) -> EventQuerySQL {
         EventQuerySQL(filter: filter, placeholder: { _ in "?" }, unindexed: EventQuerySQL.sqliteUnindexed, segments: SQLiteSegments.among(nil))
     }

@@ -6,8 +6,8 @@ import Testing
 
 @testable import LedgerStore
 
-/// SQLite's entity, clip and video link indexes lead with the event's segment (its commit sequence
-/// over 2^18, migration 6), so a lookup by one of those ids has to seek every segment that holds
+/// SQLite's entity, job, clip and video link indexes lead with the event's segment (its commit
+/// sequence over 2^18, migrations 6 and 7), so a lookup by one of those ids has to seek every segment that holds
 /// events. A store whose events sit in segments far apart, with empty ones between them, must still
 /// answer every lookup, page and tail with every event once, as a store in one segment would.
 @Suite struct SQLiteSegmentTests {
@@ -65,6 +65,9 @@ import Testing
             #expect(try await store.count(clipEntity) == 2)
         }
         #expect(try await store.count(EventFilter(entityType: "job", entityID: job.lowercaseText)) == 6)
+        let byJob = try await store.query(QueryRequest(filter: EventFilter(jobID: job), order: .oldestFirst, limit: 100))
+        #expect(Self.ids(byJob.events) == Self.ids(all.filter { $0.jobID == job }))
+        #expect(try await store.count(EventFilter(eventType: "clip_created", jobID: job)) == 4)
 
         // A video's timeline reaches its job through the link index and the clips through the job.
         let videoTimeline = try await store.timeline(TimelineRequest(entityType: "video_asset", entityID: video))
@@ -73,6 +76,33 @@ import Testing
         #expect(Self.ids(jobTimeline.events) == Self.ids(all.filter { $0.jobID == job }))
         let clipTimeline = try await store.timeline(TimelineRequest(entityType: "clip", entityID: clips[1].lowercaseText))
         #expect(Self.ids(clipTimeline.events) == Self.ids(all.filter { $0.clipID == clips[1] }))
+    }
+
+    /// The reports look a job up in every segment: its creation and first start before a window,
+    /// its finishing event in it; in each window they answer as the reference over the same events.
+    @Test func theReportsFindAJobsEventsInEverySegment() async throws {
+        let (database, first, second, _, _, _) = try await Self.spreadStore()
+        let store = try await database.open()
+        defer { Task { await store.close() } }
+        let reference = ReportReference(events: first + second)
+        let windows = [
+            ReportWindow(),
+            // From the first story's start (segment 3) on: its creation (segment 2) is before the window.
+            ReportWindow(since: LedgerTimestamp(rawValue: 1_000_002), until: LedgerTimestamp(rawValue: 1_500_000)),
+            ReportWindow(since: LedgerTimestamp(rawValue: 1_000_002)),
+            ReportWindow(since: LedgerTimestamp(rawValue: 2_000_002)),
+        ]
+        for window in windows {
+            let jobs = try await store.jobsReport(JobsReportRequest(window: window))
+            #expect(jobs == reference.jobsReport(JobsReportRequest(window: window)), "\(window)")
+            for grouping in [FailuresReportRequest.Grouping.jobType, .worker] {
+                let request = FailuresReportRequest(window: window, grouping: grouping)
+                #expect(try await store.failuresReport(request) == reference.failuresReport(request), "\(window) \(grouping)")
+            }
+        }
+        let straddling = try await store.jobsReport(JobsReportRequest(window: windows[1]))
+        #expect(straddling.rows.map(\.jobType) == ["clip_extraction"], "the type comes from a creation two segments back: \(straddling)")
+        #expect(straddling.rows.first?.completed == 1)
     }
 
     @Test func pagesAndTailsCrossTheSegmentsOnce() async throws {
@@ -167,13 +197,15 @@ import Testing
         #expect(Self.ids(byClip.events) == [events[3].id])
     }
 
-    /// A lookup by entity, clip or video link seeks its id in each segment, and never reads the table
+    /// A lookup by entity, job, clip or video link seeks its id in each segment, and never reads the table
     /// or a whole index: asked of SQLite itself, with `EXPLAIN QUERY PLAN`.
     @Test func lookupsSeekEachSegment() async throws {
         let database = try await SQLitePlanTests.migrated()
         let filters = [
             EventFilter(entityType: "video_asset", entityID: "v-1"),
             EventFilter(clipID: UUID()),
+            EventFilter(jobID: UUID()),
+            EventFilter(eventType: "job_processing_failed", jobID: UUID()),
             EventFilter(entityType: "clip", entityID: "c-1", since: LedgerTimestamp(rawValue: 1)),
         ]
         for filter in filters {

@@ -1,7 +1,13 @@
 -- Failure rate per job type over the last 7 days: of the jobs that finished
 -- (completed or failed), the share that failed. The job type comes from the
 -- job_created event's event_data. Timestamps are integer microseconds.
-WITH finished AS (
+-- The job index leads with the event's segment (its commit sequence over 2^18),
+-- so each lookup by a job names the segments the store holds; "+event_type"
+-- keeps SQLite from reading every event of the type instead.
+WITH RECURSIVE segments(n) AS (
+    SELECT (SELECT min(seq) FROM ledger_events) >> 18
+    UNION ALL SELECT n + 1 FROM segments WHERE n < (SELECT max(seq) FROM ledger_events) >> 18
+), finished AS (
     SELECT job_id, max(event_type = 'job_processing_failed') AS failed
       FROM ledger_events
      WHERE event_type IN ('job_processing_completed', 'job_processing_failed')
@@ -10,7 +16,7 @@ WITH finished AS (
 )
 SELECT coalesce((SELECT json_extract(c.event_data, '$.job_type')
                    FROM ledger_events c
-                  WHERE c.job_id = finished.job_id AND c.event_type = 'job_created'
+                  WHERE c.segment IN (SELECT n FROM segments) AND c.job_id = finished.job_id AND +c.event_type = 'job_created'
                   LIMIT 1), 'unknown')                                         AS job_type,
        count(*)                                                                AS finished,
        count(*) FILTER (WHERE finished.failed)                                 AS failed,
