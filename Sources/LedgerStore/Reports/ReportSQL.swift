@@ -141,9 +141,9 @@ struct ReportSQL {
             Self.quoted(JobLifecycle.created), Self.quoted(JobLifecycle.started), Self.quoted(JobLifecycle.completed), Self.quoted(JobLifecycle.failed)
         )
         // The finishing event itself, for the rare tie of a completion and a failure at one instant
-        // (the later id wins) and for its worker when the report groups by worker. Its type and
-        // timestamp are known, so it is sought by them in the event type index, which carries the
-        // job: a seek on each type, where the job index would be sought in every segment.
+        // (the later id wins) and for its worker when the report groups by worker. The pass found its
+        // timestamp, so it is sought by that (SQLite seeks the timestamp index) rather than by the
+        // job, whose index would be sought in every segment.
         func finishing(_ column: String) -> String {
             """
             (SELECT f.\(column) FROM ledger_events f
