@@ -14,12 +14,8 @@ struct PostgresLogShare: Sendable {
         defer { self.previousEnd = (end, ended) }
         let grown = end >= start ? end - start : 0
         guard let previous = self.previousEnd, start >= previous.position, previous.at < began else { return grown }
-        let rate = Double(start - previous.position) / Self.seconds(began - previous.at)
-        let others = rate * Self.seconds(ended - began)
+        let rate = Double(start - previous.position) / ((began - previous.at) / .seconds(1))
+        let others = rate * ((ended - began) / .seconds(1))
         return others >= Double(grown) ? 0 : grown - UInt64(others)
-    }
-
-    private static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }
