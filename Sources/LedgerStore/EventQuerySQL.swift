@@ -18,6 +18,31 @@ struct EventQuerySQL {
         case iso8601(cast: String)
     }
 
+    /// The id a lookup seeks, as SQL expressions (bound markers or columns): a backend whose id
+    /// indexes lead with a segment (SQLite) seeks only the segments that may hold it.
+    struct SeekKey {
+        enum Kind: String {
+            /// No one id: every segment.
+            case all
+            case entity, job, clip
+            /// A `job_created` event's `video_id`.
+            case videoLink = "video_link"
+        }
+
+        var kind: Kind
+        var id: String
+        /// The entity's id, beside its type in `id`.
+        var secondID: String?
+
+        init(_ kind: Kind, _ id: String, _ secondID: String? = nil) {
+            self.kind = kind
+            self.id = id
+            self.secondID = secondID
+        }
+
+        static let all = SeekKey(.all, "NULL")
+    }
+
     var conditions: [String] = []
     var values: [Value] = []
     let placeholder: (Int) -> String
@@ -31,17 +56,30 @@ struct EventQuerySQL {
     /// instead of seeking the id. PostgreSQL's planner keeps statistics and has no `+` for text.
     static let sqliteUnindexed: @Sendable (String) -> String = { "+" + $0 }
 
-    /// - Parameter segments: the condition that names the segments an entity, job or clip lookup seeks,
-    ///   where the backend's indexes of those ids lead with a segment (`SQLiteSegments`); nil where
-    ///   they do not.
+    /// - Parameter segments: the condition that names the segments an entity, job or clip lookup of
+    ///   a key seeks, where the backend's indexes of those ids lead with a segment (`SQLiteSegments`);
+    ///   nil where they do not.
     init(
         filter: EventFilter, placeholder: @escaping (Int) -> String, timestampEncoding: TimestampEncoding = .microseconds, uuidCast: String = "",
-        unindexed: (String) -> String = { $0 }, segments: String? = nil
+        unindexed: (String) -> String = { $0 }, segments: ((SeekKey) -> String)? = nil
     ) {
         self.placeholder = placeholder
         self.timestampEncoding = timestampEncoding
         self.uuidCast = uuidCast
-        if let segments, filter.entityType != nil || filter.jobID != nil || filter.clipID != nil { self.conditions.append(segments) }
+        if let segments {
+            // Bound first, as the condition comes first; any one id of the filter will do, as every row it matches has it.
+            let key: SeekKey? =
+                if let type = filter.entityType, let id = filter.entityID {
+                    SeekKey(.entity, self.bind(.text(type)), self.bind(.text(id)))
+                } else if let job = filter.jobID {
+                    SeekKey(.job, self.bind(.text(job.lowercaseText)))
+                } else if let clip = filter.clipID {
+                    SeekKey(.clip, self.bind(.text(clip.lowercaseText)))
+                } else {
+                    filter.entityType == nil ? nil : .all
+                }
+            if let key { self.conditions.append(segments(key)) }
+        }
         if let eventType = filter.eventType {
             let seeksAnID = filter.jobID != nil || filter.clipID != nil || filter.entityID != nil
             self.add((seeksAnID ? unindexed("event_type") : "event_type") + " = ", .text(eventType))

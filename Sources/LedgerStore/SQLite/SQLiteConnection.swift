@@ -41,6 +41,16 @@ final class SQLiteConnection {
         self.close()
     }
 
+    /// Provides `ledger_segments`, which names the segments a lookup seeks (`SQLiteSegments`), from
+    /// these filters, for the life of the connection.
+    func provideSegments(_ filters: SQLiteSegmentFilters) throws(StoreError) {
+        guard let handle = self.handle else { throw StoreError(code: .closed, message: "SQLite connection is closed") }
+        let status = sqlite3_create_function_v2(
+            handle, "ledger_segments", 5, SQLITE_UTF8, Unmanaged.passRetained(filters).toOpaque(), SQLiteSegments.function, nil, nil,
+            { data in data.map { Unmanaged<SQLiteSegmentFilters>.fromOpaque($0).release() } })
+        guard status == SQLITE_OK else { throw self.error(.unavailable, "ledger_segments", status: status) }
+    }
+
     /// Interrupts each query that runs past the budget's timeout.
     func limitQueries(by budget: SQLiteQueryBudget) {
         if let handle = self.handle { budget.install(on: handle) }
@@ -195,6 +205,12 @@ final class SQLiteStatement {
         sqlite3_bind_int64(self.handle, index, integer)
     }
 
+    func bind(_ index: Int32, blob: [UInt8]) {
+        blob.withUnsafeBytes { bytes in
+            _ = sqlite3_bind_blob(self.handle, index, bytes.baseAddress, Int32(bytes.count), Self.transient)
+        }
+    }
+
     func bindNull(_ index: Int32) {
         sqlite3_bind_null(self.handle, index)
     }
@@ -214,6 +230,11 @@ final class SQLiteStatement {
     func text(_ column: Int32) -> String? {
         guard let pointer = sqlite3_column_text(self.handle, column) else { return nil }
         return String(cString: pointer)
+    }
+
+    func blob(_ column: Int32) -> [UInt8] {
+        guard let pointer = sqlite3_column_blob(self.handle, column) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: pointer, count: Int(sqlite3_column_bytes(self.handle, column))))
     }
 
     func integer(_ column: Int32) -> Int64 {

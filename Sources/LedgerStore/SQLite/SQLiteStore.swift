@@ -17,6 +17,10 @@ public final class SQLiteStore: EventStore, ReportRunning {
     private let readers: WorkerPool<SQLiteReaderState>
     private let checkpointer: SQLiteCheckpointer
     private let flusher: SQLiteLogFlusher
+    /// Nil for a store opened with a catalog that stops before the filters (migration 8).
+    private let filterBuilder: SQLiteSegmentFilterBuilder?
+    /// The segments' filters this store holds, which its readers' lookups consult.
+    let segmentFilters: SQLiteSegmentFilters
     /// Held from open to close: one daemon per file. Nil for a store opened as one of several writers.
     private let lock: ExclusiveFileLock?
 
@@ -39,7 +43,8 @@ public final class SQLiteStore: EventStore, ReportRunning {
 
     init(
         path: String, migrations: MigrationCatalog?, checkpoints: SQLiteCheckpointer.Policy, limits: StoreReadLimits = StoreReadLimits(),
-        createsDirectory: Bool = true, exclusive: Bool = true, logger: Logger, sync: @escaping SQLiteLogFlusher.Sync = { fdatasync($0) }
+        createsDirectory: Bool = true, exclusive: Bool = true, logger: Logger, sync: @escaping SQLiteLogFlusher.Sync = { fdatasync($0) },
+        filterBudget: Int = SQLiteSegmentFilters.defaultBudget
     ) async throws(StoreError) {
         self.path = path
         let catalog: MigrationCatalog
@@ -62,6 +67,9 @@ public final class SQLiteStore: EventStore, ReportRunning {
         try Self.restrictFileModes(path, logger: logger)
         let checkpointer = try await SQLiteCheckpointer(path: path, policy: checkpoints, logger: logger)
         self.checkpointer = checkpointer
+        let filters = SQLiteSegmentFilters(budget: filterBudget)
+        self.segmentFilters = filters
+        let (segmentsFinished, finishedSegment) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         do {
             self.writer = try await Worker(name: "ledger-sqlite-writer") { () throws(StoreError) in
                 let connection = try SQLiteConnection(path: path, vfs: SQLiteLogWriteVFS.register())
@@ -74,7 +82,11 @@ public final class SQLiteStore: EventStore, ReportRunning {
                 try connection.execute("PRAGMA cache_size=-16384", as: .unavailable)
                 connection.watchWAL()
                 try SQLiteMigrator(connection: connection).migrate(catalog, logger: logger)
-                return try SQLiteWriterState(connection: connection, checkpointer: checkpointer, files: SQLiteFileWatch(path: path))
+                let state = try SQLiteWriterState(
+                    connection: connection, checkpointer: checkpointer, files: SQLiteFileWatch(path: path), filters: filters,
+                    finishedSegment: finishedSegment)
+                try state.loadFilters()
+                return state
             }
         } catch {
             await checkpointer.shutdown()
@@ -93,11 +105,25 @@ public final class SQLiteStore: EventStore, ReportRunning {
                 let connection = try SQLiteConnection(path: path)
                 try connection.execute("PRAGMA query_only=ON", as: .unavailable)
                 try connection.execute("PRAGMA cache_size=-16384", as: .unavailable)
+                try connection.provideSegments(filters)
                 let budget = limits.queryTimeout.map(SQLiteQueryBudget.init(timeout:))
                 if let budget { connection.limitQueries(by: budget) }
                 return SQLiteReaderState(connection: connection, budget: budget)
             }
         } catch {
+            await self.flusher.shutdown()
+            await self.writer.shutdown()
+            await checkpointer.shutdown()
+            throw error
+        }
+        let writer = self.writer
+        do {
+            let filtered = try await writer.run { (state: SQLiteWriterState) throws(StoreError) in state.hasFilters }
+            self.filterBuilder = !filtered ? nil : try await SQLiteSegmentFilterBuilder(
+                path: path, filters: filters, finished: segmentsFinished, wake: finishedSegment,
+                writer: { change throws(StoreError) in try await writer.run(change) }, logger: logger)
+        } catch {
+            await self.readers.shutdown()
             await self.flusher.shutdown()
             await self.writer.shutdown()
             await checkpointer.shutdown()
@@ -176,7 +202,7 @@ public final class SQLiteStore: EventStore, ReportRunning {
     /// The filter's conditions as SQLite plans them well: no index chosen by an event type beside an
     /// id, and the segments named for a lookup by entity, job or clip.
     static func filterSQL(_ filter: EventFilter) -> EventQuerySQL {
-        EventQuerySQL(filter: filter, placeholder: { _ in "?" }, unindexed: EventQuerySQL.sqliteUnindexed, segments: SQLiteSegments.among(nil))
+        EventQuerySQL(filter: filter, placeholder: { _ in "?" }, unindexed: EventQuerySQL.sqliteUnindexed, segments: { SQLiteSegments.among(nil, $0) })
     }
 
     static let selectColumns = "SELECT \(EventColumns.list()) FROM ledger_events"
@@ -316,7 +342,8 @@ public final class SQLiteStore: EventStore, ReportRunning {
     }
 
     public var counters: [StatsResult.Counter] {
-        self.flusher.counters
+        let held = self.segmentFilters.held
+        return self.flusher.counters + [.init("sqlite_segment_filters", Int64(held.filters)), .init("sqlite_segment_filter_bytes", Int64(held.bytes))]
     }
 
     public func latestSequence() async throws(StoreError) -> Int64 {
@@ -328,7 +355,13 @@ public final class SQLiteStore: EventStore, ReportRunning {
         try self.flusher.checkUsable()
     }
 
+    /// Builds the filter of every finished segment without one, now, as the builder does in the background.
+    func buildSegmentFilters() async throws(StoreError) {
+        try await self.filterBuilder?.buildNow()
+    }
+
     public func close() async {
+        await self.filterBuilder?.shutdown()
         await self.writer.shutdown()
         await self.flusher.shutdown()
         await self.readers.shutdown()
@@ -353,11 +386,21 @@ final class SQLiteWriterState {
     private let checkpointer: SQLiteCheckpointer
     /// The writer's watch on its files.
     let files: SQLiteFileWatch
+    private let filters: SQLiteSegmentFilters
+    /// Whether the schema has the segments' filters (migration 8), known once they are loaded.
+    private(set) var hasFilters = false
+    /// Told when a commit leaves a segment behind, for its filter to be built.
+    private let finishedSegment: AsyncStream<Void>.Continuation
 
-    init(connection: SQLiteConnection, checkpointer: SQLiteCheckpointer, files: SQLiteFileWatch) throws(StoreError) {
+    init(
+        connection: SQLiteConnection, checkpointer: SQLiteCheckpointer, files: SQLiteFileWatch, filters: SQLiteSegmentFilters,
+        finishedSegment: AsyncStream<Void>.Continuation
+    ) throws(StoreError) {
         self.connection = connection
         self.checkpointer = checkpointer
         self.files = files
+        self.filters = filters
+        self.finishedSegment = finishedSegment
         let placeholders = Array(repeating: "?", count: EventColumns.count).joined(separator: ", ")
         self.insertStatement = try connection.prepare(
             "INSERT INTO ledger_events (\(EventColumns.list())) VALUES (\(placeholders)) ON CONFLICT (id) DO NOTHING", as: .writeFailed)
@@ -373,6 +416,12 @@ final class SQLiteWriterState {
         do {
             // Read inside the write lock, so two daemons on one file still number commits in order.
             var next = try self.lastSequence() + 1
+            let first = next
+            // A segment with a filter takes events again only if the newest events were removed by
+            // hand; its filter no longer holds every id in it, so it goes, in this commit.
+            if let newest = self.filters.newestStored, SQLiteSegments.segment(ofSequence: first) <= newest {
+                try self.dropFilters(from: SQLiteSegments.segment(ofSequence: first), through: newest)
+            }
             for event in events {
                 insert.reset()
                 var row = SQLiteRowBinder(statement: insert)
@@ -387,12 +436,98 @@ final class SQLiteWriterState {
             }
             insert.reset()
             try self.connection.execute("COMMIT")
+            if next > first, SQLiteSegments.segment(ofSequence: first - 1) < SQLiteSegments.segment(ofSequence: next - 1), first > 1 {
+                self.finishedSegment.yield()
+            }
         } catch {
             insert.reset()
             try? self.connection.execute("ROLLBACK")
             throw error
         }
         return sequences
+    }
+
+    /// Reads the stored filters into memory, newest first, as many as the budget holds; a filter
+    /// of a segment that still takes events (the newest) was left by a store whose newest events
+    /// were removed, and goes.
+    func loadFilters() throws(StoreError) {
+        let table = try self.connection.prepare(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'ledger_segment_filters'", as: .unavailable)
+        self.hasFilters = try table.step(as: .unavailable) && table.integer(0) == 1
+        table.reset()
+        guard self.hasFilters else { return }
+        let newest = SQLiteSegments.segment(ofSequence: try self.lastSequence())
+        let stale = try self.connection.prepare("SELECT count(*) FROM ledger_segment_filters WHERE segment >= ?", as: .unavailable)
+        stale.bind([.integer(newest)])
+        let staleCount = try stale.step(as: .unavailable) ? stale.integer(0) : 0
+        stale.reset()
+        if staleCount > 0 {
+            try self.connection.execute("BEGIN IMMEDIATE", as: .unavailable)
+            do throws(StoreError) {
+                try self.dropFilters(from: newest, through: Int64.max)
+                try self.connection.execute("COMMIT", as: .unavailable)
+            } catch {
+                try? self.connection.execute("ROLLBACK")
+                throw error
+            }
+        }
+        let statement = try self.connection.prepare("SELECT segment, bits FROM ledger_segment_filters ORDER BY segment DESC", as: .unavailable)
+        defer { statement.reset() }
+        while try statement.step(as: .unavailable) {
+            if let filter = SQLiteSegmentFilter(bytes: statement.blob(1)) {
+                self.filters.add(filter, segment: statement.integer(0))
+            }
+        }
+    }
+
+    /// Removes the filters of the segments from `first` through `last`, in the open transaction.
+    private func dropFilters(from first: Int64, through last: Int64) throws(StoreError) {
+        let statement = try self.connection.prepare("DELETE FROM ledger_segment_filters WHERE segment >= ?", as: .writeFailed)
+        defer { statement.reset() }
+        statement.bind([.integer(first)])
+        _ = try statement.step(as: .writeFailed)
+        self.filters.remove(first...last)
+    }
+
+    /// Stores a segment's filter and takes it into memory, if the segment is still finished and no
+    /// event has landed in it since it was read.
+    func store(_ built: SQLiteSegmentFilterBuilder.Built, in filters: SQLiteSegmentFilters) throws(StoreError) {
+        if let problem = self.files.problem() { throw StoreError(code: .unavailable, message: problem) }
+        self.checkpointer.betweenCommits(on: self.connection)
+        try self.connection.execute("BEGIN IMMEDIATE")
+        do throws(StoreError) {
+            let sequences = SQLiteSegments.sequences(of: built.segment)
+            let newest = try self.connection.prepare(
+                "SELECT (SELECT max(seq) FROM ledger_events), (SELECT coalesce(max(seq), 0) FROM ledger_events WHERE seq BETWEEN ? AND ?)",
+                as: .writeFailed)
+            newest.bind([.integer(sequences.lowerBound), .integer(sequences.upperBound)])
+            let stillFinished =
+                try newest.step(as: .writeFailed) && SQLiteSegments.segment(ofSequence: newest.integer(0)) > built.segment
+                && newest.integer(1) <= built.lastSequence
+            newest.reset()
+            if stillFinished {
+                let insert = try self.connection.prepare(
+                    "INSERT OR REPLACE INTO ledger_segment_filters (segment, ids, last_seq, bits) VALUES (?, ?, ?, ?)", as: .writeFailed)
+                defer { insert.reset() }
+                insert.bind([.integer(built.segment), .integer(Int64(built.keys)), .integer(built.lastSequence)])
+                insert.bind(4, blob: built.filter.bytes)
+                _ = try insert.step(as: .writeFailed)
+            }
+            try self.connection.execute("COMMIT")
+            if stillFinished { filters.add(built.filter, segment: built.segment) }
+        } catch {
+            try? self.connection.execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Removes the filters of segments retention has emptied.
+    func forgetFilters(below segment: Int64, in filters: SQLiteSegmentFilters) throws(StoreError) {
+        let statement = try self.connection.prepare("DELETE FROM ledger_segment_filters WHERE segment < ?", as: .writeFailed)
+        defer { statement.reset() }
+        statement.bind([.integer(segment)])
+        _ = try statement.step(as: .writeFailed)
+        filters.remove(Int64.min...(segment - 1))
     }
 
     /// One slice of a retention pass: the selection's oldest events after `cursor`, found and removed

@@ -10,9 +10,15 @@ import Testing
 /// names a job, clip or entity beside an event type must seek by the id, never read every event of
 /// the type. Asked of SQLite itself, with `EXPLAIN QUERY PLAN` on a migrated store.
 @Suite struct SQLitePlanTests {
-    /// The plan's lines, from the sqlite3 shell (unbound placeholders plan as they would bound).
+    /// The plan's lines, from a connection like a reader's, which provides `ledger_segments`
+    /// (unbound placeholders plan as they would bound).
     static func plan(_ database: TestStore, _ sql: String) async throws -> [String] {
-        try await database.shell("EXPLAIN QUERY PLAN " + sql).split(separator: "\n").map(String.init)
+        let connection = try SQLiteConnection(path: String(database.location.dropFirst("sqlite:".count)))
+        try connection.provideSegments(SQLiteSegmentFilters())
+        let statement = try connection.prepare("EXPLAIN QUERY PLAN " + sql)
+        var lines: [String] = []
+        while try statement.step(as: .queryFailed) { lines.append(statement.text(3) ?? "") }
+        return lines
     }
 
     static func migrated() async throws -> TestStore {
@@ -46,7 +52,7 @@ import Testing
     func theAnalyticsSQLNeverReadsAWholeType(name: String) async throws {
         let database = try await Self.migrated()
         let sql = try String(contentsOf: AnalyticsSQLTests.analytics.appendingPathComponent("sqlite/\(name).sql"), encoding: .utf8)
-        let plan = try await Self.plan(database, sql)
+        let plan = try await database.shell("EXPLAIN QUERY PLAN " + sql).split(separator: "\n")
         #expect(!plan.contains { $0.contains("idx_ledger_events_event_type (event_type=?)") }, "\(plan.joined(separator: "\n"))")
     }
 

@@ -7,9 +7,11 @@ import Testing
 @testable import LedgerStore
 
 /// SQLite's entity, job, clip and video link indexes lead with the event's segment (its commit
-/// sequence over 2^18, migrations 6 and 7), so a lookup by one of those ids has to seek every segment that holds
-/// events. A store whose events sit in segments far apart, with empty ones between them, must still
-/// answer every lookup, page and tail with every event once, as a store in one segment would.
+/// sequence over 2^18, migrations 6 and 7), so a lookup by one of those ids seeks each segment that
+/// may hold it: every segment without a filter, and each whose filter may hold the id (migration 8).
+/// A store whose events sit in segments far apart, with empty ones between them, must still answer
+/// every lookup, page and tail with every event once, as a store in one segment would, with the
+/// filters built and with none held.
 @Suite struct SQLiteSegmentTests {
     static let segment: Int64 = 1 << 18
 
@@ -50,10 +52,36 @@ import Testing
 
     static func ids(_ events: [LedgerEvent]) -> [UUID] { events.map(\.id) }
 
-    @Test func everyLookupFindsEventsInEverySegment() async throws {
+    static func path(_ database: TestStore) -> String {
+        String(database.location.dropFirst("sqlite:".count))
+    }
+
+    /// The store with its finished segments' filters built and held, or with none held (every
+    /// segment sought, as before the filters).
+    static func open(_ database: TestStore, filtered: Bool) async throws -> SQLiteStore {
+        var logger = Logger(label: "test-store")
+        logger.logLevel = .warning
+        let store = try await SQLiteStore(
+            path: Self.path(database), migrations: nil, checkpoints: .init(), logger: logger,
+            filterBudget: filtered ? SQLiteSegmentFilters.defaultBudget : 0)
+        try await store.buildSegmentFilters()
+        #expect(store.segmentFilters.held.filters > 0 || !filtered)
+        return store
+    }
+
+    /// What `ledger_segments` gives a reader's statement for these arguments.
+    static func segmentsSought(_ store: SQLiteStore, _ arguments: String) throws -> String? {
+        let connection = try SQLiteConnection(path: store.path)
+        try connection.provideSegments(store.segmentFilters)
+        let statement = try connection.prepare(
+            "SELECT ledger_segments(\(arguments), (SELECT min(seq) FROM ledger_events), (SELECT max(seq) FROM ledger_events))")
+        return try statement.step(as: .queryFailed) ? statement.text(0) : nil
+    }
+
+    @Test(arguments: [false, true]) func everyLookupFindsEventsInEverySegment(filtered: Bool) async throws {
         let (database, first, second, video, job, clips) = try await Self.spreadStore()
         let all = first + second
-        let store = try await database.open()
+        let store = try await Self.open(database, filtered: filtered)
         defer { Task { await store.close() } }
 
         let entity = try await store.query(QueryRequest(filter: EventFilter(entityType: "video_asset", entityID: video), order: .oldestFirst, limit: 100))
@@ -80,9 +108,9 @@ import Testing
 
     /// The reports look a job up in every segment: its creation and first start before a window,
     /// its finishing event in it; in each window they answer as the reference over the same events.
-    @Test func theReportsFindAJobsEventsInEverySegment() async throws {
+    @Test(arguments: [false, true]) func theReportsFindAJobsEventsInEverySegment(filtered: Bool) async throws {
         let (database, first, second, _, _, _) = try await Self.spreadStore()
-        let store = try await database.open()
+        let store = try await Self.open(database, filtered: filtered)
         defer { Task { await store.close() } }
         let reference = ReportReference(events: first + second)
         let windows = [
@@ -105,10 +133,10 @@ import Testing
         #expect(straddling.rows.first?.completed == 1)
     }
 
-    @Test func pagesAndTailsCrossTheSegmentsOnce() async throws {
+    @Test(arguments: [false, true]) func pagesAndTailsCrossTheSegmentsOnce(filtered: Bool) async throws {
         let (database, first, second, video, _, _) = try await Self.spreadStore()
         let all = first + second
-        let store = try await database.open()
+        let store = try await Self.open(database, filtered: filtered)
         defer { Task { await store.close() } }
 
         var seen: [UUID] = []
@@ -152,9 +180,9 @@ import Testing
 
     /// Once retention has removed the oldest segments' events, lookups seek only from the oldest
     /// segment left, and still find all that remains.
-    @Test func lookupsAfterTheOldestSegmentsAreRemoved() async throws {
+    @Test(arguments: [false, true]) func lookupsAfterTheOldestSegmentsAreRemoved(filtered: Bool) async throws {
         let (database, first, second, video, _, clips) = try await Self.spreadStore()
-        let store = try await database.open()
+        let store = try await Self.open(database, filtered: filtered)
         defer { Task { await store.close() } }
         let rule = try RetentionPolicy(parsing: "INFO=1d").expiringRules[0]
         let selection = ExpirySelection(rule: rule, before: LedgerTimestamp(rawValue: 1_000_004), throughSequence: .max, exemptTypes: [])
@@ -166,6 +194,82 @@ import Testing
         #expect(Self.ids(timeline.events) == Self.ids(remaining))
         let byClip = try await store.query(QueryRequest(filter: EventFilter(clipID: clips[1]), order: .oldestFirst))
         #expect(Self.ids(byClip.events) == Self.ids(remaining.filter { $0.clipID == clips[1] }))
+        // The emptied segments' filters go with their events.
+        try await store.buildSegmentFilters()
+        #expect(store.segmentFilters.storedSegments == [5])
+        #expect(try await database.shell("SELECT group_concat(segment) FROM ledger_segment_filters") == "5")
+    }
+
+    /// Each finished segment gets a filter (the empty one an empty filter; not the newest, which
+    /// still takes events), and a lookup seeks only the segments that hold its id and the newest.
+    @Test func aLookupSeeksOnlyTheSegmentsThatMayHoldItsID() async throws {
+        let (database, _, _, video, job, clips) = try await Self.spreadStore()
+        let store = try await Self.open(database, filtered: true)
+        defer { Task { await store.close() } }
+        #expect(store.segmentFilters.storedSegments == [0, 1, 2, 3, 4, 5])
+        let counters = Dictionary(uniqueKeysWithValues: store.counters.map { ($0.name, $0.value) })
+        #expect(counters["sqlite_segment_filters"] == 6)
+        let oneBlockEach: Int64 = 6 * 64
+        #expect(counters["sqlite_segment_filter_bytes"] == oneBlockEach)
+        #expect(try await database.shell("SELECT group_concat(segment || ':' || ids) FROM ledger_segment_filters") == "0:1,1:0,2:3,3:2,4:3,5:3")
+
+        #expect(try Self.segmentsSought(store, "'job', '\(job.lowercaseText)', NULL") == "[2,3,4,5,6]")
+        #expect(try Self.segmentsSought(store, "'job', '\(UUID().lowercaseText)', NULL") == "[6]")
+        #expect(try Self.segmentsSought(store, "'clip', '\(clips[1].lowercaseText)', NULL") == "[5,6]")
+        #expect(try Self.segmentsSought(store, "'entity', 'video_asset', '\(video)'") == "[0,6]")
+        #expect(try Self.segmentsSought(store, "'entity', 'job', '\(video)'") == "[6]", "the type is part of an entity's key")
+        #expect(try Self.segmentsSought(store, "'video_link', '\(video)', NULL") == "[2,6]")
+        // No id: every segment; an id that is NULL matches no row; a kind without filters: every segment.
+        #expect(try Self.segmentsSought(store, "'all', NULL, NULL") == "[0,1,2,3,4,5,6]")
+        #expect(try Self.segmentsSought(store, "'job', NULL, NULL") == "[]")
+        #expect(try Self.segmentsSought(store, "'entity', 'video_asset', NULL") == "[]")
+        #expect(try Self.segmentsSought(store, "'worker', 'w-1', NULL") == "[0,1,2,3,4,5,6]")
+    }
+
+    /// Filters are stored with the events: a restart holds them again without building, and a
+    /// stored filter that cannot be read is built anew rather than trusted.
+    @Test func filtersOutliveARestartAndABadOneIsBuiltAgain() async throws {
+        let (database, _, _, _, job, _) = try await Self.spreadStore()
+        let first = try await Self.open(database, filtered: true)
+        await first.close()
+        try await database.shell("UPDATE ledger_segment_filters SET bits = x'00' WHERE segment = 3")
+
+        var logger = Logger(label: "test-store")
+        logger.logLevel = .warning
+        let store = try await SQLiteStore(path: Self.path(database), migrations: nil, checkpoints: .init(), logger: logger, filterBudget: 1 << 20)
+        defer { Task { await store.close() } }
+        #expect(store.segmentFilters.held.filters >= 4)
+        try await store.buildSegmentFilters()
+        #expect(store.segmentFilters.held.filters == 6)
+        #expect(try await database.shell("SELECT length(bits) FROM ledger_segment_filters WHERE segment = 3") == "64")
+        #expect(try Self.segmentsSought(store, "'job', '\(job.lowercaseText)', NULL") == "[2,3,4,5,6]")
+    }
+
+    /// A segment with a filter takes events again only when the newest events were removed by hand:
+    /// its filter no longer holds every id in it, so it goes, whether the store is running or opened
+    /// afterwards, and every new event is found.
+    @Test(arguments: [false, true]) func aSegmentThatTakesEventsAgainLosesItsFilter(reopened: Bool) async throws {
+        let (database, _, _, video, _, _) = try await Self.spreadStore()
+        var store = try await Self.open(database, filtered: true)
+        #expect(store.segmentFilters.storedSegments == [0, 1, 2, 3, 4, 5])
+        if reopened { await store.close() }
+        try await database.shell("DELETE FROM ledger_events WHERE segment >= 4")
+        if reopened {
+            store = try await Self.open(database, filtered: true)
+            #expect(store.segmentFilters.storedSegments == [0, 1, 2])
+        }
+        defer { Task { [store] in await store.close() } }
+        let (newJob, newClips) = (UUID(), [UUID(), UUID()])
+        let story = Self.story(video: video, job: newJob, clips: newClips, at: 3_000_000)
+        #expect(try await store.append(story) == story.count)
+        #expect(try await database.shell("SELECT DISTINCT segment FROM ledger_events WHERE job_id = '\(newJob.lowercaseText)'") == "3")
+        #expect(store.segmentFilters.storedSegments == [0, 1, 2])
+        let byJob = try await store.query(QueryRequest(filter: EventFilter(jobID: newJob), order: .oldestFirst))
+        #expect(Self.ids(byJob.events) == Self.ids(story.filter { $0.jobID == newJob }))
+        let byClip = try await store.query(QueryRequest(filter: EventFilter(clipID: newClips[0]), order: .oldestFirst))
+        #expect(Self.ids(byClip.events) == [story[3].id])
+        let timeline = try await store.timeline(TimelineRequest(entityType: "video_asset", entityID: video))
+        #expect(Self.ids(timeline.events).suffix(story.count) == Self.ids(story)[...])
     }
 
     /// A store made before migration 6 keeps every event, its commit number and its dedupe, and
@@ -218,8 +322,18 @@ import Testing
             var sql = EventQuerySQL(filter: EventFilter(), placeholder: { "?\($0)" })
             ReportSQL.addTimeline(TimelineRequest(entityType: type, entityID: id), to: &sql, dialect: .sqlite(visibleThrough: 1_000))
             let plan = try await SQLitePlanTests.plan(database, SQLiteStore.selectColumns + sql.whereClause + EventQuerySQL.orderClause(.oldestFirst) + " LIMIT 1001")
-            #expect(!plan.contains { $0.contains("SCAN") && ($0.contains("ledger_events") || $0.hasSuffix(" e") || $0.contains(" l") || $0.contains(" k")) }, "\(type): \(plan.joined(separator: "\n"))")
+            // A scan of the ids a subquery found (`top_ids`) or of a segment list is fine; of the table, under any alias, not.
+            let tables: Set<Substring> = ["ledger_events", "e", "l", "k", "top_seek", "k_seek"]
+            let scanned = plan.compactMap { line -> Substring? in
+                let words = line.split(separator: " ")
+                return words.first == "SCAN" ? words.dropFirst().first : nil
+            }
+            #expect(tables.isDisjoint(with: scanned), "\(type): \(plan.joined(separator: "\n"))")
             #expect(plan.contains { $0.contains("(segment=?") }, "\(type): \(plan.joined(separator: "\n"))")
+            #expect(!plan.contains { $0.contains("idx_ledger_events_event_type") }, "\(type): \(plan.joined(separator: "\n"))")
+            if type == "video_asset" {
+                #expect(plan.contains { $0.contains("idx_ledger_events_video_link (segment=? AND <expr>=?)") }, "\(plan.joined(separator: "\n"))")
+            }
         }
     }
 }

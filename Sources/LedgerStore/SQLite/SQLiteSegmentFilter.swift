@@ -1,0 +1,155 @@
+/// A Bloom filter of the ids one segment's events name, so that a lookup by id skips the segments
+/// that cannot hold it (migration 8).
+///
+/// Blocked: a key sets `probes` bits within one 512-bit block, so a test reads one cache line.
+/// Ten bits a key gives about one false "may hold" in a hundred: a lookup on a ledger of two hundred
+/// segments seeks the few that hold its id and two or three more. The hash is fixed (FNV-1a, then
+/// SplitMix64's finalizer) because filters are stored: a filter written by one run is read by the next.
+struct SQLiteSegmentFilter: Sendable, Equatable {
+    /// An id as the segment's indexes hold it; the kind keeps equal text of two kinds apart.
+    enum Key: Sendable, Hashable {
+        case entity(type: String, id: String)
+        case job(String)
+        case clip(String)
+        /// A `job_created` event's `video_id`, as the video link index holds it.
+        case videoLink(String)
+
+        /// The kind as the SQL function `ledger_segments` names it.
+        var kind: String {
+            switch self {
+            case .entity: "entity"
+            case .job: "job"
+            case .clip: "clip"
+            case .videoLink: "video_link"
+            }
+        }
+
+        /// The key of a kind named in SQL and its one or two parts; nil for a kind no filter holds.
+        init?(kind: String, _ first: String, _ second: String?) {
+            switch kind {
+            case "entity":
+                guard let second else { return nil }
+                self = .entity(type: first, id: second)
+            case "job": self = .job(first)
+            case "clip": self = .clip(first)
+            case "video_link": self = .videoLink(first)
+            default: return nil
+            }
+        }
+    }
+
+    static let bitsPerKey = 10
+    static let probes = 7
+    static let wordsPerBlock = 8
+
+    /// The blocks, `wordsPerBlock` words each.
+    private(set) var words: [UInt64]
+
+    var blockCount: Int { self.words.count / Self.wordsPerBlock }
+
+    /// Bytes held in memory.
+    var byteCount: Int { self.words.count * 8 }
+
+    init(keys: some Collection<Key>) {
+        let blocks = max(1, (keys.count * Self.bitsPerKey + 511) / 512)
+        self.words = Array(repeating: 0, count: blocks * Self.wordsPerBlock)
+        for key in keys { self.insert(key) }
+    }
+
+    /// A stored filter: its words, little-endian; nil for bytes no filter was written as.
+    init?(bytes: some Collection<UInt8>) {
+        guard !bytes.isEmpty, bytes.count % (Self.wordsPerBlock * 8) == 0 else { return nil }
+        var words: [UInt64] = []
+        words.reserveCapacity(bytes.count / 8)
+        var word: UInt64 = 0
+        for (offset, byte) in bytes.enumerated() {
+            word |= UInt64(byte) << (UInt64(offset % 8) * 8)
+            if offset % 8 == 7 {
+                words.append(word)
+                word = 0
+            }
+        }
+        self.words = words
+    }
+
+    /// The words, little-endian, as the filter is stored.
+    var bytes: [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(self.words.count * 8)
+        for word in self.words {
+            for shift in stride(from: 0, to: 64, by: 8) { bytes.append(UInt8(truncatingIfNeeded: word >> UInt64(shift))) }
+        }
+        return bytes
+    }
+
+    mutating func insert(_ key: Key) {
+        var probe = self.probe(key)
+        for _ in 0..<Self.probes {
+            let (word, bit) = probe.next()
+            self.words[word] |= bit
+        }
+    }
+
+    /// False only when no key like this one was inserted.
+    func mayContain(_ key: Key) -> Bool {
+        var probe = self.probe(key)
+        for _ in 0..<Self.probes {
+            let (word, bit) = probe.next()
+            if self.words[word] & bit == 0 { return false }
+        }
+        return true
+    }
+
+    /// The key's block, and a source of the bits it sets there, nine bits of a second hash each.
+    private struct Probe {
+        let block: Int
+        var bits: UInt64
+
+        mutating func next() -> (word: Int, bit: UInt64) {
+            let bit = Int(self.bits & 511)
+            self.bits >>= 9
+            return (self.block + bit >> 6, 1 << UInt64(bit & 63))
+        }
+    }
+
+    private func probe(_ key: Key) -> Probe {
+        let hash = Self.hash(key)
+        let block = Int(truncatingIfNeeded: hash.multipliedFullWidth(by: UInt64(self.blockCount)).high) * Self.wordsPerBlock
+        return Probe(block: block, bits: Self.mix(hash ^ 0x9E37_79B9_7F4A_7C15))
+    }
+
+    static func hash(_ key: Key) -> UInt64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        func add(_ byte: UInt8) {
+            hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
+        }
+        func add(_ text: String) {
+            for byte in text.utf8 { add(byte) }
+            add(0)
+        }
+        switch key {
+        case .entity(let type, let id):
+            add(UInt8(ascii: "e"))
+            add(type)
+            add(id)
+        case .job(let id):
+            add(UInt8(ascii: "j"))
+            add(id)
+        case .clip(let id):
+            add(UInt8(ascii: "c"))
+            add(id)
+        case .videoLink(let id):
+            add(UInt8(ascii: "v"))
+            add(id)
+        }
+        return Self.mix(hash)
+    }
+
+    /// SplitMix64's finalizer: every bit of the input moves about half the output's.
+    private static func mix(_ value: UInt64) -> UInt64 {
+        var z = value
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

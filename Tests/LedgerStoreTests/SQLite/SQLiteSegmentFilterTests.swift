@@ -1,0 +1,125 @@
+import Foundation
+import Testing
+
+@testable import LedgerStore
+
+@Suite struct SQLiteSegmentFilterTests {
+    static func keys(_ count: Int, seed: UInt64) -> [SQLiteSegmentFilter.Key] {
+        var random = SplitMix64Generator(seed: seed)
+        return (0..<count).map { index in
+            let id = UUID(uuid: random.uuidBytes()).uuidString.lowercased()
+            switch index % 4 {
+            case 0: return .entity(type: "video_asset", id: id)
+            case 1: return .job(id)
+            case 2: return .clip(id)
+            default: return .videoLink(id)
+            }
+        }
+    }
+
+    /// A filter never says no to a key it holds, and says yes to few it does not: about one in a
+    /// hundred at ten bits a key, which is what a lookup's extra seeks come to.
+    @Test(arguments: [1, 37, 20_000])
+    func holdsEveryKeyAndFewOthers(count: Int) {
+        let held = Self.keys(count, seed: 1)
+        let filter = SQLiteSegmentFilter(keys: held)
+        #expect(held.allSatisfy(filter.mayContain))
+        #expect(filter.blockCount == max(1, (count * 10 + 511) / 512))
+        let absent = Self.keys(20_000, seed: 2)
+        let falsePositives = absent.filter(filter.mayContain).count
+        #expect(falsePositives < absent.count * 3 / 100, "\(falsePositives) of \(absent.count) absent keys")
+    }
+
+    /// The same text as an id of another kind is another key: a job id is not a clip id.
+    @Test func aKeysKindIsPartOfIt() {
+        let id = UUID().uuidString.lowercased()
+        let hashes = Set([SQLiteSegmentFilter.Key.job(id), .clip(id), .videoLink(id), .entity(type: "job", id: id)].map(SQLiteSegmentFilter.hash))
+        #expect(hashes.count == 4)
+        #expect(SQLiteSegmentFilter.hash(.entity(type: "ab", id: "c")) != SQLiteSegmentFilter.hash(.entity(type: "a", id: "bc")))
+    }
+
+    /// Stored filters are read by later runs: the bytes and the hash are fixed, and bytes no
+    /// filter was written as are refused rather than read as one.
+    @Test func storedBytesReadBackAsTheSameFilter() throws {
+        let filter = SQLiteSegmentFilter(keys: Self.keys(500, seed: 3))
+        let bytes = filter.bytes
+        #expect(bytes.count == filter.byteCount)
+        #expect(SQLiteSegmentFilter(bytes: bytes) == filter)
+        #expect(SQLiteSegmentFilter(bytes: bytes.dropLast()) == nil)
+        #expect(SQLiteSegmentFilter(bytes: []) == nil)
+        // The hash of a known key, so that a change to it, which would misread every stored filter, fails here.
+        #expect(SQLiteSegmentFilter.hash(.job("00000000-0000-0000-0000-000000000000")) == Self.knownJobHash)
+        let one = SQLiteSegmentFilter(keys: [.job("00000000-0000-0000-0000-000000000000")])
+        #expect(one.bytes.filter { $0 != 0 }.count <= SQLiteSegmentFilter.probes)
+    }
+
+    /// FNV-1a (64-bit) of "j", the id and a zero byte, then SplitMix64's finalizer, worked out apart from this code.
+    static let knownJobHash: UInt64 = 12_858_475_245_101_154_638
+}
+
+/// Random UUID bytes from a fixed seed, so a failure can be rerun.
+struct SplitMix64Generator {
+    var state: UInt64
+
+    init(seed: UInt64) { self.state = seed }
+
+    mutating func next() -> UInt64 {
+        self.state &+= 0x9E37_79B9_7F4A_7C15
+        var z = self.state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    mutating func uuidBytes() -> uuid_t {
+        let (a, b) = (self.next(), self.next())
+        return withUnsafeBytes(of: (a, b)) { $0.load(as: uuid_t.self) }
+    }
+}
+
+@Suite struct SQLiteSegmentFiltersTests {
+    static func filter(_ keys: [SQLiteSegmentFilter.Key]) -> SQLiteSegmentFilter { SQLiteSegmentFilter(keys: keys) }
+
+    /// A lookup seeks each segment whose filter may hold its id and every segment without a filter
+    /// (the newest, one not yet built, one over the budget); with no id, every segment.
+    @Test func aLookupSeeksTheSegmentsThatMayHoldItsIDAndThoseWithoutFilters() {
+        let filters = SQLiteSegmentFilters()
+        filters.add(Self.filter([.job("a")]), segment: 1)
+        filters.add(Self.filter([.job("b")]), segment: 2)
+        filters.add(Self.filter([.job("a"), .clip("c")]), segment: 4)
+        #expect(filters.segments(for: .job("a"), from: 0, through: 5) == [0, 1, 3, 4, 5])
+        #expect(filters.segments(for: .clip("c"), from: 1, through: 4) == [3, 4])
+        #expect(filters.segments(for: .job("z"), from: 1, through: 4) == [3])
+        #expect(filters.segments(for: nil, from: 1, through: 4) == [1, 2, 3, 4])
+        #expect(filters.segments(for: .job("a"), from: 4, through: 3) == [])
+        #expect(filters.storedSegments == [1, 2, 4])
+        #expect(filters.newestStored == 4)
+
+        filters.remove(2...Int64.max)
+        #expect(filters.storedSegments == [1])
+        #expect(filters.newestStored == 1)
+        #expect(filters.segments(for: .job("z"), from: 1, through: 4) == [2, 3, 4])
+    }
+
+    /// Memory holds the newest filters the budget allows; an older one over it is stored but not
+    /// held, and its segment is sought like one without a filter.
+    @Test func theBudgetHoldsTheNewestFilters() {
+        let one = Self.filter([.job("a")])
+        let filters = SQLiteSegmentFilters(budget: one.byteCount * 2)
+        filters.add(one, segment: 5)
+        filters.add(one, segment: 3)
+        filters.add(one, segment: 1)
+        #expect(filters.held.filters == 2)
+        #expect(filters.held.bytes == one.byteCount * 2)
+        #expect(filters.storedSegments == [1, 3, 5])
+        #expect(filters.segments(for: .job("z"), from: 1, through: 5) == [1, 2, 4])
+        // A newer one displaces the oldest held.
+        filters.add(one, segment: 6)
+        #expect(filters.held.filters == 2)
+        #expect(filters.segments(for: .job("z"), from: 1, through: 6) == [1, 2, 3, 4])
+        // Forgetting a held filter gives its bytes back.
+        filters.remove(6...6)
+        #expect(filters.held.filters == 1)
+        #expect(filters.held.bytes == one.byteCount)
+    }
+}
