@@ -93,8 +93,23 @@ month_events() {
 # events (both shapes, the bytes each event cost the store, the query latencies, the size on disk),
 # kept under LABEL.
 measure_growth() {
-    local label=$1 stored=$2 shape name batch window events before_written before_read written read_blocks
+    local label=$1 stored=$2 shape name batch window events before_written before_read written read_blocks finished started built filters_seconds=0
     start_daemon "$store"
+    if [[ $kind == sqlite ]]; then
+        # The bulk load bypasses ledgerd, so its segments have no filters yet: ledgerd builds them in
+        # the background, as after an upgrade, and the runs wait for that, to measure the steady state.
+        finished=$(sqlite3 "${store#sqlite:}" "SELECT coalesce((max(seq) >> 18) - (min(seq) >> 18), 0) FROM ledger_events")
+        started=$(date +%s.%N)
+        while built=$("$rpc" stats --json --socket "$socket" | jq '.sqlite_segment_filters // 0') && ((built < finished)); do
+            if (($(date +%s) - ${started%.*} > 3600)); then
+                log "ledgerd built $built of $finished segment filters in an hour; measuring without the rest"
+                break
+            fi
+            sleep 1
+        done
+        filters_seconds=$(calc "$(date +%s.%N) - $started")
+        log "ledgerd built the filters of $finished segments in $(printf %.1f "$filters_seconds") s"
+    fi
     for shape in "deep 100 16 $BENCH_GROWTH_EVENTS" "batch1 1 64 $((BENCH_GROWTH_EVENTS / 2))"; do
         read -r name batch window events <<<"$shape"
         before_written=$(store_writes "$kind" "$store")
@@ -108,7 +123,7 @@ measure_growth() {
     done
     run "$kind-growth-$label-query" query --socket "$socket" --queries 500
     stop_daemon
-    echo "{\"stored\": $loaded, \"bytes\": $(store_bytes "$kind" "$store")}" >"$out/$kind-growth-$label-size.json"
+    echo "{\"stored\": $loaded, \"bytes\": $(store_bytes "$kind" "$store"), \"filters_seconds\": $filters_seconds}" >"$out/$kind-growth-$label-size.json"
 }
 
 columns="id,timestamp,event_type,entity_type,entity_id,event_data,severity,worker_id,job_id,clip_id,peer_uid,peer_pid"
@@ -502,8 +517,12 @@ for kind in $BENCH_STORES; do
                 r=$(ratio "$eps" "$reference")
                 row "$kind acked ingest $shape at $size stored" "$(printf %.0f "$eps")/s" "fresh $(printf %.0f "$reference")/s" "$r" ">= 0.7" "$(verdict "$r >= 0.7")"
             done
-            p99=$(jq -r ".kinds.recent.p99_us" "$out/$kind-growth-$size-query.json")
-            row "$kind at $size stored: recent p99, bytes/event" "${p99} us" "$(calc "$(field "$kind-growth-$size-size" .bytes) / $(field "$kind-growth-$size-size" .stored)" | xargs printf %.0f) B on disk" "" "" ""
+            # Every list, judged at each size by the 5 ms the queries are held to at ten million events.
+            for q in recent job entity type_since warnings combined; do
+                p99=$(jq -r ".kinds.$q.p99_us" "$out/$kind-growth-$size-query.json")
+                row "$kind at $size stored: $q query p99" "${p99} us" "" "" "< 5000 us" "$(verdict "$p99 < 5000")"
+            done
+            row "$kind at $size stored: bytes/event on disk" "$(calc "$(field "$kind-growth-$size-size" .bytes) / $(field "$kind-growth-$size-size" .stored)" | xargs printf %.0f) B" "" "" "" ""
             row "$kind at $size stored: deep writes, reads/event" "$(printf %.0f "$(field "$kind-growth-$size-deep" .bytes_written_per_event)") B" "$(printf %.2f "$(field "$kind-growth-$size-deep" .blocks_read_per_event)") pages read" "" "" ""
         done
         if have "$kind-growth-month-deep" "$kind-growth-month-batch1"; then
