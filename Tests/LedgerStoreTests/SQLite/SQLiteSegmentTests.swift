@@ -226,6 +226,31 @@ import Testing
         #expect(try Self.segmentsSought(store, "'worker', 'w-1', NULL") == "[0,1,2,3,4,5,6]")
     }
 
+    /// A filter's lookup names one of its ids for the segments to seek, bound before the rest: any
+    /// one will do, as every row it matches has each. A type without an id seeks every segment.
+    @Test func aLookupNamesOneOfItsIDs() {
+        let (job, clip) = (UUID(), UUID())
+        let cases: [(EventFilter, String?, [EventQuerySQL.Value])] = [
+            (EventFilter(entityType: "video_asset", entityID: "v-1"), "'entity', ?, ?", [.text("video_asset"), .text("v-1")]),
+            (EventFilter(entityType: "job", jobID: job), "'job', ?, NULL", [.text(job.lowercaseText), .text("job")]),
+            (EventFilter(entityType: "job"), "'all', NULL, NULL", [.text("job")]),
+            (EventFilter(jobID: job, clipID: clip), "'job', ?, NULL", [.text(job.lowercaseText)]),
+            (EventFilter(clipID: clip, severities: SeveritySet(.error)), "'clip', ?, NULL", [.text(clip.lowercaseText)]),
+            (EventFilter(eventType: "job_created"), nil, []),
+        ]
+        for (filter, arguments, values) in cases {
+            let sql = SQLiteStore.filterSQL(filter)
+            let named = sql.conditions.first { $0.contains("ledger_segments(") }
+            #expect(named == arguments.map { SQLiteSegments.among(nil, Self.key($0)) }, "\(filter)")
+            #expect(Array(sql.values.prefix(values.count)) == values, "\(filter)")
+        }
+    }
+
+    static func key(_ arguments: String) -> EventQuerySQL.SeekKey {
+        let parts = arguments.split(separator: ", ").map(String.init)
+        return EventQuerySQL.SeekKey(EventQuerySQL.SeekKey.Kind(rawValue: String(parts[0].dropFirst().dropLast()))!, parts[1], parts[2] == "NULL" ? nil : parts[2])
+    }
+
     /// Filters are stored with the events: a restart holds them again without building, and a
     /// stored filter that cannot be read is built anew rather than trusted.
     @Test func filtersOutliveARestartAndABadOneIsBuiltAgain() async throws {
