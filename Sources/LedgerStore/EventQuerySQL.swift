@@ -18,29 +18,19 @@ struct EventQuerySQL {
         case iso8601(cast: String)
     }
 
-    /// The id a lookup seeks, as SQL expressions (bound markers or columns): a backend whose id
+    /// The id a lookup seeks, as a SQL expression (a bound marker or a column): a backend whose id
     /// indexes lead with a segment (SQLite) seeks only the segments that may hold it.
     struct SeekKey {
-        enum Kind: String {
-            /// No one id: every segment.
-            case all
-            case entity, job, clip
-            /// A `job_created` event's `video_id`.
-            case videoLink = "video_link"
-        }
+        /// Nil: no one id, every segment.
+        var id: String?
 
-        var kind: Kind
-        var id: String
-        /// The entity's id, beside its type in `id`.
-        var secondID: String?
-
-        init(_ kind: Kind, _ id: String, _ secondID: String? = nil) {
-            self.kind = kind
+        init(_ id: String) {
             self.id = id
-            self.secondID = secondID
         }
 
-        static let all = SeekKey(.all, "NULL")
+        private init() {}
+
+        static let all = SeekKey()
     }
 
     var conditions: [String] = []
@@ -69,12 +59,12 @@ struct EventQuerySQL {
         if let segments {
             // Bound first, as the condition comes first; any one id of the filter will do, as every row it matches has it.
             let key: SeekKey? =
-                if let type = filter.entityType, let id = filter.entityID {
-                    SeekKey(.entity, self.bind(.text(type)), self.bind(.text(id)))
+                if filter.entityType != nil, let id = filter.entityID {
+                    SeekKey(self.bind(.text(id)))
                 } else if let job = filter.jobID {
-                    SeekKey(.job, self.bind(.text(job.lowercaseText)))
+                    SeekKey(self.bind(.text(job.lowercaseText)))
                 } else if let clip = filter.clipID {
-                    SeekKey(.clip, self.bind(.text(clip.lowercaseText)))
+                    SeekKey(self.bind(.text(clip.lowercaseText)))
                 } else {
                     filter.entityType == nil ? nil : .all
                 }

@@ -21,7 +21,8 @@ public final class LedgerMetrics: Sendable {
     /// `stats` values that go up and down; every other one only ever grows.
     static let gauges: Set<String> = [
         "queue_depth", "queue_bytes", "events_in_flight", "backlog", "store_available", "answer_bytes_owed", "tail_subscribers",
-        "sqlite_files_replaced", "sqlite_writes_refused", "sqlite_segment_filters", "sqlite_segment_filter_bytes",
+        "sqlite_files_replaced", "sqlite_writes_refused", "sqlite_segment_filters", "sqlite_segment_filters_held",
+        "sqlite_segment_filter_bytes",
     ]
     /// Shown as one gauge with a `kind` label, the Prometheus way, rather than three.
     static let connectionGauges = ["socket_connections_current": "socket", "tls_connections_current": "tls"]

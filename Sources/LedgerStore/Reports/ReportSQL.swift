@@ -46,7 +46,7 @@ struct ReportSQL {
         var segments: (@Sendable (_ alias: String?, _ key: EventQuerySQL.SeekKey) -> String)?
         /// A lookup of an alias whose column is any id a subquery gives as `candidate`, each sought
         /// in its own segments (`SQLiteSegments.amongEach`); nil where the indexes have no segments.
-        var segmentsOfEach: (@Sendable (_ alias: String?, _ column: String, _ kind: EventQuerySQL.SeekKey.Kind, _ subquery: String) -> String)?
+        var segmentsOfEach: (@Sendable (_ alias: String?, _ column: String, _ subquery: String) -> String)?
         /// The index a lookup of the jobs linked to an entity by this key must use, as a clause
         /// after the table's alias: SQLite plans without statistics, and beside the creation's
         /// event type it read every job ever created by the event type index rather than seek the
@@ -88,10 +88,10 @@ struct ReportSQL {
         }
 
         /// A lookup of `column` of `alias` (nil: the statement's own table) among the ids a subquery
-        /// gives as `candidate`, each id of `kind` sought in the segments that may hold it.
-        func seekingEach(_ alias: String?, _ column: String, _ kind: EventQuerySQL.SeekKey.Kind, _ subquery: String) -> String {
+        /// gives as `candidate`, each id sought in the segments that may hold it.
+        func seekingEach(_ alias: String?, _ column: String, _ subquery: String) -> String {
             guard let segmentsOfEach else { return "(\(self.among((alias.map { "\($0)." } ?? "") + column, subquery)))" }
-            return "(\(segmentsOfEach(alias, column, kind, subquery)))"
+            return "(\(segmentsOfEach(alias, column, subquery)))"
         }
     }
 
@@ -174,7 +174,7 @@ struct ReportSQL {
             let history = bounds.since.map { " AND (j.created_count = 0 OR \(alias).timestamp >= \($0))" } ?? ""
             return """
                 (SELECT \(jobType(alias)) FROM ledger_events \(alias)
-                  WHERE \(self.dialect.seeking(alias, .init(.job, "j.job_id"), "\(alias).job_id = j.job_id")) AND \(self.dialect.unindexed("\(alias).event_type")) = \(eventType)\(history)\(self.visible(alias))
+                  WHERE \(self.dialect.seeking(alias, .init("j.job_id"), "\(alias).job_id = j.job_id")) AND \(self.dialect.unindexed("\(alias).event_type")) = \(eventType)\(history)\(self.visible(alias))
                   ORDER BY \(alias).timestamp, \(alias).id LIMIT 1)
                 """
         }
@@ -186,13 +186,13 @@ struct ReportSQL {
             earlierJobs = """
                 , earlier_jobs AS (
                     SELECT DISTINCT b.job_id FROM ledger_events b
-                     WHERE \(self.dialect.seekingEach("b", "job_id", .job, "SELECT job_id AS candidate FROM grouped WHERE created_count = 0")) AND b.timestamp < \(since)\(self.visible("b"))
+                     WHERE \(self.dialect.seekingEach("b", "job_id", "SELECT job_id AS candidate FROM grouped WHERE created_count = 0")) AND b.timestamp < \(since)\(self.visible("b"))
                 )
                 """
             earlier = "job_id IN (SELECT job_id FROM earlier_jobs)"
             firstStart = """
                 CASE WHEN j.earlier THEN coalesce((SELECT min(s.timestamp) FROM ledger_events s
-                                                    WHERE \(self.dialect.seeking("s", .init(.job, "j.job_id"), "s.job_id = j.job_id")) AND s.timestamp < \(since) AND s.timestamp <= j.at
+                                                    WHERE \(self.dialect.seeking("s", .init("j.job_id"), "s.job_id = j.job_id")) AND s.timestamp < \(since) AND s.timestamp <= j.at
                                                       AND \(self.dialect.unindexed("s.event_type")) = \(started)\(self.visible("s"))), \(startInWindow))
                      ELSE \(startInWindow) END
                 """
@@ -354,18 +354,18 @@ struct ReportSQL {
     /// and visibility apply): the entity's events, and those of the jobs and clips linked to it.
     static func addTimeline(_ request: TimelineRequest, to sql: inout EventQuerySQL, dialect: Dialect) {
         let (type, id) = (sql.bind(.text(request.entityType)), sql.bind(.text(request.entityID)))
-        var parts = [dialect.seeking(nil, .init(.entity, type, id), "entity_type = \(type) AND entity_id = \(id)")]
+        var parts = [dialect.seeking(nil, .init(id), "entity_type = \(type) AND entity_id = \(id)")]
         // Bound only where it is used: PostgreSQL refuses a parameter no statement text names.
         func uuid() -> String? { UUID(uuidString: request.entityID).map { sql.bind(.text($0.lowercaseText)) + dialect.uuidCast } }
         switch request.entityType {
         case "job":
             if let uuid = uuid() {
-                parts.append(dialect.seeking(nil, .init(.job, uuid), "job_id = \(uuid)"))
-                let jobsClips = "SELECT l.clip_id AS candidate FROM ledger_events l WHERE \(dialect.seeking("l", .init(.job, uuid), "l.job_id = \(uuid)")) AND l.clip_id IS NOT NULL"
-                parts.append(dialect.seekingEach(nil, "clip_id", .clip, jobsClips))
+                parts.append(dialect.seeking(nil, .init(uuid), "job_id = \(uuid)"))
+                let jobsClips = "SELECT l.clip_id AS candidate FROM ledger_events l WHERE \(dialect.seeking("l", .init(uuid), "l.job_id = \(uuid)")) AND l.clip_id IS NOT NULL"
+                parts.append(dialect.seekingEach(nil, "clip_id", jobsClips))
             }
         case "clip":
-            if let uuid = uuid() { parts.append(dialect.seeking(nil, .init(.clip, uuid), "clip_id = \(uuid)")) }
+            if let uuid = uuid() { parts.append(dialect.seeking(nil, .init(uuid), "clip_id = \(uuid)")) }
         default:
             // The key is a plain identifier (linkKey checks), written into the SQL so that it is the
             // very expression of the link index (migration 4), which both planners then use. Only
@@ -374,12 +374,12 @@ struct ReportSQL {
             let linkID = sql.bind(.text(request.entityID))
             let linked = """
                 SELECT l.job_id AS candidate FROM ledger_events l\(dialect.linkIndex(key))
-                 WHERE \(dialect.seeking("l", key == "video_id" ? .init(.videoLink, linkID) : .all, "l.event_type = \(Self.quoted(JobLifecycle.created))")) AND l.job_id IS NOT NULL
+                 WHERE \(dialect.seeking("l", key == "video_id" ? .init(linkID) : .all, "l.event_type = \(Self.quoted(JobLifecycle.created))")) AND l.job_id IS NOT NULL
                    AND \(dialect.linkText("l", key)) = \(linkID) AND \(dialect.isString("l", key))
                 """
-            parts.append(dialect.seekingEach(nil, "job_id", .job, linked))
-            let linkedClips = "SELECT k.clip_id AS candidate FROM ledger_events k WHERE k.clip_id IS NOT NULL AND \(dialect.seekingEach("k", "job_id", .job, linked))"
-            parts.append(dialect.seekingEach(nil, "clip_id", .clip, linkedClips))
+            parts.append(dialect.seekingEach(nil, "job_id", linked))
+            let linkedClips = "SELECT k.clip_id AS candidate FROM ledger_events k WHERE k.clip_id IS NOT NULL AND \(dialect.seekingEach("k", "job_id", linked))"
+            parts.append(dialect.seekingEach(nil, "clip_id", linkedClips))
         }
         sql.add(condition: "(" + parts.joined(separator: " OR ") + ")")
         if let cursor = request.after { sql.add(after: cursor, order: .oldestFirst) }

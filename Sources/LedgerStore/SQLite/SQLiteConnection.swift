@@ -46,7 +46,7 @@ final class SQLiteConnection {
     func provideSegments(_ filters: SQLiteSegmentFilters) throws(StoreError) {
         guard let handle = self.handle else { throw StoreError(code: .closed, message: "SQLite connection is closed") }
         let status = sqlite3_create_function_v2(
-            handle, "ledger_segments", 5, SQLITE_UTF8, Unmanaged.passRetained(filters).toOpaque(), SQLiteSegments.function, nil, nil,
+            handle, "ledger_segments", 3, SQLITE_UTF8, Unmanaged.passRetained(filters).toOpaque(), SQLiteSegments.function, nil, nil,
             { data in data.map { Unmanaged<SQLiteSegmentFilters>.fromOpaque($0).release() } })
         guard status == SQLITE_OK else { throw self.error(.unavailable, "ledger_segments", status: status) }
     }

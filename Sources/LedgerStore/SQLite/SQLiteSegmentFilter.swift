@@ -1,43 +1,15 @@
 /// A Bloom filter of the ids one segment's events name, so that a lookup by id skips the segments
 /// that cannot hold it (migration 8).
 ///
+/// An id is one key whatever it names: a job's id is its events' job and the entity of some of
+/// them, a video's id an entity and the link of its jobs. An id of another role with the same text
+/// costs a seek, never a missed event, and a segment's filter holds each of its ids once.
+///
 /// Blocked: a key sets `probes` bits within one 512-bit block, so a test reads one cache line.
 /// Ten bits a key gives about one false "may hold" in a hundred: a lookup on a ledger of two hundred
 /// segments seeks the few that hold its id and two or three more. The hash is fixed (FNV-1a, then
 /// SplitMix64's finalizer) because filters are stored: a filter written by one run is read by the next.
 struct SQLiteSegmentFilter: Sendable, Equatable {
-    /// An id as the segment's indexes hold it; the kind keeps equal text of two kinds apart.
-    enum Key: Sendable, Hashable {
-        case entity(type: String, id: String)
-        case job(String)
-        case clip(String)
-        /// A `job_created` event's `video_id`, as the video link index holds it.
-        case videoLink(String)
-
-        /// The kind as the SQL function `ledger_segments` names it.
-        var kind: String {
-            switch self {
-            case .entity: "entity"
-            case .job: "job"
-            case .clip: "clip"
-            case .videoLink: "video_link"
-            }
-        }
-
-        /// The key of a kind named in SQL and its one or two parts; nil for a kind no filter holds.
-        init?(kind: String, _ first: String, _ second: String?) {
-            switch kind {
-            case "entity":
-                guard let second else { return nil }
-                self = .entity(type: first, id: second)
-            case "job": self = .job(first)
-            case "clip": self = .clip(first)
-            case "video_link": self = .videoLink(first)
-            default: return nil
-            }
-        }
-    }
-
     static let bitsPerKey = 10
     static let probes = 7
     static let wordsPerBlock = 8
@@ -50,7 +22,7 @@ struct SQLiteSegmentFilter: Sendable, Equatable {
     /// Bytes held in memory.
     var byteCount: Int { self.words.count * 8 }
 
-    init(keys: some Collection<Key>) {
+    init(keys: some Collection<String>) {
         let blocks = max(1, (keys.count * Self.bitsPerKey + 511) / 512)
         self.words = Array(repeating: 0, count: blocks * Self.wordsPerBlock)
         for key in keys { self.insert(key) }
@@ -82,7 +54,7 @@ struct SQLiteSegmentFilter: Sendable, Equatable {
         return bytes
     }
 
-    mutating func insert(_ key: Key) {
+    mutating func insert(_ key: String) {
         var probe = self.probe(key)
         for _ in 0..<Self.probes {
             let (word, bit) = probe.next()
@@ -91,7 +63,7 @@ struct SQLiteSegmentFilter: Sendable, Equatable {
     }
 
     /// False only when no key like this one was inserted.
-    func mayContain(_ key: Key) -> Bool {
+    func mayContain(_ key: String) -> Bool {
         var probe = self.probe(key)
         for _ in 0..<Self.probes {
             let (word, bit) = probe.next()
@@ -112,36 +84,16 @@ struct SQLiteSegmentFilter: Sendable, Equatable {
         }
     }
 
-    private func probe(_ key: Key) -> Probe {
+    private func probe(_ key: String) -> Probe {
         let hash = Self.hash(key)
         let block = Int(truncatingIfNeeded: hash.multipliedFullWidth(by: UInt64(self.blockCount)).high) * Self.wordsPerBlock
         return Probe(block: block, bits: Self.mix(hash ^ 0x9E37_79B9_7F4A_7C15))
     }
 
-    static func hash(_ key: Key) -> UInt64 {
+    /// FNV-1a (64-bit) of the id's UTF-8 bytes, then SplitMix64's finalizer.
+    static func hash(_ key: String) -> UInt64 {
         var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        func add(_ byte: UInt8) {
-            hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
-        }
-        func add(_ text: String) {
-            for byte in text.utf8 { add(byte) }
-            add(0)
-        }
-        switch key {
-        case .entity(let type, let id):
-            add(UInt8(ascii: "e"))
-            add(type)
-            add(id)
-        case .job(let id):
-            add(UInt8(ascii: "j"))
-            add(id)
-        case .clip(let id):
-            add(UInt8(ascii: "c"))
-            add(id)
-        case .videoLink(let id):
-            add(UInt8(ascii: "v"))
-            add(id)
-        }
+        for byte in key.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
         return Self.mix(hash)
     }
 

@@ -99,26 +99,22 @@ final class SQLiteSegmentFilterBuilder: Sendable {
         last.bind([.integer(sequences.lowerBound), .integer(sequences.upperBound)])
         let lastSequence = try last.step(as: .queryFailed) ? last.integer(0) : 0
         last.reset()
-        var keys: [SQLiteSegmentFilter.Key] = []
-        func read(_ sql: String, _ key: (SQLiteStatement) -> SQLiteSegmentFilter.Key?) throws(StoreError) {
+        var ids = Set<String>()
+        func read(_ sql: String, column: Int32 = 0) throws(StoreError) {
             let statement = try connection.prepare(sql)
             defer { statement.reset() }
             statement.bind([.integer(segment)])
             while try statement.step(as: .queryFailed) {
-                if let key = key(statement) { keys.append(key) }
+                if let id = statement.text(column) { ids.insert(id) }
             }
         }
-        try read("SELECT DISTINCT entity_type, entity_id FROM ledger_events WHERE segment = ?") { row in
-            guard let type = row.text(0), let id = row.text(1) else { return nil }
-            return .entity(type: type, id: id)
-        }
-        try read("SELECT DISTINCT job_id FROM ledger_events WHERE segment = ? AND job_id IS NOT NULL") { $0.text(0).map { .job($0) } }
-        try read("SELECT DISTINCT clip_id FROM ledger_events WHERE segment = ? AND clip_id IS NOT NULL") { $0.text(0).map { .clip($0) } }
-        // The link index's own expression and condition (migration 6), so that the index alone is read.
-        try read(
-            "SELECT DISTINCT json_extract(event_data, '$.video_id') FROM ledger_events WHERE segment = ? AND event_type = 'job_created'"
-        ) { $0.text(0).map { .videoLink($0) } }
-        return Built(segment: segment, filter: SQLiteSegmentFilter(keys: keys), keys: keys.count, lastSequence: lastSequence)
+        // Each index's own leading columns (and the link index's expression and condition, migration 6),
+        // so that the index alone is read, in order.
+        try read("SELECT DISTINCT entity_type, entity_id FROM ledger_events WHERE segment = ?", column: 1)
+        try read("SELECT DISTINCT job_id FROM ledger_events WHERE segment = ? AND job_id IS NOT NULL")
+        try read("SELECT DISTINCT clip_id FROM ledger_events WHERE segment = ? AND clip_id IS NOT NULL")
+        try read("SELECT DISTINCT json_extract(event_data, '$.video_id') FROM ledger_events WHERE segment = ? AND event_type = 'job_created'")
+        return Built(segment: segment, filter: SQLiteSegmentFilter(keys: ids), keys: ids.count, lastSequence: lastSequence)
     }
 
     /// Runs a pass now, beside any the builder runs itself.

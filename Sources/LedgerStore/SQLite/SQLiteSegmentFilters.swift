@@ -1,3 +1,4 @@
+import LedgerProtocol
 import Synchronization
 
 /// The segment filters a store holds in memory, shared by its writer, its readers and the builder,
@@ -28,7 +29,7 @@ final class SQLiteSegmentFilters: Sendable {
 
     /// The segments from `first` to `last` a lookup of `key` seeks: each without a held filter, and
     /// each whose filter may hold the key. Every one of them for a nil key.
-    func segments(for key: SQLiteSegmentFilter.Key?, from first: Int64, through last: Int64) -> [Int64] {
+    func segments(for key: String?, from first: Int64, through last: Int64) -> [Int64] {
         guard first <= last else { return [] }
         guard let key else { return Array(first...last) }
         return self.state.withLock { state in
@@ -82,5 +83,15 @@ final class SQLiteSegmentFilters: Sendable {
     /// Filters held and the bytes they take.
     var held: (filters: Int, bytes: Int) {
         self.state.withLock { ($0.held.count, $0.heldBytes) }
+    }
+
+    /// As stats show them: segments with a stored filter, those held in memory, and their bytes.
+    var counters: [StatsResult.Counter] {
+        self.state.withLock { state in
+            [
+                .init("sqlite_segment_filters", Int64(state.stored.count)), .init("sqlite_segment_filters_held", Int64(state.held.count)),
+                .init("sqlite_segment_filter_bytes", Int64(state.heldBytes)),
+            ]
+        }
     }
 }

@@ -342,8 +342,7 @@ public final class SQLiteStore: EventStore, ReportRunning {
     }
 
     public var counters: [StatsResult.Counter] {
-        let held = self.segmentFilters.held
-        return self.flusher.counters + [.init("sqlite_segment_filters", Int64(held.filters)), .init("sqlite_segment_filter_bytes", Int64(held.bytes))]
+        self.flusher.counters + self.segmentFilters.counters
     }
 
     public func latestSequence() async throws(StoreError) -> Int64 {

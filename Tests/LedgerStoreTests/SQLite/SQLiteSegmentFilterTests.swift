@@ -4,17 +4,9 @@ import Testing
 @testable import LedgerStore
 
 @Suite struct SQLiteSegmentFilterTests {
-    static func keys(_ count: Int, seed: UInt64) -> [SQLiteSegmentFilter.Key] {
+    static func keys(_ count: Int, seed: UInt64) -> [String] {
         var random = SplitMix64Generator(seed: seed)
-        return (0..<count).map { index in
-            let id = UUID(uuid: random.uuidBytes()).uuidString.lowercased()
-            switch index % 4 {
-            case 0: return .entity(type: "video_asset", id: id)
-            case 1: return .job(id)
-            case 2: return .clip(id)
-            default: return .videoLink(id)
-            }
-        }
+        return (0..<count).map { _ in UUID(uuid: random.uuidBytes()).uuidString.lowercased() }
     }
 
     /// A filter never says no to a key it holds, and says yes to few it does not: about one in a
@@ -30,14 +22,6 @@ import Testing
         #expect(falsePositives < absent.count * 3 / 100, "\(falsePositives) of \(absent.count) absent keys")
     }
 
-    /// The same text as an id of another kind is another key: a job id is not a clip id.
-    @Test func aKeysKindIsPartOfIt() {
-        let id = UUID().uuidString.lowercased()
-        let hashes = Set([SQLiteSegmentFilter.Key.job(id), .clip(id), .videoLink(id), .entity(type: "job", id: id)].map(SQLiteSegmentFilter.hash))
-        #expect(hashes.count == 4)
-        #expect(SQLiteSegmentFilter.hash(.entity(type: "ab", id: "c")) != SQLiteSegmentFilter.hash(.entity(type: "a", id: "bc")))
-    }
-
     /// Stored filters are read by later runs: the bytes and the hash are fixed, and bytes no
     /// filter was written as are refused rather than read as one.
     @Test func storedBytesReadBackAsTheSameFilter() throws {
@@ -48,13 +32,13 @@ import Testing
         #expect(SQLiteSegmentFilter(bytes: bytes.dropLast()) == nil)
         #expect(SQLiteSegmentFilter(bytes: []) == nil)
         // The hash of a known key, so that a change to it, which would misread every stored filter, fails here.
-        #expect(SQLiteSegmentFilter.hash(.job("00000000-0000-0000-0000-000000000000")) == Self.knownJobHash)
-        let one = SQLiteSegmentFilter(keys: [.job("00000000-0000-0000-0000-000000000000")])
+        #expect(SQLiteSegmentFilter.hash("00000000-0000-0000-0000-000000000000") == Self.knownHash)
+        let one = SQLiteSegmentFilter(keys: ["00000000-0000-0000-0000-000000000000"])
         #expect(one.bytes.filter { $0 != 0 }.count <= SQLiteSegmentFilter.probes)
     }
 
-    /// FNV-1a (64-bit) of "j", the id and a zero byte, then SplitMix64's finalizer, worked out apart from this code.
-    static let knownJobHash: UInt64 = 12_858_475_245_101_154_638
+    /// FNV-1a (64-bit) of the id's bytes, then SplitMix64's finalizer, worked out apart from this code.
+    static let knownHash: UInt64 = 2_619_553_144_103_502_472
 }
 
 /// Random UUID bytes from a fixed seed, so a failure can be rerun.
@@ -78,33 +62,33 @@ struct SplitMix64Generator {
 }
 
 @Suite struct SQLiteSegmentFiltersTests {
-    static func filter(_ keys: [SQLiteSegmentFilter.Key]) -> SQLiteSegmentFilter { SQLiteSegmentFilter(keys: keys) }
+    static func filter(_ keys: [String]) -> SQLiteSegmentFilter { SQLiteSegmentFilter(keys: keys) }
 
     /// A lookup seeks each segment whose filter may hold its id and every segment without a filter
     /// (the newest, one not yet built, one over the budget); with no id, every segment.
     @Test func aLookupSeeksTheSegmentsThatMayHoldItsIDAndThoseWithoutFilters() {
         let filters = SQLiteSegmentFilters()
-        filters.add(Self.filter([.job("a")]), segment: 1)
-        filters.add(Self.filter([.job("b")]), segment: 2)
-        filters.add(Self.filter([.job("a"), .clip("c")]), segment: 4)
-        #expect(filters.segments(for: .job("a"), from: 0, through: 5) == [0, 1, 3, 4, 5])
-        #expect(filters.segments(for: .clip("c"), from: 1, through: 4) == [3, 4])
-        #expect(filters.segments(for: .job("z"), from: 1, through: 4) == [3])
+        filters.add(Self.filter(["a"]), segment: 1)
+        filters.add(Self.filter(["b"]), segment: 2)
+        filters.add(Self.filter(["a", "c"]), segment: 4)
+        #expect(filters.segments(for: "a", from: 0, through: 5) == [0, 1, 3, 4, 5])
+        #expect(filters.segments(for: "c", from: 1, through: 4) == [3, 4])
+        #expect(filters.segments(for: "z", from: 1, through: 4) == [3])
         #expect(filters.segments(for: nil, from: 1, through: 4) == [1, 2, 3, 4])
-        #expect(filters.segments(for: .job("a"), from: 4, through: 3) == [])
+        #expect(filters.segments(for: "a", from: 4, through: 3) == [])
         #expect(filters.storedSegments == [1, 2, 4])
         #expect(filters.newestStored == 4)
 
         filters.remove(2...Int64.max)
         #expect(filters.storedSegments == [1])
         #expect(filters.newestStored == 1)
-        #expect(filters.segments(for: .job("z"), from: 1, through: 4) == [2, 3, 4])
+        #expect(filters.segments(for: "z", from: 1, through: 4) == [2, 3, 4])
     }
 
     /// Memory holds the newest filters the budget allows; an older one over it is stored but not
     /// held, and its segment is sought like one without a filter.
     @Test func theBudgetHoldsTheNewestFilters() {
-        let one = Self.filter([.job("a")])
+        let one = Self.filter(["a"])
         let filters = SQLiteSegmentFilters(budget: one.byteCount * 2)
         filters.add(one, segment: 5)
         filters.add(one, segment: 3)
@@ -112,11 +96,11 @@ struct SplitMix64Generator {
         #expect(filters.held.filters == 2)
         #expect(filters.held.bytes == one.byteCount * 2)
         #expect(filters.storedSegments == [1, 3, 5])
-        #expect(filters.segments(for: .job("z"), from: 1, through: 5) == [1, 2, 4])
+        #expect(filters.segments(for: "z", from: 1, through: 5) == [1, 2, 4])
         // A newer one displaces the oldest held.
         filters.add(one, segment: 6)
         #expect(filters.held.filters == 2)
-        #expect(filters.segments(for: .job("z"), from: 1, through: 6) == [1, 2, 3, 4])
+        #expect(filters.segments(for: "z", from: 1, through: 6) == [1, 2, 3, 4])
         // Forgetting a held filter gives its bytes back.
         filters.remove(6...6)
         #expect(filters.held.filters == 1)

@@ -69,12 +69,12 @@ import Testing
         return store
     }
 
-    /// What `ledger_segments` gives a reader's statement for these arguments.
-    static func segmentsSought(_ store: SQLiteStore, _ arguments: String) throws -> String? {
+    /// What `ledger_segments` gives a reader's statement for an id (SQL: a literal or NULL).
+    static func segmentsSought(_ store: SQLiteStore, _ id: String) throws -> String? {
         let connection = try SQLiteConnection(path: store.path)
         try connection.provideSegments(store.segmentFilters)
         let statement = try connection.prepare(
-            "SELECT ledger_segments(\(arguments), (SELECT min(seq) FROM ledger_events), (SELECT max(seq) FROM ledger_events))")
+            "SELECT ledger_segments(\(id), (SELECT min(seq) FROM ledger_events), (SELECT max(seq) FROM ledger_events))")
         return try statement.step(as: .queryFailed) ? statement.text(0) : nil
     }
 
@@ -209,46 +209,42 @@ import Testing
         #expect(store.segmentFilters.storedSegments == [0, 1, 2, 3, 4, 5])
         let counters = Dictionary(uniqueKeysWithValues: store.counters.map { ($0.name, $0.value) })
         #expect(counters["sqlite_segment_filters"] == 6)
+        #expect(counters["sqlite_segment_filters_held"] == 6)
         let oneBlockEach: Int64 = 6 * 64
         #expect(counters["sqlite_segment_filter_bytes"] == oneBlockEach)
-        #expect(try await database.shell("SELECT group_concat(segment || ':' || ids) FROM ledger_segment_filters") == "0:1,1:0,2:3,3:2,4:3,5:3")
+        // Each id once: the video; the job and the video its creation links; the job; the job and a clip, twice.
+        #expect(try await database.shell("SELECT group_concat(segment || ':' || ids) FROM ledger_segment_filters") == "0:1,1:0,2:2,3:1,4:2,5:2")
 
-        #expect(try Self.segmentsSought(store, "'job', '\(job.lowercaseText)', NULL") == "[2,3,4,5,6]")
-        #expect(try Self.segmentsSought(store, "'job', '\(UUID().lowercaseText)', NULL") == "[6]")
-        #expect(try Self.segmentsSought(store, "'clip', '\(clips[1].lowercaseText)', NULL") == "[5,6]")
-        #expect(try Self.segmentsSought(store, "'entity', 'video_asset', '\(video)'") == "[0,6]")
-        #expect(try Self.segmentsSought(store, "'entity', 'job', '\(video)'") == "[6]", "the type is part of an entity's key")
-        #expect(try Self.segmentsSought(store, "'video_link', '\(video)', NULL") == "[2,6]")
-        // No id: every segment; an id that is NULL matches no row; a kind without filters: every segment.
-        #expect(try Self.segmentsSought(store, "'all', NULL, NULL") == "[0,1,2,3,4,5,6]")
-        #expect(try Self.segmentsSought(store, "'job', NULL, NULL") == "[]")
-        #expect(try Self.segmentsSought(store, "'entity', 'video_asset', NULL") == "[]")
-        #expect(try Self.segmentsSought(store, "'worker', 'w-1', NULL") == "[0,1,2,3,4,5,6]")
+        #expect(try Self.segmentsSought(store, "'\(job.lowercaseText)'") == "[2,3,4,5,6]")
+        #expect(try Self.segmentsSought(store, "'\(UUID().lowercaseText)'") == "[6]")
+        #expect(try Self.segmentsSought(store, "'\(clips[1].lowercaseText)'") == "[5,6]")
+        #expect(try Self.segmentsSought(store, "'\(video)'") == "[0,2,6]", "the video's upload, and its job's creation by the link")
+        // An id that is NULL matches no row; with no events there is no segment.
+        #expect(try Self.segmentsSought(store, "NULL") == "[]")
+        let statement = try SQLiteConnection(path: store.path)
+        try statement.provideSegments(store.segmentFilters)
+        let empty = try statement.prepare("SELECT ledger_segments('x', NULL, NULL)")
+        #expect(try empty.step(as: .queryFailed) && empty.text(0) == "[]")
     }
 
     /// A filter's lookup names one of its ids for the segments to seek, bound before the rest: any
     /// one will do, as every row it matches has each. A type without an id seeks every segment.
     @Test func aLookupNamesOneOfItsIDs() {
         let (job, clip) = (UUID(), UUID())
-        let cases: [(EventFilter, String?, [EventQuerySQL.Value])] = [
-            (EventFilter(entityType: "video_asset", entityID: "v-1"), "'entity', ?, ?", [.text("video_asset"), .text("v-1")]),
-            (EventFilter(entityType: "job", jobID: job), "'job', ?, NULL", [.text(job.lowercaseText), .text("job")]),
-            (EventFilter(entityType: "job"), "'all', NULL, NULL", [.text("job")]),
-            (EventFilter(jobID: job, clipID: clip), "'job', ?, NULL", [.text(job.lowercaseText)]),
-            (EventFilter(clipID: clip, severities: SeveritySet(.error)), "'clip', ?, NULL", [.text(clip.lowercaseText)]),
+        let cases: [(EventFilter, EventQuerySQL.SeekKey?, [EventQuerySQL.Value])] = [
+            (EventFilter(entityType: "video_asset", entityID: "v-1"), .init("?"), [.text("v-1"), .text("video_asset"), .text("v-1")]),
+            (EventFilter(entityType: "job", jobID: job), .init("?"), [.text(job.lowercaseText), .text("job")]),
+            (EventFilter(entityType: "job"), .all, [.text("job")]),
+            (EventFilter(jobID: job, clipID: clip), .init("?"), [.text(job.lowercaseText)]),
+            (EventFilter(clipID: clip, severities: SeveritySet(.error)), .init("?"), [.text(clip.lowercaseText)]),
             (EventFilter(eventType: "job_created"), nil, []),
         ]
-        for (filter, arguments, values) in cases {
+        for (filter, key, values) in cases {
             let sql = SQLiteStore.filterSQL(filter)
-            let named = sql.conditions.first { $0.contains("ledger_segments(") }
-            #expect(named == arguments.map { SQLiteSegments.among(nil, Self.key($0)) }, "\(filter)")
+            let named = sql.conditions.first { $0.contains("segment IN") }
+            #expect(named == key.map { SQLiteSegments.among(nil, $0) }, "\(filter)")
             #expect(Array(sql.values.prefix(values.count)) == values, "\(filter)")
         }
-    }
-
-    static func key(_ arguments: String) -> EventQuerySQL.SeekKey {
-        let parts = arguments.split(separator: ", ").map(String.init)
-        return EventQuerySQL.SeekKey(EventQuerySQL.SeekKey.Kind(rawValue: String(parts[0].dropFirst().dropLast()))!, parts[1], parts[2] == "NULL" ? nil : parts[2])
     }
 
     /// Filters are stored with the events: a restart holds them again without building, and a
@@ -267,7 +263,7 @@ import Testing
         try await store.buildSegmentFilters()
         #expect(store.segmentFilters.held.filters == 6)
         #expect(try await database.shell("SELECT length(bits) FROM ledger_segment_filters WHERE segment = 3") == "64")
-        #expect(try Self.segmentsSought(store, "'job', '\(job.lowercaseText)', NULL") == "[2,3,4,5,6]")
+        #expect(try Self.segmentsSought(store, "'\(job.lowercaseText)'") == "[2,3,4,5,6]")
     }
 
     /// A segment with a filter takes events again only when the newest events were removed by hand:
