@@ -23,9 +23,15 @@ struct SQLiteSegmentFilter: Sendable, Equatable {
     var byteCount: Int { self.words.count * 8 }
 
     init(keys: some Collection<String>) {
-        let blocks = max(1, (keys.count * Self.bitsPerKey + 511) / 512)
+        self.init(hashes: Set(keys.map(Self.hash)))
+    }
+
+    /// A filter of the ids with these hashes (`hash`), each once: what a segment's reader keeps of
+    /// its ids, eight bytes each however long an id is.
+    init(hashes: Set<UInt64>) {
+        let blocks = max(1, (hashes.count * Self.bitsPerKey + 511) / 512)
         self.words = Array(repeating: 0, count: blocks * Self.wordsPerBlock)
-        for key in keys { self.insert(key) }
+        for hash in hashes { self.insert(hash: hash) }
     }
 
     /// A stored filter: its words, little-endian; nil for bytes no filter was written as.
@@ -54,8 +60,8 @@ struct SQLiteSegmentFilter: Sendable, Equatable {
         return bytes
     }
 
-    mutating func insert(_ key: String) {
-        var probe = self.probe(key)
+    private mutating func insert(hash: UInt64) {
+        var probe = self.probe(hash: hash)
         for _ in 0..<Self.probes {
             let (word, bit) = probe.next()
             self.words[word] |= bit
@@ -64,7 +70,7 @@ struct SQLiteSegmentFilter: Sendable, Equatable {
 
     /// False only when no key like this one was inserted.
     func mayContain(_ key: String) -> Bool {
-        var probe = self.probe(key)
+        var probe = self.probe(hash: Self.hash(key))
         for _ in 0..<Self.probes {
             let (word, bit) = probe.next()
             if self.words[word] & bit == 0 { return false }
@@ -84,8 +90,7 @@ struct SQLiteSegmentFilter: Sendable, Equatable {
         }
     }
 
-    private func probe(_ key: String) -> Probe {
-        let hash = Self.hash(key)
+    private func probe(hash: UInt64) -> Probe {
         let block = Int(truncatingIfNeeded: hash.multipliedFullWidth(by: UInt64(self.blockCount)).high) * Self.wordsPerBlock
         return Probe(block: block, bits: Self.mix(hash ^ 0x9E37_79B9_7F4A_7C15))
     }

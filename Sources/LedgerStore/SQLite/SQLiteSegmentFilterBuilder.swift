@@ -99,13 +99,15 @@ final class SQLiteSegmentFilterBuilder: Sendable {
         last.bind([.integer(sequences.lowerBound), .integer(sequences.upperBound)])
         let lastSequence = try last.step(as: .queryFailed) ? last.integer(0) : 0
         last.reset()
-        var ids = Set<String>()
+        // Hashes, not the ids: a link is any text a client put in its metadata, and a segment's
+        // reader holds no more than eight bytes for each of them.
+        var ids = Set<UInt64>()
         func read(_ sql: String, column: Int32 = 0) throws(StoreError) {
             let statement = try connection.prepare(sql)
             defer { statement.reset() }
             statement.bind([.integer(segment)])
             while try statement.step(as: .queryFailed) {
-                if let id = statement.text(column) { ids.insert(id) }
+                if let id = statement.text(column) { ids.insert(SQLiteSegmentFilter.hash(id)) }
             }
         }
         // Each index's own leading columns (and the link index's expression and condition, migration 6),
@@ -114,7 +116,7 @@ final class SQLiteSegmentFilterBuilder: Sendable {
         try read("SELECT DISTINCT job_id FROM ledger_events WHERE segment = ? AND job_id IS NOT NULL")
         try read("SELECT DISTINCT clip_id FROM ledger_events WHERE segment = ? AND clip_id IS NOT NULL")
         try read("SELECT DISTINCT json_extract(event_data, '$.video_id') FROM ledger_events WHERE segment = ? AND event_type = 'job_created'")
-        return Built(segment: segment, filter: SQLiteSegmentFilter(keys: ids), keys: ids.count, lastSequence: lastSequence)
+        return Built(segment: segment, filter: SQLiteSegmentFilter(hashes: ids), keys: ids.count, lastSequence: lastSequence)
     }
 
     /// Runs a pass now, beside any the builder runs itself.
