@@ -6,8 +6,10 @@
 --
 -- A filter is never less than its segment: events removed by retention leave their ids in it
 -- (a wasted seek, not a missed event), and the daemon drops a filter if its segment ever takes
--- events again. Ten bits an id: about 0.6 bytes an event. The bits are the filter's words,
--- little-endian, 512-bit blocks (SQLiteSegmentFilter).
+-- events again. Ten bits an id, each id once whatever it names: 0.62 bytes an event at fifty
+-- million. The bits are the filter's words, little-endian, in 512-bit blocks, with a fixed hash
+-- (SQLiteSegmentFilter); a change to either is a new migration that empties this table, which
+-- the daemon then fills again.
 CREATE TABLE ledger_segment_filters (
     segment  INTEGER PRIMARY KEY,
     ids      INTEGER NOT NULL,
