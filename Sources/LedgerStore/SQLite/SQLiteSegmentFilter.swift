@@ -1,3 +1,5 @@
+import LedgerProtocol
+
 /// A Bloom filter of the ids one segment's events name, so that a lookup by id skips the segments
 /// that cannot hold it (migration 8).
 ///
@@ -102,11 +104,10 @@ struct SQLiteSegmentFilter: Sendable, Equatable {
         return Self.mix(hash)
     }
 
-    /// SplitMix64's finalizer: every bit of the input moves about half the output's.
+    /// SplitMix64's finalizer (`SplitMix64.next` mixes its state after one increment): every bit
+    /// of the input moves about half the output's.
     private static func mix(_ value: UInt64) -> UInt64 {
-        var z = value
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+        var generator = SplitMix64(state: value &- SplitMix64.increment)
+        return generator.next()
     }
 }

@@ -68,7 +68,7 @@ final class SQLiteSegmentFilterBuilder: Sendable {
             })
         else { return }
         if let emptied = filters.storedSegments.first, emptied < oldest {
-            try await writer { (state: SQLiteWriterState) throws(StoreError) in try state.forgetFilters(below: oldest, in: filters) }
+            try await writer { (state: SQLiteWriterState) throws(StoreError) in try state.forgetFilters(below: oldest) }
         }
         for segment in (oldest..<newest).reversed() where !filters.isStored(segment) {
             guard !Task.isCancelled else { return }
@@ -76,7 +76,7 @@ final class SQLiteSegmentFilterBuilder: Sendable {
             let built = try await worker.run { (connection: SQLiteConnection) throws(StoreError) -> Built in
                 try Self.build(segment, on: connection)
             }
-            try await writer { (state: SQLiteWriterState) throws(StoreError) in try state.store(built, in: filters) }
+            try await writer { (state: SQLiteWriterState) throws(StoreError) in try state.store(built) }
             logger.debug(
                 "built a segment filter",
                 metadata: ["segment": "\(segment)", "ids": "\(built.keys)", "bytes": "\(built.filter.byteCount)", "took": "\(started.duration(to: .now))"])
@@ -122,11 +122,6 @@ final class SQLiteSegmentFilterBuilder: Sendable {
     /// Runs a pass now, beside any the builder runs itself.
     func buildNow() async throws(StoreError) {
         try await Self.pass(worker: self.worker, filters: self.filters, writer: self.writer, logger: self.logger)
-    }
-
-    /// Wakes the builder after the store opens or a commit leaves a segment behind.
-    func segmentFinished() {
-        self.wake.yield()
     }
 
     func shutdown() async {

@@ -419,7 +419,7 @@ final class SQLiteWriterState {
             // A segment with a filter takes events again only if the newest events were removed by
             // hand; its filter no longer holds every id in it, so it goes, in this commit.
             if let newest = self.filters.newestStored, SQLiteSegments.segment(ofSequence: first) <= newest {
-                try self.dropFilters(from: SQLiteSegments.segment(ofSequence: first), through: newest)
+                try self.dropFilters(from: SQLiteSegments.segment(ofSequence: first))
             }
             for event in events {
                 insert.reset()
@@ -456,41 +456,40 @@ final class SQLiteWriterState {
         table.reset()
         guard self.hasFilters else { return }
         let newest = SQLiteSegments.segment(ofSequence: try self.lastSequence())
-        let stale = try self.connection.prepare("SELECT count(*) FROM ledger_segment_filters WHERE segment >= ?", as: .unavailable)
-        stale.bind([.integer(newest)])
-        let staleCount = try stale.step(as: .unavailable) ? stale.integer(0) : 0
-        stale.reset()
-        if staleCount > 0 {
-            try self.connection.execute("BEGIN IMMEDIATE", as: .unavailable)
-            do throws(StoreError) {
-                try self.dropFilters(from: newest, through: Int64.max)
-                try self.connection.execute("COMMIT", as: .unavailable)
-            } catch {
-                try? self.connection.execute("ROLLBACK")
-                throw error
+        var stale = false
+        let statement = try self.connection.prepare("SELECT segment, bits FROM ledger_segment_filters ORDER BY segment DESC", as: .unavailable)
+        while try statement.step(as: .unavailable) {
+            let segment = statement.integer(0)
+            if segment >= newest {
+                stale = true
+            } else if let filter = SQLiteSegmentFilter(bytes: statement.blob(1)) {
+                self.filters.add(filter, segment: segment)
             }
         }
-        let statement = try self.connection.prepare("SELECT segment, bits FROM ledger_segment_filters ORDER BY segment DESC", as: .unavailable)
-        defer { statement.reset() }
-        while try statement.step(as: .unavailable) {
-            if let filter = SQLiteSegmentFilter(bytes: statement.blob(1)) {
-                self.filters.add(filter, segment: statement.integer(0))
-            }
+        statement.reset()
+        guard stale else { return }
+        try self.connection.execute("BEGIN IMMEDIATE", as: .unavailable)
+        do throws(StoreError) {
+            try self.dropFilters(from: newest)
+            try self.connection.execute("COMMIT", as: .unavailable)
+        } catch {
+            try? self.connection.execute("ROLLBACK")
+            throw error
         }
     }
 
-    /// Removes the filters of the segments from `first` through `last`, in the open transaction.
-    private func dropFilters(from first: Int64, through last: Int64) throws(StoreError) {
+    /// Removes the filters of the segments from `first` on, in the open transaction.
+    private func dropFilters(from first: Int64) throws(StoreError) {
         let statement = try self.connection.prepare("DELETE FROM ledger_segment_filters WHERE segment >= ?", as: .writeFailed)
         defer { statement.reset() }
         statement.bind([.integer(first)])
         _ = try statement.step(as: .writeFailed)
-        self.filters.remove(first...last)
+        self.filters.remove(first...Int64.max)
     }
 
     /// Stores a segment's filter and takes it into memory, if the segment is still finished and no
     /// event has landed in it since it was read.
-    func store(_ built: SQLiteSegmentFilterBuilder.Built, in filters: SQLiteSegmentFilters) throws(StoreError) {
+    func store(_ built: SQLiteSegmentFilterBuilder.Built) throws(StoreError) {
         if let problem = self.files.problem() { throw StoreError(code: .unavailable, message: problem) }
         self.checkpointer.betweenCommits(on: self.connection)
         try self.connection.execute("BEGIN IMMEDIATE")
@@ -513,7 +512,7 @@ final class SQLiteWriterState {
                 _ = try insert.step(as: .writeFailed)
             }
             try self.connection.execute("COMMIT")
-            if stillFinished { filters.add(built.filter, segment: built.segment) }
+            if stillFinished { self.filters.add(built.filter, segment: built.segment) }
         } catch {
             try? self.connection.execute("ROLLBACK")
             throw error
@@ -521,12 +520,12 @@ final class SQLiteWriterState {
     }
 
     /// Removes the filters of segments retention has emptied.
-    func forgetFilters(below segment: Int64, in filters: SQLiteSegmentFilters) throws(StoreError) {
+    func forgetFilters(below segment: Int64) throws(StoreError) {
         let statement = try self.connection.prepare("DELETE FROM ledger_segment_filters WHERE segment < ?", as: .writeFailed)
         defer { statement.reset() }
         statement.bind([.integer(segment)])
         _ = try statement.step(as: .writeFailed)
-        filters.remove(Int64.min...(segment - 1))
+        self.filters.remove(Int64.min...(segment - 1))
     }
 
     /// One slice of a retention pass: the selection's oldest events after `cursor`, found and removed

@@ -1,12 +1,16 @@
 import Foundation
+import LedgerProtocol
 import Testing
 
 @testable import LedgerStore
 
 @Suite struct SQLiteSegmentFilterTests {
     static func keys(_ count: Int, seed: UInt64) -> [String] {
-        var random = SplitMix64Generator(seed: seed)
-        return (0..<count).map { _ in UUID(uuid: random.uuidBytes()).uuidString.lowercased() }
+        var random = SplitMix64(state: seed)
+        return (0..<count).map { _ in
+            let (high, low) = (random.next(), random.next())
+            return UUID(uuid: withUnsafeBytes(of: (high, low)) { $0.load(as: uuid_t.self) }).uuidString.lowercased()
+        }
     }
 
     /// A filter never says no to a key it holds, and says yes to few it does not: about one in a
@@ -39,26 +43,6 @@ import Testing
 
     /// FNV-1a (64-bit) of the id's bytes, then SplitMix64's finalizer, worked out apart from this code.
     static let knownHash: UInt64 = 2_619_553_144_103_502_472
-}
-
-/// Random UUID bytes from a fixed seed, so a failure can be rerun.
-struct SplitMix64Generator {
-    var state: UInt64
-
-    init(seed: UInt64) { self.state = seed }
-
-    mutating func next() -> UInt64 {
-        self.state &+= 0x9E37_79B9_7F4A_7C15
-        var z = self.state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func uuidBytes() -> uuid_t {
-        let (a, b) = (self.next(), self.next())
-        return withUnsafeBytes(of: (a, b)) { $0.load(as: uuid_t.self) }
-    }
 }
 
 @Suite struct SQLiteSegmentFiltersTests {
