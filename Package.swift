@@ -20,6 +20,8 @@ let nioTLS: Target.Dependency = .product(name: "NIOTLS", package: "swift-nio")
 let nioLocks: Target.Dependency = .product(name: "NIOConcurrencyHelpers", package: "swift-nio")
 let nioHTTP1: Target.Dependency = .product(name: "NIOHTTP1", package: "swift-nio")
 let prometheus: Target.Dependency = .product(name: "Prometheus", package: "swift-prometheus")
+let crypto: Target.Dependency = .product(name: "Crypto", package: "swift-crypto")
+let cryptoExtras: Target.Dependency = .product(name: "CryptoExtras", package: "swift-crypto")
 
 let package = Package(
     name: "SocialSyncLedger",
@@ -27,6 +29,7 @@ let package = Package(
     products: [
         .library(name: "LedgerProtocol", targets: ["LedgerProtocol"]),
         .library(name: "LedgerClient", targets: ["LedgerClient"]),
+        .library(name: "LedgerTree", targets: ["LedgerTree"]),
         .library(name: "LedgerStore", targets: ["LedgerStore"]),
         .library(name: "LedgerServer", targets: ["LedgerServer"]),
         .executable(name: "ledgerd", targets: ["ledgerd"]),
@@ -43,11 +46,17 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
     ],
     targets: [
         .target(
             name: "LedgerProtocol",
             dependencies: [nioCore],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "LedgerTree",
+            dependencies: ["LedgerProtocol", nioCore, crypto, cryptoExtras],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -70,7 +79,7 @@ let package = Package(
         ),
         .target(
             name: "LedgerStore",
-            dependencies: ["LedgerProtocol", "LedgerFiles", "CSQLite", "CLibPQ", nioCore, nioPosix, logging, nioLocks],
+            dependencies: ["LedgerProtocol", "LedgerTree", "LedgerFiles", "CSQLite", "CLibPQ", nioCore, nioPosix, logging, nioLocks],
             exclude: ["Migrations"],
             swiftSettings: swiftSettings,
             plugins: ["EmbedMigrations"]
@@ -80,7 +89,7 @@ let package = Package(
         .target(
             name: "LedgerServer",
             dependencies: [
-                "LedgerProtocol", "LedgerFiles", "LedgerTLS", "LedgerStore", nioCore, nioPosix, nioSSL, nioTLS, logging, serviceLifecycle, unixSignals, atomics,
+                "LedgerProtocol", "LedgerTree", "LedgerFiles", "LedgerTLS", "LedgerStore", nioCore, nioPosix, nioSSL, nioTLS, logging, serviceLifecycle, unixSignals, atomics,
                 nioLocks, nioHTTP1, prometheus,
             ],
             swiftSettings: swiftSettings
@@ -92,12 +101,12 @@ let package = Package(
         ),
         .executableTarget(
             name: "ledgerd",
-            dependencies: ["LedgerServer", "LedgerStore", "LedgerFiles", argumentParser, logging, serviceLifecycle],
+            dependencies: ["LedgerServer", "LedgerStore", "LedgerTree", "LedgerFiles", argumentParser, logging, serviceLifecycle],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "ledger-rpc",
-            dependencies: ["LedgerClient", "LedgerProtocol", argumentParser],
+            dependencies: ["LedgerClient", "LedgerProtocol", "LedgerTree", "LedgerStore", argumentParser],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -116,6 +125,11 @@ let package = Package(
         .testTarget(
             name: "LedgerProtocolTests",
             dependencies: ["LedgerProtocol", nioCore, .product(name: "NIOTestUtils", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LedgerTreeTests",
+            dependencies: ["LedgerTree", "LedgerProtocol", nioCore],
             swiftSettings: swiftSettings
         ),
         .testTarget(

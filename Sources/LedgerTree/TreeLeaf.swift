@@ -1,0 +1,98 @@
+import Foundation
+import LedgerProtocol
+import NIOCore
+
+/// The bytes a stored event contributes to its log's tree (docs/VERIFY.md, "Leaf"): its protocol
+/// encoding as it reads back from either store, then its sender, then its commit sequence.
+///
+/// The sequence comes last so that two copies of one event committed at different places hash
+/// differently, and the sender is the kernel's word on who wrote it, which no client can change.
+public enum TreeLeaf {
+    /// The leaf's bytes. The event's metadata is taken in its canonical form, which is what a
+    /// query returns from SQLite and PostgreSQL alike, and its timestamp must be set.
+    public static func encode(_ event: LedgerEvent, sequence: Int64, into buffer: inout ByteBuffer) {
+        var stored = event
+        stored.metadata = Self.storedMetadata(event.metadata)
+        stored.peer = nil
+        stored.sequence = nil
+        stored.encode(into: &buffer)
+        if let peer = event.peer {
+            buffer.writeInteger(UInt8(1))
+            buffer.writeInteger(peer.uid)
+            buffer.writeInteger(peer.pid)
+        } else {
+            buffer.writeInteger(UInt8(0))
+        }
+        buffer.writeInteger(sequence)
+    }
+
+    /// The leaf hash of the event committed at `sequence`; `scratch` is reused between calls.
+    public static func hash(_ event: LedgerEvent, sequence: Int64, scratch: inout ByteBuffer) -> TreeHash {
+        scratch.clear()
+        Self.encode(event, sequence: sequence, into: &scratch)
+        return scratch.readableBytesView.withUnsafeBytes { MerkleHash.leaf($0) }
+    }
+
+    public static func hash(_ event: LedgerEvent, sequence: Int64) -> TreeHash {
+        var scratch = ByteBuffer()
+        return Self.hash(event, sequence: sequence, scratch: &scratch)
+    }
+
+    /// The metadata as a store returns it through a query: the canonical form, `{}` for none.
+    static func storedMetadata(_ metadata: String) -> String {
+        if metadata.isEmpty { return "{}" }
+        return JSONCanonicalForm.render(metadata) ?? metadata
+    }
+}
+
+/// What a log keeps of each leaf besides the tree (docs/VERIFY.md, "Leaf records"): which event it
+/// was and its hash, so that a verifier can say which event a bad leaf is, and so that the hash
+/// outlives an event that retention removes.
+public struct LeafRecord: Sendable, Hashable {
+    public static let byteCount = 8 + 16 + TreeHash.byteCount
+
+    public var sequence: Int64
+    public var id: UUID
+    public var hash: TreeHash
+
+    public init(sequence: Int64, id: UUID, hash: TreeHash) {
+        self.sequence = sequence
+        self.id = id
+        self.hash = hash
+    }
+
+    public func encode(into bytes: inout [UInt8]) {
+        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: UInt64(bitPattern: self.sequence) >> UInt64(shift))) }
+        withUnsafeBytes(of: self.id.uuid) { bytes.append(contentsOf: $0) }
+        bytes.append(contentsOf: self.hash.bytes)
+    }
+
+    /// The records of one commit, as stored: each record's bytes in turn.
+    public static func encode(_ records: [LeafRecord]) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(records.count * Self.byteCount)
+        for record in records { record.encode(into: &bytes) }
+        return bytes
+    }
+
+    /// Nil when the bytes are not whole records.
+    public static func decode(_ bytes: some RandomAccessCollection<UInt8>) -> [LeafRecord]? {
+        let bytes = Array(bytes)
+        guard bytes.count % Self.byteCount == 0 else { return nil }
+        var records: [LeafRecord] = []
+        records.reserveCapacity(bytes.count / Self.byteCount)
+        var offset = 0
+        while offset < bytes.count {
+            let sequence = bytes[offset..<offset + 8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+            let idBytes = bytes[offset + 8..<offset + 24]
+            var uuid: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+            withUnsafeMutableBytes(of: &uuid) { target in
+                for (index, byte) in idBytes.enumerated() { target[index] = byte }
+            }
+            guard let hash = TreeHash(bytes: bytes[offset + 24..<offset + Self.byteCount]) else { return nil }
+            records.append(LeafRecord(sequence: Int64(bitPattern: sequence), id: UUID(uuid: uuid), hash: hash))
+            offset += Self.byteCount
+        }
+        return records
+    }
+}
