@@ -71,3 +71,21 @@ extension LedgerClient {
         return status
     }
 }
+
+extension LedgerClient {
+    /// The daemon's log key and newest signed tree head, signed now if its tree grew since the last.
+    public func treeHead() async throws -> TreeHeadResult {
+        guard case .treeHead(let result) = try await self.connection.request(.treeHead) else {
+            throw LedgerClientError(code: .protocolViolation, message: "ledgerd answered tree_head with something else")
+        }
+        return result
+    }
+
+    /// The inclusion proof of one event, under the newest head or the stored head of `treeSize` leaves.
+    public func prove(_ eventID: UUID, treeSize: UInt64 = 0) async throws -> InclusionProof {
+        guard case .inclusionProof(let proof) = try await self.connection.request(.prove(ProveRequest(eventID: eventID, treeSize: treeSize))) else {
+            throw LedgerClientError(code: .protocolViolation, message: "ledgerd answered prove with something else")
+        }
+        return proof
+    }
+}

@@ -21,12 +21,16 @@ public enum LedgerRequest: Sendable, Hashable {
     case timeline(TimelineRequest)
     /// The retention policy and what it removes; answered with `retention_status`.
     case retention
+    /// Asks for the daemon's newest signed tree head.
+    case treeHead
+    case prove(ProveRequest)
 
     /// Whether the request changes the ledger (and so needs write access).
     public var isWrite: Bool {
         switch self {
         case .logEvent, .logJobEvent, .logClipEvent, .logBatch, .reportGap: true
-        case .ping, .sync, .query, .count, .stats, .subscribe, .reportJobs, .reportFailures, .reportErrors, .timeline, .retention: false
+        case .ping, .sync, .query, .count, .stats, .subscribe, .reportJobs, .reportFailures, .reportErrors, .timeline, .retention, .treeHead, .prove:
+            false
         }
     }
 
@@ -54,6 +58,8 @@ public enum LedgerRequest: Sendable, Hashable {
         public static let reportErrors = ID(rawValue: 0x16)
         public static let timeline = ID(rawValue: 0x17)
         public static let retention = ID(rawValue: 0x18)
+        public static let treeHead = ID(rawValue: 0x19)
+        public static let prove = ID(rawValue: 0x1A)
     }
 
     public var id: ID {
@@ -74,12 +80,14 @@ public enum LedgerRequest: Sendable, Hashable {
         case .reportErrors: .reportErrors
         case .timeline: .timeline
         case .retention: .retention
+        case .treeHead: .treeHead
+        case .prove: .prove
         }
     }
 
     public func encodePayload(into buffer: inout ByteBuffer) {
         switch self {
-        case .ping, .sync, .stats, .retention: break
+        case .ping, .sync, .stats, .retention, .treeHead: break
         case .logEvent(let message): message.encode(into: &buffer)
         case .logJobEvent(let message): message.encode(into: &buffer)
         case .logClipEvent(let message): message.encode(into: &buffer)
@@ -92,6 +100,7 @@ public enum LedgerRequest: Sendable, Hashable {
         case .reportFailures(let message): message.encode(into: &buffer)
         case .reportErrors(let message): message.encode(into: &buffer)
         case .timeline(let message): message.encode(into: &buffer)
+        case .prove(let message): message.encode(into: &buffer)
         }
     }
 
@@ -143,6 +152,10 @@ public enum LedgerRequest: Sendable, Hashable {
         case .retention:
             try empty("retention")
             return .retention
+        case .treeHead:
+            try empty("tree_head")
+            return .treeHead
+        case .prove: return .prove(try ProveRequest.decode(from: &payload))
         default:
             throw LedgerProtocolError(
                 code: .unknownMessageType,

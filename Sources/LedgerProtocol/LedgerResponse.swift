@@ -12,6 +12,8 @@ public enum LedgerResponse: Sendable, Hashable {
     case failuresReport(FailuresReport)
     case errorsReport(ErrorsReport)
     case retentionStatus(RetentionStatus)
+    case treeHead(TreeHeadResult)
+    case inclusionProof(InclusionProof)
     case error(ErrorResponse)
 
     /// The type byte of each response; responses have the high bit set so a stream
@@ -33,6 +35,8 @@ public enum LedgerResponse: Sendable, Hashable {
         public static let failuresReport = ID(rawValue: 0x95)
         public static let errorsReport = ID(rawValue: 0x96)
         public static let retentionStatus = ID(rawValue: 0x97)
+        public static let treeHead = ID(rawValue: 0x98)
+        public static let inclusionProof = ID(rawValue: 0x99)
         public static let error = ID(rawValue: 0xFF)
     }
 
@@ -48,6 +52,8 @@ public enum LedgerResponse: Sendable, Hashable {
         case .failuresReport: .failuresReport
         case .errorsReport: .errorsReport
         case .retentionStatus: .retentionStatus
+        case .treeHead: .treeHead
+        case .inclusionProof: .inclusionProof
         case .error: .error
         }
     }
@@ -64,6 +70,8 @@ public enum LedgerResponse: Sendable, Hashable {
         case .failuresReport(let message): message.encode(into: &buffer)
         case .errorsReport(let message): message.encode(into: &buffer)
         case .retentionStatus(let message): message.encode(into: &buffer)
+        case .treeHead(let message): message.encode(into: &buffer)
+        case .inclusionProof(let message): message.encode(into: &buffer)
         case .error(let message): message.encode(into: &buffer)
         }
     }
@@ -87,6 +95,8 @@ public enum LedgerResponse: Sendable, Hashable {
         case .failuresReport: return .failuresReport(try FailuresReport.decode(from: &payload))
         case .errorsReport: return .errorsReport(try ErrorsReport.decode(from: &payload))
         case .retentionStatus: return .retentionStatus(try RetentionStatus.decode(from: &payload))
+        case .treeHead: return .treeHead(try TreeHeadResult.decode(from: &payload))
+        case .inclusionProof: return .inclusionProof(try InclusionProof.decode(from: &payload))
         case .error: return .error(try ErrorResponse.decode(from: &payload))
         default:
             throw LedgerProtocolError(

@@ -1,4 +1,5 @@
 import LedgerProtocol
+import LedgerTree
 
 /// Where committed events live. The daemon talks to every backend through this.
 ///
@@ -77,13 +78,43 @@ public protocol EventStore: Sendable {
     /// What the backend counts of its own work, for `ledger-rpc stats`, by name.
     var counters: [StatsResult.Counter] { get }
 
+    /// This daemon's log's tree as of its newest durable commit, which a head may be signed for;
+    /// nil for a store that keeps no tree.
+    func treeState() async throws(StoreError) -> LogTreeState?
+
+    /// Keeps a signed head of this daemon's log.
+    func storeHead(_ head: SignedTreeHead) async throws(StoreError)
+
+    /// Reads the store's logs, for proofs and verification; nil for a store that keeps no tree.
+    func treeSource() async throws(StoreError) -> (any TreeSource)?
+
     /// A cheap check that the store could take a write now, run while the daemon is idle so that
     /// `store_available` tells the truth without waiting for the next write to fail.
     func checkHealth() async throws(StoreError)
 }
 
+/// A log's tree at one size: what a head signs.
+public struct LogTreeState: Sendable, Hashable {
+    public var logID: [UInt8]
+    public var size: UInt64
+    public var root: TreeHash
+
+    public init(logID: [UInt8], size: UInt64, root: TreeHash) {
+        self.logID = logID
+        self.size = size
+        self.root = root
+    }
+}
+
 extension EventStore {
     public var counters: [StatsResult.Counter] { [] }
+
+    /// A store that keeps nothing on disk proves nothing to anyone later.
+    public func treeState() async throws(StoreError) -> LogTreeState? { nil }
+
+    public func storeHead(_ head: SignedTreeHead) async throws(StoreError) {}
+
+    public func treeSource() async throws(StoreError) -> (any TreeSource)? { nil }
 
     public func checkHealth() async throws(StoreError) {}
 

@@ -28,7 +28,10 @@ struct LedgerRPC: AsyncParsableCommand {
             Shell completion: ledger-rpc --generate-completion-script bash|zsh|fish.
             """,
         version: LedgerDefaults.version,
-        subcommands: [Query.self, Timeline.self, Report.self, Export.self, Log.self, Tail.self, Retention.self, Health.self, Ping.self, Stats.self]
+        subcommands: [
+            Query.self, Timeline.self, Report.self, Export.self, Log.self, Tail.self, Retention.self, Health.self, Ping.self, Stats.self, Head.self,
+            Verify.self, Prove.self, VerifyProof.self, Keygen.self,
+        ]
     )
 
     /// Usage errors exit 2, as most Unix tools' do; 1 means the request itself failed.

@@ -259,6 +259,17 @@ struct Ledgerd: AsyncParsableCommand {
             """, valueName: "file"))
     var config: String?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            """
+            The Ed25519 private key (PEM, as 'ledger-rpc keygen' or 'openssl genpkey -algorithm ed25519' writes it) that signs the \
+            log's tree heads, so that changed history can be proved (docs/VERIFY.md). Readable by its owner only. [env: LEDGER_SIGNING_KEY] \
+            (default: ledger-signing.key beside the SQLite store, or in the data directory for PostgreSQL; made on first start, \
+            its public key written beside it as .pub)
+            """, valueName: "file"))
+    var signingKey: String?
+
     /// The options as typed, for the library to resolve.
     var options: LedgerDaemonOptions {
         var options = LedgerDaemonOptions()
@@ -293,6 +304,7 @@ struct Ledgerd: AsyncParsableCommand {
         options.retainInterval = self.retainInterval
         options.metricsListen = self.metricsListen
         options.config = self.config
+        options.signingKey = self.signingKey
         return options
     }
 
@@ -333,7 +345,7 @@ struct Ledgerd: AsyncParsableCommand {
             if configuration.tls != nil { configuration.maximumTLSConnections = fitted.tls }
         }
 
-        let daemon = LedgerDaemon(configuration: configuration, store: storeLocation, logger: logger)
+        let daemon = LedgerDaemon(configuration: configuration, store: storeLocation, signingKey: settings.signingKey, logger: logger)
         do {
             let reload = SettingsReload(options: options, environment: environment, userID: UInt32(getuid()), started: settings, logLevel: logLevel)
             try await daemon.run(notifier: notifier, settingsReload: reload) { listening in

@@ -1,6 +1,8 @@
 import Atomics
+import Foundation
 import LedgerFiles
 import LedgerStore
+import LedgerTree
 import Logging
 import NIOPosix
 import ServiceLifecycle
@@ -11,11 +13,14 @@ import UnixSignals
 public struct LedgerDaemon: Sendable {
     public var configuration: LedgerServerConfiguration
     public var store: StoreLocation
+    /// The key that signs the log's tree heads; nil keeps no tree (the memory store).
+    public var signingKey: SigningKeyFile?
     public var logger: Logger
 
-    public init(configuration: LedgerServerConfiguration, store: StoreLocation, logger: Logger) {
+    public init(configuration: LedgerServerConfiguration, store: StoreLocation, signingKey: SigningKeyFile? = nil, logger: Logger) {
         self.configuration = configuration
         self.store = store
+        self.signingKey = signingKey
         self.logger = logger
     }
 
@@ -25,7 +30,7 @@ public struct LedgerDaemon: Sendable {
     /// Services stop in reverse order: the listener first, so the writer still commits what the
     /// connections received, then the writer drains the queue.
     public static func serviceGroup(
-        configuration: LedgerServerConfiguration, store: any EventStore, stats: ServerStats, logger: Logger,
+        configuration: LedgerServerConfiguration, store: any EventStore, stats: ServerStats, signingKey: LogKey? = nil, logger: Logger,
         gracefulShutdownSignals: [UnixSignal] = [.sigterm, .sigint], reloadsOnHangup: Bool = true,
         notifier: ServiceManagerNotifier? = nil, settingsReload: SettingsReload? = nil,
         onReady: @escaping @Sendable (LedgerServer.Listening) -> Void
@@ -39,8 +44,9 @@ public struct LedgerDaemon: Sendable {
         let status = notifier.flatMap { $0.isActive ? $0 : nil }.map {
             ServiceManagerStatus(notifier: $0, stats: stats, eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: logger)
         }
+        let signer = signingKey.map { TreeHeadSigner(key: $0, store: store, logger: logger) }
         let server = LedgerServer(
-            configuration: configuration, queue: queue, store: store, stats: stats, hub: hub, metrics: metrics, logger: logger,
+            configuration: configuration, queue: queue, store: store, stats: stats, hub: hub, metrics: metrics, signer: signer, logger: logger,
             onListening: { listening in
                 status?.ready(listening)
                 onReady(listening)
@@ -53,7 +59,7 @@ public struct LedgerDaemon: Sendable {
             reloadsOnHangup ? [.init(service: ReloadOnHangup(server: server, settings: settingsReload, logger: logger), successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore)] : []
         return ServiceGroup(
             configuration: .init(
-                services: reload + [
+                services: reload + (signer.map { [.init(service: $0, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore)] } ?? []) + [
                     .init(service: writer, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
                     .init(service: server, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
                     .init(service: health, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore),
@@ -66,19 +72,38 @@ public struct LedgerDaemon: Sendable {
         )
     }
 
+    /// The log's key, made and announced the first time the daemon starts with the default one.
+    private func loadSigningKey() throws -> LogKey? {
+        guard let file = self.signingKey else { return nil }
+        let (key, created) = try file.load()
+        let metadata: Logger.Metadata = ["key": "\(file.path)", "log_id": "\(key.publicKey.logID.hex)"]
+        if created {
+            self.logger.notice(
+                "made the log's signing key; give its public key to ledger-rpc verify --public-key",
+                metadata: metadata.merging(["public_key": "\(file.publicKeyPath)"]) { $1 })
+            FileHandle.standardError.write(Data("ledgerd: made the signing key \(file.path); its public key is in \(file.publicKeyPath):\n\(key.publicKey.pem)\n".utf8))
+        } else {
+            self.logger.info("signing tree heads", metadata: metadata)
+        }
+        return key
+    }
+
     /// Runs until a shutdown signal; returns after every received event is committed.
     /// - Parameter onReady: called once every listener accepts connections.
     public func run(
         notifier: ServiceManagerNotifier? = nil, settingsReload: SettingsReload? = nil,
         onReady: @escaping @Sendable (LedgerServer.Listening) -> Void = { _ in }
     ) async throws {
-        let store = try await self.store.open(limits: self.configuration.readLimits, createsDirectory: self.configuration.createsStoreDirectory, logger: self.logger)
+        let key = try self.loadSigningKey()
+        let store = try await self.store.open(
+            limits: self.configuration.readLimits, createsDirectory: self.configuration.createsStoreDirectory, log: key?.publicKey, logger: self.logger)
         if case .memory = self.store {
             self.logger.warning("events are kept in memory only: an acknowledgement does not mean durable", metadata: ["store": "\(store.description)"])
         }
         let stats = ServerStats()
         let group = Self.serviceGroup(
-            configuration: self.configuration, store: store, stats: stats, logger: self.logger, notifier: notifier, settingsReload: settingsReload,
+            configuration: self.configuration, store: store, stats: stats, signingKey: key, logger: self.logger, notifier: notifier,
+            settingsReload: settingsReload,
             onReady: onReady)
         do {
             try await group.run()

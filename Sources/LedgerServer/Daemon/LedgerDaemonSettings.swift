@@ -40,6 +40,7 @@ public struct LedgerDaemonOptions: Sendable, Equatable {
     public var retainInterval: String?
     public var metricsListen: String?
     public var config: String?
+    public var signingKey: String?
     /// Listening sockets the service manager passed (`SocketActivation.sockets`): a Unix one is
     /// served instead of `--socket`, a TCP one instead of `--tls-listen`.
     public var activatedSockets: [ActivatedSocket] = []
@@ -58,6 +59,8 @@ public struct LedgerDaemonSettings: Sendable {
     public var configuration: LedgerServerConfiguration
     public var store: StoreLocation
     public var logLevel: Logger.Level
+    /// The key that signs the log's tree heads; nil for the memory store, which keeps no tree.
+    public var signingKey: SigningKeyFile?
 
     /// The defaults, as `--help` shows them: the same values the settings start from.
     public static let defaults = LedgerServerConfiguration(socketPath: "")
@@ -120,6 +123,7 @@ public struct LedgerDaemonSettings: Sendable {
             configuration.activatedSocket = unix.descriptor
             configuration.createsSocketDirectory = false
         }
+        self.signingKey = try Self.signingKey(options, source, store: self.store, environment: environment, userID: userID)
         configuration.commitBatchSize = try source.whole(
             options.commitBatch, env: "LEDGER_COMMIT_BATCH", default: configuration.commitBatchSize, in: 1...100_000)
         configuration.commitDelay = .milliseconds(
@@ -186,6 +190,28 @@ public struct LedgerDaemonSettings: Sendable {
                 options.retainInterval, env: "LEDGER_RETAIN_INTERVAL", default: configuration.retentionInterval, in: 1...604_800)
             ?? configuration.retentionInterval
         self.configuration = configuration
+    }
+
+    /// `--signing-key`, else `LEDGER_SIGNING_KEY`, else `ledger-signing.key` beside a SQLite store or in
+    /// the default data directory, made on first start when it is the default.
+    private static func signingKey(
+        _ options: LedgerDaemonOptions, _ source: Source, store: StoreLocation, environment: [String: String], userID: UInt32
+    ) throws(Error) -> SigningKeyFile? {
+        if case .memory = store { return nil }
+        let given = try source.value(options.signingKey, env: "LEDGER_SIGNING_KEY", default: nil as String?, expected: "a PEM file path") { $0 }
+        if let given { return SigningKeyFile(path: given, createsIfMissing: false) }
+        let directory: String
+        switch store {
+        case .sqlite(let path):
+            let parent = (path as NSString).deletingLastPathComponent
+            directory = parent.isEmpty ? "." : parent
+        default:
+            guard let data = LedgerDefaults.sqlitePath(environment: environment, userID: userID) else {
+                throw Error(description: "no place for the signing key: HOME and XDG_DATA_HOME are unset; give --signing-key (or LEDGER_SIGNING_KEY)")
+            }
+            directory = (data as NSString).deletingLastPathComponent
+        }
+        return SigningKeyFile(path: "\(directory)/ledger-signing.key", createsIfMissing: true)
     }
 
     /// The TLS listener, when --tls-listen is given or socket activation passed a TCP socket; its

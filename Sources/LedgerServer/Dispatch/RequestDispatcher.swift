@@ -2,6 +2,7 @@ import Foundation
 import LedgerFiles
 import LedgerProtocol
 import LedgerStore
+import LedgerTree
 import Logging
 import NIOCore
 
@@ -17,6 +18,8 @@ struct RequestDispatcher: Sendable {
     let retention: RetentionLog
     let facts: [StatsResult.Fact]
     let metrics: LedgerMetrics?
+    /// Signs the log's heads; nil for a store that keeps no tree.
+    let signer: TreeHeadSigner?
     let logger: Logger
 
     /// Every counter, as `ledger-rpc stats` and `/metrics` show them.
@@ -164,6 +167,41 @@ struct RequestDispatcher: Sendable {
             return try await self.read(after: &writes) {
                 .retentionStatus(try await self.retentionStatus())
             }
+        case .treeHead:
+            return try await self.read(after: &writes) {
+                guard let signer = self.signer else { return .treeHead(TreeHeadResult(publicKey: [], head: nil)) }
+                return .treeHead(TreeHeadResult(publicKey: await signer.publicKey.raw, head: try await signer.signIfGrown()))
+            }
+        case .prove(let request):
+            return try await self.read(after: &writes) {
+                try await self.prove(request)
+            }
+        }
+    }
+
+    /// The inclusion proof of one event under the newest head, or the stored head of the size asked for.
+    private func prove(_ request: ProveRequest) async throws -> LedgerResponse {
+        guard let signer = self.signer, let source = try await self.store.treeSource() else {
+            throw LedgerProtocolError(code: .invalidQuery, message: "this daemon's store (\(self.store.description)) keeps no tree to prove from")
+        }
+        let head: SignedTreeHead
+        if request.treeSize == 0 {
+            guard let newest = try await signer.signIfGrown() else {
+                throw LedgerProtocolError(code: .invalidQuery, message: "the log has no signed head yet")
+            }
+            head = newest
+        } else {
+            let logID = await signer.publicKey.logID.bytes
+            guard let stored = try await source.heads(logID: logID, fromSize: request.treeSize, limit: 1).first, stored.treeSize == request.treeSize else {
+                throw LedgerProtocolError(
+                    code: .invalidQuery, message: "the log has no signed head of \(request.treeSize) leaves; ledger-rpc head shows the newest")
+            }
+            head = stored
+        }
+        do {
+            return .inclusionProof(try await TreeProver.inclusion(of: request.eventID, under: head, source: source))
+        } catch let error as TreeError {
+            throw LedgerProtocolError(code: .invalidQuery, message: error.message)
         }
     }
 

@@ -44,6 +44,7 @@ public struct LedgerServer: Service {
         hub: TailHub = TailHub(),
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         metrics: LedgerMetrics? = nil,
+        signer: TreeHeadSigner? = nil,
         logger: Logger,
         onListening: @escaping @Sendable (Listening) -> Void = { _ in }
     ) {
@@ -62,6 +63,7 @@ public struct LedgerServer: Service {
                 .init("pid", "\(getpid())"),
             ],
             metrics: metrics,
+            signer: signer,
             logger: logger
         )
         self.metrics = metrics

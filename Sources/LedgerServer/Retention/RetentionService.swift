@@ -96,10 +96,10 @@ struct RetentionService: Service {
         for rule in policy.expiringRules {
             try Task.checkCancellation()
             let through = try await self.store.latestSequence()
-            guard let selection = ExpirySelection(rule: rule, of: policy, now: .now(), throughSequence: through) else { continue }
+            guard var selection = ExpirySelection(rule: rule, of: policy, now: .now(), throughSequence: through) else { continue }
             let summary = try await self.store.expirySummary(selection)
             guard summary.events > 0 else { continue }
-            try await self.announce(selection, summary)
+            selection.record = try await self.announce(selection, summary)
             let removed = try await self.remove(selection)
             removedThisPass += removed
             self.logger.notice(
@@ -114,7 +114,8 @@ struct RetentionService: Service {
     }
 
     /// Commits the pass's record before anything is removed, so no removal is ever unrecorded.
-    private func announce(_ selection: ExpirySelection, _ summary: ExpirySummary) async throws {
+    /// - Returns: the record's id, which each removed event's tombstone names.
+    private func announce(_ selection: ExpirySelection, _ summary: ExpirySummary) async throws -> UUID {
         let now = LedgerTimestamp.now()
         var fields = [
             "\"rule\":\(JSONText.quote(selection.rule.description))", "\"events\":\(summary.events)",
@@ -131,6 +132,7 @@ struct RetentionService: Service {
         let ticket = CommitTicket()
         try await self.queue.submit([record], completion: ticket)
         try await ticket.wait()
+        return record.id
     }
 
     /// Removes the selection a slice at a time; returns how many went.

@@ -1,3 +1,4 @@
+import Foundation
 import LedgerProtocol
 
 /// The events one retention rule removes in one pass: those it decides for, timestamped before
@@ -11,6 +12,9 @@ public struct ExpirySelection: Sendable, Hashable {
     public var throughSequence: Int64
     /// Event types a severity rule leaves alone: those with rules of their own, and the removal records.
     public var exemptTypes: [String]
+    /// The id of the pass's own `ledger_retention` event, which the tombstone of each event it
+    /// removes names (docs/VERIFY.md, "Retention").
+    public var record: UUID?
 
     public init(rule: RetentionPolicy.Rule, before: LedgerTimestamp, throughSequence: Int64, exemptTypes: [String]) {
         self.rule = rule

@@ -15,12 +15,14 @@ final class SQLiteConnection {
         _ = ledger_sqlite3_disable_memory_statistics()
     }()
 
-    /// - Parameter vfs: the name of a registered VFS to open the files through; nil for SQLite's default.
-    init(path: String, vfs: String? = nil) throws(StoreError) {
+    /// - Parameters:
+    ///   - vfs: the name of a registered VFS to open the files through; nil for SQLite's default.
+    ///   - creating: whether a missing file is created; a tool that only reads a store never makes one.
+    init(path: String, vfs: String? = nil, creating: Bool = true) throws(StoreError) {
         Self.configured
         self.path = path
         var handle: OpaquePointer?
-        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let flags = SQLITE_OPEN_READWRITE | (creating ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX
         let status = sqlite3_open_v2(path, &handle, flags, vfs)
         guard status == SQLITE_OK, let handle else {
             var message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"

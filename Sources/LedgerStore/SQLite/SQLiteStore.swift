@@ -2,6 +2,7 @@ import CSQLite
 import Foundation
 import LedgerFiles
 import LedgerProtocol
+import LedgerTree
 import Logging
 import NIOPosix
 
@@ -34,16 +35,17 @@ public final class SQLiteStore: EventStore, ReportRunning {
     ///     `ledger-bench seed-path`, which imitates the services of the Python ledger writing the file directly.
     public convenience init(
         path: String, migrations: MigrationCatalog? = nil, limits: StoreReadLimits = StoreReadLimits(),
-        createsDirectory: Bool = true, exclusive: Bool = true, logger: Logger = Logger(label: "ledger.store.sqlite")
+        createsDirectory: Bool = true, exclusive: Bool = true, log: LogPublicKey? = nil, logger: Logger = Logger(label: "ledger.store.sqlite")
     ) async throws(StoreError) {
         try await self.init(
             path: path, migrations: migrations, checkpoints: SQLiteCheckpointer.Policy(), limits: limits, createsDirectory: createsDirectory,
-            exclusive: exclusive, logger: logger)
+            exclusive: exclusive, log: log, logger: logger)
     }
 
     init(
         path: String, migrations: MigrationCatalog?, checkpoints: SQLiteCheckpointer.Policy, limits: StoreReadLimits = StoreReadLimits(),
-        createsDirectory: Bool = true, exclusive: Bool = true, logger: Logger, sync: @escaping SQLiteLogFlusher.Sync = { fdatasync($0) },
+        createsDirectory: Bool = true, exclusive: Bool = true, log: LogPublicKey? = nil, logger: Logger,
+        sync: @escaping SQLiteLogFlusher.Sync = { fdatasync($0) },
         filterBudget: Int = SQLiteSegmentFilters.defaultBudget
     ) async throws(StoreError) {
         self.path = path
@@ -86,6 +88,7 @@ public final class SQLiteStore: EventStore, ReportRunning {
                     connection: connection, checkpointer: checkpointer, files: SQLiteFileWatch(path: path), filters: filters,
                     finishedSegment: finishedSegment)
                 try state.loadFilters()
+                if let log { try state.openLog(log) }
                 return state
             }
         } catch {
@@ -354,6 +357,25 @@ public final class SQLiteStore: EventStore, ReportRunning {
         try self.flusher.checkUsable()
     }
 
+    public func treeState() async throws(StoreError) -> LogTreeState? {
+        let state = try await self.writer.run { (state: SQLiteWriterState) throws(StoreError) -> (LogTreeState, Int64)? in
+            guard let tree = state.tree else { return nil }
+            return (LogTreeState(logID: tree.logID, size: tree.frontier.size, root: tree.frontier.root), tree.lastSequence)
+        }
+        guard let (tree, sequence) = state else { return nil }
+        // A head may only sign leaves that outlive a crash.
+        try await self.flusher.flush(through: sequence)
+        return tree
+    }
+
+    public func storeHead(_ head: SignedTreeHead) async throws(StoreError) {
+        try await self.writer.run { (state: SQLiteWriterState) throws(StoreError) in try state.storeHead(head) }
+    }
+
+    public func treeSource() async throws(StoreError) -> (any TreeSource)? {
+        try SQLiteTreeReader(path: self.path)
+    }
+
     /// Builds the filter of every finished segment without one, now, as the builder does in the background.
     func buildSegmentFilters() async throws(StoreError) {
         try await self.filterBuilder?.buildNow()
@@ -390,6 +412,8 @@ final class SQLiteWriterState {
     private(set) var hasFilters = false
     /// Told when a commit leaves a segment behind, for its filter to be built.
     private let finishedSegment: AsyncStream<Void>.Continuation
+    /// The tree of the daemon's log, when the store keeps one.
+    private(set) var tree: SQLiteLogTree?
 
     init(
         connection: SQLiteConnection, checkpointer: SQLiteCheckpointer, files: SQLiteFileWatch, filters: SQLiteSegmentFilters,
@@ -403,6 +427,33 @@ final class SQLiteWriterState {
         let placeholders = Array(repeating: "?", count: EventColumns.count).joined(separator: ", ")
         self.insertStatement = try connection.prepare(
             "INSERT INTO ledger_events (\(EventColumns.list())) VALUES (\(placeholders)) ON CONFLICT (id) DO NOTHING", as: .writeFailed)
+    }
+
+    func storeHead(_ head: SignedTreeHead) throws(StoreError) {
+        if let problem = self.files.problem() { throw StoreError(code: .unavailable, message: problem) }
+        let insert = try self.connection.prepare(
+            "INSERT OR IGNORE INTO ledger_tree_heads (log_id, size, root, timestamp, signature) VALUES (?, ?, ?, ?, ?)", as: .writeFailed)
+        defer { insert.reset() }
+        insert.bind(1, blob: head.logID)
+        insert.bind(2, integer: Int64(head.treeSize))
+        insert.bind(3, blob: head.rootHash)
+        insert.bind(4, integer: head.timestamp.rawValue)
+        insert.bind(5, blob: head.signature)
+        _ = try insert.step(as: .writeFailed)
+    }
+
+    /// Whether the schema has retention's tombstones (migration 9); a store opened with an older catalog has not.
+    private lazy var hasTombstones: Bool = {
+        guard let table = try? self.connection.prepare(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'ledger_tree_tombstones'", as: .unavailable)
+        else { return false }
+        defer { table.reset() }
+        return ((try? table.step(as: .unavailable)) ?? false) && table.integer(0) == 1
+    }()
+
+    /// Keeps the tree of `key`'s log from the next commit on.
+    func openLog(_ key: LogPublicKey) throws(StoreError) {
+        self.tree = try SQLiteLogTree(key: key, connection: self.connection)
     }
 
     func insert(_ events: some Sequence<LedgerEvent>, count: Int) throws(StoreError) -> [Int64?] {
@@ -427,6 +478,7 @@ final class SQLiteWriterState {
                 EventColumns.write(event, sequence: next, into: &row)
                 _ = try insert.step(as: .writeFailed)
                 if self.connection.changes == 1 {
+                    self.tree?.append(event, sequence: next)
                     sequences.append(next)
                     next += 1
                 } else {
@@ -434,12 +486,15 @@ final class SQLiteWriterState {
                 }
             }
             insert.reset()
+            try self.tree?.write()
             try self.connection.execute("COMMIT")
+            self.tree?.committed()
             if next > first, SQLiteSegments.segment(ofSequence: first - 1) < SQLiteSegments.segment(ofSequence: next - 1), first > 1 {
                 self.finishedSegment.yield()
             }
         } catch {
             insert.reset()
+            self.tree?.discard()
             try? self.connection.execute("ROLLBACK")
             throw error
         }
@@ -538,17 +593,22 @@ final class SQLiteWriterState {
         self.checkpointer.betweenCommits(on: self.connection)
         let sql = selection.sql(after: cursor, placeholder: { _ in "?" })
         let select = try self.connection.prepare(
-            "SELECT rowid, timestamp, id FROM ledger_events" + sql.whereClause + EventQuerySQL.orderClause(.oldestFirst) + " LIMIT \(limit)",
+            "SELECT rowid, timestamp, id, seq FROM ledger_events" + sql.whereClause + EventQuerySQL.orderClause(.oldestFirst) + " LIMIT \(limit)",
             as: .writeFailed)
         let delete = try self.connection.prepare("DELETE FROM ledger_events WHERE rowid = ?", as: .writeFailed)
+        // The removed event's leaf record stays; its tombstone says which pass took the event.
+        let tombstone = try self.hasTombstones
+            ? self.connection.prepare("INSERT OR REPLACE INTO ledger_tree_tombstones (seq, retention) VALUES (?, ?)", as: .writeFailed) : nil
+        let pass = selection.record?.lowercaseText ?? "unrecorded"
         try self.connection.execute("BEGIN IMMEDIATE")
         do {
             select.bind(sql.values.map(SQLiteStatement.Value.init))
-            var rows: [(rowid: Int64, cursor: EventCursor?)] = []
+            var rows: [(rowid: Int64, cursor: EventCursor?, sequence: Int64)] = []
             let selecting = ContinuousClock.now
             while rows.isEmpty || !shouldYield(selecting), try select.step(as: .writeFailed) {
                 let id = select.text(2).flatMap(UUID.init(uuidString:))
-                rows.append((select.integer(0), id.map { EventCursor(timestamp: LedgerTimestamp(rawValue: select.integer(1)), id: $0) }))
+                rows.append(
+                    (select.integer(0), id.map { EventCursor(timestamp: LedgerTimestamp(rawValue: select.integer(1)), id: $0) }, select.integer(3)))
             }
             select.reset()
             var removed = 0
@@ -559,15 +619,22 @@ final class SQLiteWriterState {
                 delete.reset()
                 delete.bind([.integer(row.rowid)])
                 _ = try delete.step(as: .writeFailed)
+                if let tombstone {
+                    tombstone.reset()
+                    tombstone.bind([.integer(row.sequence), .text(pass)])
+                    _ = try tombstone.step(as: .writeFailed)
+                }
                 removed += 1
                 last = row.cursor ?? last
             }
             delete.reset()
+            tombstone?.reset()
             try self.connection.execute("COMMIT")
             return ExpiryProgress(removed: removed, last: last)
         } catch {
             select.reset()
             delete.reset()
+            tombstone?.reset()
             try? self.connection.execute("ROLLBACK")
             throw error
         }

@@ -1,0 +1,60 @@
+import LedgerFiles
+import LedgerProtocol
+import LedgerStore
+import LedgerTree
+import Logging
+import ServiceLifecycle
+
+/// Signs the daemon's log's tree head at least once a second while events arrive, once more as the
+/// daemon stops, and whenever `ledger-rpc head` asks; each head is kept in the store.
+///
+/// It only signs what the store says is durable, so no head ever covers a leaf a crash could lose.
+public actor TreeHeadSigner: Service {
+    let key: LogKey
+    let store: any EventStore
+    let interval: Duration
+    let logger: Logger
+    private var latest: SignedTreeHead?
+
+    public init(key: LogKey, store: any EventStore, interval: Duration = .seconds(1), logger: Logger) {
+        self.key = key
+        self.store = store
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public var publicKey: LogPublicKey { self.key.publicKey }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    try await Task.sleep(for: self.interval)
+                } catch {
+                    break
+                }
+                _ = try? await self.signIfGrown()
+            }
+        }
+        // The batch writer has drained by now (it stops before this service): the last commits get a head too.
+        do {
+            _ = try await self.signIfGrown()
+        } catch {
+            self.logger.warning("could not sign the final tree head", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// The newest head, signed now if the tree grew since the last one.
+    public func signIfGrown() async throws -> SignedTreeHead? {
+        guard let state = try await self.store.treeState() else { return nil }
+        if let latest = self.latest, latest.treeSize == state.size { return latest }
+        if self.latest == nil, let stored = try await self.store.treeSource()?.latestHead(logID: state.logID), stored.treeSize == state.size {
+            self.latest = stored
+            return stored
+        }
+        let head = try self.key.sign(size: state.size, root: state.root, timestamp: .now())
+        try await self.store.storeHead(head)
+        self.latest = head
+        return head
+    }
+}

@@ -1,0 +1,118 @@
+import Foundation
+import LedgerProtocol
+import LedgerTree
+import NIOConcurrencyHelpers
+
+/// Reads a SQLite store's logs for `ledger-rpc verify --store` and `prove`: straight from the file,
+/// on a connection of its own that cannot write, so a daemon that is down or not trusted has no say.
+public final class SQLiteTreeReader: TreeSource, @unchecked Sendable {
+    private let connection: SQLiteConnection
+    /// The connection is used by one call at a time.
+    private let lock = NIOLock()
+
+    /// Opens an existing store; a missing file or one without trees (before migration 9) is an error that says so.
+    public init(path: String) throws(StoreError) {
+        guard access(path, F_OK) == 0 else {
+            throw StoreError(code: .invalidConfiguration, message: "\(path) does not exist; --store names a ledger's SQLite file")
+        }
+        let connection = try SQLiteConnection(path: path, creating: false)
+        try connection.execute("PRAGMA query_only=ON", as: .unavailable)
+        let tables = try connection.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'ledger_tree'", as: .unavailable)
+        let hasTrees = try tables.step(as: .unavailable) && tables.integer(0) == 1
+        tables.reset()
+        guard hasTrees else {
+            throw StoreError(
+                code: .invalidConfiguration, message: "\(path) keeps no Merkle trees: it is not a ledger, or no ledgerd of this version has opened it yet")
+        }
+        self.connection = connection
+    }
+
+    private func rows<Row>(_ sql: String, _ values: [SQLiteStatement.Value], blobs: [(Int32, [UInt8])] = [], _ row: (SQLiteStatement) throws(StoreError) -> Row) throws -> [Row] {
+        try self.lock.withLock { () throws -> [Row] in
+            let statement = try self.connection.prepare(sql)
+            defer { statement.reset() }
+            statement.bind(values)
+            for (index, blob) in blobs { statement.bind(index, blob: blob) }
+            var rows: [Row] = []
+            while try statement.step(as: .queryFailed) { rows.append(try row(statement)) }
+            return rows
+        }
+    }
+
+    public func logs() async throws -> [LogSummary] {
+        try self.rows("SELECT log_id, public_key, size, root FROM ledger_tree ORDER BY log_id", []) { (row: SQLiteStatement) throws(StoreError) in
+            LogSummary(logID: row.blob(0), publicKey: row.blob(1), size: UInt64(row.integer(2)), root: TreeHash(bytes: row.blob(3)) ?? .empty)
+        }
+    }
+
+    private static func head(_ row: SQLiteStatement) -> SignedTreeHead {
+        SignedTreeHead(
+            logID: row.blob(0), treeSize: UInt64(row.integer(1)), rootHash: row.blob(2), timestamp: LedgerTimestamp(rawValue: row.integer(3)),
+            signature: row.blob(4))
+    }
+
+    public func heads(logID: [UInt8], fromSize size: UInt64, limit: Int) async throws -> [SignedTreeHead] {
+        try self.rows(
+            "SELECT log_id, size, root, timestamp, signature FROM ledger_tree_heads WHERE log_id = ?1 AND size >= ?2 ORDER BY size LIMIT ?3",
+            [.integer(0), .integer(Int64(size)), .integer(Int64(limit))], blobs: [(1, logID)]
+        ) { (row: SQLiteStatement) throws(StoreError) in Self.head(row) }
+    }
+
+    public func latestHead(logID: [UInt8]) async throws -> SignedTreeHead? {
+        try self.rows(
+            "SELECT log_id, size, root, timestamp, signature FROM ledger_tree_heads WHERE log_id = ?1 ORDER BY size DESC LIMIT 1", [.integer(0)],
+            blobs: [(1, logID)]
+        ) { (row: SQLiteStatement) throws(StoreError) in Self.head(row) }.first
+    }
+
+    public func leafRecords(logID: [UInt8], from leaf: UInt64, limit: Int) async throws -> [LeafRecord] {
+        let rows = try self.rows(
+            """
+            SELECT first_leaf, records FROM ledger_tree_leaves
+             WHERE log_id = ?1 AND first_leaf >= coalesce((SELECT max(first_leaf) FROM ledger_tree_leaves WHERE log_id = ?1 AND first_leaf <= ?2), 0)
+             ORDER BY first_leaf LIMIT ?3
+            """, [.integer(0), .integer(Int64(leaf)), .integer(Int64(max(1, limit / 16)))], blobs: [(1, logID)]
+        ) { (row: SQLiteStatement) throws(StoreError) in (row.integer(0), row.blob(1)) }
+        var records: [LeafRecord] = []
+        var expected = rows.first.map { UInt64($0.0) } ?? leaf
+        for (first, bytes) in rows {
+            guard UInt64(first) == expected, let decoded = LeafRecord.decode(bytes), !decoded.isEmpty else {
+                throw TreeError(
+                    .badStore, "the leaf records of log \(HexText.text(logID)) from leaf \(first) are damaged or out of step (expected a row from leaf \(expected))")
+            }
+            let skip = leaf > UInt64(first) ? Int(leaf - UInt64(first)) : 0
+            records.append(contentsOf: decoded.dropFirst(skip))
+            expected = UInt64(first) + UInt64(decoded.count)
+            if records.count >= limit { break }
+        }
+        return records
+    }
+
+    public func leaf(ofSequence sequence: Int64, logID: [UInt8]) async throws -> UInt64? {
+        let rows = try self.rows(
+            "SELECT first_leaf, records FROM ledger_tree_leaves WHERE log_id = ?1 AND first_seq <= ?2 AND last_seq >= ?2 ORDER BY first_seq DESC LIMIT 1",
+            [.integer(0), .integer(sequence)], blobs: [(1, logID)]
+        ) { (row: SQLiteStatement) throws(StoreError) in (row.integer(0), row.blob(1)) }
+        guard let (first, bytes) = rows.first, let records = LeafRecord.decode(bytes),
+            let index = records.firstIndex(where: { $0.sequence == sequence })
+        else { return nil }
+        return UInt64(first) + UInt64(index)
+    }
+
+    public func sequence(ofEvent id: UUID) async throws -> Int64? {
+        try self.rows("SELECT seq FROM ledger_events WHERE id = ?", [.text(id.lowercaseText)]) { (row: SQLiteStatement) throws(StoreError) in row.integer(0) }
+            .first
+    }
+
+    public func events(afterSequence sequence: Int64, limit: Int) async throws -> [LedgerEvent] {
+        try self.rows(
+            "SELECT \(EventColumns.list()) FROM ledger_events WHERE seq > ? ORDER BY seq LIMIT ?", [.integer(sequence), .integer(Int64(limit))]
+        ) { (row: SQLiteStatement) throws(StoreError) in try EventColumns.event(from: SQLiteRow(statement: row)) }
+    }
+
+    public func tombstones(afterSequence sequence: Int64, limit: Int) async throws -> [Tombstone] {
+        try self.rows(
+            "SELECT seq, retention FROM ledger_tree_tombstones WHERE seq > ? ORDER BY seq LIMIT ?", [.integer(sequence), .integer(Int64(limit))]
+        ) { (row: SQLiteStatement) throws(StoreError) in Tombstone(sequence: row.integer(0), retention: row.text(1) ?? "") }
+    }
+}

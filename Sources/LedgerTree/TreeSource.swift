@@ -1,0 +1,50 @@
+import Foundation
+import LedgerProtocol
+
+/// Where a verifier or a prover reads a ledger's logs from: the store's file directly, or a daemon.
+/// Every list comes in order and in pages, so that checking a ledger of any size holds one page at a time.
+public protocol TreeSource: Sendable {
+    /// Every log the ledger keeps.
+    func logs() async throws -> [LogSummary]
+    /// Up to `limit` of the log's signed heads of at least `size` leaves, smallest first.
+    func heads(logID: [UInt8], fromSize size: UInt64, limit: Int) async throws -> [SignedTreeHead]
+    /// The log's newest signed head.
+    func latestHead(logID: [UInt8]) async throws -> SignedTreeHead?
+    /// Up to about `limit` of the log's leaf records from leaf number `leaf` on, in leaf order.
+    func leafRecords(logID: [UInt8], from leaf: UInt64, limit: Int) async throws -> [LeafRecord]
+    /// The leaf number of the event committed at `sequence` in the log, if the log holds it.
+    func leaf(ofSequence sequence: Int64, logID: [UInt8]) async throws -> UInt64?
+    /// The commit sequence of the stored event with this id.
+    func sequence(ofEvent id: UUID) async throws -> Int64?
+    /// Up to `limit` stored events committed after `sequence`, in commit order, each with its sequence.
+    func events(afterSequence sequence: Int64, limit: Int) async throws -> [LedgerEvent]
+    /// Up to `limit` of retention's tombstones of events committed after `sequence`, in commit order.
+    func tombstones(afterSequence sequence: Int64, limit: Int) async throws -> [Tombstone]
+}
+
+/// A log as its store keeps it: which key, and how far its tree has grown.
+public struct LogSummary: Sendable, Hashable {
+    public var logID: [UInt8]
+    public var publicKey: [UInt8]
+    public var size: UInt64
+    public var root: TreeHash
+
+    public init(logID: [UInt8], publicKey: [UInt8], size: UInt64, root: TreeHash) {
+        self.logID = logID
+        self.publicKey = publicKey
+        self.size = size
+        self.root = root
+    }
+}
+
+/// What retention leaves of an event it removed, beside the event's leaf record: which pass removed it.
+public struct Tombstone: Sendable, Hashable {
+    public var sequence: Int64
+    /// The id of the pass's `ledger_retention` event.
+    public var retention: String
+
+    public init(sequence: Int64, retention: String) {
+        self.sequence = sequence
+        self.retention = retention
+    }
+}

@@ -1,0 +1,301 @@
+import Foundation
+import LedgerProtocol
+import NIOCore
+
+/// Recomputes a ledger's trees from its events and checks them against its signed heads
+/// (docs/VERIFY.md, "Verifying"): every event against its leaf record, every record into its log's
+/// tree, the tree against every signed head it passes, and against heads saved elsewhere.
+///
+/// All logs are walked together in commit order, so that an event of one log is never taken for
+/// one inserted into another; only the logs whose keys are given are judged.
+public struct TreeVerifier: Sendable {
+    public var keys: [LogPublicKey]
+    /// Heads published elsewhere earlier, which the logs must still extend.
+    public var savedHeads: [SignedTreeHead]
+    public var pageSize: Int
+
+    public init(keys: [LogPublicKey], savedHeads: [SignedTreeHead] = [], pageSize: Int = 4_096) {
+        self.keys = keys
+        self.savedHeads = savedHeads
+        self.pageSize = pageSize
+    }
+
+    public func verify(_ source: some TreeSource) async throws -> VerificationReport {
+        let summaries = try await source.logs()
+        var report = VerificationReport()
+        var logs: [LogWalk] = []
+        for summary in summaries {
+            let key = self.keys.first { $0.logID.bytes == summary.logID }
+            let latest = try await source.latestHead(logID: summary.logID)
+            let saved = self.savedHeads.filter { $0.logID == summary.logID }
+            logs.append(LogWalk(summary: summary, key: key, latest: latest, saved: saved, pageSize: self.pageSize))
+        }
+        for key in self.keys where !summaries.contains(where: { $0.logID == key.logID.bytes }) {
+            report.problems.append(
+                "the store holds no log of the given key (log id \(key.logID.hex)); its logs are \(summaries.map { HexText.text($0.logID) }.joined(separator: ", ")); a store rebuilt and signed with another key looks like this")
+        }
+        for saved in self.savedHeads where !summaries.contains(where: { $0.logID == saved.logID }) {
+            report.problems.append("the saved head's log \(HexText.text(saved.logID)) is not in the store")
+        }
+        for index in logs.indices { try await logs[index].loadPage(source) }
+        let treeStart = logs.compactMap(\.peek?.sequence).min() ?? Int64.max
+
+        var events = Pager<LedgerEvent>(pageSize: self.pageSize) { after, limit in try await source.events(afterSequence: after, limit: limit) }
+        var tombstones = Pager<Tombstone>(pageSize: self.pageSize) { after, limit in try await source.tombstones(afterSequence: after, limit: limit) }
+        var scratch = ByteBuffer()
+        var passes: [String: UInt64] = [:]
+
+        while true {
+            let next = logs.indices.filter { logs[$0].peek != nil }.min { logs[$0].peek!.sequence < logs[$1].peek!.sequence }
+            let record = next.map { logs[$0].peek! }
+            let event = try await events.peek(sequence: { $0.sequence ?? 0 })
+            if record == nil, event == nil { break }
+            if let event, record == nil || event.sequence! < record!.sequence {
+                if event.sequence! < treeStart {
+                    report.eventsBeforeTree += 1
+                } else {
+                    let moved = try await Self.recordNaming(event.id, in: logs, source: source)
+                    report.found(
+                        BadLeaf(
+                            kind: moved == nil ? .inserted : .reordered, logID: moved?.logID, leaf: moved?.leaf, sequence: event.sequence!, eventID: event.id,
+                            detail: moved.map { "event \(event.id.lowercaseText), committed as leaf \($0.leaf) at sequence \($0.sequence), stands at sequence \(event.sequence!)" }
+                                ?? "event \(event.id.lowercaseText) (\(event.eventType)) at sequence \(event.sequence!) is in no log's records"))
+                }
+                report.eventsChecked += 1
+                events.advance()
+                continue
+            }
+            guard let record, let next else { break }
+            let leaf = logs[next].nextLeaf
+            if let event, event.sequence! == record.sequence {
+                report.eventsChecked += 1
+                events.advance()
+                if event.id == record.id {
+                    if TreeLeaf.hash(event, sequence: record.sequence, scratch: &scratch) != record.hash {
+                        report.found(
+                            BadLeaf(
+                                kind: .modified, logID: record.logID(logs[next]), leaf: leaf, sequence: record.sequence, eventID: record.id,
+                                detail: "event \(record.id.lowercaseText) at leaf \(leaf) (sequence \(record.sequence)) no longer hashes to its leaf"))
+                    }
+                } else {
+                    let elsewhere = try await source.sequence(ofEvent: record.id)
+                    report.found(
+                        BadLeaf(
+                            kind: elsewhere == nil ? .modified : .reordered, logID: logs[next].summary.logID, leaf: leaf, sequence: record.sequence,
+                            eventID: record.id,
+                            detail: elsewhere.map { "event \(record.id.lowercaseText), leaf \(leaf) at sequence \(record.sequence), now stands at sequence \($0); event \(event.id.lowercaseText) stands in its place" }
+                                ?? "leaf \(leaf) at sequence \(record.sequence) was event \(record.id.lowercaseText); the row there now holds event \(event.id.lowercaseText)"))
+                }
+            } else {
+                let tombstone = try await tombstones.seek(record.sequence, sequence: \.sequence)
+                if let tombstone {
+                    passes[tombstone.retention, default: 0] += 1
+                    logs[next].retained += 1
+                } else {
+                    let elsewhere = try await source.sequence(ofEvent: record.id)
+                    report.found(
+                        BadLeaf(
+                            kind: elsewhere == nil ? .removed : .reordered, logID: logs[next].summary.logID, leaf: leaf, sequence: record.sequence,
+                            eventID: record.id,
+                            detail: elsewhere.map { "event \(record.id.lowercaseText), leaf \(leaf) at sequence \(record.sequence), now stands at sequence \($0)" }
+                                ?? "event \(record.id.lowercaseText), leaf \(leaf) at sequence \(record.sequence), is gone, and no retention pass removed it"))
+                }
+            }
+            try await logs[next].take(record, source: source)
+        }
+
+        // A tombstone must name a pass that the ledger itself recorded, or it could excuse any removal.
+        for (pass, count) in passes.sorted(by: { $0.key < $1.key }) {
+            if let id = UUID(uuidString: pass), try await source.sequence(ofEvent: id) != nil {
+                report.retentionPasses.append(RetentionPass(retention: pass, removed: count))
+            } else {
+                report.problems.append("\(count) leaves have tombstones naming \(pass), which is no recorded ledger_retention event: they were removed by something else")
+            }
+        }
+        report.logs = logs.map { $0.result() }
+        return report
+    }
+
+    /// The log, leaf and sequence of the record that names `id`, found by reading every log's records
+    /// again: done once, for the first bad leaf, to tell an event moved from one inserted.
+    static func recordNaming(_ id: UUID, in logs: [LogWalk], source: some TreeSource) async throws -> (logID: [UInt8], leaf: UInt64, sequence: Int64)? {
+        for log in logs {
+            var leaf: UInt64 = 0
+            while true {
+                let page = try await source.leafRecords(logID: log.summary.logID, from: leaf, limit: 65_536)
+                if page.isEmpty { break }
+                if let index = page.firstIndex(where: { $0.id == id }) { return (log.summary.logID, leaf + UInt64(index), page[index].sequence) }
+                leaf += UInt64(page.count)
+            }
+        }
+        return nil
+    }
+}
+
+extension LeafRecord {
+    fileprivate func logID(_ log: LogWalk) -> [UInt8] { log.summary.logID }
+}
+
+/// A list read from a source a page at a time, by the sequence of its last item.
+struct Pager<Item: Sendable> {
+    let pageSize: Int
+    let fetch: (Int64, Int) async throws -> [Item]
+    var page: [Item] = []
+    var index = 0
+    var after: Int64 = 0
+    var exhausted = false
+
+    init(pageSize: Int, fetch: @escaping (Int64, Int) async throws -> [Item]) {
+        self.pageSize = pageSize
+        self.fetch = fetch
+    }
+
+    mutating func peek(sequence: (Item) -> Int64) async throws -> Item? {
+        if self.index >= self.page.count {
+            guard !self.exhausted else { return nil }
+            self.page = try await self.fetch(self.after, self.pageSize)
+            self.index = 0
+            if self.page.count < self.pageSize { self.exhausted = true }
+            if let last = self.page.last { self.after = sequence(last) }
+            if self.page.isEmpty { return nil }
+        }
+        return self.page[self.index]
+    }
+
+    mutating func advance() { self.index += 1 }
+
+    /// The item at `target`, passing those before it; nil when there is none.
+    mutating func seek(_ target: Int64, sequence: (Item) -> Int64) async throws -> Item? {
+        while let item = try await self.peek(sequence: sequence) {
+            let at = sequence(item)
+            if at > target { return nil }
+            self.advance()
+            if at == target { return item }
+        }
+        return nil
+    }
+}
+
+/// One log as the verifier walks it: its records, the tree they build, and the heads it passes.
+struct LogWalk: Sendable {
+    let summary: LogSummary
+    let key: LogPublicKey?
+    let latest: SignedTreeHead?
+    let saved: [SignedTreeHead]
+    let pageSize: Int
+    private var page: [LeafRecord] = []
+    private var index = 0
+    private var exhausted = false
+    private(set) var nextLeaf: UInt64 = 0
+    private var frontier = TreeFrontier()
+    private var heads: [SignedTreeHead] = []
+    private var headIndex = 0
+    private var headsExhausted = false
+    private var consistency: [RangeRoots]
+    var retained: UInt64 = 0
+    private(set) var headsChecked: UInt64 = 0
+    private(set) var problems: [String] = []
+    private var savedMatched: Set<UInt64> = []
+
+    init(summary: LogSummary, key: LogPublicKey?, latest: SignedTreeHead?, saved: [SignedTreeHead], pageSize: Int) {
+        self.summary = summary
+        self.key = key
+        self.latest = latest
+        self.saved = saved
+        self.pageSize = pageSize
+        self.consistency = saved.map { head in
+            guard let latest, head.treeSize <= latest.treeSize else { return RangeRoots([]) }
+            return RangeRoots(MerkleProofs.consistencyRanges(first: head.treeSize, second: latest.treeSize))
+        }
+    }
+
+    var peek: LeafRecord? { self.index < self.page.count ? self.page[self.index] : nil }
+
+    mutating func loadPage(_ source: some TreeSource) async throws {
+        guard self.index >= self.page.count, !self.exhausted else { return }
+        self.page = try await source.leafRecords(logID: self.summary.logID, from: self.nextLeaf, limit: self.pageSize)
+        self.index = 0
+        if self.page.isEmpty { self.exhausted = true }
+        try await self.checkHeads(source)
+    }
+
+    mutating func take(_ record: LeafRecord, source: some TreeSource) async throws {
+        self.frontier.append(record.hash)
+        for index in self.consistency.indices where self.consistency[index].nextLeaf < self.consistency[index].end {
+            self.consistency[index].take(record.hash)
+        }
+        self.nextLeaf += 1
+        self.index += 1
+        try await self.checkHeads(source)
+        try await self.loadPage(source)
+    }
+
+    /// Compares the tree with each stored head of its present size, and each saved one.
+    private mutating func checkHeads(_ source: some TreeSource) async throws {
+        let size = self.frontier.size
+        for head in self.saved where head.treeSize == size && !self.savedMatched.contains(size) {
+            self.savedMatched.insert(size)
+            if head.rootHash != self.frontier.root.bytes {
+                self.problems.append(
+                    "the saved head of \(size) leaves (root \(HexText.text(head.rootHash))) does not match the tree's first \(size) leaves (root \(self.frontier.root.hex)): history up to it was rewritten and re-signed")
+            }
+        }
+        while true {
+            if self.headIndex >= self.heads.count {
+                guard !self.headsExhausted else { return }
+                self.heads = try await source.heads(logID: self.summary.logID, fromSize: size, limit: 1_024)
+                self.headIndex = 0
+                if self.heads.count < 1_024 { self.headsExhausted = true }
+                if self.heads.isEmpty { return }
+            }
+            let head = self.heads[self.headIndex]
+            if head.treeSize > size { return }
+            self.headIndex += 1
+            guard head.treeSize == size else { continue }
+            self.headsChecked += 1
+            if let key = self.key, !key.isValidSignature(head) {
+                self.problems.append("the stored head of \(size) leaves is not signed by the given key")
+            } else if head.rootHash != self.frontier.root.bytes {
+                self.problems.append(
+                    "the stored head of \(size) leaves signed root \(HexText.text(head.rootHash)), but the leaf records up to it hash to \(self.frontier.root.hex): records before leaf \(size) were changed")
+            }
+        }
+    }
+
+    func result() -> LogResult {
+        var problems = self.problems
+        var unsigned: UInt64 = 0
+        if let latest {
+            if let key, !key.isValidSignature(latest) {
+                problems.append("its newest head (\(latest.treeSize) leaves) is not signed by the given key")
+            }
+            if latest.treeSize > self.frontier.size {
+                problems.append(
+                    "its newest head signed \(latest.treeSize) leaves but the store holds records of \(self.frontier.size): the newest leaves' records were removed")
+            } else {
+                unsigned = self.frontier.size - latest.treeSize
+            }
+        } else if self.frontier.size > 0 {
+            problems.append("it has \(self.frontier.size) leaves and no signed head")
+        }
+        for (index, head) in self.saved.enumerated() {
+            if let key, !key.isValidSignature(head) {
+                problems.append("the saved head of \(head.treeSize) leaves is not signed by the given key")
+            }
+            if head.treeSize > self.frontier.size {
+                problems.append(
+                    "the saved head signed \(head.treeSize) leaves but the log now has \(self.frontier.size): history after leaf \(self.frontier.size) was cut off and re-signed")
+            } else if let latest, head.treeSize <= latest.treeSize, let roots = self.consistency[index].roots {
+                let consistent = MerkleProofs.verifyConsistency(
+                    first: head.treeSize, firstRoot: TreeHash(bytes: head.rootHash) ?? .empty, second: latest.treeSize,
+                    secondRoot: TreeHash(bytes: latest.rootHash) ?? .empty, proof: roots)
+                if !consistent {
+                    problems.append("the consistency proof from the saved head of \(head.treeSize) leaves to the newest head of \(latest.treeSize) fails")
+                }
+            }
+        }
+        return LogResult(
+            logID: self.summary.logID, keyGiven: self.key != nil, leaves: self.frontier.size, root: self.frontier.root, latestHead: self.latest,
+            unsignedLeaves: unsigned, retained: self.retained, headsChecked: self.headsChecked, problems: problems)
+    }
+}
