@@ -54,7 +54,7 @@ struct Head: AsyncParsableCommand {
     func run() async throws {
         let result = try await self.connection.run { try await $0.treeHead() }
         guard let head = result.head else {
-            throw ValidationError("the daemon keeps no tree (its store is in memory)")
+            throw ValidationError("the daemon's store keeps no Merkle tree, so there is no head to show")
         }
         if self.json {
             print(TreeJSON.head(head))

@@ -264,7 +264,8 @@ struct Ledgerd: AsyncParsableCommand {
         help: ArgumentHelp(
             """
             The Ed25519 private key (PEM, as 'ledger-rpc keygen' or 'openssl genpkey -algorithm ed25519' writes it) that signs the \
-            log's tree heads, so that changed history can be proved (docs/VERIFY.md). Readable by its owner only. [env: LEDGER_SIGNING_KEY] \
+            log's tree heads, so that changed history can be proved (docs/VERIFY.md). Readable by its owner only. 'off' keeps no tree, \
+            for measuring what it costs; nothing can then be verified. [env: LEDGER_SIGNING_KEY] \
             (default: ledger-signing.key beside the SQLite store, or in the data directory for PostgreSQL; made on first start, \
             its public key written beside it as .pub)
             """, valueName: "file"))

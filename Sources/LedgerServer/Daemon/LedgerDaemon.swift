@@ -74,7 +74,11 @@ public struct LedgerDaemon: Sendable {
 
     /// The log's key, made and announced the first time the daemon starts with the default one.
     private func loadSigningKey() throws -> LogKey? {
-        guard let file = self.signingKey else { return nil }
+        guard let file = self.signingKey else {
+            if case .memory = self.store { return nil }
+            self.logger.warning("tamper evidence is off (--signing-key off): no Merkle tree is kept, and ledger-rpc verify has nothing to check")
+            return nil
+        }
         let (key, created) = try file.load()
         let metadata: Logger.Metadata = ["key": "\(file.path)", "log_id": "\(key.publicKey.logID.hex)"]
         if created {

@@ -199,6 +199,7 @@ public struct LedgerDaemonSettings: Sendable {
     ) throws(Error) -> SigningKeyFile? {
         if case .memory = store { return nil }
         let given = try source.value(options.signingKey, env: "LEDGER_SIGNING_KEY", default: nil as String?, expected: "a PEM file path") { $0 }
+        if given == "off" { return nil }
         if let given { return SigningKeyFile(path: given, createsIfMissing: false) }
         let directory: String
         switch store {

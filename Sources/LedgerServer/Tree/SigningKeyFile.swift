@@ -19,6 +19,8 @@ public struct SigningKeyFile: Sendable, Equatable {
     /// Why the key cannot be used, naming the file and what to do.
     public struct Problem: Error, Sendable, CustomStringConvertible {
         public var description: String
+        /// The file to be made was there already.
+        var alreadyExists = false
     }
 
     /// The public half's file, written beside a key ledgerd makes, for operators to hand to verifiers.
@@ -34,7 +36,12 @@ public struct SigningKeyFile: Sendable, Equatable {
                 throw Problem(
                     description: "signing key \(self.path): \(reason); make one with 'ledger-rpc keygen \(self.path)' or 'openssl genpkey -algorithm ed25519 -out \(self.path)'")
             }
-            return (try self.create(), true)
+            do {
+                return (try self.create(), true)
+            } catch where error.alreadyExists {
+                // Another daemon sharing the data directory made it first: it is the one to use.
+                return (try SigningKeyFile(path: self.path, createsIfMissing: false).load().key, false)
+            }
         }
         guard info.st_mode & S_IFMT == S_IFREG else { throw Problem(description: "signing key \(self.path) is not a regular file") }
         guard info.st_mode & 0o077 == 0 else {
@@ -68,7 +75,9 @@ public struct SigningKeyFile: Sendable, Equatable {
     /// Writes a new file whole, or fails; the key's file is never replaced.
     static func write(_ text: String, to path: String, mode: mode_t, replacing: Bool = false) throws(Problem) {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (replacing ? O_TRUNC : O_EXCL), mode)
-        guard descriptor >= 0 else { throw Problem(description: "cannot create \(path): \(String(cString: strerror(errno)))") }
+        guard descriptor >= 0 else {
+            throw Problem(description: "cannot create \(path): \(String(cString: strerror(errno)))", alreadyExists: errno == EEXIST)
+        }
         defer { close(descriptor) }
         let bytes = Array(text.utf8)
         let written = bytes.withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress, $0.count) }

@@ -1,0 +1,267 @@
+import Foundation
+import LedgerClient
+import LedgerProtocol
+import LedgerTestSupport
+import Testing
+
+/// The Merkle tree against the real binaries: a ledger that is left alone verifies, and each way of
+/// changing its history behind the daemon's back (with the sqlite3 shell, as anyone who can write the
+/// file could) is caught by `ledger-rpc verify`, which names the first bad leaf and what happened to it.
+@Suite struct TamperEvidenceTests {
+    /// A ledger of `count` events, committed by a daemon that then stopped, with a head covering them all.
+    struct Ledger {
+        let directory: String
+        let store: String
+        let publicKey: String
+        let ids: [UUID]
+    }
+
+    static func event(_ index: Int) -> LedgerEvent {
+        LedgerEvent(
+            id: UUID.ledgerV7(unixMilliseconds: 1_790_000_000_000 + UInt64(index)), timestamp: LedgerTimestamp(rawValue: 1_790_000_000_000_000 + Int64(index)),
+            eventType: index % 3 == 0 ? "job_created" : "video_uploaded", entityType: "video_asset", entityID: "v-\(index)",
+            metadata: "{\"n\": \(index), \"title\": \"caf\\u00e9 \(index)\"}", workerID: index % 2 == 0 ? "w-1" : nil)
+    }
+
+    static func makeLedger(count: Int = 300, extra: [String] = []) async throws -> Ledger {
+        let directory = try makeTemporaryDirectory("tree")
+        let daemon = try await Daemon.start(in: directory, extraArguments: extra)
+        let client = LedgerClient(configuration: LedgerClientConfiguration(socketPath: daemon.socketPath))
+        let events = (0..<count).map(Self.event)
+        for start in stride(from: 0, to: count, by: 100) {
+            try await client.logAcknowledged(Array(events[start..<min(count, start + 100)]))
+        }
+        let head = try await Self.head(daemon.socketPath)
+        #expect(head["tree_size"] as? Int == count)
+        await daemon.stop()
+        return Ledger(directory: directory, store: "\(directory)/ledger.sqlite", publicKey: "\(directory)/ledger-signing.key.pub", ids: events.map(\.id))
+    }
+
+    static func head(_ socket: String) async throws -> [String: Any] {
+        let result = try await runTool("ledger-rpc", ["head", "--json", "--socket", socket])
+        return try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result.stderr)")
+    }
+
+    static func verify(_ ledger: Ledger, key: String? = nil, heads: [String] = []) async throws -> (status: Int32, report: [String: Any], text: String) {
+        let arguments = ["verify", "--store", ledger.store, "--public-key", key ?? ledger.publicKey, "--json"] + heads.flatMap { ["--head", $0] }
+        let result = try await runTool("ledger-rpc", arguments)
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result.stdout)\(result.stderr)")
+        return (result.status, report, result.stdout)
+    }
+
+    @Test func aLedgerLeftAloneVerifiesAndProvesItsEvents() async throws {
+        let ledger = try await Self.makeLedger()
+        defer { try? FileManager.default.removeItem(atPath: ledger.directory) }
+        let (status, report, text) = try await Self.verify(ledger)
+        #expect(status == 0, "\(text)")
+        #expect(report["verified"] as? Bool == true)
+        #expect(report["events_checked"] as? Int == 300)
+
+        let daemon = try await Daemon.start(in: ledger.directory)
+        defer { Task { await daemon.stop() } }
+        let id = try #require(ledger.ids.randomElement())
+        let proof = try await runTool("ledger-rpc", ["prove", id.lowercaseText, "--socket", daemon.socketPath])
+        #expect(proof.status == 0, "\(proof.stderr)")
+        let proofFile = "\(ledger.directory)/proof.json"
+        try proof.stdout.write(toFile: proofFile, atomically: true, encoding: .utf8)
+        let checked = try await runTool("ledger-rpc", ["verify-proof", proofFile, "--public-key", ledger.publicKey])
+        #expect(checked.status == 0, "\(checked.stderr)")
+        #expect(checked.stdout.contains("proof verified: event \(id.lowercaseText)"))
+
+        // One hash of the path changed, the leaf hash changed, or another log's key: each fails.
+        var object = try #require(try JSONSerialization.jsonObject(with: Data(proof.stdout.utf8)) as? [String: Any])
+        var path = try #require(object["inclusion_path"] as? [String])
+        path[0] = String(path[0].reversed())
+        object["inclusion_path"] = path
+        try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: proofFile))
+        let tampered = try await runTool("ledger-rpc", ["verify-proof", proofFile, "--public-key", ledger.publicKey])
+        #expect(tampered.status == 1)
+        #expect(tampered.stderr.contains("does not lead from leaf"), "\(tampered.stderr)")
+        let otherKey = "\(ledger.directory)/other.key"
+        _ = try await runTool("ledger-rpc", ["keygen", otherKey])
+        try proof.stdout.write(toFile: proofFile, atomically: true, encoding: .utf8)
+        let wrongKey = try await runTool("ledger-rpc", ["verify-proof", proofFile, "--public-key", otherKey + ".pub"])
+        #expect(wrongKey.status == 1)
+        #expect(wrongKey.stderr.contains("not signed by the given key"), "\(wrongKey.stderr)")
+    }
+
+    /// One change made with the sqlite3 shell, and what verify must say of it.
+    struct Tampering: Sendable, CustomTestStringConvertible {
+        let name: String
+        let sql: String
+        let kind: String
+        /// The index of the event the first bad leaf names.
+        let event: Int
+        var testDescription: String { self.name }
+    }
+
+    static let tamperings = [
+        Tampering(name: "one row's metadata changed", sql: "UPDATE ledger_events SET event_data = '{\"n\": 1}' WHERE seq = 42", kind: "modified", event: 41),
+        Tampering(name: "one row's severity changed", sql: "UPDATE ledger_events SET severity = 'ERROR' WHERE seq = 7", kind: "modified", event: 6),
+        Tampering(name: "one row deleted", sql: "DELETE FROM ledger_events WHERE seq = 120", kind: "removed", event: 119),
+        Tampering(
+            name: "one row inserted",
+            sql: """
+                INSERT INTO ledger_events (id, timestamp, event_type, entity_type, entity_id, event_data, severity, seq)
+                VALUES ('01a00000-0000-7000-8000-000000000001', 1790000000000050, 'job_created', 'video_asset', 'v-x', '{}', 'INFO', 1000)
+                """, kind: "inserted", event: -1),
+        Tampering(
+            name: "two rows' commit order swapped",
+            sql: "UPDATE ledger_events SET seq = -seq WHERE seq IN (10, 20); UPDATE ledger_events SET seq = CASE seq WHEN -10 THEN 20 ELSE 10 END WHERE seq < 0",
+            kind: "reordered", event: 9),
+        Tampering(name: "the last 100 events deleted", sql: "DELETE FROM ledger_events WHERE seq > 200", kind: "removed", event: 200),
+    ]
+
+    @Test(arguments: Self.tamperings)
+    func eachChangeIsCaughtAtItsFirstBadLeaf(_ tampering: Tampering) async throws {
+        let ledger = try await Self.makeLedger()
+        defer { try? FileManager.default.removeItem(atPath: ledger.directory) }
+        _ = try await sqlite(ledger.store, tampering.sql)
+        let (status, report, text) = try await Self.verify(ledger)
+        #expect(status == 1, "\(text)")
+        #expect(report["verified"] as? Bool == false)
+        let bad = try #require(report["first_bad_leaf"] as? [String: Any], "\(text)")
+        #expect(bad["kind"] as? String == tampering.kind, "\(text)")
+        let expected = tampering.event >= 0 ? ledger.ids[tampering.event].lowercaseText : "01a00000-0000-7000-8000-000000000001"
+        #expect(bad["event_id"] as? String == expected, "\(text)")
+        if tampering.event >= 0 { #expect(bad["leaf"] as? Int == tampering.event, "\(text)") }
+    }
+
+    @Test func leafRecordsChangedWithTheirEventBreakTheSignedRoot() async throws {
+        let ledger = try await Self.makeLedger()
+        defer { try? FileManager.default.removeItem(atPath: ledger.directory) }
+        // Whoever rewrites a row and its leaf record alike still cannot sign the new root.
+        _ = try await sqlite(ledger.store, "UPDATE ledger_tree_leaves SET records = zeroblob(length(records)) WHERE first_leaf = 0")
+        let (status, report, text) = try await Self.verify(ledger)
+        #expect(status == 1, "\(text)")
+        let logs = try #require(report["logs"] as? [[String: Any]])
+        #expect((logs.first?["problems"] as? [String])?.contains { $0.contains("records before leaf") } == true, "\(text)")
+    }
+
+    @Test func aStoreRebuiltAndSignedWithAnotherKeyFailsAgainstTheRealKey() async throws {
+        let ledger = try await Self.makeLedger(count: 50)
+        defer { try? FileManager.default.removeItem(atPath: ledger.directory) }
+        // The rewrite: a fresh store with a key of the forger's own, holding the same events but one.
+        let forged = try makeTemporaryDirectory("forged")
+        defer { try? FileManager.default.removeItem(atPath: forged) }
+        let daemon = try await Daemon.start(in: forged)
+        let client = LedgerClient(configuration: LedgerClientConfiguration(socketPath: daemon.socketPath))
+        var events = (0..<50).map(Self.event)
+        events[3].metadata = "{\"n\": 1000}"
+        try await client.logAcknowledged(events)
+        _ = try await Self.head(daemon.socketPath)
+        await daemon.stop()
+        let forgedLedger = Ledger(directory: forged, store: "\(forged)/ledger.sqlite", publicKey: "\(forged)/ledger-signing.key.pub", ids: ledger.ids)
+        #expect(try await Self.verify(forgedLedger).status == 0, "the forger's own key verifies their store")
+        let (status, report, text) = try await Self.verify(forgedLedger, key: ledger.publicKey)
+        #expect(status == 1, "\(text)")
+        #expect((report["problems"] as? [String])?.contains { $0.contains("holds no log of the given key") } == true, "\(text)")
+    }
+
+    @Test func historyReSignedWithTheSameKeyFromAnOldStateFailsOnlyAgainstASavedHead() async throws {
+        let directory = try makeTemporaryDirectory("tree")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = "\(directory)/ledger.sqlite"
+        var daemon = try await Daemon.start(in: directory)
+        var client = LedgerClient(configuration: LedgerClientConfiguration(socketPath: daemon.socketPath))
+        try await client.logAcknowledged((0..<100).map(Self.event))
+        _ = try await Self.head(daemon.socketPath)
+        await daemon.stop()
+        _ = try await sqlite(store, ".backup '\(directory)/old.sqlite'")
+
+        daemon = try await Daemon.start(in: directory)
+        client = LedgerClient(configuration: LedgerClientConfiguration(socketPath: daemon.socketPath))
+        try await client.logAcknowledged((100..<200).map(Self.event))
+        let saved = try await runTool("ledger-rpc", ["head", "--json", "--socket", daemon.socketPath])
+        let savedFile = "\(directory)/saved-head.json"
+        try saved.stdout.write(toFile: savedFile, atomically: true, encoding: .utf8)
+        await daemon.stop()
+
+        // The old state put back, and other history committed and signed with the same key.
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: store + suffix) }
+        try FileManager.default.copyItem(atPath: "\(directory)/old.sqlite", toPath: store)
+        daemon = try await Daemon.start(in: directory)
+        client = LedgerClient(configuration: LedgerClientConfiguration(socketPath: daemon.socketPath))
+        try await client.logAcknowledged((300..<450).map(Self.event))
+        _ = try await Self.head(daemon.socketPath)
+        await daemon.stop()
+
+        let ledger = Ledger(directory: directory, store: store, publicKey: "\(directory)/ledger-signing.key.pub", ids: [])
+        let alone = try await Self.verify(ledger)
+        #expect(alone.status == 0, "without a saved head the rewritten history is self-consistent: \(alone.text)")
+        let (status, report, text) = try await Self.verify(ledger, heads: [savedFile])
+        #expect(status == 1, "\(text)")
+        let problems = (report["logs"] as? [[String: Any]])?.first?["problems"] as? [String] ?? []
+        #expect(problems.contains { $0.contains("saved head of 200 leaves") && $0.contains("rewritten and re-signed") }, "\(text)")
+        #expect(problems.contains { $0.contains("consistency proof") }, "\(text)")
+    }
+
+    @Test func aHeadSavedBeforeMoreEventsStillVerifies() async throws {
+        let directory = try makeTemporaryDirectory("tree")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let daemon = try await Daemon.start(in: directory)
+        let client = LedgerClient(configuration: LedgerClientConfiguration(socketPath: daemon.socketPath))
+        try await client.logAcknowledged((0..<37).map(Self.event))
+        let saved = try await runTool("ledger-rpc", ["head", "--json", "--socket", daemon.socketPath])
+        try saved.stdout.write(toFile: "\(directory)/saved.json", atomically: true, encoding: .utf8)
+        try await client.logAcknowledged((37..<101).map(Self.event))
+        _ = try await Self.head(daemon.socketPath)
+        await daemon.stop()
+        let ledger = Ledger(directory: directory, store: "\(directory)/ledger.sqlite", publicKey: "\(directory)/ledger-signing.key.pub", ids: [])
+        let (status, _, text) = try await Self.verify(ledger, heads: ["\(directory)/saved.json"])
+        #expect(status == 0, "\(text)")
+    }
+
+    @Test func aDaemonKilledMidCommitLeavesATreeThatVerifiesAfterRestart() async throws {
+        let directory = try makeTemporaryDirectory("tree")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var daemon = try await Daemon.start(in: directory)
+        let socket = daemon.socketPath
+        let load = Task {
+            let client = LedgerClient(configuration: LedgerClientConfiguration(socketPath: socket))
+            var index = 0
+            while !Task.isCancelled {
+                try? await client.logAcknowledged((index..<index + 50).map(Self.event))
+                index += 50
+            }
+        }
+        #expect(try await waitUntil(within: 120) { Int(try await sqlite("\(directory)/ledger.sqlite", "SELECT count(*) FROM ledger_events")) ?? 0 >= 1_000 })
+        daemon.signal(SIGKILL)
+        _ = await daemon.waitForExit()
+        load.cancel()
+        daemon = try await Daemon.start(in: directory)
+        _ = try await Self.head(daemon.socketPath)
+        await daemon.stop()
+        let ledger = Ledger(directory: directory, store: "\(directory)/ledger.sqlite", publicKey: "\(directory)/ledger-signing.key.pub", ids: [])
+        let (status, report, text) = try await Self.verify(ledger)
+        #expect(status == 0, "\(text)")
+        #expect((report["events_checked"] as? Int ?? 0) >= 1000)
+    }
+
+    @Test func retentionLeavesLeavesThatStillVerifyAndOnlyItsRemovalsAreExcused() async throws {
+        let ledger = try await Self.makeLedger(count: 90)
+        defer { try? FileManager.default.removeItem(atPath: ledger.directory) }
+        // The events are weeks old: video_uploaded (60 of 90) expires at once.
+        let daemon = try await Daemon.start(in: ledger.directory, extraArguments: ["--retain", "video_uploaded=7d", "--retain-interval", "1"])
+        #expect(
+            try await waitUntil(within: 120) {
+                Int(try await sqlite(ledger.store, "SELECT count(*) FROM ledger_events WHERE event_type = 'video_uploaded'")) == 0
+            })
+        _ = try await Self.head(daemon.socketPath)
+        await daemon.stop()
+        let (status, report, text) = try await Self.verify(ledger)
+        #expect(status == 0, "\(text)")
+        let log = try #require((report["logs"] as? [[String: Any]])?.first)
+        #expect(log["removed_by_retention"] as? Int == 60, "\(text)")
+        let passes = try #require(report["retention_passes"] as? [[String: Any]])
+        #expect(passes.count == 1 && passes.first?["removed"] as? Int == 60, "\(text)")
+        let record = try await sqlite(ledger.store, "SELECT id FROM ledger_events WHERE event_type = 'ledger_retention'")
+        #expect(passes.first?["retention"] as? String == record, "the tombstones name the pass's own record")
+
+        _ = try await sqlite(ledger.store, "DELETE FROM ledger_events WHERE seq = 4")
+        let removed = try await Self.verify(ledger)
+        #expect(removed.status == 1, "\(removed.text)")
+        #expect((removed.report["first_bad_leaf"] as? [String: Any])?["kind"] as? String == "removed", "\(removed.text)")
+        #expect((removed.report["first_bad_leaf"] as? [String: Any])?["event_id"] as? String == ledger.ids[3].lowercaseText, "\(removed.text)")
+    }
+}
