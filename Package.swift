@@ -157,7 +157,8 @@ let package = Package(
         .testTarget(
             name: "LedgerServerTests",
             dependencies: [
-                "LedgerTestSupport", "LedgerServerTestSupport", "LedgerServer", "LedgerStore", "LedgerProtocol", nioCore, nioEmbedded, nioLocks, nioPosix,
+                "LedgerTestSupport", "LedgerServerTestSupport", "LedgerServer", "LedgerStore", "LedgerProtocol", "LedgerTree", nioCore, nioEmbedded, nioLocks,
+                nioPosix,
                 logging, serviceLifecycle, .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"), atomics,
             ],
             swiftSettings: swiftSettings

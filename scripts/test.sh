@@ -46,6 +46,8 @@ bin_dir="$(swift build "${swift_flags[@]}" --show-bin-path)"
 venv=".build/python-venv"
 [ -x "$venv/bin/python" ] || python3 -m venv --system-site-packages "$venv"
 "$venv/bin/python" -c 'import pytest' >/dev/null 2>&1 || "$venv/bin/python" -m pip install -q pytest
+# The verifier's signatures (socialsync_ledger.verify, the package's [verify] extra).
+"$venv/bin/python" -c 'import cryptography' >/dev/null 2>&1 || "$venv/bin/python" -m pip install -q cryptography
 if "$venv/bin/python" -c 'import setuptools, wheel' >/dev/null 2>&1; then
     "$venv/bin/python" -m pip install -q --no-build-isolation --force-reinstall --no-deps ./clients/python
 else

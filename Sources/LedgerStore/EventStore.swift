@@ -78,6 +78,10 @@ public protocol EventStore: Sendable {
     /// What the backend counts of its own work, for `ledger-rpc stats`, by name.
     var counters: [StatsResult.Counter] { get }
 
+    /// Keeps the tree of `key`'s log over every commit from now on, continuing it where the store
+    /// left it (docs/VERIFY.md); a store that keeps nothing on disk ignores it.
+    func openLog(_ key: LogPublicKey) async throws(StoreError)
+
     /// This daemon's log's tree as of its newest durable commit, which a head may be signed for;
     /// nil for a store that keeps no tree.
     func treeState() async throws(StoreError) -> LogTreeState?
@@ -110,6 +114,8 @@ extension EventStore {
     public var counters: [StatsResult.Counter] { [] }
 
     /// A store that keeps nothing on disk proves nothing to anyone later.
+    public func openLog(_ key: LogPublicKey) async throws(StoreError) {}
+
     public func treeState() async throws(StoreError) -> LogTreeState? { nil }
 
     public func storeHead(_ head: SignedTreeHead) async throws(StoreError) {}

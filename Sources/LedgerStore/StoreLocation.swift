@@ -57,17 +57,15 @@ public enum StoreLocation: Sendable, Hashable, CustomStringConvertible {
     ///   - createsDirectory: whether a SQLite file's missing directory is made (only the default location's is).
     ///   - exclusive: whether a SQLite file must have no other writer (see `SQLiteStore.init`).
     public func open(
-        limits: StoreReadLimits = StoreReadLimits(), createsDirectory: Bool = true, exclusive: Bool = true, log: LogPublicKey? = nil,
-        logger: Logger
+        limits: StoreReadLimits = StoreReadLimits(), createsDirectory: Bool = true, exclusive: Bool = true, logger: Logger
     ) async throws(StoreError) -> any EventStore {
         switch self {
         case .sqlite(let path):
-            try await SQLiteStore(path: path, limits: limits, createsDirectory: createsDirectory, exclusive: exclusive, log: log, logger: logger)
+            try await SQLiteStore(path: path, limits: limits, createsDirectory: createsDirectory, exclusive: exclusive, logger: logger)
         case .postgres(let info): try await PostgresStore(connectionInfo: info, limits: limits, logger: logger)
         case .memory(let capacity): MemoryStore(capacity: capacity)
         }
     }
 }
 
-import LedgerTree
 import Logging

@@ -98,9 +98,17 @@ public struct LedgerDaemon: Sendable {
         notifier: ServiceManagerNotifier? = nil, settingsReload: SettingsReload? = nil,
         onReady: @escaping @Sendable (LedgerServer.Listening) -> Void = { _ in }
     ) async throws {
-        let key = try self.loadSigningKey()
         let store = try await self.store.open(
-            limits: self.configuration.readLimits, createsDirectory: self.configuration.createsStoreDirectory, log: key?.publicKey, logger: self.logger)
+            limits: self.configuration.readLimits, createsDirectory: self.configuration.createsStoreDirectory, logger: self.logger)
+        let key: LogKey?
+        do {
+            // After the store, whose own problems (a mistyped path, a second daemon) come first.
+            key = try self.loadSigningKey()
+            if let key { try await store.openLog(key.publicKey) }
+        } catch {
+            await store.close()
+            throw error
+        }
         if case .memory = self.store {
             self.logger.warning("events are kept in memory only: an acknowledgement does not mean durable", metadata: ["store": "\(store.description)"])
         }

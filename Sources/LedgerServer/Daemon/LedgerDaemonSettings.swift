@@ -123,7 +123,8 @@ public struct LedgerDaemonSettings: Sendable {
             configuration.activatedSocket = unix.descriptor
             configuration.createsSocketDirectory = false
         }
-        self.signingKey = try Self.signingKey(options, source, store: self.store, environment: environment, userID: userID)
+        self.signingKey = try Self.signingKey(
+            options, source, store: self.store, createsStoreDirectory: configuration.createsStoreDirectory, environment: environment, userID: userID)
         configuration.commitBatchSize = try source.whole(
             options.commitBatch, env: "LEDGER_COMMIT_BATCH", default: configuration.commitBatchSize, in: 1...100_000)
         configuration.commitDelay = .milliseconds(
@@ -195,24 +196,27 @@ public struct LedgerDaemonSettings: Sendable {
     /// `--signing-key`, else `LEDGER_SIGNING_KEY`, else `ledger-signing.key` beside a SQLite store or in
     /// the default data directory, made on first start when it is the default.
     private static func signingKey(
-        _ options: LedgerDaemonOptions, _ source: Source, store: StoreLocation, environment: [String: String], userID: UInt32
+        _ options: LedgerDaemonOptions, _ source: Source, store: StoreLocation, createsStoreDirectory: Bool, environment: [String: String],
+        userID: UInt32
     ) throws(Error) -> SigningKeyFile? {
         if case .memory = store { return nil }
         let given = try source.value(options.signingKey, env: "LEDGER_SIGNING_KEY", default: nil as String?, expected: "a PEM file path") { $0 }
         if given == "off" { return nil }
         if let given { return SigningKeyFile(path: given, createsIfMissing: false) }
         let directory: String
+        var createsDirectory = true
         switch store {
         case .sqlite(let path):
             let parent = (path as NSString).deletingLastPathComponent
             directory = parent.isEmpty ? "." : parent
+            createsDirectory = createsStoreDirectory
         default:
             guard let data = LedgerDefaults.sqlitePath(environment: environment, userID: userID) else {
                 throw Error(description: "no place for the signing key: HOME and XDG_DATA_HOME are unset; give --signing-key (or LEDGER_SIGNING_KEY)")
             }
             directory = (data as NSString).deletingLastPathComponent
         }
-        return SigningKeyFile(path: "\(directory)/ledger-signing.key", createsIfMissing: true)
+        return SigningKeyFile(path: "\(directory)/ledger-signing.key", createsIfMissing: true, createsDirectory: createsDirectory)
     }
 
     /// The TLS listener, when --tls-listen is given or socket activation passed a TCP socket; its

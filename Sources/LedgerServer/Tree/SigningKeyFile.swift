@@ -10,10 +10,14 @@ public struct SigningKeyFile: Sendable, Equatable {
     public var path: String
     /// Whether a missing file is made (the default location); a key named by `--signing-key` must exist.
     public var createsIfMissing: Bool
+    /// Whether a missing directory is made for a new key: not beside a SQLite file named by `--store`,
+    /// whose directory must exist (a mistyped path is an error, not a new ledger).
+    public var createsDirectory: Bool
 
-    public init(path: String, createsIfMissing: Bool) {
+    public init(path: String, createsIfMissing: Bool, createsDirectory: Bool = true) {
         self.path = path
         self.createsIfMissing = createsIfMissing
+        self.createsDirectory = createsDirectory
     }
 
     /// Why the key cannot be used, naming the file and what to do.
@@ -62,7 +66,7 @@ public struct SigningKeyFile: Sendable, Equatable {
     private func create() throws(Problem) -> LogKey {
         let directory = (self.path as NSString).deletingLastPathComponent
         do throws(PrivateDirectory.Problem) {
-            try PrivateDirectory.prepare(directory.isEmpty ? "." : directory, purpose: "data directory", creating: true)
+            try PrivateDirectory.prepare(directory.isEmpty ? "." : directory, purpose: "data directory", creating: self.createsDirectory)
         } catch {
             throw Problem(description: error.description)
         }

@@ -35,16 +35,16 @@ public final class SQLiteStore: EventStore, ReportRunning {
     ///     `ledger-bench seed-path`, which imitates the services of the Python ledger writing the file directly.
     public convenience init(
         path: String, migrations: MigrationCatalog? = nil, limits: StoreReadLimits = StoreReadLimits(),
-        createsDirectory: Bool = true, exclusive: Bool = true, log: LogPublicKey? = nil, logger: Logger = Logger(label: "ledger.store.sqlite")
+        createsDirectory: Bool = true, exclusive: Bool = true, logger: Logger = Logger(label: "ledger.store.sqlite")
     ) async throws(StoreError) {
         try await self.init(
             path: path, migrations: migrations, checkpoints: SQLiteCheckpointer.Policy(), limits: limits, createsDirectory: createsDirectory,
-            exclusive: exclusive, log: log, logger: logger)
+            exclusive: exclusive, logger: logger)
     }
 
     init(
         path: String, migrations: MigrationCatalog?, checkpoints: SQLiteCheckpointer.Policy, limits: StoreReadLimits = StoreReadLimits(),
-        createsDirectory: Bool = true, exclusive: Bool = true, log: LogPublicKey? = nil, logger: Logger,
+        createsDirectory: Bool = true, exclusive: Bool = true, logger: Logger,
         sync: @escaping SQLiteLogFlusher.Sync = { fdatasync($0) },
         filterBudget: Int = SQLiteSegmentFilters.defaultBudget
     ) async throws(StoreError) {
@@ -88,7 +88,6 @@ public final class SQLiteStore: EventStore, ReportRunning {
                     connection: connection, checkpointer: checkpointer, files: SQLiteFileWatch(path: path), filters: filters,
                     finishedSegment: finishedSegment)
                 try state.loadFilters()
-                if let log { try state.openLog(log) }
                 return state
             }
         } catch {
@@ -355,6 +354,10 @@ public final class SQLiteStore: EventStore, ReportRunning {
     /// A failed sync, or files replaced behind the daemon's back, leave the store refusing writes.
     public func checkHealth() async throws(StoreError) {
         try self.flusher.checkUsable()
+    }
+
+    public func openLog(_ key: LogPublicKey) async throws(StoreError) {
+        try await self.writer.run { (state: SQLiteWriterState) throws(StoreError) in try state.openLog(key) }
     }
 
     public func treeState() async throws(StoreError) -> LogTreeState? {

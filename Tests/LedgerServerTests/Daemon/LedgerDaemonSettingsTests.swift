@@ -157,6 +157,21 @@ import Testing
         #expect(!typed.configuration.createsSocketDirectory && !typed.configuration.createsStoreDirectory)
     }
 
+    @Test func theSigningKeyLivesBesideItsStoreAndIsMadeOnlyWhereTheStoreIs() throws {
+        let defaults = try Self.settings()
+        #expect(defaults.signingKey == SigningKeyFile(path: "/home/ledger-test/.local/share/socialsync-ledger/ledger-signing.key", createsIfMissing: true))
+        let typedStore = try Self.settings(LedgerDaemonOptions(), ["LEDGER_STORE": "sqlite:/srv/ledger/x.sqlite"])
+        #expect(typedStore.signingKey == SigningKeyFile(path: "/srv/ledger/ledger-signing.key", createsIfMissing: true, createsDirectory: false))
+        let postgres = try Self.settings(LedgerDaemonOptions(), ["LEDGER_STORE": "postgresql:///ledger"])
+        #expect(postgres.signingKey == SigningKeyFile(path: "/home/ledger-test/.local/share/socialsync-ledger/ledger-signing.key", createsIfMissing: true))
+        var options = LedgerDaemonOptions()
+        options.signingKey = "/etc/ledger/key.pem"
+        #expect(try Self.settings(options, ["LEDGER_SIGNING_KEY": "/elsewhere.pem"]).signingKey == SigningKeyFile(path: "/etc/ledger/key.pem", createsIfMissing: false))
+        #expect(try Self.settings(LedgerDaemonOptions(), ["LEDGER_SIGNING_KEY": "/elsewhere.pem"]).signingKey?.path == "/elsewhere.pem")
+        #expect(try Self.settings(LedgerDaemonOptions(), ["LEDGER_SIGNING_KEY": "off"]).signingKey == nil)
+        #expect(try Self.settings(LedgerDaemonOptions(), ["LEDGER_STORE": "memory"]).signingKey == nil)
+    }
+
     @Test func withNoHomeThereIsNoDefaultStore() {
         #expect {
             try LedgerDaemonSettings(options: LedgerDaemonOptions(), environment: [:], userID: 1000)
