@@ -20,7 +20,8 @@
 #                        store and measure again, as on a month's last day   (default 0)
 #   BENCH_PURGE_EVENTS   events a retention pass removes     (default 10000000)
 # and the scenarios run can be narrowed, for example to the 10M-event queries alone:
-#   BENCH_ONLY           any of: client python memory ingest sweep tune overload queries export growth purge
+#   BENCH_TREE_EVENTS    events committed through ledgerd, then verified (default 10000000)
+#   BENCH_ONLY           any of: client python memory ingest sweep tune overload queries export growth purge tree
 #                        (default all but growth and purge, which take hours at their full sizes)
 #   BENCH_STORES         any of: sqlite postgres                                  (default both)
 set -euo pipefail
@@ -38,8 +39,8 @@ else
     : "${BENCH_GROWTH_SIZES:=0 1000000 10000000 50000000}" "${BENCH_GROWTH_EVENTS:=200000}" "${BENCH_PURGE_EVENTS:=10000000}"
 fi
 
-: "${BENCH_EXPORT_EVENTS:=1000000}" "${BENCH_GROWTH_FULL_MONTH:=0}"
-: "${BENCH_ONLY:=client python memory ingest sweep tune overload queries export}" "${BENCH_STORES:=sqlite postgres}"
+: "${BENCH_EXPORT_EVENTS:=1000000}" "${BENCH_GROWTH_FULL_MONTH:=0}" "${BENCH_TREE_EVENTS:=10000000}"
+: "${BENCH_ONLY:=client python memory ingest sweep tune overload queries export tree}" "${BENCH_STORES:=sqlite postgres}"
 # want SCENARIO: whether BENCH_ONLY names it.
 want() { [[ " $BENCH_ONLY " == *" $1 "* ]]; }
 
@@ -303,6 +304,34 @@ for kind in $BENCH_STORES; do
         done
     fi
 
+    if want tree && [[ $kind == sqlite ]]; then
+        # What the Merkle tree costs acked ingest: each shape with the tree and with --signing-key off,
+        # on fresh stores, alternating so that a slow spell of the machine falls on both; best of two each.
+        for shape in "batch1 1 64" "batch100 100 4" "deep 100 16"; do
+            read -r name batch window <<<"$shape"
+            for attempt in 1 2; do
+                for tree in on off; do
+                    store=$(fresh_store "$kind" "tree_${name}_${tree}_$attempt")
+                    if [[ $tree == on ]]; then start_daemon "$store"; else start_daemon "$store" --signing-key off; fi
+                    run "$kind-tree-$name-$tree-$attempt" --socket "$socket" --connections 8 --events "$BENCH_EVENTS" --ack --batch "$batch" --window "$window"
+                    stop_daemon
+                    drop_store "$kind" "tree_${name}_${tree}_$attempt"
+                done
+            done
+        done
+        # Verification of a ledger of BENCH_TREE_EVENTS, all committed through ledgerd so that each is a leaf.
+        store=$(fresh_store "$kind" tree_verify)
+        start_daemon "$store"
+        run "$kind-tree-load" --socket "$socket" --connections 8 --events "$BENCH_TREE_EVENTS" --ack --batch 100 --window 16
+        "$rpc" head --json --socket "$socket" >"$work/head.json"
+        stop_daemon
+        started=$(date +%s.%N)
+        "$rpc" verify --store "$store" --public-key "$(dirname "${store#sqlite:}")/ledger-signing.key.pub" --head "$work/head.json" --json >"$out/$kind-tree-verify-report.json" || true
+        seconds=$(calc "$(date +%s.%N) - $started")
+        echo "{\"events\": $(jq .events_checked "$out/$kind-tree-verify-report.json"), \"seconds\": $seconds, \"verified\": $(jq 'if .verified then 1 else 0 end' "$out/$kind-tree-verify-report.json"), \"bytes\": $(store_bytes "$kind" "$store")}" >"$out/$kind-tree-verify.json"
+        drop_store "$kind" tree_verify
+    fi
+
     if want sweep; then
         # Acknowledged throughput against concurrency: each connection one caller waiting for its ack.
         store=$(fresh_store "$kind" sweep_$kind)
@@ -485,6 +514,17 @@ for kind in $BENCH_STORES; do
         row "$kind seed path, 1 service" "$(printf %.0f "$seed1")/s" "" "" "" ""
         p99=$(field "$kind-ack8-batch1" .p99_us)
         row "$kind ack latency p99, 8 conns, batch 1 x64" "${p99} us" "" "" "" ""
+    fi
+    if have "$kind-tree-deep-on-1" "$kind-tree-deep-off-1"; then
+        for shape in batch1 batch100 deep; do
+            on=$(jq -s 'map(.events_per_second) | max' "$out/$kind-tree-$shape-on-"*.json)
+            off=$(jq -s 'map(.events_per_second) | max' "$out/$kind-tree-$shape-off-"*.json)
+            r=$(ratio "$on" "$off")
+            row "$kind acked ingest with the tree, $shape" "$(printf %.0f "$on")/s" "without $(printf %.0f "$off")/s" "$r" ">= 0.95" "$(verdict "$r >= 0.95")"
+        done
+    fi
+    if have "$kind-tree-verify"; then
+        row "$kind verify, $(field "$kind-tree-verify" .events) events" "$(printf %.1f "$(field "$kind-tree-verify" .seconds)") s" "" "" "< 60 s" "$(verdict "$(field "$kind-tree-verify" .seconds) < 60 && $(field "$kind-tree-verify" .verified) == 1")"
     fi
     if have "$kind-overload"; then
         rss=$(field "$kind-overload" .daemon_peak_rss_mib)

@@ -104,7 +104,14 @@ public struct LedgerDaemon: Sendable {
         do {
             // After the store, whose own problems (a mistyped path, a second daemon) come first.
             key = try self.loadSigningKey()
-            if let key { try await store.openLog(key.publicKey) }
+            if let key {
+                try await store.openLog(key.publicKey)
+                if try await store.treeState() == nil {
+                    self.logger.warning(
+                        "this store keeps no Merkle tree yet: its events cannot be verified (docs/VERIFY.md); SQLite stores keep one",
+                        metadata: ["store": "\(store.description)"])
+                }
+            }
         } catch {
             await store.close()
             throw error
