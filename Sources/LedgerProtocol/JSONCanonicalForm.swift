@@ -275,6 +275,16 @@ public enum JSONCanonicalForm {
 }
 
 extension LedgerEvent {
+    /// Puts the metadata in `JSONCanonicalForm` (`{}` for none), the form the daemon stores, so that
+    /// the store's tree can hash it as it stands.
+    public mutating func canonicalizeMetadata() {
+        if self.metadata.isEmpty {
+            self.metadata = "{}"
+        } else if let canonical = JSONCanonicalForm.render(self.metadata) {
+            self.metadata = canonical
+        }
+    }
+
     /// This event with its metadata in `JSONCanonicalForm`, as the daemon answers with it.
     public var withCanonicalMetadata: LedgerEvent {
         var event = self

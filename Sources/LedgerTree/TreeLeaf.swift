@@ -10,9 +10,12 @@ import NIOCore
 public enum TreeLeaf {
     /// The leaf's bytes. The event's metadata is taken in its canonical form, which is what a
     /// query returns from SQLite and PostgreSQL alike, and its timestamp must be set.
-    public static func encode(_ event: LedgerEvent, sequence: Int64, into buffer: inout ByteBuffer) {
+    /// - Parameter canonical: whether the metadata is already canonical (as the daemon stores it),
+    ///   which spares rendering it again.
+    public static func encode(_ event: LedgerEvent, sequence: Int64, canonical: Bool = false, into buffer: inout ByteBuffer) {
         var stored = event
-        stored.metadata = Self.storedMetadata(event.metadata)
+        if !canonical { stored.metadata = Self.storedMetadata(event.metadata) }
+        stored.timestamp = event.timestamp ?? LedgerTimestamp(rawValue: 0)
         stored.peer = nil
         stored.sequence = nil
         stored.encode(into: &buffer)
@@ -27,9 +30,9 @@ public enum TreeLeaf {
     }
 
     /// The leaf hash of the event committed at `sequence`; `scratch` is reused between calls.
-    public static func hash(_ event: LedgerEvent, sequence: Int64, scratch: inout ByteBuffer) -> TreeHash {
+    public static func hash(_ event: LedgerEvent, sequence: Int64, canonical: Bool = false, scratch: inout ByteBuffer) -> TreeHash {
         scratch.clear()
-        Self.encode(event, sequence: sequence, into: &scratch)
+        Self.encode(event, sequence: sequence, canonical: canonical, into: &scratch)
         return scratch.readableBytesView.withUnsafeBytes { MerkleHash.leaf($0) }
     }
 
@@ -62,9 +65,9 @@ public struct LeafRecord: Sendable, Hashable {
     }
 
     public func encode(into bytes: inout [UInt8]) {
-        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: UInt64(bitPattern: self.sequence) >> UInt64(shift))) }
+        withUnsafeBytes(of: self.sequence.bigEndian) { bytes.append(contentsOf: $0) }
         withUnsafeBytes(of: self.id.uuid) { bytes.append(contentsOf: $0) }
-        bytes.append(contentsOf: self.hash.bytes)
+        self.hash.withUnsafeBytes { bytes.append(contentsOf: $0) }
     }
 
     /// The records of one commit, as stored: each record's bytes in turn.

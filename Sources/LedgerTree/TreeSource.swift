@@ -4,6 +4,10 @@ import LedgerProtocol
 /// Where a verifier or a prover reads a ledger's logs from: the store's file directly, or a daemon.
 /// Every list comes in order and in pages, so that checking a ledger of any size holds one page at a time.
 public protocol TreeSource: Sendable {
+    /// Whether events come with their metadata exactly as the daemon stored it, in canonical form,
+    /// so that a leaf hashes it as it stands: any change to the stored text, even one that keeps
+    /// the JSON value, then shows. False for a source whose metadata must be rendered first.
+    var metadataIsStoredText: Bool { get }
     /// Every log the ledger keeps.
     func logs() async throws -> [LogSummary]
     /// Up to `limit` of the log's signed heads of at least `size` leaves, smallest first.

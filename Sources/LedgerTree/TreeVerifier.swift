@@ -71,7 +71,7 @@ public struct TreeVerifier: Sendable {
                 report.eventsChecked += 1
                 events.advance()
                 if event.id == record.id {
-                    if TreeLeaf.hash(event, sequence: record.sequence, scratch: &scratch) != record.hash {
+                    if TreeLeaf.hash(event, sequence: record.sequence, canonical: source.metadataIsStoredText, scratch: &scratch) != record.hash {
                         report.found(
                             BadLeaf(
                                 kind: .modified, logID: record.logID(logs[next]), leaf: leaf, sequence: record.sequence, eventID: record.id,

@@ -97,6 +97,9 @@ import Testing
 
     static let tamperings = [
         Tampering(name: "one row's metadata changed", sql: "UPDATE ledger_events SET event_data = '{\"n\": 1}' WHERE seq = 42", kind: "modified", event: 41),
+        Tampering(
+            name: "one row's metadata reformatted, the same JSON value", sql: "UPDATE ledger_events SET event_data = ' ' || event_data WHERE seq = 5",
+            kind: "modified", event: 4),
         Tampering(name: "one row's severity changed", sql: "UPDATE ledger_events SET severity = 'ERROR' WHERE seq = 7", kind: "modified", event: 6),
         Tampering(name: "one row deleted", sql: "DELETE FROM ledger_events WHERE seq = 120", kind: "removed", event: 119),
         Tampering(

@@ -264,14 +264,15 @@ struct RequestDispatcher: Sendable {
             }
         }
         let ticket = acknowledged ? CommitTicket() : nil
+        let count = events.count
         do {
             try await self.queue.submit(events, completion: ticket)
         } catch let error as LedgerProtocolError {
             return .respond(.error(ErrorResponse(error)))
         }
-        self.stats.add(\.eventsReceived, Int64(events.count))
+        self.stats.add(\.eventsReceived, Int64(count))
         guard let ticket else { return .noResponse }
-        return .respondAfterCommit(committed: UInt32(events.count), ticket)
+        return .respondAfterCommit(committed: UInt32(count), ticket)
     }
 
     /// A read that sees this connection's own writes: settled first, then run within the read's accounting.

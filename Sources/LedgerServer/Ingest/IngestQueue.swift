@@ -66,11 +66,14 @@ public final class IngestQueue: Sendable {
     var waitingProducers: Int { self.state.withLockedValue { $0.waitingProducers } }
     var consumerIsWaiting: Bool { self.state.withLockedValue { $0.consumerIsWaiting } }
 
-    /// Queues the events, suspending while the queue is full.
+    /// Queues the events, their metadata in canonical form (as stored, and as every read answers), suspending while the queue is full.
     ///
     /// - Throws: `LedgerProtocolError` with `SHUTTING_DOWN` once `close()` was called;
     ///   `CancellationError` when the task was cancelled while waiting for room.
-    public func submit(_ events: [LedgerEvent], completion: CommitTicket?) async throws {
+    public func submit(_ events: consuming [LedgerEvent], completion: CommitTicket?) async throws {
+        // Here, on the submitter's task and beside the other connections', rather than on the store's
+        // one writer thread, whose time every event waits for: the tree hashes what is stored as it stands.
+        for index in events.indices { events[index].canonicalizeMetadata() }
         let entry = Entry(events: events, completion: completion, bytes: events.reduce(0) { $0 + $1.heldBytes })
         let (waitID, wake) = try self.state.withLockedValue { state throws(LedgerProtocolError) in try state.offer(entry) }
         wake?.resume()

@@ -7,6 +7,8 @@ import NIOConcurrencyHelpers
 /// on a connection of its own that cannot write, so a daemon that is down or not trusted has no say.
 public final class SQLiteTreeReader: TreeSource, @unchecked Sendable {
     private let connection: SQLiteConnection
+    /// SQLite returns the text ledgerd stored, which it stores in canonical form.
+    public let metadataIsStoredText = true
     /// The connection is used by one call at a time.
     private let lock = NIOLock()
 
@@ -40,8 +42,15 @@ public final class SQLiteTreeReader: TreeSource, @unchecked Sendable {
     }
 
     public func logs() async throws -> [LogSummary] {
-        try self.rows("SELECT log_id, public_key, size, root FROM ledger_tree ORDER BY log_id", []) { (row: SQLiteStatement) throws(StoreError) in
-            LogSummary(logID: row.blob(0), publicKey: row.blob(1), size: UInt64(row.integer(2)), root: TreeHash(bytes: row.blob(3)) ?? .empty)
+        try self.rows(
+            """
+            SELECT log_id, public_key,
+                   (SELECT frontier FROM ledger_tree_leaves l WHERE l.log_id = t.log_id ORDER BY first_leaf DESC LIMIT 1)
+              FROM ledger_tree t ORDER BY log_id
+            """, []
+        ) { (row: SQLiteStatement) throws(StoreError) in
+            let frontier = row.isNull(2) ? TreeFrontier() : TreeFrontier(bytes: row.blob(2)) ?? TreeFrontier()
+            return LogSummary(logID: row.blob(0), publicKey: row.blob(1), size: frontier.size, root: frontier.root)
         }
     }
 
