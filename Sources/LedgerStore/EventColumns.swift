@@ -39,7 +39,7 @@ enum EventColumns {
     static func event(from row: some EventRowReader) throws(StoreError) -> LedgerEvent {
         func uuid(_ column: Int) throws(StoreError) -> UUID? {
             guard let text = row.text(column) else { return nil }
-            guard let uuid = UUID(uuidString: text) else {
+            guard let uuid = UUID(text: text) else {
                 throw StoreError(code: .queryFailed, message: "stored id \(text) is not a UUID")
             }
             return uuid

@@ -12,6 +12,13 @@ public struct TreeHash: Sendable, Hashable {
     public static let empty = TreeHash(SHA256.hash(data: [UInt8]()))
 
     /// Nil unless `bytes` holds exactly 32 bytes.
+    public init?(bytes: UnsafeRawBufferPointer) {
+        guard bytes.count == Self.byteCount else { return nil }
+        self.words = (0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &self.words) { $0.copyMemory(from: bytes) }
+    }
+
+    /// Nil unless `bytes` holds exactly 32 bytes.
     public init?(bytes: some Collection<UInt8>) {
         guard bytes.count == Self.byteCount else { return nil }
         self.words = (0, 0, 0, 0)

@@ -79,23 +79,21 @@ public struct LeafRecord: Sendable, Hashable {
     }
 
     /// Nil when the bytes are not whole records.
-    public static func decode(_ bytes: some RandomAccessCollection<UInt8>) -> [LeafRecord]? {
-        let bytes = Array(bytes)
+    public static func decode(_ bytes: [UInt8]) -> [LeafRecord]? {
         guard bytes.count % Self.byteCount == 0 else { return nil }
-        var records: [LeafRecord] = []
-        records.reserveCapacity(bytes.count / Self.byteCount)
-        var offset = 0
-        while offset < bytes.count {
-            let sequence = bytes[offset..<offset + 8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-            let idBytes = bytes[offset + 8..<offset + 24]
-            var uuid: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-            withUnsafeMutableBytes(of: &uuid) { target in
-                for (index, byte) in idBytes.enumerated() { target[index] = byte }
+        return bytes.withUnsafeBytes { raw -> [LeafRecord] in
+            var records: [LeafRecord] = []
+            records.reserveCapacity(raw.count / Self.byteCount)
+            var offset = 0
+            while offset < raw.count {
+                let sequence = Int64(bigEndian: raw.loadUnaligned(fromByteOffset: offset, as: Int64.self))
+                var uuid: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+                withUnsafeMutableBytes(of: &uuid) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[offset + 8..<offset + 24])) }
+                let hash = TreeHash(bytes: UnsafeRawBufferPointer(rebasing: raw[offset + 24..<offset + Self.byteCount]))!
+                records.append(LeafRecord(sequence: sequence, id: UUID(uuid: uuid), hash: hash))
+                offset += Self.byteCount
             }
-            guard let hash = TreeHash(bytes: bytes[offset + 24..<offset + Self.byteCount]) else { return nil }
-            records.append(LeafRecord(sequence: Int64(bitPattern: sequence), id: UUID(uuid: uuid), hash: hash))
-            offset += Self.byteCount
+            return records
         }
-        return records
     }
 }

@@ -40,15 +40,23 @@ public struct TreeVerifier: Sendable {
         for index in logs.indices { try await logs[index].loadPage(source) }
         let treeStart = logs.compactMap(\.peek?.sequence).min() ?? Int64.max
 
-        var events = Pager<LedgerEvent>(pageSize: self.pageSize) { after, limit in try await source.events(afterSequence: after, limit: limit) }
-        var tombstones = Pager<Tombstone>(pageSize: self.pageSize) { after, limit in try await source.tombstones(afterSequence: after, limit: limit) }
+        var events = Pager<LedgerEvent>(pageSize: self.pageSize, sequence: { $0.sequence ?? 0 }) { after, limit in
+            try await source.events(afterSequence: after, limit: limit)
+        }
+        var tombstones = Pager<Tombstone>(pageSize: self.pageSize, sequence: \.sequence) { after, limit in
+            try await source.tombstones(afterSequence: after, limit: limit)
+        }
+        defer {
+            events.cancel()
+            tombstones.cancel()
+        }
         var scratch = ByteBuffer()
         var passes: [String: UInt64] = [:]
 
         while true {
             let next = logs.indices.filter { logs[$0].peek != nil }.min { logs[$0].peek!.sequence < logs[$1].peek!.sequence }
             let record = next.map { logs[$0].peek! }
-            let event = try await events.peek(sequence: { $0.sequence ?? 0 })
+            let event = try await events.peek()
             if record == nil, event == nil { break }
             if let event, record == nil || event.sequence! < record!.sequence {
                 if event.sequence! < treeStart {
@@ -87,7 +95,7 @@ public struct TreeVerifier: Sendable {
                                 ?? "leaf \(leaf) at sequence \(record.sequence) was event \(record.id.lowercaseText); the row there now holds event \(event.id.lowercaseText)"))
                 }
             } else {
-                let tombstone = try await tombstones.seek(record.sequence, sequence: \.sequence)
+                let tombstone = try await tombstones.seek(record.sequence)
                 if let tombstone {
                     passes[tombstone.retention, default: 0] += 1
                     logs[next].retained += 1
@@ -136,27 +144,37 @@ extension LeafRecord {
     fileprivate func logID(_ log: LogWalk) -> [UInt8] { log.summary.logID }
 }
 
-/// A list read from a source a page at a time, by the sequence of its last item.
+/// A list read from a source a page at a time, by the sequence of its last item; the next page is
+/// read while this one is checked, so reading the store and hashing its events share the cores.
 struct Pager<Item: Sendable> {
     let pageSize: Int
-    let fetch: (Int64, Int) async throws -> [Item]
+    let fetch: @Sendable (Int64, Int) async throws -> [Item]
+    let sequence: @Sendable (Item) -> Int64
     var page: [Item] = []
     var index = 0
-    var after: Int64 = 0
     var exhausted = false
+    private var next: Task<[Item], any Error>?
 
-    init(pageSize: Int, fetch: @escaping (Int64, Int) async throws -> [Item]) {
+    init(pageSize: Int, sequence: @escaping @Sendable (Item) -> Int64, fetch: @escaping @Sendable (Int64, Int) async throws -> [Item]) {
         self.pageSize = pageSize
+        self.sequence = sequence
         self.fetch = fetch
+        self.next = Task { [fetch] in try await fetch(0, pageSize) }
     }
 
-    mutating func peek(sequence: (Item) -> Int64) async throws -> Item? {
+    mutating func peek() async throws -> Item? {
         if self.index >= self.page.count {
-            guard !self.exhausted else { return nil }
-            self.page = try await self.fetch(self.after, self.pageSize)
+            guard !self.exhausted, let next = self.next else { return nil }
+            self.page = try await next.value
             self.index = 0
-            if self.page.count < self.pageSize { self.exhausted = true }
-            if let last = self.page.last { self.after = sequence(last) }
+            if self.page.count < self.pageSize {
+                self.exhausted = true
+                self.next = nil
+            } else if let last = self.page.last {
+                let after = self.sequence(last)
+                let (fetch, size) = (self.fetch, self.pageSize)
+                self.next = Task { try await fetch(after, size) }
+            }
             if self.page.isEmpty { return nil }
         }
         return self.page[self.index]
@@ -165,15 +183,18 @@ struct Pager<Item: Sendable> {
     mutating func advance() { self.index += 1 }
 
     /// The item at `target`, passing those before it; nil when there is none.
-    mutating func seek(_ target: Int64, sequence: (Item) -> Int64) async throws -> Item? {
-        while let item = try await self.peek(sequence: sequence) {
-            let at = sequence(item)
+    mutating func seek(_ target: Int64) async throws -> Item? {
+        while let item = try await self.peek() {
+            let at = self.sequence(item)
             if at > target { return nil }
             self.advance()
             if at == target { return item }
         }
         return nil
     }
+
+    /// Stops a read still under way, when the walk ends early.
+    func cancel() { self.next?.cancel() }
 }
 
 /// One log as the verifier walks it: its records, the tree they build, and the heads it passes.

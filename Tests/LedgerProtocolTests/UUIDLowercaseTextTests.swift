@@ -22,3 +22,18 @@ import Testing
         #expect(UUID(uuidString: "01234567-89AB-CDEF-0123-456789ABCDEF")!.lowercaseText == "01234567-89ab-cdef-0123-456789abcdef")
     }
 }
+
+@Suite struct UUIDTextParsingTests {
+    @Test func parsesWhatFoundationParsesAndRefusesTheRest() {
+        for _ in 0..<200 {
+            let uuid = UUID()
+            #expect(UUID(text: uuid.lowercaseText) == uuid)
+            #expect(UUID(text: uuid.uuidString) == uuid)
+        }
+        for bad in ["", "not-a-uuid", "01a24e23-c8a5-72f0-90e1-e66e7ce4d3c", "01a24e23-c8a5-72f0-90e1-e66e7ce4d3c8a", "01a24e23xc8a5-72f0-90e1-e66e7ce4d3c8",
+                    "01a24e23-c8a5-72f0-90e1-e66e7ce4d3cg", "01a24e2-3c8a5-72f0-90e1-e66e7ce4d3c8"] {
+            #expect(UUID(text: bad) == nil, "\(bad)")
+            #expect(UUID(uuidString: bad) == nil, "Foundation agrees that \(bad) is no UUID")
+        }
+    }
+}

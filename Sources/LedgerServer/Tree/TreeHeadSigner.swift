@@ -15,6 +15,10 @@ public actor TreeHeadSigner: Service {
     let interval: Duration
     let logger: Logger
     private var latest: SignedTreeHead?
+    private var lastSigning: ContinuousClock.Instant?
+    /// The least time between two signings: each head is a row in the store, so a client asking for
+    /// heads in a loop while events arrive must not fill the disk with them.
+    static let spacing: Duration = .milliseconds(20)
 
     public init(key: LogKey, store: any EventStore, interval: Duration = .seconds(1), logger: Logger) {
         self.key = key
@@ -52,6 +56,12 @@ public actor TreeHeadSigner: Service {
             self.latest = stored
             return stored
         }
+        if let last = self.lastSigning, last.duration(to: .now) < Self.spacing {
+            // Waits rather than answering with an older head: whoever asks has seen their events acknowledged.
+            try await Task.sleep(until: last + Self.spacing)
+            return try await self.signIfGrown()
+        }
+        self.lastSigning = .now
         let head = try self.key.sign(size: state.size, root: state.root, timestamp: .now())
         try await self.store.storeHead(head)
         self.latest = head

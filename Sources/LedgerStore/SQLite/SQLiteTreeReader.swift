@@ -75,26 +75,31 @@ public final class SQLiteTreeReader: TreeSource, @unchecked Sendable {
     }
 
     public func leafRecords(logID: [UInt8], from leaf: UInt64, limit: Int) async throws -> [LeafRecord] {
-        let rows = try self.rows(
-            """
-            SELECT first_leaf, records FROM ledger_tree_leaves
-             WHERE log_id = ?1 AND first_leaf >= coalesce((SELECT max(first_leaf) FROM ledger_tree_leaves WHERE log_id = ?1 AND first_leaf <= ?2), 0)
-             ORDER BY first_leaf LIMIT ?3
-            """, [.integer(0), .integer(Int64(leaf)), .integer(Int64(max(1, limit / 16)))], blobs: [(1, logID)]
-        ) { (row: SQLiteStatement) throws(StoreError) in (row.integer(0), row.blob(1)) }
-        var records: [LeafRecord] = []
-        var expected = rows.first.map { UInt64($0.0) } ?? leaf
-        for (first, bytes) in rows {
-            guard UInt64(first) == expected, let decoded = LeafRecord.decode(bytes), !decoded.isEmpty else {
-                throw TreeError(
-                    .badStore, "the leaf records of log \(HexText.text(logID)) from leaf \(first) are damaged or out of step (expected a row from leaf \(expected))")
+        try self.lock.withLock { () throws -> [LeafRecord] in
+            let statement = try self.connection.prepare(
+                """
+                SELECT first_leaf, records FROM ledger_tree_leaves
+                 WHERE log_id = ?1 AND first_leaf >= coalesce((SELECT max(first_leaf) FROM ledger_tree_leaves WHERE log_id = ?1 AND first_leaf <= ?2), 0)
+                 ORDER BY first_leaf
+                """)
+            defer { statement.reset() }
+            statement.bind(1, blob: logID)
+            statement.bind(2, integer: Int64(leaf))
+            var records: [LeafRecord] = []
+            var expected: UInt64?
+            // Row by row, and no further than the page needs: a row holds one commit's records.
+            while records.count < limit, try statement.step(as: .queryFailed) {
+                let first = UInt64(statement.integer(0))
+                guard expected == nil || first == expected, let decoded = LeafRecord.decode(statement.blob(1)), !decoded.isEmpty else {
+                    throw TreeError(
+                        .badStore,
+                        "the leaf records of log \(HexText.text(logID)) from leaf \(first) are damaged or out of step (expected a row from leaf \(expected ?? leaf))")
+                }
+                records.append(contentsOf: decoded.dropFirst(leaf > first ? Int(leaf - first) : 0))
+                expected = first + UInt64(decoded.count)
             }
-            let skip = leaf > UInt64(first) ? Int(leaf - UInt64(first)) : 0
-            records.append(contentsOf: decoded.dropFirst(skip))
-            expected = UInt64(first) + UInt64(decoded.count)
-            if records.count >= limit { break }
+            return records
         }
-        return records
     }
 
     public func leaf(ofSequence sequence: Int64, logID: [UInt8]) async throws -> UInt64? {
