@@ -34,6 +34,7 @@ import Testing
         for start in stride(from: 0, to: count, by: 100) {
             try await client.logAcknowledged(Array(events[start..<min(count, start + 100)]))
         }
+        await client.shutdown()
         let head = try await Self.head(daemon.socketPath)
         #expect(head["tree_size"] as? Int == count)
         await daemon.stop()
@@ -169,6 +170,7 @@ import Testing
         var events = (0..<50).map(Self.event)
         events[3].metadata = "{\"n\": 1000}"
         try await client.logAcknowledged(events)
+        await client.shutdown()
         _ = try await Self.head(daemon.socketPath)
         await daemon.stop()
         let forgedLedger = Ledger(directory: forged, store: "\(forged)/ledger.sqlite", publicKey: "\(forged)/ledger-signing.key.pub", ids: ledger.ids)
@@ -185,6 +187,7 @@ import Testing
         var daemon = try await Daemon.start(in: directory)
         var client = LedgerClient(configuration: LedgerClientConfiguration(socketPath: daemon.socketPath))
         try await client.logAcknowledged((0..<100).map(Self.event))
+        await client.shutdown()
         _ = try await Self.head(daemon.socketPath)
         await daemon.stop()
         _ = try await sqlite(store, ".backup '\(directory)/old.sqlite'")
@@ -192,6 +195,7 @@ import Testing
         daemon = try await Daemon.start(in: directory)
         client = LedgerClient(configuration: LedgerClientConfiguration(socketPath: daemon.socketPath))
         try await client.logAcknowledged((100..<200).map(Self.event))
+        await client.shutdown()
         let saved = try await runTool("ledger-rpc", ["head", "--json", "--socket", daemon.socketPath])
         let savedFile = "\(directory)/saved-head.json"
         try saved.stdout.write(toFile: savedFile, atomically: true, encoding: .utf8)
@@ -203,6 +207,7 @@ import Testing
         daemon = try await Daemon.start(in: directory)
         client = LedgerClient(configuration: LedgerClientConfiguration(socketPath: daemon.socketPath))
         try await client.logAcknowledged((300..<450).map(Self.event))
+        await client.shutdown()
         _ = try await Self.head(daemon.socketPath)
         await daemon.stop()
 
@@ -225,6 +230,7 @@ import Testing
         let saved = try await runTool("ledger-rpc", ["head", "--json", "--socket", daemon.socketPath])
         try saved.stdout.write(toFile: "\(directory)/saved.json", atomically: true, encoding: .utf8)
         try await client.logAcknowledged((37..<101).map(Self.event))
+        await client.shutdown()
         _ = try await Self.head(daemon.socketPath)
         await daemon.stop()
         let ledger = Ledger(directory: directory, store: "\(directory)/ledger.sqlite", publicKey: "\(directory)/ledger-signing.key.pub", ids: [])
@@ -244,11 +250,13 @@ import Testing
                 try? await client.logAcknowledged((index..<index + 50).map(Self.event))
                 index += 50
             }
+            await client.shutdown()
         }
         #expect(try await waitUntil(within: 120) { Int(try await sqlite("\(directory)/ledger.sqlite", "SELECT count(*) FROM ledger_events")) ?? 0 >= 1_000 })
         daemon.signal(SIGKILL)
         _ = await daemon.waitForExit()
         load.cancel()
+        await load.value
         daemon = try await Daemon.start(in: directory)
         _ = try await Self.head(daemon.socketPath)
         await daemon.stop()
@@ -293,6 +301,7 @@ import Testing
         let daemon = try await Daemon.start(in: ledger.directory, extraArguments: ["--signing-key", newKey])
         let client = LedgerClient(configuration: LedgerClientConfiguration(socketPath: daemon.socketPath))
         try await client.logAcknowledged((300..<325).map(Self.event))
+        await client.shutdown()
         #expect(try await Self.head(daemon.socketPath)["tree_size"] as? Int == 25)
         await daemon.stop()
 
