@@ -85,7 +85,6 @@ public struct TreeError: Error, Sendable, Hashable, CustomStringConvertible {
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         let name: String
         public static let badKey = Code(name: "bad key")
-        public static let badHead = Code(name: "bad tree head")
         public static let badProof = Code(name: "bad proof")
         public static let badStore = Code(name: "bad tree data")
         public var description: String { self.name }

@@ -82,17 +82,15 @@ public struct TreeVerifier: Sendable {
                     if TreeLeaf.hash(event, sequence: record.sequence, canonical: source.metadataIsStoredText, scratch: &scratch) != record.hash {
                         report.found(
                             BadLeaf(
-                                kind: .modified, logID: record.logID(logs[next]), leaf: leaf, sequence: record.sequence, eventID: record.id,
+                                kind: .modified, logID: logs[next].summary.logID, leaf: leaf, sequence: record.sequence, eventID: record.id,
                                 detail: "event \(record.id.lowercaseText) at leaf \(leaf) (sequence \(record.sequence)) no longer hashes to its leaf"))
                     }
                 } else {
-                    let elsewhere = try await source.sequence(ofEvent: record.id)
                     report.found(
-                        BadLeaf(
-                            kind: elsewhere == nil ? .modified : .reordered, logID: logs[next].summary.logID, leaf: leaf, sequence: record.sequence,
-                            eventID: record.id,
-                            detail: elsewhere.map { "event \(record.id.lowercaseText), leaf \(leaf) at sequence \(record.sequence), now stands at sequence \($0); event \(event.id.lowercaseText) stands in its place" }
-                                ?? "leaf \(leaf) at sequence \(record.sequence) was event \(record.id.lowercaseText); the row there now holds event \(event.id.lowercaseText)"))
+                        try await Self.misplaced(
+                            record, leaf: leaf, logID: logs[next].summary.logID, otherwise: .modified, source: source,
+                            replacedBy: "; event \(event.id.lowercaseText) stands in its place",
+                            detail: "leaf \(leaf) at sequence \(record.sequence) was event \(record.id.lowercaseText); the row there now holds event \(event.id.lowercaseText)"))
                 }
             } else {
                 let tombstone = try await tombstones.seek(record.sequence)
@@ -100,13 +98,10 @@ public struct TreeVerifier: Sendable {
                     passes[tombstone.retention, default: 0] += 1
                     logs[next].retained += 1
                 } else {
-                    let elsewhere = try await source.sequence(ofEvent: record.id)
                     report.found(
-                        BadLeaf(
-                            kind: elsewhere == nil ? .removed : .reordered, logID: logs[next].summary.logID, leaf: leaf, sequence: record.sequence,
-                            eventID: record.id,
-                            detail: elsewhere.map { "event \(record.id.lowercaseText), leaf \(leaf) at sequence \(record.sequence), now stands at sequence \($0)" }
-                                ?? "event \(record.id.lowercaseText), leaf \(leaf) at sequence \(record.sequence), is gone, and no retention pass removed it"))
+                        try await Self.misplaced(
+                            record, leaf: leaf, logID: logs[next].summary.logID, otherwise: .removed, source: source, replacedBy: "",
+                            detail: "event \(record.id.lowercaseText), leaf \(leaf) at sequence \(record.sequence), is gone, and no retention pass removed it"))
                 }
             }
             try await logs[next].take(record, source: source)
@@ -124,6 +119,19 @@ public struct TreeVerifier: Sendable {
         return report
     }
 
+    /// A leaf whose event is not at its place: `reordered` when the event stands at another sequence,
+    /// else `otherwise` with `detail`.
+    static func misplaced(
+        _ record: LeafRecord, leaf: UInt64, logID: [UInt8], otherwise: BadLeaf.Kind, source: some TreeSource, replacedBy: String, detail: String
+    ) async throws -> BadLeaf {
+        guard let elsewhere = try await source.sequence(ofEvent: record.id) else {
+            return BadLeaf(kind: otherwise, logID: logID, leaf: leaf, sequence: record.sequence, eventID: record.id, detail: detail)
+        }
+        return BadLeaf(
+            kind: .reordered, logID: logID, leaf: leaf, sequence: record.sequence, eventID: record.id,
+            detail: "event \(record.id.lowercaseText), leaf \(leaf) at sequence \(record.sequence), now stands at sequence \(elsewhere)\(replacedBy)")
+    }
+
     /// The log, leaf and sequence of the record that names `id`, found by reading every log's records
     /// again: done once, for the first bad leaf, to tell an event moved from one inserted.
     static func recordNaming(_ id: UUID, in logs: [LogWalk], source: some TreeSource) async throws -> (logID: [UInt8], leaf: UInt64, sequence: Int64)? {
@@ -138,10 +146,6 @@ public struct TreeVerifier: Sendable {
         }
         return nil
     }
-}
-
-extension LeafRecord {
-    fileprivate func logID(_ log: LogWalk) -> [UInt8] { log.summary.logID }
 }
 
 /// A list read from a source a page at a time, by the sequence of its last item; the next page is
