@@ -89,6 +89,23 @@ import Testing
         try await server.stopAndRemove()
     }
 
+    /// The idle timeout is for peers that say nothing, not for peers the daemon keeps waiting: a
+    /// client whose ack waits for a commit longer than the timeout still gets its ack.
+    @Test func aClientWaitingForItsAckIsNotClosedAsIdle() async throws {
+        let server = try await TestServer.start { $0.idleTimeout = .seconds(1) }
+        // Another process holds the file's write lock for 4 s, so the commit waits for it.
+        let marker = "\(server.directory)/locked"
+        let script = "(printf 'BEGIN IMMEDIATE;\\n.shell touch \(marker)\\n'; sleep 4; printf 'COMMIT;\\n') | sqlite3 \(server.directory)/ledger.sqlite"
+        let locker = Task { try await Subprocess.run(["sh", "-c", script]) }
+        #expect(try await waitUntil(within: 60) { FileManager.default.fileExists(atPath: marker) })
+        let writer = try RawSocket(path: server.socketPath)
+        let event = LedgerEvent(id: UUID(), eventType: "clip_created", entityType: "clip", entityID: "c")
+        #expect(try await writer.request(.logEvent(LogEvent(event: event, acknowledged: true))) == .ack(Ack(committed: 1)))
+        #expect(try await locker.value.status == 0)
+        #expect(try await Self.counter("connections_idle_closed", writer) == 0)
+        try await server.stopAndRemove()
+    }
+
     /// A peer that asks for megabytes and reads none of them fills its socket, so the closing error
     /// it has earned (IDLE_TIMEOUT, or UNSUPPORTED_VERSION for a whole frame of another version) can never be
     /// written: it is closed all the same, at the closing deadline, with what it is owed unwritten.

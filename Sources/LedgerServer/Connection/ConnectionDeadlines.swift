@@ -15,10 +15,17 @@ final class ConnectionDeadlines: ChannelDuplexHandler, RemovableChannelHandler {
     private let stats: ServerStats
     private var frameTimer: Scheduled<Void>?
     private var idleTimer: Scheduled<Void>?
+    /// Counted by the connection's tasks, which reach it through `ConnectionDeadlines.requestsInHand(of:)`.
+    let requestsInHand = RequestsInHand()
 
     init(frameDeadline: TimeAmount?, idleTimeout: TimeAmount?, stats: ServerStats) {
         self.machine = ConnectionDeadlinesStateMachine(frameDeadline: frameDeadline, idleTimeout: idleTimeout)
         self.stats = stats
+    }
+
+    /// The count of the channel's deadline handler, or a fresh one for a channel without it.
+    static func requestsInHand(of channel: any Channel) async -> RequestsInHand {
+        (try? await channel.pipeline.handler(type: ConnectionDeadlines.self).map(\.requestsInHand).get()) ?? RequestsInHand()
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -95,7 +102,7 @@ final class ConnectionDeadlines: ChannelDuplexHandler, RemovableChannelHandler {
         self.idleTimer?.cancel()
         self.idleTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
             guard let self else { return }
-            self.carryOut(self.machine.idleCheck(now: context.eventLoop.now), context: context)
+            self.carryOut(self.machine.idleCheck(now: context.eventLoop.now, requestsInHand: self.requestsInHand.any), context: context)
         }
     }
 

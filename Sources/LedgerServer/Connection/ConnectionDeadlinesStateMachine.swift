@@ -6,7 +6,7 @@ import NIOCore
 ///
 /// It follows the length prefixes itself, so it works whatever the handlers behind it do. A frame
 /// that starts but does not finish within `frameDeadline` (slow loris), or no bytes either way for
-/// `idleTimeout`, closes the connection. Time the daemon spends not reading (backpressure) is not
+/// `idleTimeout` with no request in hand, closes the connection. Time the daemon spends not reading (backpressure) is not
 /// held against the peer.
 struct ConnectionDeadlinesStateMachine {
     enum FrameTimer: Equatable {
@@ -113,9 +113,11 @@ struct ConnectionDeadlinesStateMachine {
         return self.close(.frameTimeout, "a frame started but did not finish within \(Self.seconds(deadline))")
     }
 
-    /// The idle check is due.
-    mutating func idleCheck(now: NIODeadline) -> Verdict {
+    /// The idle check is due. A peer with a request in hand is waiting for the daemon, not idle:
+    /// its timeout counts from the answer, which moves `lastActivity` when it is written.
+    mutating func idleCheck(now: NIODeadline, requestsInHand: Bool = false) -> Verdict {
         guard let timeout = self.idleTimeout, !self.closed, !self.streaming else { return .none }
+        if requestsInHand { return .checkAgain(at: now + timeout) }
         let due = self.lastActivity + timeout
         if due > now { return .checkAgain(at: due) }
         return self.close(.idleTimeout, "no request for \(Self.seconds(timeout)); reconnect when needed")

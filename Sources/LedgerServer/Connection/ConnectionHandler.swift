@@ -44,15 +44,17 @@ struct ConnectionHandler: Sendable {
             capacity: configuration.pendingResponsesPerConnection, byteCapacity: configuration.pendingResponseBytesPerConnection,
             bytesGauge: stats.answerBytesOwed)
         let closed = ChannelClosedSignal(channel)
+        // Only an idle timeout reads the count, so without one it is not worth fetching from the pipeline.
+        let inHand = configuration.idleTimeout == nil ? RequestsInHand() : await ConnectionDeadlines.requestsInHand(of: channel)
         do {
             try await connection.executeThenClose { inbound, outbound in
                 try await withThrowingTaskGroup(of: Role.self) { group in
                     group.addTask {
-                        try await self.writeResponses(from: responses, to: outbound)
+                        try await self.writeResponses(from: responses, to: outbound, inHand: inHand)
                         return .writer
                     }
                     group.addTask {
-                        await self.readRequests(from: inbound, access: access, channel: channel, into: responses)
+                        await self.readRequests(from: inbound, access: access, channel: channel, into: responses, inHand: inHand)
                         return .reader
                     }
                     group.addTask {
@@ -79,7 +81,8 @@ struct ConnectionHandler: Sendable {
 
     /// Reads and dispatches frames until the peer stops sending, the connection breaks, or shutdown.
     private func readRequests(
-        from inbound: NIOAsyncChannelInboundStream<LedgerFrame>, access: PeerAccess, channel: any Channel, into responses: ResponseQueue
+        from inbound: NIOAsyncChannelInboundStream<LedgerFrame>, access: PeerAccess, channel: any Channel, into responses: ResponseQueue,
+        inHand: RequestsInHand
     ) async {
         var subscription: TailSubscription?
         var writes = RequestDispatcher.ConnectionWrites()
@@ -105,6 +108,7 @@ struct ConnectionHandler: Sendable {
                     // A subscribed connection only streams; what the client sends now is read and dropped.
                     if subscription != nil { continue }
                     let outcome: RequestDispatcher.Outcome
+                    inHand.took()
                     do {
                         outcome = try await self.dispatcher.handle(frame, access: access, writes: &writes)
                     } catch let error as LedgerProtocolError {
@@ -113,7 +117,9 @@ struct ConnectionHandler: Sendable {
                     }
                     let pending: ResponseQueue.Pending
                     switch outcome {
-                    case .noResponse: continue
+                    case .noResponse:
+                        inHand.answered()
+                        continue
                     case .respond(let response):
                         pending = .ready(response.frame(requestID: frame.requestID))
                     case .respondAfterCommit(let committed, let ticket):
@@ -144,11 +150,14 @@ struct ConnectionHandler: Sendable {
     }
 
     /// Writes what is owed, in request order, until the reader is done and everything is written.
-    private func writeResponses(from responses: ResponseQueue, to outbound: NIOAsyncChannelOutboundWriter<LedgerFrame>) async throws {
+    private func writeResponses(
+        from responses: ResponseQueue, to outbound: NIOAsyncChannelOutboundWriter<LedgerFrame>, inHand: RequestsInHand
+    ) async throws {
         while let pending = await responses.next() {
             if case .stream(let requestID, let subscription, let after) = pending {
                 try await self.stream(subscription, after: after, requestID: requestID, to: outbound)
                 responses.written(responses: 1, bytes: pending.bytes)
+                inHand.answered()
                 continue
             }
             // Acks of one commit complete together: write what is already owed in one flush.
@@ -160,6 +169,7 @@ struct ConnectionHandler: Sendable {
             }
             try await outbound.write(contentsOf: frames)
             responses.written(responses: frames.count, bytes: bytes)
+            inHand.answered(frames.count)
         }
     }
 

@@ -66,6 +66,17 @@ import Testing
         #expect(machine.idleCheck(now: Self.at(99_000)) == .none)
     }
 
+    @Test func aPeerWaitingForAnAnswerIsNotIdleAndItsTimeoutCountsFromTheAnswer() {
+        var machine = Machine(frameDeadline: nil, idleTimeout: .seconds(15))
+        _ = machine.activated(now: Self.at(0))
+        _ = Self.read(&machine, Self.ping, at: 1_000)
+        #expect(machine.idleCheck(now: Self.at(16_000), requestsInHand: true) == .checkAgain(at: Self.at(31_000)))
+        #expect(machine.idleCheck(now: Self.at(600_000), requestsInHand: true) == .checkAgain(at: Self.at(615_000)))
+        machine.active(at: Self.at(610_000))
+        #expect(machine.idleCheck(now: Self.at(615_000)) == .checkAgain(at: Self.at(625_000)))
+        #expect(machine.idleCheck(now: Self.at(625_000)) == .close(.idleTimeout, message: "no request for 15 s; reconnect when needed"))
+    }
+
     @Test func aStreamIsNeverIdle() {
         var machine = Machine(frameDeadline: nil, idleTimeout: .seconds(15))
         _ = machine.activated(now: Self.at(0))

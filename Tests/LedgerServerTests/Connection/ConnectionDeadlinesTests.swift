@@ -105,6 +105,23 @@ import Testing
         #expect(stats.connectionsIdleClosed.load(ordering: .relaxed) == 1)
     }
 
+    @Test func aConnectionWaitingForItsAnswerIsNotClosedAsIdle() throws {
+        let (channel, stats) = try Self.channel(idleTimeout: .seconds(15))
+        let deadlines = try channel.pipeline.syncOperations.handler(type: ConnectionDeadlines.self)
+        try Self.send(Self.ping, to: channel)
+        deadlines.requestsInHand.took()
+        channel.embeddedEventLoop.advanceTime(by: .seconds(600))
+        #expect(channel.isActive, "a commit or a query may take long; the peer is waiting, not idle")
+        try channel.writeOutbound(LedgerResponse.pong(Pong(server: "ledgerd")).frame(requestID: 9))
+        deadlines.requestsInHand.answered()
+        channel.embeddedEventLoop.advanceTime(by: .seconds(14))
+        #expect(channel.isActive, "the timeout counts from the answer")
+        channel.embeddedEventLoop.advanceTime(by: .seconds(16))
+        #expect(try channel.readOutbound(as: ByteBuffer.self) != nil, "the answer")
+        #expect(try Self.closingError(channel)?.code == .idleTimeout)
+        #expect(stats.connectionsIdleClosed.load(ordering: .relaxed) == 1)
+    }
+
     @Test func aTailIsNeverClosedForBeingQuiet() throws {
         let (channel, stats) = try Self.channel(idleTimeout: .seconds(15))
         try channel.triggerUserOutboundEvent(ConnectionDeadlines.Streaming()).wait()
