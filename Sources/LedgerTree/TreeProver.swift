@@ -24,6 +24,8 @@ public enum TreeProver {
         var next: UInt64 = 0
         let end = max(roots.end, leaf + 1)
         while next < end {
+            // A proof asked for by a client that left, or past the daemon's budget, stops here.
+            try Task.checkCancellation()
             let page = try await source.leafRecords(logID: head.logID, from: next, limit: 65_536)
             guard !page.isEmpty else { break }
             for record in page where next < end {

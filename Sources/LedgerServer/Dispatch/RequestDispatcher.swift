@@ -174,7 +174,7 @@ struct RequestDispatcher: Sendable {
             }
         case .prove(let request):
             return try await self.read(after: &writes) {
-                try await self.prove(request)
+                try await self.withinQueryBudget { try await self.prove(request) }
             }
         }
     }
@@ -203,6 +203,25 @@ struct RequestDispatcher: Sendable {
         } catch let error as TreeError {
             throw LedgerProtocolError(code: .invalidQuery, message: error.message)
         }
+    }
+
+    /// A read of many pages (a proof walks the log's leaf records) is held to the query budget as a
+    /// whole, not only page by page, so one request cannot keep a reader busy for longer than a query may.
+    private func withinQueryBudget(_ body: @escaping @Sendable () async throws -> LedgerResponse) async throws -> LedgerResponse {
+        guard let budget = self.configuration.readLimits.queryTimeout else { return try await body() }
+        let answer = try await withThrowingTaskGroup(of: LedgerResponse?.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(for: budget)
+                return nil
+            }
+            defer { group.cancelAll() }
+            return try await group.next() ?? nil
+        }
+        guard let answer else {
+            throw StoreError(code: .timedOut, message: "the proof took longer than \(budget) (--query-timeout) and was stopped")
+        }
+        return answer
     }
 
     /// The log's status, with what each rule would remove if a pass ran now.

@@ -375,8 +375,24 @@ public final class SQLiteStore: EventStore, ReportRunning {
         try await self.writer.run { (state: SQLiteWriterState) throws(StoreError) in try state.storeHead(head) }
     }
 
+    /// The daemon's own reads of its logs (`prove`) share the reader pool and the query budget,
+    /// so a client asking for proofs in a loop takes no more from the others than one running queries.
     public func treeSource() async throws(StoreError) -> (any TreeSource)? {
-        try SQLiteTreeReader(path: self.path)
+        SQLiteTreeReader(store: self)
+    }
+
+    /// A tree read on a reader, within the query budget; a step the budget interrupted is `timedOut`.
+    func readTree<Value: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> Value) async throws -> Value {
+        let outcome = try await self.read { (state: SQLiteReaderState) throws(StoreError) -> Result<Value, any Error> in
+            do {
+                return .success(try body(state.connection))
+            } catch let error as StoreError {
+                throw error
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try outcome.get()
     }
 
     /// Builds the filter of every finished segment without one, now, as the builder does in the background.

@@ -3,14 +3,20 @@ import LedgerProtocol
 import LedgerTree
 import NIOConcurrencyHelpers
 
-/// Reads a SQLite store's logs for `ledger-rpc verify --store` and `prove`: straight from the file,
-/// on a connection of its own that cannot write, so a daemon that is down or not trusted has no say.
+/// Reads a SQLite store's logs: for `ledger-rpc verify --store` straight from the file, on a
+/// connection of its own that cannot write, so a daemon that is down or not trusted has no say;
+/// for the daemon's `prove`, on its reader pool within the query budget, like any other read.
 public final class SQLiteTreeReader: TreeSource, @unchecked Sendable {
-    private let connection: SQLiteConnection
+    /// Where each call runs: on a connection of the reader's own, used by one call at a time under
+    /// its lock, or on one of the store's readers.
+    private enum Access {
+        case own(SQLiteConnection, NIOLock)
+        case pool(SQLiteStore)
+    }
+
+    private let reads: Access
     /// SQLite returns the text ledgerd stored, which it stores in canonical form.
     public let metadataIsStoredText = true
-    /// The connection is used by one call at a time.
-    private let lock = NIOLock()
 
     /// Opens an existing store; a missing file or one without trees (before migration 9) is an error that says so.
     public init(path: String) throws(StoreError) {
@@ -26,12 +32,29 @@ public final class SQLiteTreeReader: TreeSource, @unchecked Sendable {
             throw StoreError(
                 code: .invalidConfiguration, message: "\(path) keeps no Merkle trees: it is not a ledger, or no ledgerd of this version has opened it yet")
         }
-        self.connection = connection
+        self.reads = .own(connection, NIOLock())
     }
 
-    private func rows<Row>(_ sql: String, _ values: [SQLiteStatement.Value], blobs: [(Int32, [UInt8])] = [], _ row: (SQLiteStatement) throws(StoreError) -> Row) throws -> [Row] {
-        try self.lock.withLock { () throws -> [Row] in
-            let statement = try self.connection.prepare(sql)
+    /// Reads through the store's reader pool.
+    init(store: SQLiteStore) {
+        self.reads = .pool(store)
+    }
+
+    private func run<Result: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> Result) async throws -> Result {
+        switch self.reads {
+        case .own(let connection, let lock):
+            return try lock.withLock { try body(connection) }
+        case .pool(let store):
+            return try await store.readTree(body)
+        }
+    }
+
+    private func rows<Row: Sendable>(
+        _ sql: String, _ values: [SQLiteStatement.Value], blobs: [(Int32, [UInt8])] = [],
+        _ row: @escaping @Sendable (SQLiteStatement) throws(StoreError) -> Row
+    ) async throws -> [Row] {
+        try await self.run { (connection: SQLiteConnection) throws -> [Row] in
+            let statement = try connection.prepare(sql)
             defer { statement.reset() }
             statement.bind(values)
             for (index, blob) in blobs { statement.bind(index, blob: blob) }
@@ -42,7 +65,7 @@ public final class SQLiteTreeReader: TreeSource, @unchecked Sendable {
     }
 
     public func logs() async throws -> [LogSummary] {
-        try self.rows(
+        try await self.rows(
             """
             SELECT log_id, public_key,
                    (SELECT frontier FROM ledger_tree_leaves l WHERE l.log_id = t.log_id ORDER BY first_leaf DESC LIMIT 1)
@@ -61,22 +84,22 @@ public final class SQLiteTreeReader: TreeSource, @unchecked Sendable {
     }
 
     public func heads(logID: [UInt8], fromSize size: UInt64, limit: Int) async throws -> [SignedTreeHead] {
-        try self.rows(
+        try await self.rows(
             "SELECT log_id, size, root, timestamp, signature FROM ledger_tree_heads WHERE log_id = ?1 AND size >= ?2 ORDER BY size LIMIT ?3",
             [.integer(0), .integer(Int64(size)), .integer(Int64(limit))], blobs: [(1, logID)]
         ) { (row: SQLiteStatement) throws(StoreError) in Self.head(row) }
     }
 
     public func latestHead(logID: [UInt8]) async throws -> SignedTreeHead? {
-        try self.rows(
+        try await self.rows(
             "SELECT log_id, size, root, timestamp, signature FROM ledger_tree_heads WHERE log_id = ?1 ORDER BY size DESC LIMIT 1", [.integer(0)],
             blobs: [(1, logID)]
         ) { (row: SQLiteStatement) throws(StoreError) in Self.head(row) }.first
     }
 
     public func leafRecords(logID: [UInt8], from leaf: UInt64, limit: Int) async throws -> [LeafRecord] {
-        try self.lock.withLock { () throws -> [LeafRecord] in
-            let statement = try self.connection.prepare(
+        try await self.run { (connection: SQLiteConnection) throws -> [LeafRecord] in
+            let statement = try connection.prepare(
                 """
                 SELECT first_leaf, records FROM ledger_tree_leaves
                  WHERE log_id = ?1 AND first_leaf >= coalesce((SELECT max(first_leaf) FROM ledger_tree_leaves WHERE log_id = ?1 AND first_leaf <= ?2), 0)
@@ -103,7 +126,7 @@ public final class SQLiteTreeReader: TreeSource, @unchecked Sendable {
     }
 
     public func leaf(ofSequence sequence: Int64, logID: [UInt8]) async throws -> UInt64? {
-        let rows = try self.rows(
+        let rows = try await self.rows(
             "SELECT first_leaf, records FROM ledger_tree_leaves WHERE log_id = ?1 AND first_seq <= ?2 AND last_seq >= ?2 ORDER BY first_seq DESC LIMIT 1",
             [.integer(0), .integer(sequence)], blobs: [(1, logID)]
         ) { (row: SQLiteStatement) throws(StoreError) in (row.integer(0), row.blob(1)) }
@@ -114,18 +137,18 @@ public final class SQLiteTreeReader: TreeSource, @unchecked Sendable {
     }
 
     public func sequence(ofEvent id: UUID) async throws -> Int64? {
-        try self.rows("SELECT seq FROM ledger_events WHERE id = ?", [.text(id.lowercaseText)]) { (row: SQLiteStatement) throws(StoreError) in row.integer(0) }
+        try await self.rows("SELECT seq FROM ledger_events WHERE id = ?", [.text(id.lowercaseText)]) { (row: SQLiteStatement) throws(StoreError) in row.integer(0) }
             .first
     }
 
     public func events(afterSequence sequence: Int64, limit: Int) async throws -> [LedgerEvent] {
-        try self.rows(
+        try await self.rows(
             "SELECT \(EventColumns.list()) FROM ledger_events WHERE seq > ? ORDER BY seq LIMIT ?", [.integer(sequence), .integer(Int64(limit))]
         ) { (row: SQLiteStatement) throws(StoreError) in try EventColumns.event(from: SQLiteRow(statement: row)) }
     }
 
     public func tombstones(afterSequence sequence: Int64, limit: Int) async throws -> [Tombstone] {
-        try self.rows(
+        try await self.rows(
             "SELECT seq, retention FROM ledger_tree_tombstones WHERE seq > ? ORDER BY seq LIMIT ?", [.integer(sequence), .integer(Int64(limit))]
         ) { (row: SQLiteStatement) throws(StoreError) in Tombstone(sequence: row.integer(0), retention: row.text(1) ?? "") }
     }
