@@ -97,3 +97,28 @@ public struct LeafRecord: Sendable, Hashable {
         }
     }
 }
+
+/// A page of a log's leaf records from leaf `leaf` on, put together from its stored rows (one per
+/// commit), starting with the row that holds `leaf`; each row must start where the last one ended.
+public struct LeafRecordPage {
+    public private(set) var records: [LeafRecord] = []
+    private let leaf: UInt64
+    private let logID: [UInt8]
+    private var expected: UInt64?
+
+    public init(from leaf: UInt64, logID: [UInt8]) {
+        self.leaf = leaf
+        self.logID = logID
+    }
+
+    /// Adds the row of records that starts at leaf `first`; nil bytes are a row that could not be read.
+    public mutating func add(rowFrom first: UInt64, records bytes: [UInt8]?) throws {
+        guard self.expected == nil || first == self.expected, let decoded = bytes.flatMap({ LeafRecord.decode($0) }), !decoded.isEmpty else {
+            throw TreeError(
+                .badStore,
+                "the leaf records of log \(HexText.text(self.logID)) from leaf \(first) are damaged or out of step (expected a row from leaf \(self.expected ?? self.leaf))")
+        }
+        self.records.append(contentsOf: decoded.dropFirst(self.leaf > first ? Int(self.leaf - first) : 0))
+        self.expected = first + UInt64(decoded.count)
+    }
+}

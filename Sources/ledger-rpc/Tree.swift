@@ -143,7 +143,11 @@ struct Verify: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("A head saved earlier (JSON from head --json) that the log must still extend; repeatable.", valueName: "file"))
     var head: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("The SQLite store to read (sqlite:PATH or PATH).", valueName: "store"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The store to read: a SQLite file (sqlite:PATH or PATH), or a PostgreSQL database (postgres://… or libpq key=value pairs).",
+            valueName: "store"))
     var store: String?
 
     @Flag(name: .long, help: "Print one JSON object.")
@@ -152,7 +156,7 @@ struct Verify: AsyncParsableCommand {
     func validate() throws {
         if self.publicKey.isEmpty { throw ValidationError("--public-key is required: the key (FILE.pub) whose signatures the log must carry") }
         if self.store == nil {
-            throw ValidationError("--store is required: verify reads the store's file directly (sqlite:PATH)")
+            throw ValidationError("--store is required: verify reads the store directly (sqlite:PATH or postgres://…)")
         }
     }
 
@@ -174,16 +178,18 @@ struct Verify: AsyncParsableCommand {
         let saved = try self.head.map { file in
             do { return try TreeJSON.readHead(file) } catch { throw ValidationError("--head \(error)") }
         }
-        var path = self.store ?? ""
-        if path.hasPrefix("sqlite:") { path.removeFirst("sqlite:".count) }
-        if path.hasPrefix("postgres") || path.contains("=") {
-            throw ValidationError("--store \(path): verify reads SQLite files; a PostgreSQL store cannot be verified yet")
-        }
-        let source: SQLiteTreeReader
+        let text = self.store ?? ""
+        // Anything that is not a PostgreSQL connection string is a file, as `sqlite3 FILE` takes one.
+        let location = (try? StoreLocation(parsing: text)) ?? .sqlite(path: text)
+        let source: any TreeSource
         do {
-            source = try SQLiteTreeReader(path: path)
-        } catch {
-            throw ValidationError("--store \(path): \(error.message)")
+            switch location {
+            case .sqlite(let path): source = try SQLiteTreeReader(path: path)
+            case .postgres(let info): source = try PostgresTreeReader(connectionInfo: info)
+            case .memory: throw ValidationError("--store \(text): a memory store keeps nothing to verify")
+            }
+        } catch let error as StoreError {
+            throw ValidationError("--store \(location): \(error.message)")
         }
         let report = try await TreeVerifier(keys: keys, savedHeads: saved).verify(source)
         print(self.json ? Self.json(report) : Self.text(report), terminator: "")

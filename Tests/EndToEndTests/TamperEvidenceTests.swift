@@ -139,11 +139,16 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: ledger.directory) }
         _ = try await sqlite(ledger.store, tampering.sql)
         let (status, report, text) = try await Self.verify(ledger)
+        try Self.expectCaught(tampering, status: status, report: report, ids: ledger.ids, text)
+    }
+
+    /// Verify failed, and named the tampering's kind and its event (the inserted row's for an insert) as the first bad leaf.
+    static func expectCaught(_ tampering: Tampering, status: Int32, report: [String: Any], ids: [UUID], _ text: String) throws {
         #expect(status == 1, "\(text)")
         #expect(report["verified"] as? Bool == false)
         let bad = try #require(report["first_bad_leaf"] as? [String: Any], "\(text)")
         #expect(bad["kind"] as? String == tampering.kind, "\(text)")
-        let expected = tampering.event >= 0 ? ledger.ids[tampering.event].lowercaseText : "01a00000-0000-7000-8000-000000000001"
+        let expected = tampering.event >= 0 ? ids[tampering.event].lowercaseText : "01a00000-0000-7000-8000-000000000001"
         #expect(bad["event_id"] as? String == expected, "\(text)")
         if tampering.event >= 0 { #expect(bad["leaf"] as? Int == tampering.event, "\(text)") }
     }

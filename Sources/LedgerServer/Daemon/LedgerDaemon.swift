@@ -108,7 +108,7 @@ public struct LedgerDaemon: Sendable {
                 try await store.openLog(key.publicKey)
                 if try await store.treeState() == nil {
                     self.logger.warning(
-                        "this store keeps no Merkle tree yet: its events cannot be verified (docs/VERIFY.md); SQLite stores keep one",
+                        "this store keeps no Merkle tree: its events cannot be verified (docs/VERIFY.md)",
                         metadata: ["store": "\(store.description)"])
                 }
             }

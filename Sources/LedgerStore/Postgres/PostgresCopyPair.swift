@@ -1,7 +1,9 @@
 import Foundation
+import LedgerTree
 
 /// What the two halves of one batch, copied side by side on two connections, tell each other: the
-/// second half's commit numbers, whether its rows went in, and whether the first half committed.
+/// second half's commit numbers, the log's tree after the first half's leaves, whether the second
+/// half's rows went in, and whether the first half committed.
 ///
 /// PostgreSQL's bulk load is one backend's work, so two copies at once load nearly twice as fast on
 /// two cores (BENCHMARKS.md). The first half takes the numbers for both and commits first, and the
@@ -14,6 +16,7 @@ final class PostgresCopyPair: @unchecked Sendable {
     private var secondNumbers: Result<[Int64], StoreError>?
     private var secondCopy: Result<Void, StoreError>?
     private var firstCommit: Result<Void, StoreError>?
+    private var firstTree: Result<TreeFrontier, StoreError>?
     private let deadline: TimeInterval
 
     /// - Parameter deadline: how long, in seconds, one side waits for the other's answer.
@@ -39,6 +42,15 @@ final class PostgresCopyPair: @unchecked Sendable {
         self.wait(for: \.secondCopy)
     }
 
+    /// From the first half: the log's frontier after its leaves, which the second half's continue.
+    func publishFirstTree(_ frontier: Result<TreeFrontier, StoreError>) {
+        self.settle(\.firstTree, frontier)
+    }
+
+    func waitForFirstTree() -> Result<TreeFrontier, StoreError> {
+        self.wait(for: \.firstTree)
+    }
+
     /// From the first half: it committed, or it will not.
     func firstCommitted(_ outcome: Result<Void, StoreError>) {
         self.settle(\.firstCommit, outcome)
@@ -51,6 +63,7 @@ final class PostgresCopyPair: @unchecked Sendable {
     /// The first half ended without committing: whatever the second still waits for is this error.
     func firstFailed(_ error: StoreError) {
         self.settle(\.secondNumbers, .failure(error))
+        self.settle(\.firstTree, .failure(error))
         self.settle(\.firstCommit, .failure(error))
     }
 

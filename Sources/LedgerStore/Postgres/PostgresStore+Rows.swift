@@ -11,10 +11,14 @@ extension PostgresStore {
 
     /// The fast path: the batch's commit numbers taken from the sequence, then every row in one
     /// binary COPY, which fails as a whole if any id is already stored.
-    static func copy(_ events: [LedgerEvent], on connection: PostgresConnection) throws(StoreError) -> [Int64?] {
+    /// With a log, its leaves go in the same transaction, after the log's lock is taken and before
+    /// the numbers are, so that its leaves follow the numbers.
+    static func copy(_ events: [LedgerEvent], tree: PostgresLogTree?, on connection: PostgresConnection) throws(StoreError) -> [Int64?] {
         try connection.transaction(as: .writeFailed) { () throws(StoreError) -> [Int64?] in
+            let frontier = try tree?.lock(on: connection)
             let sequences = try Self.reserveNumbers(events.count, on: connection)
             try Self.copyRows(events, sequences: sequences, on: connection)
+            if let tree, let frontier { _ = try tree.append(events, sequences: sequences, after: frontier, on: connection) }
             return sequences
         }
     }
@@ -36,9 +40,12 @@ extension PostgresStore {
     }
 
     /// The path for batches that may hold stored ids: each row checked, the stored ones skipped.
-    static func insertSkippingStored(_ events: [LedgerEvent], on connection: PostgresConnection) throws(StoreError) -> [Int64?] {
+    static func insertSkippingStored(_ events: [LedgerEvent], tree: PostgresLogTree?, on connection: PostgresConnection) throws(StoreError) -> [Int64?] {
         try connection.transaction(as: .writeFailed) { () throws(StoreError) -> [Int64?] in
-            try Self.insertRows(events, sequences: nil, on: connection)
+            let frontier = try tree?.lock(on: connection)
+            let sequences = try Self.insertRows(events, sequences: nil, on: connection)
+            if let tree, let frontier { _ = try tree.append(events, sequences: sequences, after: frontier, on: connection) }
+            return sequences
         }
     }
 

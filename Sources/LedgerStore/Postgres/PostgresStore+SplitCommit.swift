@@ -1,4 +1,5 @@
 import LedgerProtocol
+import LedgerTree
 
 /// A large batch committed by both writer connections at once: each copies half, and the halves
 /// commit in order, the second only after the first, so the commit sequence never has a hole
@@ -30,18 +31,19 @@ extension PostgresStore {
     /// Copies the two halves at once, one on each writer, and commits the first half, then the second.
     func insertSplit(_ first: [LedgerEvent], _ second: [LedgerEvent]) async throws(StoreError) -> [Int64?] {
         let pair = PostgresCopyPair()
+        let tree = self.logTree
         let (firstResult, secondResult) = await withCheckedContinuation { continuation in
             let results = PairOfResults<[Int64?], [Int64?]>(continuation)
             self.pairing.withLock {
                 self.writer.start({ (connection: PostgresConnection) throws(StoreError) in
-                    try Self.copyFirstHalf(first, secondCount: second.count, pair: pair, on: connection)
+                    try Self.copyFirstHalf(first, secondCount: second.count, pair: pair, tree: tree, on: connection)
                 }, done: { result in
                     // Also when the job never ran: the second half must not wait for it.
                     if case .failure(let error) = result { pair.firstFailed(error) }
                     results.setFirst(result)
                 })
                 self.secondWriter.start({ (connection: PostgresConnection) throws(StoreError) in
-                    try Self.copySecondHalf(second, pair: pair, on: connection)
+                    try Self.copySecondHalf(second, pair: pair, tree: tree, on: connection)
                 }, done: { result in
                     pair.secondCopied(result.map { _ in () })
                     results.setSecond(result)
@@ -52,19 +54,24 @@ extension PostgresStore {
     }
 
     /// Takes the commit numbers of both halves, copies the first, and commits once the second is copied.
+    /// With a log, it holds the log's lock for both halves and hands its frontier to the second.
     static func copyFirstHalf(
-        _ events: [LedgerEvent], secondCount: Int, pair: PostgresCopyPair, on connection: PostgresConnection
+        _ events: [LedgerEvent], secondCount: Int, pair: PostgresCopyPair, tree: PostgresLogTree?, on connection: PostgresConnection
     ) throws(StoreError) -> [Int64?] {
         do {
             try connection.reconnectIfBroken()
             try connection.execute("BEGIN", as: .writeFailed)
+            let frontier = try tree?.lock(on: connection)
             let numbers = try Self.reserveNumbers(events.count + secondCount, on: connection)
             pair.publishSecondNumbers(.success(Array(numbers[events.count...])))
-            let sequences = try Self.copyOrInsert(events, sequences: Array(numbers[..<events.count]), on: connection)
+            let stored = try Self.copyOrInsert(events, sequences: Array(numbers[..<events.count]), tree: tree, on: connection)
+            if let tree, let frontier = stored.frontier ?? frontier {
+                pair.publishFirstTree(.success(try tree.append(events, sequences: stored.numbers, after: frontier, on: connection)))
+            }
             try pair.waitForSecondCopy().get()
             try connection.execute("COMMIT", as: .writeFailed)
             pair.firstCommitted(.success(()))
-            return sequences
+            return stored.numbers
         } catch {
             _ = try? connection.execute("ROLLBACK", as: .writeFailed)
             pair.firstFailed(error)
@@ -72,15 +79,19 @@ extension PostgresStore {
         }
     }
 
-    /// Copies the second half with the numbers the first took, and commits only after the first did.
+    /// Copies the second half with the numbers the first took, and commits only after the first did;
+    /// its leaves follow the first half's, under the lock the first half holds.
     static func copySecondHalf(
-        _ events: [LedgerEvent], pair: PostgresCopyPair, on connection: PostgresConnection
+        _ events: [LedgerEvent], pair: PostgresCopyPair, tree: PostgresLogTree?, on connection: PostgresConnection
     ) throws(StoreError) -> [Int64?] {
         let numbers = try pair.waitForSecondNumbers().get()
         do {
             try connection.reconnectIfBroken()
             try connection.execute("BEGIN", as: .writeFailed)
-            let sequences = try Self.copyOrInsert(events, sequences: numbers, on: connection)
+            let sequences = try Self.copyOrInsert(events, sequences: numbers, tree: nil, on: connection).numbers
+            if let tree {
+                _ = try tree.append(events, sequences: sequences, after: try pair.waitForFirstTree().get(), on: connection)
+            }
             pair.secondCopied(.success(()))
             try pair.waitForFirstCommit().get()
             try connection.execute("COMMIT", as: .writeFailed)
@@ -92,18 +103,27 @@ extension PostgresStore {
         }
     }
 
+    /// What one half stored: each event's commit number (nil for an id already stored), and, when
+    /// the fresh transaction took the log's lock again, the frontier it read under it.
+    struct HalfStored {
+        var numbers: [Int64?]
+        var frontier: TreeFrontier?
+    }
+
     /// In the open transaction: the rows by COPY or, when an id is already stored, through the
-    /// statement that skips stored ids, in a fresh transaction with the same numbers.
+    /// statement that skips stored ids, in a fresh transaction with the same numbers (which takes
+    /// `tree`'s lock again, as the first half's transaction holds it).
     private static func copyOrInsert(
-        _ events: [LedgerEvent], sequences: [Int64], on connection: PostgresConnection
-    ) throws(StoreError) -> [Int64?] {
+        _ events: [LedgerEvent], sequences: [Int64], tree: PostgresLogTree?, on connection: PostgresConnection
+    ) throws(StoreError) -> HalfStored {
         do throws(StoreError) {
             try Self.copyRows(events, sequences: sequences, on: connection)
-            return sequences
+            return HalfStored(numbers: sequences, frontier: nil)
         } catch where error.backendCode == Self.uniqueViolation {
             try connection.execute("ROLLBACK", as: .writeFailed)
             try connection.execute("BEGIN", as: .writeFailed)
-            return try Self.insertRows(events, sequences: sequences, on: connection)
+            let frontier = try tree?.lock(on: connection)
+            return HalfStored(numbers: try Self.insertRows(events, sequences: sequences, on: connection), frontier: frontier)
         }
     }
 

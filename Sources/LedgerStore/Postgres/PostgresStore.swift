@@ -1,5 +1,6 @@
 import Foundation
 import LedgerProtocol
+import LedgerTree
 import Logging
 import NIOConcurrencyHelpers
 
@@ -10,7 +11,7 @@ import NIOConcurrencyHelpers
 /// that copy side by side (`PostgresCopyPair`). A connection that breaks is replaced on its next use;
 /// until then calls fail with `StoreError.Code.unavailable`, which the batch writer
 /// answers by holding its batch and retrying.
-public final class PostgresStore: EventStore, ReportRunning {
+public final class PostgresStore: EventStore, ReportRunning, TreeReadingStore {
     public let connectionInfo: PostgresConnectionInfo
     let writer: Worker<PostgresConnection>
     let secondWriter: Worker<PostgresConnection>
@@ -24,6 +25,9 @@ public final class PostgresStore: EventStore, ReportRunning {
     let pairing = NIOLock()
     let partitionSchedule = PostgresPartitionSchedule()
     private let logShare = NIOLockedValueBox(PostgresLogShare())
+    /// This daemon's log, once `openLog` named its key: every commit from then on adds its leaves.
+    private let log = NIOLockedValueBox<PostgresLogTree?>(nil)
+    var logTree: PostgresLogTree? { self.log.withLockedValue { $0 } }
     let logger: Logger
 
     public var description: String { self.connectionInfo.description }
@@ -119,14 +123,15 @@ public final class PostgresStore: EventStore, ReportRunning {
         }
         let events = requests.count == 1 ? requests[0] : Array(requests.joined())
         guard !events.isEmpty else { return [] }
+        let tree = self.logTree
         return try await self.writer.run { (connection: PostgresConnection) throws(StoreError) -> [Int64?] in
             try connection.reconnectIfBroken()
             do throws(StoreError) {
-                return try Self.copy(events, on: connection)
+                return try Self.copy(events, tree: tree, on: connection)
             } catch where error.backendCode == Self.uniqueViolation {
                 // An id is already stored (a client's retry) or is twice in the batch: nothing of the
                 // copy was kept, and the batch goes again through the statement that skips stored ids.
-                return try Self.insertSkippingStored(events, on: connection)
+                return try Self.insertSkippingStored(events, tree: tree, on: connection)
             }
         }
     }
@@ -264,10 +269,14 @@ public final class PostgresStore: EventStore, ReportRunning {
         try await self.retentionWorker().run { (connection: PostgresConnection) throws(StoreError) -> ExpiryProgress in
             try connection.reconnectIfBroken()
             let sql = Self.selectionSQL(selection, after: cursor)
-            // The slice's keys, oldest first, then its newest key; (timestamp, id) names a row in either layout.
+            // The slice's keys, oldest first, then its newest key; (timestamp, id) names a row in either
+            // layout. Each removed event's leaf record stays; its tombstone says which pass took it.
+            let pass = "'" + (selection.record?.lowercaseText ?? "unrecorded") + "'"
             let text = """
                 WITH slice AS (SELECT timestamp, id FROM ledger_events\(sql.whereClause)\(EventQuerySQL.orderClause(.oldestFirst)) LIMIT \(limit)),
-                gone AS (DELETE FROM ledger_events WHERE (timestamp, id) IN (SELECT timestamp, id FROM slice) RETURNING timestamp, id)
+                gone AS (DELETE FROM ledger_events WHERE (timestamp, id) IN (SELECT timestamp, id FROM slice) RETURNING timestamp, id, seq),
+                buried AS (INSERT INTO ledger_tree_tombstones (seq, retention) SELECT seq, \(pass) FROM gone
+                           ON CONFLICT (seq) DO UPDATE SET retention = excluded.retention)
                 SELECT (SELECT count(*) FROM gone), \(Self.microseconds("timestamp")), id::text FROM slice ORDER BY timestamp DESC, id DESC LIMIT 1
                 """
             let position = "SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::text"
@@ -310,6 +319,52 @@ public final class PostgresStore: EventStore, ReportRunning {
 
     private static func selectionSQL(_ selection: ExpirySelection, after cursor: EventCursor?) -> EventQuerySQL {
         selection.sql(after: cursor, placeholder: { "$\($0)" }, timestampEncoding: .iso8601(cast: "::timestamptz"), uuidCast: "::uuid")
+    }
+
+    public func openLog(_ key: LogPublicKey) async throws(StoreError) {
+        let tree = PostgresLogTree(key: key)
+        try await self.writer.run { (connection: PostgresConnection) throws(StoreError) in
+            try connection.reconnectIfBroken()
+            try tree.open(on: connection)
+        }
+        self.log.withLockedValue { $0 = tree }
+    }
+
+    /// Read on a reader connection: what PostgreSQL shows another session has been committed durably.
+    public func treeState() async throws(StoreError) -> LogTreeState? {
+        guard let tree = self.logTree else { return nil }
+        return try await self.read { (connection: PostgresConnection) throws(StoreError) -> LogTreeState in
+            try connection.reconnectIfBroken()
+            return try tree.state(on: connection)
+        }
+    }
+
+    public func storeHead(_ head: SignedTreeHead) async throws(StoreError) {
+        guard let tree = self.logTree else { return }
+        try await self.writer.run { (connection: PostgresConnection) throws(StoreError) in
+            try connection.reconnectIfBroken()
+            try tree.store(head, on: connection)
+        }
+    }
+
+    /// The daemon's own reads of the logs (`prove`) share the reader connections and their statement timeout.
+    public func treeSource() async throws(StoreError) -> (any TreeSource)? {
+        PostgresTreeReader(store: self)
+    }
+
+    /// A tree read on a reader connection; one the server stopped at the budget is `timedOut`.
+    func readTree<Value: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws -> Value) async throws -> Value {
+        let outcome = try await self.read { (connection: PostgresConnection) throws(StoreError) -> Result<Value, any Error> in
+            try connection.reconnectIfBroken()
+            do {
+                return .success(try body(connection))
+            } catch let error as StoreError {
+                throw error
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try outcome.get()
     }
 
     public func close() async {

@@ -12,7 +12,7 @@ import NIOPosix
 /// long query never holds up a commit (WAL lets readers see the last commit while
 /// the writer works). A commit is made durable by `SQLiteLogFlusher` on a thread of its own,
 /// which is what an acknowledgement waits for, while the writer goes on to the next batch.
-public final class SQLiteStore: EventStore, ReportRunning {
+public final class SQLiteStore: TreeReadingStore, EventStore, ReportRunning {
     public let path: String
     let writer: Worker<SQLiteWriterState>
     private let readers: WorkerPool<SQLiteReaderState>

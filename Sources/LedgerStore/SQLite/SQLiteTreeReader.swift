@@ -6,15 +6,8 @@ import NIOConcurrencyHelpers
 /// Reads a SQLite store's logs: for `ledger-rpc verify --store` straight from the file, on a
 /// connection of its own that cannot write, so a daemon that is down or not trusted has no say;
 /// for the daemon's `prove`, on its reader pool within the query budget, like any other read.
-public final class SQLiteTreeReader: TreeSource, @unchecked Sendable {
-    /// Where each call runs: on a connection of the reader's own, used by one call at a time under
-    /// its lock, or on one of the store's readers.
-    private enum Access {
-        case own(SQLiteConnection, NIOLock)
-        case pool(SQLiteStore)
-    }
-
-    private let reads: Access
+public final class SQLiteTreeReader: TreeSource, Sendable {
+    private let reads: TreeReads<SQLiteStore>
     /// SQLite returns the text ledgerd stored, which it stores in canonical form.
     public let metadataIsStoredText = true
 
@@ -40,20 +33,11 @@ public final class SQLiteTreeReader: TreeSource, @unchecked Sendable {
         self.reads = .pool(store)
     }
 
-    private func run<Result: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> Result) async throws -> Result {
-        switch self.reads {
-        case .own(let connection, let lock):
-            return try lock.withLock { try body(connection) }
-        case .pool(let store):
-            return try await store.readTree(body)
-        }
-    }
-
     private func rows<Row: Sendable>(
         _ sql: String, _ values: [SQLiteStatement.Value], blobs: [(Int32, [UInt8])] = [],
         _ row: @escaping @Sendable (SQLiteStatement) throws(StoreError) -> Row
     ) async throws -> [Row] {
-        try await self.run { (connection: SQLiteConnection) throws -> [Row] in
+        try await self.reads.run { (connection: SQLiteConnection) throws -> [Row] in
             let statement = try connection.prepare(sql)
             defer { statement.reset() }
             statement.bind(values)
@@ -98,7 +82,7 @@ public final class SQLiteTreeReader: TreeSource, @unchecked Sendable {
     }
 
     public func leafRecords(logID: [UInt8], from leaf: UInt64, limit: Int) async throws -> [LeafRecord] {
-        try await self.run { (connection: SQLiteConnection) throws -> [LeafRecord] in
+        try await self.reads.run { (connection: SQLiteConnection) throws -> [LeafRecord] in
             let statement = try connection.prepare(
                 """
                 SELECT first_leaf, records FROM ledger_tree_leaves
@@ -108,20 +92,12 @@ public final class SQLiteTreeReader: TreeSource, @unchecked Sendable {
             defer { statement.reset() }
             statement.bind(1, blob: logID)
             statement.bind(2, integer: Int64(leaf))
-            var records: [LeafRecord] = []
-            var expected: UInt64?
+            var page = LeafRecordPage(from: leaf, logID: logID)
             // Row by row, and no further than the page needs: a row holds one commit's records.
-            while records.count < limit, try statement.step(as: .queryFailed) {
-                let first = UInt64(statement.integer(0))
-                guard expected == nil || first == expected, let decoded = LeafRecord.decode(statement.blob(1)), !decoded.isEmpty else {
-                    throw TreeError(
-                        .badStore,
-                        "the leaf records of log \(HexText.text(logID)) from leaf \(first) are damaged or out of step (expected a row from leaf \(expected ?? leaf))")
-                }
-                records.append(contentsOf: decoded.dropFirst(leaf > first ? Int(leaf - first) : 0))
-                expected = first + UInt64(decoded.count)
+            while page.records.count < limit, try statement.step(as: .queryFailed) {
+                try page.add(rowFrom: UInt64(statement.integer(0)), records: statement.blob(1))
             }
-            return records
+            return page.records
         }
     }
 

@@ -1,0 +1,103 @@
+import LedgerProtocol
+import LedgerTree
+import NIOCore
+
+/// The writer's side of its log's tree on PostgreSQL (migration 6): the statements that keep the
+/// tree's rows in step with each commit, inside its transaction.
+///
+/// Unlike SQLite's writer it keeps no frontier between commits: each commit reads its log's
+/// newest row under the log's lock, so a commit whose outcome the client never learned (the
+/// connection broke during COMMIT) cannot leave the daemon continuing from the wrong size.
+struct PostgresLogTree: Sendable {
+    let logID: [UInt8]
+    let publicKey: [UInt8]
+    /// The log's transaction advisory lock: its id's first eight bytes, as PostgreSQL's bigint.
+    let lockKey: String
+
+    init(key: LogPublicKey) {
+        self.logID = key.logID.bytes
+        self.publicKey = key.raw
+        self.lockKey = String(self.logID.prefix(8).reduce(Int64(0)) { $0 << 8 | Int64($1) })
+    }
+
+    /// Makes the log's row the first time the key is used with this database, and checks that its
+    /// newest frontier can be continued.
+    func open(on connection: PostgresConnection) throws(StoreError) {
+        _ = try connection.execute(
+            "INSERT INTO ledger_tree (log_id, public_key) VALUES (decode($1, 'hex'), decode($2, 'hex')) ON CONFLICT DO NOTHING",
+            [HexText.text(self.logID), HexText.text(self.publicKey)], as: .unavailable)
+        _ = try self.newestFrontier(on: connection, as: .unavailable)
+    }
+
+    /// In the open transaction, before it takes commit numbers: waits for any other commit to this
+    /// log, then reads the frontier to continue from.
+    func lock(on connection: PostgresConnection) throws(StoreError) -> TreeFrontier {
+        _ = try connection.execute("SELECT pg_advisory_xact_lock($1::bigint)", [self.lockKey], as: .writeFailed)
+        return try self.newestFrontier(on: connection, as: .writeFailed)
+    }
+
+    private func newestFrontier(on connection: PostgresConnection, as code: StoreError.Code) throws(StoreError) -> TreeFrontier {
+        let result = try connection.execute(
+            "SELECT encode(frontier, 'hex') FROM ledger_tree_leaves WHERE log_id = decode($1, 'hex') ORDER BY first_leaf DESC LIMIT 1",
+            [HexText.text(self.logID)], as: code)
+        guard result.rowCount == 1 else { return TreeFrontier() }
+        guard let frontier = result.text(0, 0).flatMap({ HexText.bytes($0) }).flatMap({ TreeFrontier(bytes: $0) }) else {
+            throw StoreError(
+                code: code,
+                message: "the newest frontier of log \(HexText.text(self.logID)) in ledger_tree_leaves is damaged; the tree cannot be continued (ledger-rpc verify --store says what else changed)")
+        }
+        return frontier
+    }
+
+    /// In the open transaction: the stored events (those with a commit number) as the log's next
+    /// leaves, in commit order, after `frontier`; returns the frontier after them.
+    func append(
+        _ events: [LedgerEvent], sequences: [Int64?], after frontier: TreeFrontier, on connection: PostgresConnection
+    ) throws(StoreError) -> TreeFrontier {
+        var stored: [(event: LedgerEvent, sequence: Int64)] = []
+        stored.reserveCapacity(events.count)
+        for (event, sequence) in zip(events, sequences) {
+            if let sequence { stored.append((event, sequence)) }
+        }
+        guard !stored.isEmpty else { return frontier }
+        // PostgreSQL numbers the rows of one INSERT in no promised order; leaves follow the numbers.
+        stored.sort { $0.sequence < $1.sequence }
+        var next = frontier
+        var records: [LeafRecord] = []
+        records.reserveCapacity(stored.count)
+        var scratch = ByteBuffer()
+        for (event, sequence) in stored {
+            let hash = TreeLeaf.hash(event, sequence: sequence, canonical: true, scratch: &scratch)
+            next.append(hash)
+            records.append(LeafRecord(sequence: sequence, id: event.id, hash: hash))
+        }
+        _ = try connection.execute(
+            """
+            INSERT INTO ledger_tree_leaves (log_id, first_leaf, first_seq, last_seq, records, frontier)
+            VALUES (decode($1, 'hex'), $2::bigint, $3::bigint, $4::bigint, decode($5, 'hex'), decode($6, 'hex'))
+            """,
+            [
+                HexText.text(self.logID), String(frontier.size), String(stored[0].sequence), String(stored[stored.count - 1].sequence),
+                HexText.text(LeafRecord.encode(records)), HexText.text(next.bytes),
+            ], as: .writeFailed)
+        return next
+    }
+
+    /// The log's tree as of its newest commit, which PostgreSQL has made durable by the time it is visible.
+    func state(on connection: PostgresConnection) throws(StoreError) -> LogTreeState {
+        let frontier = try self.newestFrontier(on: connection, as: .queryFailed)
+        return LogTreeState(logID: self.logID, size: frontier.size, root: frontier.root)
+    }
+
+    func store(_ head: SignedTreeHead, on connection: PostgresConnection) throws(StoreError) {
+        _ = try connection.execute(
+            """
+            INSERT INTO ledger_tree_heads (log_id, size, root, timestamp, signature)
+            VALUES (decode($1, 'hex'), $2::bigint, decode($3, 'hex'), $4::bigint, decode($5, 'hex')) ON CONFLICT DO NOTHING
+            """,
+            [
+                HexText.text(head.logID), String(head.treeSize), HexText.text(head.rootHash), String(head.timestamp.rawValue),
+                HexText.text(head.signature),
+            ], as: .writeFailed)
+    }
+}
