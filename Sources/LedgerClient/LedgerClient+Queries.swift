@@ -88,4 +88,12 @@ extension LedgerClient {
         }
         return proof
     }
+
+    /// One page of the daemon's logs (`tree_read`), for verifying through the daemon.
+    public func treeRead(_ request: TreeReadRequest) async throws -> TreeReadResult {
+        guard case .treePage(let page) = try await self.connection.request(.treeRead(request)) else {
+            throw LedgerClientError(code: .protocolViolation, message: "ledgerd answered tree_read with something else")
+        }
+        return page
+    }
 }

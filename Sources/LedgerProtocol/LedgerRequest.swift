@@ -24,12 +24,14 @@ public enum LedgerRequest: Sendable, Hashable {
     /// Asks for the daemon's newest signed tree head.
     case treeHead
     case prove(ProveRequest)
+    /// One page of the store's logs, for verifying through the daemon.
+    case treeRead(TreeReadRequest)
 
     /// Whether the request changes the ledger (and so needs write access).
     public var isWrite: Bool {
         switch self {
         case .logEvent, .logJobEvent, .logClipEvent, .logBatch, .reportGap: true
-        case .ping, .sync, .query, .count, .stats, .subscribe, .reportJobs, .reportFailures, .reportErrors, .timeline, .retention, .treeHead, .prove:
+        case .ping, .sync, .query, .count, .stats, .subscribe, .reportJobs, .reportFailures, .reportErrors, .timeline, .retention, .treeHead, .prove, .treeRead:
             false
         }
     }
@@ -60,6 +62,7 @@ public enum LedgerRequest: Sendable, Hashable {
         public static let retention = ID(rawValue: 0x18)
         public static let treeHead = ID(rawValue: 0x19)
         public static let prove = ID(rawValue: 0x1A)
+        public static let treeRead = ID(rawValue: 0x1B)
     }
 
     public var id: ID {
@@ -82,6 +85,7 @@ public enum LedgerRequest: Sendable, Hashable {
         case .retention: .retention
         case .treeHead: .treeHead
         case .prove: .prove
+        case .treeRead: .treeRead
         }
     }
 
@@ -101,6 +105,7 @@ public enum LedgerRequest: Sendable, Hashable {
         case .reportErrors(let message): message.encode(into: &buffer)
         case .timeline(let message): message.encode(into: &buffer)
         case .prove(let message): message.encode(into: &buffer)
+        case .treeRead(let message): message.encode(into: &buffer)
         }
     }
 
@@ -156,6 +161,7 @@ public enum LedgerRequest: Sendable, Hashable {
             try empty("tree_head")
             return .treeHead
         case .prove: return .prove(try ProveRequest.decode(from: &payload))
+        case .treeRead: return .treeRead(try TreeReadRequest.decode(from: &payload))
         default:
             throw LedgerProtocolError(
                 code: .unknownMessageType,

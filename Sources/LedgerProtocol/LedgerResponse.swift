@@ -14,6 +14,7 @@ public enum LedgerResponse: Sendable, Hashable {
     case retentionStatus(RetentionStatus)
     case treeHead(TreeHeadResult)
     case inclusionProof(InclusionProof)
+    case treePage(TreeReadResult)
     case error(ErrorResponse)
 
     /// The type byte of each response; responses have the high bit set so a stream
@@ -37,6 +38,7 @@ public enum LedgerResponse: Sendable, Hashable {
         public static let retentionStatus = ID(rawValue: 0x97)
         public static let treeHead = ID(rawValue: 0x98)
         public static let inclusionProof = ID(rawValue: 0x99)
+        public static let treePage = ID(rawValue: 0x9A)
         public static let error = ID(rawValue: 0xFF)
     }
 
@@ -54,6 +56,7 @@ public enum LedgerResponse: Sendable, Hashable {
         case .retentionStatus: .retentionStatus
         case .treeHead: .treeHead
         case .inclusionProof: .inclusionProof
+        case .treePage: .treePage
         case .error: .error
         }
     }
@@ -72,6 +75,7 @@ public enum LedgerResponse: Sendable, Hashable {
         case .retentionStatus(let message): message.encode(into: &buffer)
         case .treeHead(let message): message.encode(into: &buffer)
         case .inclusionProof(let message): message.encode(into: &buffer)
+        case .treePage(let message): message.encode(into: &buffer)
         case .error(let message): message.encode(into: &buffer)
         }
     }
@@ -97,6 +101,7 @@ public enum LedgerResponse: Sendable, Hashable {
         case .retentionStatus: return .retentionStatus(try RetentionStatus.decode(from: &payload))
         case .treeHead: return .treeHead(try TreeHeadResult.decode(from: &payload))
         case .inclusionProof: return .inclusionProof(try InclusionProof.decode(from: &payload))
+        case .treePage: return .treePage(try TreeReadResult.decode(from: &payload))
         case .error: return .error(try ErrorResponse.decode(from: &payload))
         default:
             throw LedgerProtocolError(

@@ -171,7 +171,9 @@ struct Pager<Item: Sendable> {
             guard !self.exhausted, let next = self.next else { return nil }
             self.page = try await next.value
             self.index = 0
-            if self.page.count < self.pageSize {
+            // Only an empty page ends the list: a source may answer with fewer than asked (a
+            // daemon cuts its answers to what one frame may hold).
+            if self.page.isEmpty {
                 self.exhausted = true
                 self.next = nil
             } else if let last = self.page.last {

@@ -133,9 +133,14 @@ struct Verify: AsyncParsableCommand {
             them. The first bad leaf is named: which event, and whether it was modified, removed, \
             inserted or reordered. Exit status 0 when verified, 1 when not.
 
-            --store reads a SQLite store's file directly, without the daemon (which may be down or \
-            not trusted): give the path ledgerd was started with. docs/VERIFY.md says what is checked.
+            Without --store the daemon relays its store's logs and events, page by page, and \
+            they are checked all the same against the public key and the saved heads. --store \
+            reads the store directly instead, without the daemon (which may be down or not \
+            trusted): the SQLite file ledgerd was started with, or its PostgreSQL database \
+            (postgres://… or key=value pairs). docs/VERIFY.md says what is checked.
             """)
+
+    @OptionGroup var connection: ConnectionOptions
 
     @Option(name: .long, help: ArgumentHelp("A log's public key (PEM); repeat for several logs.", valueName: "file"))
     var publicKey: [String]
@@ -155,9 +160,6 @@ struct Verify: AsyncParsableCommand {
 
     func validate() throws {
         if self.publicKey.isEmpty { throw ValidationError("--public-key is required: the key (FILE.pub) whose signatures the log must carry") }
-        if self.store == nil {
-            throw ValidationError("--store is required: verify reads the store directly (sqlite:PATH or postgres://…)")
-        }
     }
 
     static func readKey(_ file: String) throws -> LogPublicKey {
@@ -178,22 +180,29 @@ struct Verify: AsyncParsableCommand {
         let saved = try self.head.map { file in
             do { return try TreeJSON.readHead(file) } catch { throw ValidationError("--head \(error)") }
         }
-        let text = self.store ?? ""
-        // Anything that is not a PostgreSQL connection string is a file, as `sqlite3 FILE` takes one.
+        let verifier = TreeVerifier(keys: keys, savedHeads: saved)
+        let report: VerificationReport
+        if let store = self.store {
+            report = try await verifier.verify(try Self.openStore(store))
+        } else {
+            report = try await self.connection.run { client in try await verifier.verify(try await DaemonTreeSource.connect(client)) }
+        }
+        print(self.json ? Self.json(report) : Self.text(report), terminator: "")
+        if !report.verified { throw ExitCode.failure }
+    }
+
+    /// Anything that is not a PostgreSQL connection string is a file, as `sqlite3 FILE` takes one.
+    static func openStore(_ text: String) throws -> any TreeSource {
         let location = (try? StoreLocation(parsing: text)) ?? .sqlite(path: text)
-        let source: any TreeSource
         do {
             switch location {
-            case .sqlite(let path): source = try SQLiteTreeReader(path: path)
-            case .postgres(let info): source = try PostgresTreeReader(connectionInfo: info)
+            case .sqlite(let path): return try SQLiteTreeReader(path: path)
+            case .postgres(let info): return try PostgresTreeReader(connectionInfo: info)
             case .memory: throw ValidationError("--store \(text): a memory store keeps nothing to verify")
             }
         } catch let error as StoreError {
             throw ValidationError("--store \(location): \(error.message)")
         }
-        let report = try await TreeVerifier(keys: keys, savedHeads: saved).verify(source)
-        print(self.json ? Self.json(report) : Self.text(report), terminator: "")
-        if !report.verified { throw ExitCode.failure }
     }
 
     static func text(_ report: VerificationReport) -> String {

@@ -118,10 +118,12 @@ struct TamperEvidencePostgresTests {
         #expect(checked.status == 0, "\(checked.stdout)\(checked.stderr)")
         let elsewhere = try await runTool("ledger-rpc", ["prove", id.lowercaseText, "--socket", daemons[0].socketPath])
         #expect(elsewhere.status != 0 && elsewhere.stderr.contains("another daemon committed it"), "\(elsewhere.stderr)")
-        for daemon in daemons {
-            _ = try await TamperEvidenceTests.head(daemon.socketPath)
-            await daemon.stop()
-        }
+        for daemon in daemons { _ = try await TamperEvidenceTests.head(daemon.socketPath) }
+        // Through either daemon, both logs are relayed and both verify.
+        let relayed = try await runTool(
+            "ledger-rpc", ["verify", "--socket", daemons[0].socketPath, "--public-key", keys[0] + ".pub", "--public-key", keys[1] + ".pub"])
+        #expect(relayed.status == 0 && relayed.stdout.contains("verified: 16000 events"), "\(relayed.stdout)\(relayed.stderr)")
+        for daemon in daemons { await daemon.stop() }
 
         let both = try await Self.verify(uri, keys: keys.map { $0 + ".pub" })
         #expect(both.status == 0, "\(both.text)")

@@ -103,6 +103,26 @@ import Testing
         #expect(wrongKey.stderr.contains("not signed by the given key"), "\(wrongKey.stderr)")
     }
 
+    /// Without --store the daemon relays the logs and events and ledger-rpc checks them: the same
+    /// report, the same first bad leaf, and the metadata's stored text still counts.
+    @Test func verifyThroughTheDaemonChecksWhatItRelays() async throws {
+        let ledger = try await Self.copyOfLedger()
+        defer { try? FileManager.default.removeItem(atPath: ledger.directory) }
+        let daemon = try await Daemon.start(in: ledger.directory)
+        defer { Task { await daemon.stop() } }
+        let arguments = ["verify", "--socket", daemon.socketPath, "--public-key", ledger.publicKey, "--json"]
+        let clean = try await runTool("ledger-rpc", arguments)
+        #expect(clean.status == 0, "\(clean.stdout)\(clean.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(clean.stdout.utf8)) as? [String: Any])
+        #expect(report["events_checked"] as? Int == 300)
+
+        let reformatted = Self.tamperings[1]
+        _ = try await sqlite(ledger.store, reformatted.sql)
+        let caught = try await runTool("ledger-rpc", arguments)
+        let tampered = try #require(try JSONSerialization.jsonObject(with: Data(caught.stdout.utf8)) as? [String: Any], "\(caught.stderr)")
+        try Self.expectCaught(reformatted, status: caught.status, report: tampered, ids: ledger.ids, caught.stdout)
+    }
+
     /// One change made with the sqlite3 shell, and what verify must say of it.
     struct Tampering: Sendable, CustomTestStringConvertible {
         let name: String

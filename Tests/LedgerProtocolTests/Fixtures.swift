@@ -55,7 +55,22 @@ enum Fixtures {
         .timeline(timelineRequest),
         .retention,
         .timeline(TimelineRequest(entityType: "job", entityID: jobID.lowercaseText, limit: 50, after: EventCursor(timestamp: timestamp, id: eventID))),
+        .treeHead,
+        .prove(ProveRequest(eventID: eventID)),
+        .prove(ProveRequest(eventID: eventID, treeSize: 1_000_000)),
+        .treeRead(.logs),
+        .treeRead(.heads(logID: logID, fromSize: 17, limit: 1_024)),
+        .treeRead(.latestHead(logID: logID)),
+        .treeRead(.leafRecords(logID: logID, from: 65_536, limit: 65_536)),
+        .treeRead(.leafOfSequence(logID: logID, sequence: 42)),
+        .treeRead(.sequenceOfEvent(eventID)),
+        .treeRead(.events(afterSequence: 0, limit: 4_096)),
+        .treeRead(.tombstones(afterSequence: -1, limit: 10)),
     ]
+
+    static let logID = [UInt8](repeating: 0xAB, count: 32)
+    static let head = SignedTreeHead(
+        logID: logID, treeSize: 300, rootHash: [UInt8](repeating: 0x01, count: 32), timestamp: timestamp, signature: [UInt8](repeating: 0x02, count: 64))
 
     static let jobsRequest = JobsReportRequest(
         window: ReportWindow(since: timestamp, until: LedgerTimestamp(rawValue: timestamp.rawValue + 86_400_000_000)), jobType: "cut_analysis", slowest: 5)
@@ -107,5 +122,20 @@ enum Fixtures {
         .errorsReport(errorsReport),
         .retentionStatus(retentionStatus),
         .retentionStatus(RetentionStatus(policy: "forever", rules: [], lastPassStarted: nil, lastPassFinished: nil, nextPass: nil, note: "")),
+        .treeHead(TreeHeadResult(publicKey: [UInt8](repeating: 0x03, count: 32), head: head)),
+        .treeHead(TreeHeadResult(publicKey: [], head: nil)),
+        .inclusionProof(
+            InclusionProof(
+                head: head, eventID: eventID, sequence: 7, leafIndex: 6, leafHash: [UInt8](repeating: 0x04, count: 32),
+                path: [[UInt8](repeating: 0x05, count: 32), [UInt8](repeating: 0x06, count: 32)])),
+        .treePage(.logs([.init(logID: logID, publicKey: [UInt8](repeating: 0x03, count: 32), size: 300, root: [UInt8](repeating: 0x01, count: 32))])),
+        .treePage(.logs([])),
+        .treePage(.heads([head, head])),
+        .treePage(.leafRecords([UInt8](repeating: 0x07, count: 112))),
+        .treePage(.number(nil)),
+        .treePage(.number(-3)),
+        .treePage(.events([sentByPeer, minimalEvent], storedText: true)),
+        .treePage(.events([], storedText: false)),
+        .treePage(.tombstones([.init(sequence: 4, retention: eventID.lowercaseText), .init(sequence: 5, retention: "unrecorded")])),
     ]
 }

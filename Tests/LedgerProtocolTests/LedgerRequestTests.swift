@@ -34,6 +34,25 @@ import Testing
         #expect(error.closesConnection)
     }
 
+    /// Every request with a payload, cut anywhere short of its end, is malformed, never read past.
+    @Test(arguments: Fixtures.requests.filter { $0.frame(requestID: 1).payload.readableBytes > 0 })
+    func everyRequestCutShortIsMalformed(_ request: LedgerRequest) throws {
+        let payload = request.frame(requestID: 1).payload
+        for cut in 0..<payload.readableBytes {
+            let error = try #require(throws: LedgerProtocolError.self) {
+                try LedgerRequest.decode(LedgerFrame(type: request.id.rawValue, requestID: 1, payload: payload.getSlice(at: 0, length: cut)!))
+            }
+            #expect(error.code == .malformedFrame)
+        }
+    }
+
+    @Test func aTreeReadOfAnUnknownPartIsMalformed() throws {
+        let error = try #require(throws: LedgerProtocolError.self) {
+            try LedgerRequest.decode(LedgerFrame(type: LedgerRequest.ID.treeRead.rawValue, requestID: 1, payload: ByteBuffer(bytes: [8])))
+        }
+        #expect(error.code == .malformedFrame && error.message.contains("part 8"))
+    }
+
     @Test func truncatedPayloadIsMalformed() throws {
         var payload = ByteBuffer()
         LogEvent(event: Fixtures.fullEvent).encode(into: &payload)

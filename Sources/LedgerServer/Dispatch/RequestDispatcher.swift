@@ -176,6 +176,10 @@ struct RequestDispatcher: Sendable {
             return try await self.read(after: &writes) {
                 try await self.withinQueryBudget { try await self.prove(request) }
             }
+        case .treeRead(let request):
+            return try await self.read(after: &writes) {
+                .treePage(try await self.treePage(request))
+            }
         }
     }
 
@@ -200,6 +204,44 @@ struct RequestDispatcher: Sendable {
         }
         do {
             return .inclusionProof(try await TreeProver.inclusion(of: request.eventID, under: head, source: source))
+        } catch let error as TreeError {
+            throw LedgerProtocolError(code: .invalidQuery, message: error.message)
+        }
+    }
+
+    /// One page of the store's logs, each list cut to what one answer may hold: a verifier asks
+    /// again from where the page ended, until a page comes back empty.
+    private func treePage(_ request: TreeReadRequest) async throws -> TreeReadResult {
+        guard let source = try await self.store.treeSource() else {
+            throw LedgerProtocolError(code: .invalidQuery, message: "this daemon's store (\(self.store.description)) keeps no tree")
+        }
+        do {
+            switch request {
+            case .logs:
+                return .logs(
+                    try await source.logs().map { .init(logID: $0.logID, publicKey: $0.publicKey, size: $0.size, root: $0.root.bytes) })
+            case .heads(let logID, let size, let limit):
+                return .heads(try await source.heads(logID: logID, fromSize: size, limit: Int(min(limit, 1_024))))
+            case .latestHead(let logID):
+                return .heads(try await source.latestHead(logID: logID).map { [$0] } ?? [])
+            case .leafRecords(let logID, let leaf, let limit):
+                // 56 bytes a record: at most 3.5 MiB.
+                let records = try await source.leafRecords(logID: logID, from: leaf, limit: Int(min(limit, 65_536))).prefix(65_536)
+                return .leafRecords(LeafRecord.encode(Array(records)))
+            case .leafOfSequence(let logID, let sequence):
+                return .number(try await source.leaf(ofSequence: sequence, logID: logID).map { Int64($0) })
+            case .sequenceOfEvent(let id):
+                return .number(try await source.sequence(ofEvent: id))
+            case .events(let after, let limit):
+                let events = try await source.events(afterSequence: after, limit: Int(min(limit, 4_096)))
+                // A store that keeps the JSON value only (jsonb) has its rendering relayed in canonical
+                // form, which is what the leaf hashes: a verifier then hashes every event as it comes.
+                let relayed = source.metadataIsStoredText ? events : events.map(\.withCanonicalMetadata)
+                let page = EventsResult(events: relayed, next: nil).truncated(toEncodedBytes: self.configuration.maximumResponseBytes)
+                return .events(page.events, storedText: source.metadataIsStoredText)
+            case .tombstones(let after, let limit):
+                return .tombstones(try await source.tombstones(afterSequence: after, limit: Int(min(limit, 32_768))))
+            }
         } catch let error as TreeError {
             throw LedgerProtocolError(code: .invalidQuery, message: error.message)
         }

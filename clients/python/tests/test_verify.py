@@ -25,7 +25,9 @@ from socialsync_ledger.verify import (
     root,
     verify_consistency,
     verify_events,
+    verify_head,
     verify_inclusion,
+    verify_ledger,
     verify_proof,
 )
 
@@ -193,3 +195,49 @@ def test_a_head_signed_by_another_key_is_refused(daemon: Daemon) -> None:
     forged = TreeHead(head.log_id, head.tree_size, head.root_hash, head.timestamp_us + 1, head.signature)
     with pytest.raises(VerificationError, match="signature"):
         verify_events(all_events(client), forged, open(os.path.join(daemon.directory, "ledger-signing.key.pub")).read())
+
+
+def swift_verify_through(daemon: Daemon) -> dict:
+    result = subprocess.run([binary("ledger-rpc"), "verify", "--socket", daemon.socket, "--public-key",
+                             os.path.join(daemon.directory, "ledger-signing.key.pub"), "--json"], capture_output=True, text=True, timeout=120)
+    report = json.loads(result.stdout)
+    assert (result.returncode == 0) == report["verified"], result.stderr
+    return report
+
+
+def test_the_client_fetches_heads_proofs_and_pages_that_both_verifiers_judge_alike(daemon: Daemon) -> None:
+    client = LedgerClient(daemon.socket)
+    for n in range(90):
+        client.log_event("video_uploaded", "video_asset", f"v-{n}", {"n": n, "title": f"caf\u00e9 {n}", "ratio": 1.50})
+    assert client.flush(30)
+    key = open(os.path.join(daemon.directory, "ledger-signing.key.pub")).read()
+
+    newest = client.tree_head()
+    assert newest.head is not None and newest.head.tree_size == 90 and len(newest.public_key) == 32
+    verify_head(newest.head, key)
+    events = all_events(client)
+    for event in random.sample(events, 5):
+        proof = client.prove(event.id)
+        verify_proof(proof, key, event)
+        assert client.prove(event.id, proof.head.tree_size) == proof
+
+    report = verify_ledger(client, key, page_size=16)
+    assert report.verified, report
+    assert (report.leaves, report.events_checked) == (90, 90) and report.heads_checked >= 1
+    assert swift_verify_through(daemon)["verified"]
+
+    # Changed behind the daemon's back, each the same way on both sides: the same first bad leaf.
+    store = os.path.join(daemon.directory, "ledger.sqlite")
+    for change, kind, leaf in [
+        ("UPDATE ledger_events SET event_data = ' ' || event_data WHERE seq = 20", "modified", 19),
+        ("UPDATE ledger_events SET seq = -seq WHERE seq IN (10, 30); UPDATE ledger_events SET seq = CASE seq WHEN -10 THEN 30 ELSE 10 END WHERE seq < 0",
+         "reordered", 9),
+        ("DELETE FROM ledger_events WHERE seq = 5", "removed", 4),
+    ]:
+        subprocess.run(["sqlite3", store, change], check=True)
+        report = verify_ledger(client, key, page_size=16)
+        swift = swift_verify_through(daemon)
+        assert not report.verified and report.first_bad_leaf is not None
+        assert (report.first_bad_leaf.kind, report.first_bad_leaf.leaf) == (kind, leaf)
+        assert swift["first_bad_leaf"]["kind"] == kind and swift["first_bad_leaf"]["leaf"] == leaf
+        assert str(report.first_bad_leaf.event_id) == swift["first_bad_leaf"]["event_id"]

@@ -336,6 +336,19 @@ class LedgerClient:
         """The daemon's retention policy, what each rule would remove now, and what passes removed."""
         return self._expect(self.request(protocol.Retention()), protocol.RetentionStatus)
 
+    def tree_head(self) -> protocol.TreeHeadResult:
+        """The log's public key and newest signed tree head (docs/VERIFY.md); check it with `verify.verify_head`."""
+        return self._expect(self.request(protocol.TreeHeadRequest()), protocol.TreeHeadResult)
+
+    def prove(self, event_id: uuid.UUID, tree_size: int = 0) -> protocol.InclusionProof:
+        """The proof that an event is a leaf of the log's newest signed tree (or its stored head of
+        `tree_size` leaves); check it offline with `verify.verify_proof`."""
+        return self._expect(self.request(protocol.Prove(event_id, tree_size)), protocol.InclusionProof)
+
+    def tree_read(self, request: protocol.TreeRead) -> protocol.TreePage:
+        """One page of what the daemon's store keeps of its logs (PROTOCOL.md, tree_read)."""
+        return self._expect(self.request(request), protocol.TreePage)
+
     def query(self, query: protocol.Query) -> protocol.EventsResult:
         """One page; pass `result.next` as `after` for the next."""
         return self._expect(self.request(query), protocol.EventsResult)

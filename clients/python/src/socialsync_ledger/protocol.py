@@ -38,6 +38,9 @@ class MessageType(enum.IntEnum):
     REPORT_ERRORS = 0x16
     TIMELINE = 0x17
     RETENTION = 0x18
+    TREE_HEAD = 0x19
+    PROVE = 0x1A
+    TREE_READ = 0x1B
     PONG = 0x81
     ACK = 0x82
     EVENTS = 0x90
@@ -48,6 +51,9 @@ class MessageType(enum.IntEnum):
     FAILURES_REPORT = 0x95
     ERRORS_REPORT = 0x96
     RETENTION_STATUS = 0x97
+    TREE_HEAD_RESULT = 0x98
+    INCLUSION_PROOF = 0x99
+    TREE_PAGE = 0x9A
     ERROR = 0xFF
 
 
@@ -397,9 +403,46 @@ class Timeline:
     after: Optional[EventCursor] = None
 
 
+@dataclass
+class TreeHeadRequest:
+    """The daemon's newest signed tree head; answered with TreeHeadResult."""
+
+
+@dataclass
+class Prove:
+    """The inclusion proof of one event, under the stored head of `tree_size` leaves (0: the newest)."""
+
+    event_id: uuid.UUID
+    tree_size: int = 0
+
+
+class TreeReadPart(enum.IntEnum):
+    LOGS = 0
+    HEADS = 1
+    LATEST_HEAD = 2
+    LEAF_RECORDS = 3
+    LEAF_OF_SEQUENCE = 4
+    SEQUENCE_OF_EVENT = 5
+    EVENTS = 6
+    TOMBSTONES = 7
+
+
+@dataclass
+class TreeRead:
+    """One page of what the daemon's store keeps of its logs (PROTOCOL.md, tree_read). `position` is
+    the part's number: from_size (HEADS), from_leaf (LEAF_RECORDS), the sequence (LEAF_OF_SEQUENCE), or
+    the sequence to read after (EVENTS, TOMBSTONES)."""
+
+    part: TreeReadPart
+    log_id: bytes = b""
+    position: int = 0
+    limit: int = 0
+    event_id: Optional[uuid.UUID] = None
+
+
 Request = Union[
     Ping, Sync, Stats, LogEvent, LogJobEvent, LogClipEvent, LogBatch, ReportGap, Query, Count, Subscribe, ReportJobs, ReportFailures,
-    ReportErrors, Timeline, Retention,
+    ReportErrors, Timeline, Retention, TreeHeadRequest, Prove, TreeRead,
 ]
 
 # MARK: Responses
@@ -551,8 +594,94 @@ class RetentionStatus:
     note: str = ""
 
 
+# The signed bytes of a head begin with this (docs/VERIFY.md, "The tree head").
+HEAD_CONTEXT = b"SocialSyncLedger tree head v1\x00"
+
+
+@dataclass(frozen=True)
+class TreeHead:
+    """A signed tree head, as the daemon sends it and `ledger-rpc head --json` prints it."""
+
+    log_id: bytes
+    tree_size: int
+    root_hash: bytes
+    timestamp_us: int
+    signature: bytes
+
+    @classmethod
+    def from_json(cls, value: dict) -> "TreeHead":
+        try:
+            head = cls(
+                bytes.fromhex(value["log_id"]), int(value["tree_size"]), bytes.fromhex(value["root_hash"]),
+                int(value["timestamp_us"]), bytes.fromhex(value["signature"]),
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"not a tree head: {error}") from None
+        if len(head.log_id) != 32 or len(head.root_hash) != 32 or len(head.signature) != 64:
+            raise ValueError("not a tree head: log_id and root_hash must be 32 bytes, signature 64")
+        return head
+
+    def signed_bytes(self) -> bytes:
+        return HEAD_CONTEXT + self.log_id + struct.pack(">Q", self.tree_size) + self.root_hash + struct.pack(">q", self.timestamp_us)
+
+
+@dataclass
+class TreeHeadResult:
+    """The log's raw Ed25519 public key (empty when the store keeps no tree) and its newest head."""
+
+    public_key: bytes
+    head: Optional[TreeHead]
+
+
+@dataclass(frozen=True)
+class InclusionProof:
+    """An inclusion proof, as the daemon sends it and `ledger-rpc prove` prints it."""
+
+    event_id: uuid.UUID
+    sequence: int
+    leaf_index: int
+    leaf_hash: bytes
+    path: List[bytes]
+    head: TreeHead
+
+    @classmethod
+    def from_json(cls, value: dict) -> "InclusionProof":
+        try:
+            return cls(
+                uuid.UUID(value["event_id"]), int(value["sequence"]), int(value["leaf_index"]), bytes.fromhex(value["leaf_hash"]),
+                [bytes.fromhex(node) for node in value["inclusion_path"]], TreeHead.from_json(value["tree_head"]),
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"not an inclusion proof: {error}") from None
+
+
+@dataclass
+class TreeLog:
+    log_id: bytes
+    public_key: bytes
+    size: int
+    root: bytes
+
+
+@dataclass
+class TreePage:
+    """One page of a tree_read, in the field its part fills: `heads` also for LATEST_HEAD, `number`
+    also for SEQUENCE_OF_EVENT. `records` are whole 56-byte leaf records. `stored_text` says the
+    events' metadata is the text the daemon stored rather than the store's rendering of it."""
+
+    part: TreeReadPart
+    logs: List[TreeLog] = field(default_factory=list)
+    heads: List[TreeHead] = field(default_factory=list)
+    records: bytes = b""
+    number: Optional[int] = None
+    events: List[Event] = field(default_factory=list)
+    stored_text: bool = False
+    tombstones: List[Tuple[int, str]] = field(default_factory=list)
+
+
 Response = Union[
     Pong, Ack, EventsResult, CountResult, StatsResult, TailBatch, ErrorResponse, JobsReport, FailuresReport, ErrorsReport, RetentionStatus,
+    TreeHeadResult, InclusionProof, TreePage,
 ]
 
 
@@ -629,11 +758,19 @@ class Writer:
         self.u16(len(raw))
         self.out += raw
 
-    def events_layout(self, events: List[Event], cursor: Optional[bytes]) -> None:
+    def head(self, head: TreeHead) -> None:
+        self.out += head.log_id
+        self.u64(head.tree_size)
+        self.out += head.root_hash
+        self.i64(head.timestamp_us)
+        self.out += head.signature
+
+    def events_layout(self, events: List[Event], cursor: Optional[bytes], with_cursor: bool = True) -> None:
         self.u32(len(events))
         for event in events:
             self.event(event)
-        self.optional(cursor, self.cursor)
+        if with_cursor:
+            self.optional(cursor, self.cursor)
         for event in events:
             self.optional(event.peer, lambda peer: self.out.extend(struct.pack(">Ii", peer.uid, peer.pid)))
             self.optional(event.sequence, self.i64)
@@ -728,6 +865,32 @@ def encode_request(request: Request, request_id: int) -> bytes:
         writer.string16(request.entity_id)
         writer.u32(request.limit)
         writer.optional(None if request.after is None else request.after.raw, writer.cursor)
+    elif isinstance(request, TreeHeadRequest):
+        kind = MessageType.TREE_HEAD
+    elif isinstance(request, Prove):
+        kind = MessageType.PROVE
+        writer.uuid(request.event_id)
+        writer.u64(request.tree_size)
+    elif isinstance(request, TreeRead):
+        kind = MessageType.TREE_READ
+        part = TreeReadPart(request.part)
+        writer.u8(int(part))
+        if part in (TreeReadPart.HEADS, TreeReadPart.LATEST_HEAD, TreeReadPart.LEAF_RECORDS, TreeReadPart.LEAF_OF_SEQUENCE):
+            if len(request.log_id) != 32:
+                raise ValueError("a tree_read of a log needs its 32-byte log id")
+            writer.out += request.log_id
+        if part in (TreeReadPart.HEADS, TreeReadPart.LEAF_RECORDS):
+            writer.u64(request.position)
+            writer.u32(request.limit)
+        elif part == TreeReadPart.LEAF_OF_SEQUENCE:
+            writer.i64(request.position)
+        elif part == TreeReadPart.SEQUENCE_OF_EVENT:
+            if request.event_id is None:
+                raise ValueError("a tree_read of an event's sequence needs the event's id")
+            writer.uuid(request.event_id)
+        elif part in (TreeReadPart.EVENTS, TreeReadPart.TOMBSTONES):
+            writer.i64(request.position)
+            writer.u32(request.limit)
     else:
         raise TypeError(f"not a request: {request!r}")
     return frame(kind, request_id, bytes(writer.out))
@@ -820,9 +983,56 @@ def encode_response(response: Response, request_id: int) -> bytes:
             writer.u64(rule.last_removed)
             writer.u64(rule.removed_since_start)
         writer.string16(response.note)
+    elif isinstance(response, TreeHeadResult):
+        kind = MessageType.TREE_HEAD_RESULT
+        writer.u8(len(response.public_key))
+        writer.out += response.public_key
+        writer.optional(response.head, writer.head)
+    elif isinstance(response, InclusionProof):
+        kind = MessageType.INCLUSION_PROOF
+        writer.head(response.head)
+        writer.uuid(response.event_id)
+        writer.i64(response.sequence)
+        writer.u64(response.leaf_index)
+        writer.out += response.leaf_hash
+        writer.u8(len(response.path))
+        for node in response.path:
+            writer.out += node
+    elif isinstance(response, TreePage):
+        kind = MessageType.TREE_PAGE
+        writer.u8(_PAGE_PARTS[TreeReadPart(response.part)])
+        if response.part == TreeReadPart.LOGS:
+            writer.u32(len(response.logs))
+            for log in response.logs:
+                writer.out += log.log_id + log.public_key
+                writer.u64(log.size)
+                writer.out += log.root
+        elif response.part in (TreeReadPart.HEADS, TreeReadPart.LATEST_HEAD):
+            writer.u32(len(response.heads))
+            for head in response.heads:
+                writer.head(head)
+        elif response.part == TreeReadPart.LEAF_RECORDS:
+            writer.u32(len(response.records))
+            writer.out += response.records
+        elif response.part in (TreeReadPart.LEAF_OF_SEQUENCE, TreeReadPart.SEQUENCE_OF_EVENT):
+            writer.optional(response.number, writer.i64)
+        elif response.part == TreeReadPart.EVENTS:
+            writer.u8(1 if response.stored_text else 0)
+            writer.events_layout(response.events, None, with_cursor=False)
+        else:
+            writer.u32(len(response.tombstones))
+            for sequence, retention in response.tombstones:
+                writer.i64(sequence)
+                writer.string16(retention)
     else:
         raise TypeError(f"not a response: {response!r}")
     return frame(kind, request_id, bytes(writer.out))
+
+
+# The part byte of each tree_page: a newest head comes as a page of heads, a sequence as a number.
+_PAGE_PARTS = {part: int(part) for part in TreeReadPart}
+_PAGE_PARTS[TreeReadPart.LATEST_HEAD] = int(TreeReadPart.HEADS)
+_PAGE_PARTS[TreeReadPart.SEQUENCE_OF_EVENT] = int(TreeReadPart.LEAF_OF_SEQUENCE)
 
 
 def frame(kind: int, request_id: int, payload: bytes) -> bytes:
@@ -936,10 +1146,13 @@ class Reader:
     def cursor_bytes(self, what: str) -> bytes:
         return self.take(self.u16(what), what)
 
-    def events_layout(self) -> Tuple[List[Event], Optional[bytes]]:
+    def head(self, what: str = "head") -> TreeHead:
+        return TreeHead(self.take(32, "log id"), self.u64("tree size"), self.take(32, "root hash"), self.i64("timestamp"), self.take(64, "signature"))
+
+    def events_layout(self, with_cursor: bool = True) -> Tuple[List[Event], Optional[bytes]]:
         count = self.u32("event count")
         events = [self.event() for _ in range(count)]
-        cursor = self.optional("cursor", self.cursor_bytes)
+        cursor = self.optional("cursor", self.cursor_bytes) if with_cursor else None
         for event in events:
             event.peer = self.optional("peer", lambda what: Peer(*struct.unpack(">Ii", self.take(8, what))))
             event.sequence = self.optional("sequence", self.i64)
@@ -1054,10 +1267,59 @@ def decode_request(frame: Frame) -> Request:
         limit = reader.u32("limit")
         raw = reader.optional("cursor", reader.cursor_bytes)
         result = Timeline(entity_type, entity_id, limit, None if raw is None else EventCursor(raw))
+    elif kind == MessageType.TREE_HEAD:
+        result = TreeHeadRequest()
+    elif kind == MessageType.PROVE:
+        result = Prove(reader.uuid("event_id"), reader.u64("tree_size"))
+    elif kind == MessageType.TREE_READ:
+        result = _tree_read(reader)
     else:
         raise ProtocolError(ErrorCode.UNKNOWN_MESSAGE_TYPE, f"message type {kind:#04x}")
     reader.end(MessageType(kind).name.lower())
     return result
+
+
+def _tree_read(reader: Reader) -> TreeRead:
+    number = reader.u8("tree_read part")
+    if number > 7:
+        raise ProtocolError(ErrorCode.MALFORMED_FRAME, f"tree_read part {number} is not one of 0 to 7")
+    part = TreeReadPart(number)
+    request = TreeRead(part)
+    if part in (TreeReadPart.HEADS, TreeReadPart.LATEST_HEAD, TreeReadPart.LEAF_RECORDS, TreeReadPart.LEAF_OF_SEQUENCE):
+        request.log_id = reader.take(32, "log id")
+    if part in (TreeReadPart.HEADS, TreeReadPart.LEAF_RECORDS):
+        request.position, request.limit = reader.u64("position"), reader.u32("limit")
+    elif part == TreeReadPart.LEAF_OF_SEQUENCE:
+        request.position = reader.i64("sequence")
+    elif part == TreeReadPart.SEQUENCE_OF_EVENT:
+        request.event_id = reader.uuid("event_id")
+    elif part in (TreeReadPart.EVENTS, TreeReadPart.TOMBSTONES):
+        request.position, request.limit = reader.i64("sequence"), reader.u32("limit")
+    return request
+
+
+def _tree_page(reader: Reader) -> TreePage:
+    number = reader.u8("tree_page part")
+    if number not in (0, 1, 3, 4, 6, 7):
+        raise ProtocolError(ErrorCode.MALFORMED_FRAME, f"tree_page part {number} is not one the protocol has")
+    page = TreePage(TreeReadPart(number))
+    if page.part == TreeReadPart.LOGS:
+        page.logs = [
+            TreeLog(reader.take(32, "log id"), reader.take(32, "public key"), reader.u64("size"), reader.take(32, "root"))
+            for _ in range(reader.u32("log count"))
+        ]
+    elif page.part == TreeReadPart.HEADS:
+        page.heads = [reader.head() for _ in range(reader.u32("head count"))]
+    elif page.part == TreeReadPart.LEAF_RECORDS:
+        page.records = reader.take(reader.u32("record bytes"), "leaf records")
+    elif page.part == TreeReadPart.LEAF_OF_SEQUENCE:
+        page.number = reader.optional("number", reader.i64)
+    elif page.part == TreeReadPart.EVENTS:
+        page.stored_text = reader.u8("stored text") == 1
+        page.events, _ = reader.events_layout(with_cursor=False)
+    else:
+        page.tombstones = [(reader.i64("sequence"), reader.string16("retention")) for _ in range(reader.u32("tombstone count"))]
+    return page
 
 
 def _tail_cursor(raw: bytes) -> TailCursor:
@@ -1129,6 +1391,17 @@ def decode_response(frame: Frame) -> Response:
             for _ in range(reader.u16("rule count"))
         ]
         result = RetentionStatus(policy, rules, pass_started, pass_finished, next_pass, reader.string16("note"))
+    elif kind == MessageType.TREE_HEAD_RESULT:
+        public_key = reader.take(reader.u8("public key length"), "public key")
+        result = TreeHeadResult(public_key, reader.optional("head", reader.head))
+    elif kind == MessageType.INCLUSION_PROOF:
+        head = reader.head()
+        event_id, sequence, leaf_index = reader.uuid("event_id"), reader.i64("sequence"), reader.u64("leaf_index")
+        leaf = reader.take(32, "leaf hash")
+        path = [reader.take(32, "path hash") for _ in range(reader.u8("path length"))]
+        result = InclusionProof(event_id, sequence, leaf_index, leaf, path, head)
+    elif kind == MessageType.TREE_PAGE:
+        result = _tree_page(reader)
     else:
         raise ProtocolError(ErrorCode.UNKNOWN_MESSAGE_TYPE, f"response type {kind:#04x}")
     reader.end(MessageType(kind).name.lower())

@@ -8,12 +8,13 @@ signature of a tree head. Hashing needs only the standard library; checking a si
 from __future__ import annotations
 
 import hashlib
+import heapq
 import struct
 import uuid
-from dataclasses import dataclass
-from typing import Iterable, List, Optional, Sequence, Union
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
-from .protocol import Event
+from .protocol import HEAD_CONTEXT, Event, InclusionProof, TreeHead
 
 __all__ = [
     "EMPTY_ROOT",
@@ -29,9 +30,11 @@ __all__ = [
     "verify_head",
     "verify_proof",
     "verify_events",
+    "verify_ledger",
+    "BadLeaf",
+    "LedgerReport",
 ]
 
-HEAD_CONTEXT = b"SocialSyncLedger tree head v1\x00"
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 
 
@@ -154,55 +157,6 @@ def verify_consistency(first: int, first_root: bytes, second: int, second_root: 
     return fr == first_root and sr == second_root and sn == 0
 
 
-@dataclass(frozen=True)
-class TreeHead:
-    """A signed tree head, as `ledger-rpc head --json` prints it."""
-
-    log_id: bytes
-    tree_size: int
-    root_hash: bytes
-    timestamp_us: int
-    signature: bytes
-
-    @classmethod
-    def from_json(cls, value: dict) -> "TreeHead":
-        try:
-            head = cls(
-                bytes.fromhex(value["log_id"]), int(value["tree_size"]), bytes.fromhex(value["root_hash"]),
-                int(value["timestamp_us"]), bytes.fromhex(value["signature"]),
-            )
-        except (KeyError, TypeError, ValueError) as error:
-            raise VerificationError(f"not a tree head: {error}") from None
-        if len(head.log_id) != 32 or len(head.root_hash) != 32 or len(head.signature) != 64:
-            raise VerificationError("not a tree head: log_id and root_hash must be 32 bytes, signature 64")
-        return head
-
-    def signed_bytes(self) -> bytes:
-        return HEAD_CONTEXT + self.log_id + struct.pack(">Q", self.tree_size) + self.root_hash + struct.pack(">q", self.timestamp_us)
-
-
-@dataclass(frozen=True)
-class InclusionProof:
-    """An inclusion proof, as `ledger-rpc prove` prints it."""
-
-    event_id: uuid.UUID
-    sequence: int
-    leaf_index: int
-    leaf_hash: bytes
-    path: List[bytes]
-    head: TreeHead
-
-    @classmethod
-    def from_json(cls, value: dict) -> "InclusionProof":
-        try:
-            return cls(
-                uuid.UUID(value["event_id"]), int(value["sequence"]), int(value["leaf_index"]), bytes.fromhex(value["leaf_hash"]),
-                [bytes.fromhex(node) for node in value["inclusion_path"]], TreeHead.from_json(value["tree_head"]),
-            )
-        except (KeyError, TypeError, ValueError) as error:
-            raise VerificationError(f"not an inclusion proof: {error}") from None
-
-
 def _public_key(pem: Union[str, bytes]):  # type: ignore[no-untyped-def]
     try:
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -260,3 +214,156 @@ def verify_events(events: Iterable[Event], head: TreeHead, public_key_pem: Union
         raise VerificationError(f"the head signs {head.tree_size} leaves, only {len(hashes)} events were given")
     if root(hashes) != head.root_hash:
         raise VerificationError(f"the events' tree root {root(hashes).hex()} is not the signed root {head.root_hash.hex()}")
+
+
+class _Frontier:
+    """A tree's compact range: the roots of its perfect subtrees, largest first (RFC 9162's MTH, incrementally)."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.roots: List[bytes] = []
+
+    def append(self, leaf: bytes) -> None:
+        self.roots.append(leaf)
+        self.size += 1
+        size = self.size
+        while size % 2 == 0:
+            right = self.roots.pop()
+            self.roots.append(node_hash(self.roots.pop(), right))
+            size //= 2
+
+    def root(self) -> bytes:
+        if not self.roots:
+            return EMPTY_ROOT
+        value = self.roots[-1]
+        for left in reversed(self.roots[:-1]):
+            value = node_hash(left, value)
+        return value
+
+
+@dataclass
+class BadLeaf:
+    """The first leaf that does not check out: `modified`, `removed`, `inserted` or `reordered`."""
+
+    kind: str
+    sequence: int
+    event_id: uuid.UUID
+    leaf: Optional[int]
+
+
+@dataclass
+class LedgerReport:
+    verified: bool
+    leaves: int = 0
+    events_checked: int = 0
+    removed_by_retention: int = 0
+    heads_checked: int = 0
+    first_bad_leaf: Optional[BadLeaf] = None
+    problems: List[str] = field(default_factory=list)
+
+
+def _pages(read: Callable[[int], List[Any]], position: Callable[[Any], int], start: int) -> Iterator[Any]:
+    """Every item of a list read a page at a time, each page after the last item's position; an empty page ends it."""
+    while True:
+        page = read(start)
+        if not page:
+            return
+        yield from page
+        start = position(page[-1])
+
+
+def verify_ledger(client: Any, public_key_pem: Union[str, bytes], page_size: int = 4096) -> LedgerReport:
+    """Checks the ledger a daemon relays (`LedgerClient.tree_read`) against the log of `public_key_pem`,
+    as `ledger-rpc verify` does (docs/VERIFY.md, "Verifying"): every event against its leaf record,
+    every record against its event or retention's tombstone, the records' tree against every signed
+    head. The report names the first bad leaf. Holds a page of each list at a time."""
+    from .protocol import TreeRead, TreeReadPart
+
+    ours = log_id(public_key_pem)
+    report = LedgerReport(verified=False)
+    logs = client.tree_read(TreeRead(TreeReadPart.LOGS)).logs
+    if not any(log.log_id == ours for log in logs):
+        report.problems.append(f"the ledger holds no log of the given key (log id {ours.hex()})")
+        return report
+
+    def records(log: bytes) -> Iterator[Tuple[int, int, uuid.UUID, bytes, bool]]:
+        leaf = 0
+        while True:
+            raw = client.tree_read(TreeRead(TreeReadPart.LEAF_RECORDS, log, leaf, 65_536)).records
+            if not raw:
+                return
+            for offset in range(0, len(raw), 56):
+                (sequence,) = struct.unpack_from(">q", raw, offset)
+                yield sequence, leaf, uuid.UUID(bytes=raw[offset + 8 : offset + 24]), raw[offset + 24 : offset + 56], log == ours
+                leaf += 1
+
+    every_record = heapq.merge(*(records(log.log_id) for log in logs))
+    events = _pages(lambda after: client.tree_read(TreeRead(TreeReadPart.EVENTS, position=after, limit=page_size)).events,
+                    lambda event: event.sequence, -2**63)
+    tombstones = (sequence for sequence, _ in _pages(
+        lambda after: client.tree_read(TreeRead(TreeReadPart.TOMBSTONES, position=after, limit=32_768)).tombstones, lambda item: item[0], -2**63))
+    tombstone = next(tombstones, None)
+    heads = _pages(lambda size: client.tree_read(TreeRead(TreeReadPart.HEADS, ours, size, 1024)).heads, lambda head: head.tree_size + 1, 1)
+    next_head = next(heads, None)
+    frontier = _Frontier()
+    moved: set = set()
+
+    def bad(kind: str, sequence: int, event_id: uuid.UUID, leaf: Optional[int]) -> None:
+        if report.first_bad_leaf is None:
+            report.first_bad_leaf = BadLeaf(kind, sequence, event_id, leaf)
+
+    def tombstoned(sequence: int) -> bool:
+        nonlocal tombstone
+        while tombstone is not None and tombstone < sequence:
+            tombstone = next(tombstones, None)
+        return tombstone == sequence
+
+    def stands_elsewhere(event_id: uuid.UUID, sequence: int) -> bool:
+        found = client.tree_read(TreeRead(TreeReadPart.SEQUENCE_OF_EVENT, event_id=event_id)).number
+        return found is not None and found != sequence
+
+    record = next(every_record, None)
+    event = next(events, None)
+    first_record = record[0] if record else None
+    while record is not None or event is not None:
+        if record is not None and (event is None or record[0] <= event.sequence):
+            sequence, leaf, record_id, hashed, mine = record
+            if event is not None and event.sequence == sequence:
+                report.events_checked += 1
+                if mine and event.id != record_id:
+                    bad("reordered" if stands_elsewhere(record_id, sequence) else "modified", sequence, record_id, leaf)
+                    moved.add(record_id)
+                elif mine and leaf_hash(event) != hashed:
+                    bad("modified", sequence, event.id, leaf)
+                event = next(events, None)
+            elif mine and tombstoned(sequence):
+                report.removed_by_retention += 1
+            elif mine:
+                if stands_elsewhere(record_id, sequence):
+                    moved.add(record_id)
+                    bad("reordered", sequence, record_id, leaf)
+                else:
+                    bad("removed", sequence, record_id, leaf)
+            if mine:
+                frontier.append(hashed)
+                while next_head is not None and next_head.tree_size == frontier.size:
+                    report.heads_checked += 1
+                    try:
+                        verify_head(next_head, public_key_pem)
+                    except VerificationError as error:
+                        report.problems.append(f"the head of {next_head.tree_size} leaves: {error}")
+                    if next_head.root_hash != frontier.root():
+                        report.problems.append(f"records before leaf {frontier.size} were changed: the head of {next_head.tree_size} leaves signed another root")
+                    next_head = next(heads, None)
+            record = next(every_record, None)
+        else:
+            assert event is not None
+            report.events_checked += 1
+            if event.id not in moved and first_record is not None and event.sequence > first_record:
+                bad("inserted", event.sequence, event.id, None)
+            event = next(events, None)
+    report.leaves = frontier.size
+    if next_head is not None:
+        report.problems.append(f"a head of {next_head.tree_size} leaves was signed, but the log has {frontier.size} leaves")
+    report.verified = report.first_bad_leaf is None and not report.problems
+    return report
