@@ -69,7 +69,14 @@ final class ConnectionDeadlines: ChannelDuplexHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = Self.unwrapInboundIn(data)
         self.noteActivity(context: context)
-        switch self.machine.read(buffer.readableBytesView) {
+        let framesBefore = self.machine.framesRead
+        let timer = self.machine.read(buffer.readableBytesView)
+        // Counted here, not when a task picks the request up: a request waiting for a thread of a
+        // busy pool is still one the peer is waiting on.
+        if self.machine.idleTimeout != nil, self.machine.framesRead > framesBefore {
+            self.requestsInHand.took(self.machine.framesRead - framesBefore)
+        }
+        switch timer {
         case .none: break
         case .cancel:
             self.frameTimer?.cancel()
@@ -102,7 +109,9 @@ final class ConnectionDeadlines: ChannelDuplexHandler, RemovableChannelHandler {
         self.idleTimer?.cancel()
         self.idleTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
             guard let self else { return }
-            self.carryOut(self.machine.idleCheck(now: context.eventLoop.now, requestsInHand: self.requestsInHand.any), context: context)
+            // While the socket takes no more, the wait is the peer's (it does not read its answers), not the daemon's.
+            let waitingForDaemon = self.requestsInHand.any && context.channel.isWritable
+            self.carryOut(self.machine.idleCheck(now: context.eventLoop.now, requestsInHand: waitingForDaemon), context: context)
         }
     }
 

@@ -41,6 +41,9 @@ struct ConnectionDeadlinesStateMachine {
     private(set) var closed = false
     /// A tail: quiet on purpose, never closed for it.
     private(set) var streaming = false
+    /// Frames that arrived whole so far: each is a request in hand from the moment its last byte is
+    /// read, before the tasks above have even seen it.
+    private(set) var framesRead = 0
 
     init(frameDeadline: TimeAmount?, idleTimeout: TimeAmount?) {
         self.frameDeadline = frameDeadline
@@ -76,6 +79,7 @@ struct ConnectionDeadlinesStateMachine {
                 index += take
                 self.remaining = remaining == take ? nil : remaining - take
                 finishedOne = finishedOne || remaining == take
+                if remaining == take { self.framesRead += 1 }
             } else {
                 self.prefix = self.prefix << 8 | UInt32(bytes[index])
                 self.prefixBytes += 1
@@ -83,6 +87,7 @@ struct ConnectionDeadlinesStateMachine {
                 if self.prefixBytes == 4 {
                     self.remaining = self.prefix == 0 ? nil : Int(self.prefix)
                     finishedOne = finishedOne || self.prefix == 0
+                    if self.prefix == 0 { self.framesRead += 1 }
                     self.prefix = 0
                     self.prefixBytes = 0
                 }

@@ -106,9 +106,11 @@ struct ConnectionHandler: Sendable {
                         await Task.yield()
                     }
                     // A subscribed connection only streams; what the client sends now is read and dropped.
-                    if subscription != nil { continue }
+                    if subscription != nil {
+                        inHand.answered()
+                        continue
+                    }
                     let outcome: RequestDispatcher.Outcome
-                    inHand.took()
                     do {
                         outcome = try await self.dispatcher.handle(frame, access: access, writes: &writes)
                     } catch let error as LedgerProtocolError {
