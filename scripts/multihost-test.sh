@@ -4,7 +4,8 @@
 # with its own clients, every ledgerd connecting with sslmode=verify-full. It checks that every acked
 # event from every host is stored exactly once, that each host's tail sees its own commits, that a
 # query from any host sees every host's events, and that retention run by all three daemons removes
-# each expired event under exactly one record (one purges at a time, under an advisory lock).
+# each expired event under exactly one record (one purges at a time, under an advisory lock), and
+# that each daemon's Merkle log, under its own key, verifies beside the others'.
 #
 #   scripts/multihost-test.sh BIN_DIR     BIN_DIR holds ledgerd, ledger-rpc and ledger-bench
 #
@@ -106,7 +107,8 @@ old=30000
 "$bin_dir/ledger-bench" generate --events "$old" --format postgres --span-days 1 --payload 40 >"$work/old.csv"
 sql "SELECT 1" >/dev/null
 first_daemon() {
-    ip netns exec "${tag}h1" "$bin_dir/ledgerd" --socket "$work/h1.sock" --store "$(store_for 1)" --log-level warning 2>"$work/h1-migrate.log" &
+    ip netns exec "${tag}h1" "$bin_dir/ledgerd" --socket "$work/h1.sock" --store "$(store_for 1)" --signing-key off --log-level warning \
+        2>"$work/h1-migrate.log" &
     local pid=$!
     for _ in $(seq 1 300); do grep -q '^ready' "$work/h1-migrate.log" 2>/dev/null && break; sleep 0.1; done
     kill -TERM "$pid"
@@ -116,9 +118,10 @@ first_daemon
 psql "$admin" -X -q -v ON_ERROR_STOP=1 -c "\\copy ledger_events (id,timestamp,event_type,entity_type,entity_id,event_data,severity,worker_id,job_id,clip_id,peer_uid,peer_pid) FROM '$work/old.csv' WITH (FORMAT csv)"
 sql "UPDATE ledger_events SET timestamp = timestamp - interval '400 days', severity = 'INFO'"
 
-# Three ledgerds, each in its own namespace with its own socket, all keeping INFO for 30 days.
+# Three ledgerds, each in its own namespace with its own socket and signing key, all keeping INFO for 30 days.
 for h in "${hosts[@]}"; do
-    ip netns exec "${tag}h$h" "$bin_dir/ledgerd" --socket "$work/h$h.sock" --store "$(store_for "$h")" \
+    "$bin_dir/ledger-rpc" keygen "$work/h$h.key" >/dev/null
+    ip netns exec "${tag}h$h" "$bin_dir/ledgerd" --socket "$work/h$h.sock" --store "$(store_for "$h")" --signing-key "$work/h$h.key" \
         --retain INFO=30d --retain-interval 1 --log-level notice 2>"$work/h$h.log" &
     pids+=($!)
 done
@@ -205,4 +208,13 @@ for h in "${hosts[@]}"; do
     wait "${pids[$((h - 1))]}" || { cat "$work/h$h.log" >&2; fail "ledgerd on host $h did not stop cleanly"; }
 done
 pids=()
+
+# Three logs on one database, one per daemon: each of its own daemon's commits, all three verified
+# from the database itself; the events loaded before any log are reported as not covered.
+keys=()
+for h in "${hosts[@]}"; do keys+=(--public-key "$work/h$h.key.pub"); done
+"$bin_dir/ledger-rpc" verify --store "$admin" "${keys[@]}" --json >"$work/verify.json" || { cat "$work/verify.json" >&2; fail "the three logs do not verify"; }
+[ "$(jq '.logs | length' "$work/verify.json")" = 3 ] || fail "expected a log per daemon: $(jq -c .logs "$work/verify.json")"
+[ "$(jq '[.logs[].leaves] | add' "$work/verify.json")" -ge $((3 * per_host)) ] || fail "the logs hold fewer leaves than the hosts' events"
+say "each daemon's Merkle log verifies beside the others' ($(jq .events_checked "$work/verify.json") events checked)"
 say "passed"
