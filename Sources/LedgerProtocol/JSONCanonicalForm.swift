@@ -123,7 +123,11 @@ public enum JSONCanonicalForm {
         /// A string's decoded UTF-8, escapes resolved (surrogate pairs joined).
         mutating func string() -> [UInt8]? {
             self.index += 1
-            var decoded: [UInt8] = []
+            // Most strings have no escape: their bytes are taken in one copy.
+            var end = self.index
+            while end < self.bytes.count, self.bytes[end] != UInt8(ascii: "\""), self.bytes[end] != UInt8(ascii: "\\"), self.bytes[end] >= 0x20 { end += 1 }
+            var decoded = Array(UnsafeBufferPointer(rebasing: self.bytes[self.index..<end]))
+            self.index = end
             while self.index < self.bytes.count {
                 let byte = self.bytes[self.index]
                 self.index += 1
@@ -196,6 +200,11 @@ public enum JSONCanonicalForm {
         /// Only `"`, `\` and control characters are escaped (short forms where JSON has them).
         static func write(string: [UInt8], into output: inout [UInt8]) {
             output.append(UInt8(ascii: "\""))
+            if !string.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+                output.append(contentsOf: string)
+                output.append(UInt8(ascii: "\""))
+                return
+            }
             for byte in string {
                 switch byte {
                 case UInt8(ascii: "\""): output.append(contentsOf: Array("\\\"".utf8))

@@ -71,29 +71,40 @@ extension TreeHash: CustomStringConvertible {
 /// Hexadecimal text and bytes, for hashes, keys and signatures on a command line or in JSON.
 public enum HexText {
     public static func bytes(_ text: some StringProtocol) -> [UInt8]? {
-        let utf8 = Array(text.utf8)
-        guard utf8.count % 2 == 0 else { return nil }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(utf8.count / 2)
-        var index = 0
-        while index < utf8.count {
-            guard let high = Self.value(utf8[index]), let low = Self.value(utf8[index + 1]) else { return nil }
-            bytes.append(high << 4 | low)
-            index += 2
+        var text = String(text)
+        return text.withUTF8 { utf8 -> [UInt8]? in
+            guard utf8.count % 2 == 0 else { return nil }
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(utf8.count / 2)
+            var index = 0
+            while index < utf8.count {
+                guard let high = Self.value(utf8[index]), let low = Self.value(utf8[index + 1]) else { return nil }
+                bytes.append(high << 4 | low)
+                index += 2
+            }
+            return bytes
         }
-        return bytes
     }
 
     public static func text(_ bytes: some Sequence<UInt8>) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var text: [UInt8] = []
-        text.reserveCapacity(bytes.underestimatedCount * 2)
-        for byte in bytes {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: text, as: UTF8.self)
+        Self.text(Array(bytes))
     }
+
+    /// Written straight into the string's storage: a commit's leaf records travel to PostgreSQL as
+    /// hex, a hundred kilobytes at a time, on the writer's thread.
+    public static func text(_ bytes: [UInt8]) -> String {
+        bytes.withUnsafeBufferPointer { input in
+            String(unsafeUninitializedCapacity: input.count * 2) { output in
+                for (index, byte) in input.enumerated() {
+                    output[2 * index] = Self.digits[Int(byte >> 4)]
+                    output[2 * index + 1] = Self.digits[Int(byte & 0x0F)]
+                }
+                return input.count * 2
+            }
+        }
+    }
+
+    private static let digits: [UInt8] = Array("0123456789abcdef".utf8)
 
     private static func value(_ digit: UInt8) -> UInt8? {
         switch digit {

@@ -40,23 +40,26 @@ public struct TreeVerifier: Sendable {
         for index in logs.indices { try await logs[index].loadPage(source) }
         let treeStart = logs.compactMap(\.peek?.sequence).min() ?? Int64.max
 
-        var events = Pager<LedgerEvent>(pageSize: self.pageSize, sequence: { $0.sequence ?? 0 }) { after, limit in
-            try await source.events(afterSequence: after, limit: limit)
-        }
-        var tombstones = Pager<Tombstone>(pageSize: self.pageSize, sequence: \.sequence) { after, limit in
-            try await source.tombstones(afterSequence: after, limit: limit)
-        }
+        // Each page's leaf hashes are worked out as it is read, beside the walk over the page before.
+        let canonical = source.metadataIsStoredText
+        var events = Pager<LedgerEvent, HashedEvent>(
+            pageSize: self.pageSize, sequence: { $0.sequence ?? 0 }, itemSequence: { $0.event.sequence ?? 0 },
+            read: { after, limit in try await source.events(afterSequence: after, limit: limit) },
+            prepare: { page in await HashedEvent.hash(page, canonical: canonical) })
+        var tombstones = Pager<Tombstone, Tombstone>(
+            pageSize: self.pageSize, sequence: \.sequence, itemSequence: \.sequence,
+            read: { after, limit in try await source.tombstones(afterSequence: after, limit: limit) }, prepare: { $0 })
         defer {
             events.cancel()
             tombstones.cancel()
         }
-        var scratch = ByteBuffer()
         var passes: [String: UInt64] = [:]
 
         while true {
             let next = logs.indices.filter { logs[$0].peek != nil }.min { logs[$0].peek!.sequence < logs[$1].peek!.sequence }
             let record = next.map { logs[$0].peek! }
-            let event = try await events.peek()
+            let hashed = try await events.peek()
+            let event = hashed?.event
             if record == nil, event == nil { break }
             if let event, record == nil || event.sequence! < record!.sequence {
                 if event.sequence! < treeStart {
@@ -79,7 +82,7 @@ public struct TreeVerifier: Sendable {
                 report.eventsChecked += 1
                 events.advance()
                 if event.id == record.id {
-                    if TreeLeaf.hash(event, sequence: record.sequence, canonical: source.metadataIsStoredText, scratch: &scratch) != record.hash {
+                    if hashed?.hash != record.hash {
                         report.found(
                             BadLeaf(
                                 kind: .modified, logID: logs[next].summary.logID, leaf: leaf, sequence: record.sequence, eventID: record.id,
@@ -148,40 +151,59 @@ public struct TreeVerifier: Sendable {
     }
 }
 
-/// A list read from a source a page at a time, by the sequence of its last item; the next page is
-/// read while this one is checked, so reading the store and hashing its events share the cores.
-struct Pager<Item: Sendable> {
+/// A list read from a source a page at a time, by the sequence of its last item, in three stages
+/// that overlap: while one page is walked, the next is prepared (its leaf hashes worked out) and
+/// the one after it is read, so the store, the hashing and the walk share the cores. At most three
+/// pages are held.
+struct Pager<Raw: Sendable, Item: Sendable> {
     let pageSize: Int
-    let fetch: @Sendable (Int64, Int) async throws -> [Item]
-    let sequence: @Sendable (Item) -> Int64
+    let read: @Sendable (Int64, Int) async throws -> [Raw]
+    let prepare: @Sendable ([Raw]) async -> [Item]
+    let sequence: @Sendable (Raw) -> Int64
+    let itemSequence: @Sendable (Item) -> Int64
     var page: [Item] = []
     var index = 0
     var exhausted = false
-    private var next: Task<[Item], any Error>?
+    /// The next page, being prepared, and the read of the one after it.
+    private var prepared: Task<[Item], any Error>?
+    private var following: Task<[Raw], any Error>?
 
-    init(pageSize: Int, sequence: @escaping @Sendable (Item) -> Int64, fetch: @escaping @Sendable (Int64, Int) async throws -> [Item]) {
+    init(
+        pageSize: Int, sequence: @escaping @Sendable (Raw) -> Int64, itemSequence: @escaping @Sendable (Item) -> Int64,
+        read: @escaping @Sendable (Int64, Int) async throws -> [Raw], prepare: @escaping @Sendable ([Raw]) async -> [Item]
+    ) {
         self.pageSize = pageSize
+        self.read = read
+        self.prepare = prepare
         self.sequence = sequence
-        self.fetch = fetch
-        self.next = Task { [fetch] in try await fetch(0, pageSize) }
+        self.itemSequence = itemSequence
+        self.stage(Task { try await read(0, pageSize) })
+    }
+
+    /// Prepares the page `raw` reads and, as soon as it is read, reads the one after it.
+    private mutating func stage(_ raw: Task<[Raw], any Error>) {
+        let (read, prepare, sequence, size) = (self.read, self.prepare, self.sequence, self.pageSize)
+        self.prepared = Task { await prepare(try await raw.value) }
+        self.following = Task {
+            // Only an empty page ends the list: a source may answer with fewer than asked (a
+            // daemon cuts its answers to what one frame may hold).
+            guard let last = try await raw.value.last else { return [] }
+            return try await read(sequence(last), size)
+        }
     }
 
     mutating func peek() async throws -> Item? {
         if self.index >= self.page.count {
-            guard !self.exhausted, let next = self.next else { return nil }
-            self.page = try await next.value
+            guard !self.exhausted, let prepared = self.prepared, let following = self.following else { return nil }
+            self.page = try await prepared.value
             self.index = 0
-            // Only an empty page ends the list: a source may answer with fewer than asked (a
-            // daemon cuts its answers to what one frame may hold).
             if self.page.isEmpty {
                 self.exhausted = true
-                self.next = nil
-            } else if let last = self.page.last {
-                let after = self.sequence(last)
-                let (fetch, size) = (self.fetch, self.pageSize)
-                self.next = Task { try await fetch(after, size) }
+                self.prepared = nil
+                self.following = nil
+                return nil
             }
-            if self.page.isEmpty { return nil }
+            self.stage(following)
         }
         return self.page[self.index]
     }
@@ -191,7 +213,7 @@ struct Pager<Item: Sendable> {
     /// The item at `target`, passing those before it; nil when there is none.
     mutating func seek(_ target: Int64) async throws -> Item? {
         while let item = try await self.peek() {
-            let at = self.sequence(item)
+            let at = self.itemSequence(item)
             if at > target { return nil }
             self.advance()
             if at == target { return item }
@@ -199,8 +221,11 @@ struct Pager<Item: Sendable> {
         return nil
     }
 
-    /// Stops a read still under way, when the walk ends early.
-    func cancel() { self.next?.cancel() }
+    /// Stops reads and preparation still under way, when the walk ends early.
+    func cancel() {
+        self.prepared?.cancel()
+        self.following?.cancel()
+    }
 }
 
 /// One log as the verifier walks it: its records, the tree they build, and the heads it passes.
@@ -324,5 +349,25 @@ struct LogWalk: Sendable {
         return LogResult(
             logID: self.summary.logID, keyGiven: self.key != nil, leaves: self.frontier.size, root: self.frontier.root, latestHead: self.latest,
             unsignedLeaves: unsigned, retained: self.retained, headsChecked: self.headsChecked, problems: problems)
+    }
+}
+
+/// A stored event and the leaf hash it has at its own sequence.
+struct HashedEvent: Sendable {
+    let event: LedgerEvent
+    let hash: TreeHash
+
+    /// A page's leaf hashes, in two halves side by side: rendering metadata in canonical form (for a
+    /// store that keeps JSON values, not text) is most of a verifier's work.
+    static func hash(_ page: [LedgerEvent], canonical: Bool) async -> [HashedEvent] {
+        func hash(_ events: ArraySlice<LedgerEvent>) -> [HashedEvent] {
+            var scratch = ByteBuffer()
+            return events.map { HashedEvent(event: $0, hash: TreeLeaf.hash($0, sequence: $0.sequence ?? 0, canonical: canonical, scratch: &scratch)) }
+        }
+        guard page.count >= 512 else { return hash(page[...]) }
+        let half = page.count / 2
+        async let first = hash(page[..<half])
+        let second = hash(page[half...])
+        return await first + second
     }
 }

@@ -54,22 +54,20 @@ struct PostgresLogTree: Sendable {
     func append(
         _ events: [LedgerEvent], sequences: [Int64?], after frontier: TreeFrontier, on connection: PostgresConnection
     ) throws(StoreError) -> TreeFrontier {
-        var stored: [(event: LedgerEvent, sequence: Int64)] = []
-        stored.reserveCapacity(events.count)
-        for (event, sequence) in zip(events, sequences) {
-            if let sequence { stored.append((event, sequence)) }
-        }
+        // The stored events' places, in commit order: PostgreSQL numbers the rows of one INSERT in no
+        // promised order, and leaves follow the numbers.
+        var stored = events.indices.filter { sequences[$0] != nil }
         guard !stored.isEmpty else { return frontier }
-        // PostgreSQL numbers the rows of one INSERT in no promised order; leaves follow the numbers.
-        stored.sort { $0.sequence < $1.sequence }
+        stored.sort { sequences[$0]! < sequences[$1]! }
         var next = frontier
         var records: [LeafRecord] = []
         records.reserveCapacity(stored.count)
         var scratch = ByteBuffer()
-        for (event, sequence) in stored {
-            let hash = TreeLeaf.hash(event, sequence: sequence, canonical: true, scratch: &scratch)
+        for index in stored {
+            let sequence = sequences[index]!
+            let hash = TreeLeaf.hash(events[index], sequence: sequence, canonical: true, scratch: &scratch)
             next.append(hash)
-            records.append(LeafRecord(sequence: sequence, id: event.id, hash: hash))
+            records.append(LeafRecord(sequence: sequence, id: events[index].id, hash: hash))
         }
         _ = try connection.execute(
             """
@@ -77,7 +75,7 @@ struct PostgresLogTree: Sendable {
             VALUES (decode($1, 'hex'), $2::bigint, $3::bigint, $4::bigint, decode($5, 'hex'), decode($6, 'hex'))
             """,
             [
-                HexText.text(self.logID), String(frontier.size), String(stored[0].sequence), String(stored[stored.count - 1].sequence),
+                HexText.text(self.logID), String(frontier.size), String(records[0].sequence), String(records[records.count - 1].sequence),
                 HexText.text(LeafRecord.encode(records)), HexText.text(next.bytes),
             ], as: .writeFailed)
         return next

@@ -9,37 +9,59 @@ import NIOConcurrencyHelpers
 /// `prove`, on its reader connections within their statement timeout.
 public final class PostgresTreeReader: TreeSource, Sendable {
     private let reads: TreeReads<PostgresStore>
+    /// The events, read on a connection of their own in the same snapshot, so that the next page of
+    /// them loads while the verifier reads leaf records and checks the page before.
+    private let eventReads: TreeReads<PostgresStore>
     /// PostgreSQL returns jsonb's rendering of the metadata, which the leaf takes in canonical form.
     public let metadataIsStoredText = false
 
-    /// Connects and opens the snapshot; a database without trees (before migration 6) is an error that says so.
+    /// Connects twice and opens one snapshot on both; a database without trees (before migration 6)
+    /// is an error that says so.
     public init(connectionInfo: PostgresConnectionInfo) throws(StoreError) {
         let connection = try PostgresConnection(info: connectionInfo, settings: ["SET jit = off"])
-        let tables = try connection.execute("SELECT to_regclass('ledger_tree') IS NOT NULL", as: .unavailable)
-        guard tables.text(0, 0) == "t" else {
+        let second: PostgresConnection
+        do throws(StoreError) {
+            let tables = try connection.execute("SELECT to_regclass('ledger_tree') IS NOT NULL", as: .unavailable)
+            guard tables.text(0, 0) == "t" else {
+                throw StoreError(
+                    code: .invalidConfiguration,
+                    message: "\(connectionInfo) keeps no Merkle trees: it is not a ledger, or no ledgerd of this version has opened it yet")
+            }
+            try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", as: .unavailable)
+            let snapshot = try connection.execute("SELECT pg_export_snapshot()", as: .unavailable).text(0, 0) ?? ""
+            second = try PostgresConnection(info: connectionInfo, settings: ["SET jit = off"])
+            do throws(StoreError) {
+                try second.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", as: .unavailable)
+                _ = try second.execute("SET TRANSACTION SNAPSHOT '\(snapshot.filter { $0.isHexDigit || $0 == "-" })'", as: .unavailable)
+            } catch {
+                second.close()
+                throw error
+            }
+        } catch {
             connection.close()
-            throw StoreError(
-                code: .invalidConfiguration,
-                message: "\(connectionInfo) keeps no Merkle trees: it is not a ledger, or no ledgerd of this version has opened it yet")
+            throw error
         }
-        try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", as: .unavailable)
         self.reads = .own(connection, NIOLock())
+        self.eventReads = .own(second, NIOLock())
     }
 
     /// Reads through the store's reader connections.
     init(store: PostgresStore) {
         self.reads = .pool(store)
+        self.eventReads = .pool(store)
     }
 
     deinit {
-        if case .own(let connection, _) = self.reads { connection.close() }
+        for reads in [self.reads, self.eventReads] {
+            if case .own(let connection, _) = reads { connection.close() }
+        }
     }
 
     /// The rows of a statement, every cell as text; byte columns are selected as hex.
     private func rows<Row: Sendable>(
-        _ sql: String, _ parameters: [String?], _ row: @escaping @Sendable (PostgresResult, Int) throws -> Row
+        _ sql: String, _ parameters: [String?], on reads: TreeReads<PostgresStore>? = nil, _ row: @escaping @Sendable (PostgresResult, Int) throws -> Row
     ) async throws -> [Row] {
-        try await self.reads.run { (connection: PostgresConnection) throws -> [Row] in
+        try await (reads ?? self.reads).run { (connection: PostgresConnection) throws -> [Row] in
             let result = try connection.execute(sql, parameters, as: .queryFailed)
             return try (0..<result.rowCount).map { try row(result, $0) }
         }
@@ -124,9 +146,9 @@ public final class PostgresTreeReader: TreeSource, Sendable {
     }
 
     public func events(afterSequence sequence: Int64, limit: Int) async throws -> [LedgerEvent] {
-        try await self.rows(PostgresStore.selectColumns + " WHERE seq > $1::bigint ORDER BY seq LIMIT $2::bigint", [String(sequence), String(limit)]) {
-            result, row in try EventColumns.event(from: PostgresRow(result: result, row: row))
-        }
+        try await self.rows(
+            PostgresStore.selectColumns + " WHERE seq > $1::bigint ORDER BY seq LIMIT $2::bigint", [String(sequence), String(limit)], on: self.eventReads
+        ) { result, row in try EventColumns.event(from: PostgresRow(result: result, row: row)) }
     }
 
     public func tombstones(afterSequence sequence: Int64, limit: Int) async throws -> [Tombstone] {
