@@ -21,6 +21,7 @@
 #   BENCH_PURGE_EVENTS   events a retention pass removes     (default 10000000)
 # and the scenarios run can be narrowed, for example to the 10M-event queries alone:
 #   BENCH_TREE_EVENTS    events committed through ledgerd, then verified (default 10000000)
+#   BENCH_TREE_ATTEMPTS  runs of each shape with the tree and without, alternating; the best counts (default 3)
 #   BENCH_ONLY           any of: client python memory ingest sweep tune overload queries export growth purge tree
 #                        (default all but growth and purge, which take hours at their full sizes)
 #   BENCH_STORES         any of: sqlite postgres                                  (default both)
@@ -39,7 +40,7 @@ else
     : "${BENCH_GROWTH_SIZES:=0 1000000 10000000 50000000}" "${BENCH_GROWTH_EVENTS:=200000}" "${BENCH_PURGE_EVENTS:=10000000}"
 fi
 
-: "${BENCH_EXPORT_EVENTS:=1000000}" "${BENCH_GROWTH_FULL_MONTH:=0}" "${BENCH_TREE_EVENTS:=10000000}"
+: "${BENCH_EXPORT_EVENTS:=1000000}" "${BENCH_GROWTH_FULL_MONTH:=0}" "${BENCH_TREE_EVENTS:=10000000}" "${BENCH_TREE_ATTEMPTS:=3}"
 : "${BENCH_ONLY:=client python memory ingest sweep tune overload queries export tree}" "${BENCH_STORES:=sqlite postgres}"
 # want SCENARIO: whether BENCH_ONLY names it.
 want() { [[ " $BENCH_ONLY " == *" $1 "* ]]; }
@@ -306,12 +307,12 @@ for kind in $BENCH_STORES; do
 
     if want tree; then
         # What the Merkle tree costs acked ingest: each shape with the tree and with --signing-key off,
-        # on fresh stores, alternating so that a slow spell of the machine falls on both; best of two each.
+        # on fresh stores, alternating so that a slow spell of the machine falls on both; the best of each counts.
         # One key of the bench's own, so that a PostgreSQL daemon's key is not the data directory's.
         [[ -f "$work/tree.key" ]] || "$rpc" keygen "$work/tree.key" >/dev/null
         for shape in "batch1 1 64" "batch100 100 4" "deep 100 16"; do
             read -r name batch window <<<"$shape"
-            for attempt in 1 2; do
+            for attempt in $(seq 1 "$BENCH_TREE_ATTEMPTS"); do
                 for tree in on off; do
                     store=$(fresh_store "$kind" "tree_${name}_${tree}_$attempt")
                     if [[ $tree == on ]]; then start_daemon "$store" --signing-key "$work/tree.key"; else start_daemon "$store" --signing-key off; fi
