@@ -1,18 +1,20 @@
 import LedgerProtocol
 import LedgerTree
+import NIOConcurrencyHelpers
 import NIOCore
 
 /// The writer's side of its log's tree on PostgreSQL (migration 6): the statements that keep the
-/// tree's rows in step with each commit, inside its transaction.
+/// tree's rows in step with each commit, inside its transaction, under the log's advisory lock.
 ///
-/// Unlike SQLite's writer it keeps no frontier between commits: each commit reads its log's
-/// newest row under the log's lock, so a commit whose outcome the client never learned (the
-/// connection broke during COMMIT) cannot leave the daemon continuing from the wrong size.
-struct PostgresLogTree: Sendable {
+/// The frontier after the last commit is kept only while every commit is known to have landed:
+/// after any failure (a commit whose outcome the client never learned, the connection breaking
+/// during COMMIT, included) the next commit reads the log's newest row again, under the lock.
+final class PostgresLogTree: Sendable {
     let logID: [UInt8]
     let publicKey: [UInt8]
     /// The log's transaction advisory lock: its id's first eight bytes, as PostgreSQL's bigint.
     let lockKey: String
+    private let known = NIOLockedValueBox<TreeFrontier?>(nil)
 
     init(key: LogPublicKey) {
         self.logID = key.logID.bytes
@@ -30,10 +32,26 @@ struct PostgresLogTree: Sendable {
     }
 
     /// In the open transaction, before it takes commit numbers: waits for any other commit to this
-    /// log, then reads the frontier to continue from.
+    /// log, then gives the frontier to continue from.
     func lock(on connection: PostgresConnection) throws(StoreError) -> TreeFrontier {
         _ = try connection.execute("SELECT pg_advisory_xact_lock($1::bigint)", [self.lockKey], as: .writeFailed)
+        return try self.frontier(on: connection)
+    }
+
+    /// The frontier to continue from, once the open transaction holds the log's lock.
+    func frontier(on connection: PostgresConnection) throws(StoreError) -> TreeFrontier {
+        if let known = self.known.withLockedValue({ $0 }) { return known }
         return try self.newestFrontier(on: connection, as: .writeFailed)
+    }
+
+    /// A commit holding leaves landed: the next continues from `frontier` without reading it back.
+    func committed(_ frontier: TreeFrontier) {
+        self.known.withLockedValue { $0 = frontier }
+    }
+
+    /// A commit failed, or its outcome is not known: the next reads the log's newest row.
+    func forget() {
+        self.known.withLockedValue { $0 = nil }
     }
 
     private func newestFrontier(on connection: PostgresConnection, as code: StoreError.Code) throws(StoreError) -> TreeFrontier {

@@ -1,5 +1,6 @@
 import Foundation
 import LedgerProtocol
+import LedgerTree
 
 /// Events into rows and back for PostgreSQL: binary COPY for the fast path, one INSERT of column
 /// arrays for batches that may hold stored ids, and the SELECT whose rows `PostgresRow` reads.
@@ -14,12 +15,19 @@ extension PostgresStore {
     /// With a log, its leaves go in the same transaction, after the log's lock is taken and before
     /// the numbers are, so that its leaves follow the numbers.
     static func copy(_ events: [LedgerEvent], tree: PostgresLogTree?, on connection: PostgresConnection) throws(StoreError) -> [Int64?] {
-        try connection.transaction(as: .writeFailed) { () throws(StoreError) -> [Int64?] in
-            let frontier = try tree?.lock(on: connection)
-            let sequences = try Self.reserveNumbers(events.count, on: connection)
-            try Self.copyRows(events, sequences: sequences, on: connection)
-            if let tree, let frontier { _ = try tree.append(events, sequences: sequences, after: frontier, on: connection) }
+        var after: TreeFrontier?
+        do throws(StoreError) {
+            let sequences = try connection.transaction(as: .writeFailed) { () throws(StoreError) -> [Int64?] in
+                let sequences = try Self.reserveNumbers(events.count, locking: tree, on: connection)
+                try Self.copyRows(events, sequences: sequences, on: connection)
+                if let tree { after = try tree.append(events, sequences: sequences, after: try tree.frontier(on: connection), on: connection) }
+                return sequences
+            }
+            if let tree, let after { tree.committed(after) }
             return sequences
+        } catch {
+            tree?.forget()
+            throw error
         }
     }
 
@@ -41,11 +49,19 @@ extension PostgresStore {
 
     /// The path for batches that may hold stored ids: each row checked, the stored ones skipped.
     static func insertSkippingStored(_ events: [LedgerEvent], tree: PostgresLogTree?, on connection: PostgresConnection) throws(StoreError) -> [Int64?] {
-        try connection.transaction(as: .writeFailed) { () throws(StoreError) -> [Int64?] in
-            let frontier = try tree?.lock(on: connection)
-            let sequences = try Self.insertRows(events, sequences: nil, on: connection)
-            if let tree, let frontier { _ = try tree.append(events, sequences: sequences, after: frontier, on: connection) }
+        var after: TreeFrontier?
+        do throws(StoreError) {
+            let sequences = try connection.transaction(as: .writeFailed) { () throws(StoreError) -> [Int64?] in
+                let frontier = try tree?.lock(on: connection)
+                let sequences = try Self.insertRows(events, sequences: nil, on: connection)
+                if let tree, let frontier { after = try tree.append(events, sequences: sequences, after: frontier, on: connection) }
+                return sequences
+            }
+            if let tree, let after { tree.committed(after) }
             return sequences
+        } catch {
+            tree?.forget()
+            throw error
         }
     }
 

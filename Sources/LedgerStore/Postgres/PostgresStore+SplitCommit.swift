@@ -61,19 +61,27 @@ extension PostgresStore {
         do {
             try connection.reconnectIfBroken()
             try connection.execute("BEGIN", as: .writeFailed)
-            let frontier = try tree?.lock(on: connection)
-            let numbers = try Self.reserveNumbers(events.count + secondCount, on: connection)
+            let numbers = try Self.reserveNumbers(events.count + secondCount, locking: tree, on: connection)
             pair.publishSecondNumbers(.success(Array(numbers[events.count...])))
             let stored = try Self.copyOrInsert(events, sequences: Array(numbers[..<events.count]), tree: tree, on: connection)
-            if let tree, let frontier = stored.frontier ?? frontier {
-                pair.publishFirstTree(.success(try tree.append(events, sequences: stored.numbers, after: frontier, on: connection)))
+            var after: TreeFrontier?
+            if let tree {
+                // A fresh transaction after a copy that failed took the lock, and read the frontier, again.
+                let start: TreeFrontier
+                if let frontier = stored.frontier { start = frontier } else { start = try tree.frontier(on: connection) }
+                let frontier = try tree.append(events, sequences: stored.numbers, after: start, on: connection)
+                pair.publishFirstTree(.success(frontier))
+                after = frontier
             }
             try pair.waitForSecondCopy().get()
             try connection.execute("COMMIT", as: .writeFailed)
+            // Before the second half may commit, so that its frontier is the one kept last.
+            if let tree, let after { tree.committed(after) }
             pair.firstCommitted(.success(()))
             return stored.numbers
         } catch {
             _ = try? connection.execute("ROLLBACK", as: .writeFailed)
+            tree?.forget()
             pair.firstFailed(error)
             throw error
         }
@@ -89,15 +97,18 @@ extension PostgresStore {
             try connection.reconnectIfBroken()
             try connection.execute("BEGIN", as: .writeFailed)
             let sequences = try Self.copyOrInsert(events, sequences: numbers, tree: nil, on: connection).numbers
+            var after: TreeFrontier?
             if let tree {
-                _ = try tree.append(events, sequences: sequences, after: try pair.waitForFirstTree().get(), on: connection)
+                after = try tree.append(events, sequences: sequences, after: try pair.waitForFirstTree().get(), on: connection)
             }
             pair.secondCopied(.success(()))
             try pair.waitForFirstCommit().get()
             try connection.execute("COMMIT", as: .writeFailed)
+            if let tree, let after { tree.committed(after) }
             return sequences
         } catch {
             _ = try? connection.execute("ROLLBACK", as: .writeFailed)
+            tree?.forget()
             pair.secondCopied(.failure(error))
             throw error
         }
@@ -127,10 +138,16 @@ extension PostgresStore {
         }
     }
 
-    /// The next `count` commit numbers; taken outside any transaction's undo, so they ascend in the order taken.
-    static func reserveNumbers(_ count: Int, on connection: PostgresConnection) throws(StoreError) -> [Int64] {
+    /// The next `count` commit numbers; taken outside any transaction's undo, so they ascend in the
+    /// order taken. With a log, its lock is taken first, in the same statement, so that the log's
+    /// leaves follow their numbers whatever other daemon shares the key.
+    static func reserveNumbers(_ count: Int, locking tree: PostgresLogTree? = nil, on connection: PostgresConnection) throws(StoreError) -> [Int64] {
+        // The projection, and so each nextval, runs only once the join has a row, which needs the lock.
         let numbers = try connection.execute(
-            "SELECT nextval('ledger_events_seq') FROM generate_series(1, $1::integer)", [String(count)], as: .writeFailed)
+            tree == nil
+                ? "SELECT nextval('ledger_events_seq') FROM generate_series(1, $1::integer)"
+                : "SELECT nextval('ledger_events_seq') FROM (SELECT pg_advisory_xact_lock($2::bigint)) AS log_lock, generate_series(1, $1::integer)",
+            [String(count)] + (tree.map { [$0.lockKey] } ?? []), as: .writeFailed)
         let sequences = (0..<numbers.rowCount).compactMap { numbers.text($0, 0).flatMap { Int64($0) } }
         guard sequences.count == count else {
             throw StoreError(code: .writeFailed, message: "PostgreSQL gave \(sequences.count) sequence numbers for \(count) events")
