@@ -85,24 +85,26 @@ import Testing
             return
         }
         #expect(batch.events.map(\.id) == [event.id])
-        #expect(try await Self.counter("connections_idle_closed", writer) == 1)
+        // Read in-process: in a starved test run the writer, done with its ack, may be idled out in turn.
+        #expect(server.stats.connectionsIdleClosed.load(ordering: .relaxed) >= 1)
         try await server.stopAndRemove()
     }
 
     /// The idle timeout is for peers that say nothing, not for peers the daemon keeps waiting: a
-    /// client whose ack waits for a commit longer than the timeout still gets its ack.
+    /// client whose ack waits for a commit longer than the timeout still gets its ack, where it
+    /// used to get IDLE_TIMEOUT and lose the ack.
     @Test func aClientWaitingForItsAckIsNotClosedAsIdle() async throws {
         let server = try await TestServer.start { $0.idleTimeout = .seconds(1) }
-        // Another process holds the file's write lock for 4 s, so the commit waits for it.
+        // Another process holds the file's write lock for 4 s from the moment it says so, so the commit waits for it.
         let marker = "\(server.directory)/locked"
-        let script = "(printf 'BEGIN IMMEDIATE;\\n.shell touch \(marker)\\n'; sleep 4; printf 'COMMIT;\\n') | sqlite3 \(server.directory)/ledger.sqlite"
+        let script = "printf 'BEGIN IMMEDIATE;\\n.shell touch \(marker)\\n.shell sleep 4\\nCOMMIT;\\n' | sqlite3 \(server.directory)/ledger.sqlite"
         let locker = Task { try await Subprocess.run(["sh", "-c", script]) }
         #expect(try await waitUntil(within: 60) { FileManager.default.fileExists(atPath: marker) })
         let writer = try RawSocket(path: server.socketPath)
         let event = LedgerEvent(id: UUID(), eventType: "clip_created", entityType: "clip", entityID: "c")
         #expect(try await writer.request(.logEvent(LogEvent(event: event, acknowledged: true))) == .ack(Ack(committed: 1)))
-        #expect(try await locker.value.status == 0)
-        #expect(try await Self.counter("connections_idle_closed", writer) == 0)
+        let locked = try await locker.value
+        #expect(locked.status == 0 && locked.stderr.isEmpty, "the lock must have been held: \(locked.stderr)")
         try await server.stopAndRemove()
     }
 
