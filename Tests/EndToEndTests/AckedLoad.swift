@@ -73,8 +73,9 @@ final class AckedLoad: Sendable {
         }
     }
 
-    /// Waits until the clients hold `count` acknowledgements; throws `Shortfall` at the deadline.
-    func waitForAcknowledged(atLeast count: Int, timeout: Duration = .seconds(60)) async throws {
+    /// Waits until the clients hold `count` acknowledgements; throws `Shortfall` at the deadline, which
+    /// allows for a sanitizer build sharing two cores with the rest of the suite.
+    func waitForAcknowledged(atLeast count: Int, timeout: Duration = .seconds(180)) async throws {
         let deadline = ContinuousClock.now + timeout
         while self.acknowledgedCount < count {
             guard ContinuousClock.now < deadline else {

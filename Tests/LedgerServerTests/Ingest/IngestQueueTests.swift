@@ -98,10 +98,10 @@ import Testing
             }
             return (events, deepest)
         }
-        // Closing after five minutes turns a stuck producer into a failure instead of a hang; a
-        // sanitized run on a busy machine took more than one for the 40,000 submissions.
+        // Closing after ten minutes turns a stuck producer into a failure instead of a hang; a
+        // sanitized run of the whole suite on two busy cores took more than five for the 40,000 submissions.
         let watchdog = Task {
-            try await Task.sleep(for: .seconds(300))
+            try await Task.sleep(for: .seconds(600))
             queue.close()
         }
         defer { watchdog.cancel() }
