@@ -15,14 +15,24 @@ extension PostgresStore {
     /// With a log, its leaves go in the same transaction, after the log's lock is taken and before
     /// the numbers are, so that its leaves follow the numbers.
     static func copy(_ events: [LedgerEvent], tree: PostgresLogTree?, on connection: PostgresConnection) throws(StoreError) -> [Int64?] {
+        try Self.transaction(keeping: tree, on: connection) { (after: inout TreeFrontier?) throws(StoreError) -> [Int64?] in
+            let sequences = try Self.reserveNumbers(events.count, locking: tree, on: connection)
+            try Self.copyRows(events, sequences: sequences, on: connection)
+            if let tree { after = try tree.append(events, sequences: sequences, after: try tree.frontier(on: connection), on: connection) }
+            return sequences
+        }
+    }
+
+    /// Runs `body` in one transaction. The log keeps the frontier the body reached only once the
+    /// commit is known to have landed; any failure, a COMMIT of unknown outcome included, makes the
+    /// next commit read the log's newest row instead.
+    static func transaction(
+        keeping tree: PostgresLogTree?, on connection: PostgresConnection,
+        _ body: (inout TreeFrontier?) throws(StoreError) -> [Int64?]
+    ) throws(StoreError) -> [Int64?] {
         var after: TreeFrontier?
         do throws(StoreError) {
-            let sequences = try connection.transaction(as: .writeFailed) { () throws(StoreError) -> [Int64?] in
-                let sequences = try Self.reserveNumbers(events.count, locking: tree, on: connection)
-                try Self.copyRows(events, sequences: sequences, on: connection)
-                if let tree { after = try tree.append(events, sequences: sequences, after: try tree.frontier(on: connection), on: connection) }
-                return sequences
-            }
+            let sequences = try connection.transaction(as: .writeFailed) { () throws(StoreError) -> [Int64?] in try body(&after) }
             if let tree, let after { tree.committed(after) }
             return sequences
         } catch {
@@ -49,19 +59,11 @@ extension PostgresStore {
 
     /// The path for batches that may hold stored ids: each row checked, the stored ones skipped.
     static func insertSkippingStored(_ events: [LedgerEvent], tree: PostgresLogTree?, on connection: PostgresConnection) throws(StoreError) -> [Int64?] {
-        var after: TreeFrontier?
-        do throws(StoreError) {
-            let sequences = try connection.transaction(as: .writeFailed) { () throws(StoreError) -> [Int64?] in
-                let frontier = try tree?.lock(on: connection)
-                let sequences = try Self.insertRows(events, sequences: nil, on: connection)
-                if let tree, let frontier { after = try tree.append(events, sequences: sequences, after: frontier, on: connection) }
-                return sequences
-            }
-            if let tree, let after { tree.committed(after) }
+        try Self.transaction(keeping: tree, on: connection) { (after: inout TreeFrontier?) throws(StoreError) -> [Int64?] in
+            let frontier = try tree?.lock(on: connection)
+            let sequences = try Self.insertRows(events, sequences: nil, on: connection)
+            if let tree, let frontier { after = try tree.append(events, sequences: sequences, after: frontier, on: connection) }
             return sequences
-        } catch {
-            tree?.forget()
-            throw error
         }
     }
 
