@@ -131,7 +131,9 @@ struct Verify: AsyncParsableCommand {
             which catches history rewritten and signed again from an older state. Events that \
             retention removed leave their leaf behind and are reported, with the pass that removed \
             them. The first bad leaf is named: which event, and whether it was modified, removed, \
-            inserted or reordered. Exit status 0 when verified, 1 when not.
+            inserted or reordered. Exit status 0 when verified, 1 when not, and 2 when the check \
+            could not be made: the daemon unreachable or out of time, the store unreadable, or a \
+            usage error.
 
             Without --store the daemon relays its store's logs and events, page by page, and \
             they are checked all the same against the public key and the saved heads. --store \
@@ -182,14 +184,33 @@ struct Verify: AsyncParsableCommand {
         }
         let verifier = TreeVerifier(keys: keys, savedHeads: saved)
         let report: VerificationReport
-        if let store = self.store {
-            report = try await verifier.verify(try Self.openStore(store))
-        } else {
-            report = try await self.connection.run { client in try await verifier.verify(try await DaemonTreeSource.connect(client)) }
+        do {
+            if let store = self.store {
+                report = try await verifier.verify(try Self.openStore(store))
+            } else {
+                report = try await self.connection.client().executeThenShutdown { client in
+                    try await verifier.verify(try await DaemonTreeSource.connect(client))
+                }
+            }
+        } catch let error as TreeError {
+            // What was read is not a log's data: that is a finding about the ledger, not a failure to read it.
+            printError("not verified: \(error.message)")
+            throw ExitCode.failure
+        } catch let error as LedgerClientError {
+            printError("could not verify: \(error.message)")
+            throw ExitCode(Self.notChecked)
+        } catch let error as StoreError {
+            printError("could not verify: \(error.message)")
+            throw ExitCode(Self.notChecked)
         }
         print(self.json ? Self.json(report) : Self.text(report), terminator: "")
         if !report.verified { throw ExitCode.failure }
     }
+
+    /// The exit status when the ledger could not be read to the end (the daemon unreachable or
+    /// timing out, the store unreadable), as diff and cmp report trouble: a monitoring script must
+    /// not take an outage for tampering, nor tampering for an outage.
+    static let notChecked: Int32 = 2
 
     /// Anything that is not a PostgreSQL connection string is a file, as `sqlite3 FILE` takes one.
     static func openStore(_ text: String) throws -> any TreeSource {
@@ -201,7 +222,7 @@ struct Verify: AsyncParsableCommand {
             case .memory: throw ValidationError("--store \(text): a memory store keeps nothing to verify")
             }
         } catch let error as StoreError {
-            throw ValidationError("--store \(location): \(error.message)")
+            throw StoreError(code: error.code, message: "--store \(location): \(error.message)", backendCode: error.backendCode)
         }
     }
 

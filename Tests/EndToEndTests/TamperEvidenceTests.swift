@@ -123,6 +123,31 @@ import Testing
         try Self.expectCaught(reformatted, status: caught.status, report: tampered, ids: ledger.ids, caught.stdout)
     }
 
+    /// A check that could not be made exits 2, never 1: a monitoring script must be able to tell an
+    /// outage or a wrong path from tampering, whichever way verify reads the ledger.
+    @Test func aCheckThatCouldNotBeMadeIsNotReportedAsTampering() async throws {
+        let ledger = try await Self.copyOfLedger()
+        defer { try? FileManager.default.removeItem(atPath: ledger.directory) }
+        let notADatabase = "\(ledger.directory)/notes.txt"
+        try String(repeating: "not a ledger\n", count: 400).write(toFile: notADatabase, atomically: true, encoding: .utf8)
+        let attempts: [(what: String, arguments: [String], says: String)] = [
+            ("no daemon on the socket", ["--socket", "\(ledger.directory)/nobody.sock"], "nobody.sock"),
+            ("a store file that is not there", ["--store", "\(ledger.directory)/missing.sqlite"], "missing.sqlite"),
+            ("a store file that is not a database", ["--store", notADatabase], "notes.txt"),
+            ("a PostgreSQL server that is not there", ["--store", "postgresql://ledger@/ledger?host=\(ledger.directory)/nopg&connect_timeout=2"], "nopg"),
+        ]
+        for attempt in attempts {
+            let result = try await runTool("ledger-rpc", ["verify", "--public-key", ledger.publicKey] + attempt.arguments)
+            #expect(result.status == 2, "\(attempt.what): \(result.stdout)\(result.stderr)")
+            #expect(result.stderr.contains("could not verify"), "\(attempt.what): \(result.stderr)")
+            #expect(result.stderr.contains(attempt.says), "\(attempt.what): \(result.stderr)")
+            #expect(!result.stdout.contains("verified"), "\(attempt.what): \(result.stdout)")
+        }
+        // The same ledger, readable and changed, is a finding: 1.
+        _ = try await sqlite(ledger.store, Self.tamperings[0].sql)
+        #expect(try await Self.verify(ledger).status == 1)
+    }
+
     /// One change made with the sqlite3 shell, and what verify must say of it.
     struct Tampering: Sendable, CustomTestStringConvertible {
         let name: String
