@@ -25,6 +25,11 @@ public protocol EventStore: Sendable {
     /// them only once they are durable.
     func commit(requests: [[LedgerEvent]]) async throws(StoreError) -> StoreCommit
 
+    /// As `commit(requests:)`, with each event's leaf already hashed up to its sequence, in the
+    /// requests' shape, by whoever queued them; or none. A store keeping a tree then only finishes
+    /// each leaf on its writer; the others ignore them.
+    func commit(requests: [[LedgerEvent]], leaves: [[LeafPrefix]]) async throws(StoreError) -> StoreCommit
+
     /// One page of events matching the request's filter, in its order, after its cursor.
     func query(_ request: QueryRequest) async throws(StoreError) -> EventsResult
 
@@ -140,6 +145,11 @@ extension EventStore {
     /// A store whose commits are durable when they return.
     public func commit(requests: [[LedgerEvent]]) async throws(StoreError) -> StoreCommit {
         StoreCommit(sequences: try await self.insert(requests: requests))
+    }
+
+    /// A store that keeps no tree.
+    public func commit(requests: [[LedgerEvent]], leaves: [[LeafPrefix]]) async throws(StoreError) -> StoreCommit {
+        try await self.commit(requests: requests)
     }
 
     /// Stores the events in one transaction, as one request.

@@ -13,6 +13,12 @@ public enum TreeLeaf {
     /// - Parameter canonical: whether the metadata is already canonical (as the daemon stores it),
     ///   which spares rendering it again.
     public static func encode(_ event: LedgerEvent, sequence: Int64, canonical: Bool = false, into buffer: inout ByteBuffer) {
+        Self.encodePrefix(event, canonical: canonical, into: &buffer)
+        buffer.writeInteger(sequence)
+    }
+
+    /// The leaf's bytes up to its commit sequence: all of it that is known before the commit.
+    static func encodePrefix(_ event: LedgerEvent, canonical: Bool, into buffer: inout ByteBuffer) {
         var stored = event
         if !canonical { stored.metadata = Self.storedMetadata(event.metadata) }
         stored.timestamp = event.timestamp ?? LedgerTimestamp(rawValue: 0)
@@ -26,7 +32,6 @@ public enum TreeLeaf {
         } else {
             buffer.writeInteger(UInt8(0))
         }
-        buffer.writeInteger(sequence)
     }
 
     /// The leaf hash of the event committed at `sequence`; `scratch` is reused between calls.

@@ -35,7 +35,8 @@ public struct LedgerDaemon: Sendable {
         notifier: ServiceManagerNotifier? = nil, settingsReload: SettingsReload? = nil,
         onReady: @escaping @Sendable (LedgerServer.Listening) -> Void
     ) -> ServiceGroup {
-        let queue = IngestQueue(capacity: configuration.ingestQueueCapacity, byteCapacity: configuration.ingestQueueBytes)
+        let queue = IngestQueue(
+            capacity: configuration.ingestQueueCapacity, byteCapacity: configuration.ingestQueueBytes, hashesLeaves: signingKey != nil)
         let hub = TailHub(capacity: configuration.tailBufferEvents, byteCapacity: configuration.tailBufferBytes)
         let metrics = configuration.metricsListen == nil ? nil : LedgerMetrics()
         let writer = BatchWriter(

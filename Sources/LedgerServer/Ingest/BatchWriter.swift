@@ -113,13 +113,14 @@ public struct BatchWriter: Service {
     func commit(_ batch: [IngestQueue.Entry], failingRefusedRequests: Bool = true) async -> CommitOutcome {
         guard !batch.isEmpty else { return .abandoned }
         let requests = batch.map(\.events)
+        let leaves = batch.map(\.leaves)
         let eventCount = requests.reduce(0) { $0 + $1.count }
         self.stats.add(\.eventsInFlight, Int64(eventCount))
         var backoff = self.retry.initialBackoff
         while true {
             do {
                 let started = ContinuousClock.now
-                let commit = eventCount == 0 ? StoreCommit(sequences: []) : try await self.store.commit(requests: requests)
+                let commit = eventCount == 0 ? StoreCommit(sequences: []) : try await self.store.commit(requests: requests, leaves: leaves)
                 if let metrics = self.metrics, eventCount > 0 {
                     metrics.commitDuration.record(ContinuousClock.now - started)
                     metrics.batchEvents.record(Double(eventCount))

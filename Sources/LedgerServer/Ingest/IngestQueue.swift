@@ -1,4 +1,5 @@
 import LedgerProtocol
+import LedgerTree
 import NIOConcurrencyHelpers
 import NIOCore
 
@@ -14,6 +15,8 @@ public final class IngestQueue: Sendable {
     /// One request's worth of events and who to tell when they are durable.
     public struct Entry: Sendable {
         public var events: [LedgerEvent]
+        /// Each event's leaf hashed up to its sequence, when the daemon keeps a tree; else empty.
+        public var leaves: [LeafPrefix] = []
         /// Succeeded after commit, failed if the store rejected the batch; nil for fire-and-forget.
         public var completion: CommitTicket?
         /// What the events hold in memory, as `LedgerEvent.heldBytes` counts it.
@@ -25,6 +28,8 @@ public final class IngestQueue: Sendable {
     public let capacity: Int
     /// The queue's bound in bytes, so that large events cannot make `capacity` of them a lot of memory.
     public let byteCapacity: Int
+    /// Whether events are hashed for the store's tree as they are queued.
+    public let hashesLeaves: Bool
     private let state: NIOLockedValueBox<State>
     private let began = NIOLockedValueBox<ContinuousClock.Instant?>(nil)
     /// What the commit delay is measured on: given, so tests move time instead of waiting for it.
@@ -33,10 +38,12 @@ public final class IngestQueue: Sendable {
     /// - Parameters:
     ///   - capacity: most events queued.
     ///   - byteCapacity: most bytes of events queued; a single request larger than that is let in alone.
+    ///   - hashesLeaves: whether to hash each event's leaf up to its sequence (`LeafPrefix`) as it is queued.
     ///   - clock: what the commit delay runs on.
-    public init(capacity: Int, byteCapacity: Int = 32 << 20, clock: any Clock<Duration> = ContinuousClock()) {
+    public init(capacity: Int, byteCapacity: Int = 32 << 20, hashesLeaves: Bool = false, clock: any Clock<Duration> = ContinuousClock()) {
         self.capacity = capacity
         self.byteCapacity = byteCapacity
+        self.hashesLeaves = hashesLeaves
         self.clock = clock
         self.state = NIOLockedValueBox(State(capacity: capacity, byteCapacity: byteCapacity))
     }
@@ -74,7 +81,13 @@ public final class IngestQueue: Sendable {
         // Here, on the submitter's task and beside the other connections', rather than on the store's
         // one writer thread, whose time every event waits for: the tree hashes what is stored as it stands.
         for index in events.indices { events[index].canonicalizeMetadata() }
-        let entry = Entry(events: events, completion: completion, bytes: events.reduce(0) { $0 + $1.heldBytes })
+        var leaves: [LeafPrefix] = []
+        if self.hashesLeaves {
+            var scratch = ByteBuffer()
+            leaves = events.map { LeafPrefix($0, canonical: true, scratch: &scratch) }
+        }
+        let bytes = events.reduce(0) { $0 + $1.heldBytes } + leaves.count * LeafPrefix.heldBytes
+        let entry = Entry(events: events, leaves: leaves, completion: completion, bytes: bytes)
         let (waitID, wake) = try self.state.withLockedValue { state throws(LedgerProtocolError) in try state.offer(entry) }
         wake?.resume()
         guard let id = waitID else { return }

@@ -69,8 +69,9 @@ final class PostgresLogTree: Sendable {
 
     /// In the open transaction: the stored events (those with a commit number) as the log's next
     /// leaves, in commit order, after `frontier`; returns the frontier after them.
+    /// - Parameter leaves: each event's `LeafPrefix`, in step with `events`, or none.
     func append(
-        _ events: [LedgerEvent], sequences: [Int64?], after frontier: TreeFrontier, on connection: PostgresConnection
+        _ events: [LedgerEvent], leaves: [LeafPrefix], sequences: [Int64?], after frontier: TreeFrontier, on connection: PostgresConnection
     ) throws(StoreError) -> TreeFrontier {
         // The stored events' places, in commit order: PostgreSQL numbers the rows of one INSERT in no
         // promised order, and leaves follow the numbers.
@@ -83,7 +84,9 @@ final class PostgresLogTree: Sendable {
         var scratch = ByteBuffer()
         for index in stored {
             let sequence = sequences[index]!
-            let hash = TreeLeaf.hash(events[index], sequence: sequence, canonical: true, scratch: &scratch)
+            let hash =
+                leaves.isEmpty
+                ? TreeLeaf.hash(events[index], sequence: sequence, canonical: true, scratch: &scratch) : leaves[index].hash(sequence: sequence)
             next.append(hash)
             records.append(LeafRecord(sequence: sequence, id: events[index].id, hash: hash))
         }

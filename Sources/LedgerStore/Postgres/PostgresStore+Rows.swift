@@ -14,11 +14,15 @@ extension PostgresStore {
     /// binary COPY, which fails as a whole if any id is already stored.
     /// With a log, its leaves go in the same transaction, after the log's lock is taken and before
     /// the numbers are, so that its leaves follow the numbers.
-    static func copy(_ events: [LedgerEvent], tree: PostgresLogTree?, on connection: PostgresConnection) throws(StoreError) -> [Int64?] {
+    static func copy(
+        _ events: [LedgerEvent], leaves: [LeafPrefix], tree: PostgresLogTree?, on connection: PostgresConnection
+    ) throws(StoreError) -> [Int64?] {
         try Self.transaction(keeping: tree, on: connection) { (after: inout TreeFrontier?) throws(StoreError) -> [Int64?] in
             let sequences = try Self.reserveNumbers(events.count, locking: tree, on: connection)
             try Self.copyRows(events, sequences: sequences, on: connection)
-            if let tree { after = try tree.append(events, sequences: sequences, after: try tree.frontier(on: connection), on: connection) }
+            if let tree {
+                after = try tree.append(events, leaves: leaves, sequences: sequences, after: try tree.frontier(on: connection), on: connection)
+            }
             return sequences
         }
     }
@@ -58,11 +62,13 @@ extension PostgresStore {
     }
 
     /// The path for batches that may hold stored ids: each row checked, the stored ones skipped.
-    static func insertSkippingStored(_ events: [LedgerEvent], tree: PostgresLogTree?, on connection: PostgresConnection) throws(StoreError) -> [Int64?] {
+    static func insertSkippingStored(
+        _ events: [LedgerEvent], leaves: [LeafPrefix], tree: PostgresLogTree?, on connection: PostgresConnection
+    ) throws(StoreError) -> [Int64?] {
         try Self.transaction(keeping: tree, on: connection) { (after: inout TreeFrontier?) throws(StoreError) -> [Int64?] in
             let frontier = try tree?.lock(on: connection)
             let sequences = try Self.insertRows(events, sequences: nil, on: connection)
-            if let tree, let frontier { after = try tree.append(events, sequences: sequences, after: frontier, on: connection) }
+            if let tree, let frontier { after = try tree.append(events, leaves: leaves, sequences: sequences, after: frontier, on: connection) }
             return sequences
         }
     }

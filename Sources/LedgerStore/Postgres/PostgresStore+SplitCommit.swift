@@ -29,21 +29,24 @@ extension PostgresStore {
     }
 
     /// Copies the two halves at once, one on each writer, and commits the first half, then the second.
-    func insertSplit(_ first: [LedgerEvent], _ second: [LedgerEvent]) async throws(StoreError) -> [Int64?] {
+    /// - Parameter leaves: each half's `LeafPrefix`es, in step with its events, or none.
+    func insertSplit(
+        _ first: [LedgerEvent], _ second: [LedgerEvent], leaves: (first: [LeafPrefix], second: [LeafPrefix])
+    ) async throws(StoreError) -> [Int64?] {
         let pair = PostgresCopyPair()
         let tree = self.logTree
         let (firstResult, secondResult) = await withCheckedContinuation { continuation in
             let results = PairOfResults<[Int64?], [Int64?]>(continuation)
             self.pairing.withLock {
                 self.writer.start({ (connection: PostgresConnection) throws(StoreError) in
-                    try Self.copyFirstHalf(first, secondCount: second.count, pair: pair, tree: tree, on: connection)
+                    try Self.copyFirstHalf(first, leaves: leaves.first, secondCount: second.count, pair: pair, tree: tree, on: connection)
                 }, done: { result in
                     // Also when the job never ran: the second half must not wait for it.
                     if case .failure(let error) = result { pair.firstFailed(error) }
                     results.setFirst(result)
                 })
                 self.secondWriter.start({ (connection: PostgresConnection) throws(StoreError) in
-                    try Self.copySecondHalf(second, pair: pair, tree: tree, on: connection)
+                    try Self.copySecondHalf(second, leaves: leaves.second, pair: pair, tree: tree, on: connection)
                 }, done: { result in
                     pair.secondCopied(result.map { _ in () })
                     results.setSecond(result)
@@ -56,7 +59,8 @@ extension PostgresStore {
     /// Takes the commit numbers of both halves, copies the first, and commits once the second is copied.
     /// With a log, it holds the log's lock for both halves and hands its frontier to the second.
     static func copyFirstHalf(
-        _ events: [LedgerEvent], secondCount: Int, pair: PostgresCopyPair, tree: PostgresLogTree?, on connection: PostgresConnection
+        _ events: [LedgerEvent], leaves: [LeafPrefix], secondCount: Int, pair: PostgresCopyPair, tree: PostgresLogTree?,
+        on connection: PostgresConnection
     ) throws(StoreError) -> [Int64?] {
         do {
             try connection.reconnectIfBroken()
@@ -69,7 +73,7 @@ extension PostgresStore {
                 // A fresh transaction after a copy that failed took the lock, and read the frontier, again.
                 let start: TreeFrontier
                 if let frontier = stored.frontier { start = frontier } else { start = try tree.frontier(on: connection) }
-                let frontier = try tree.append(events, sequences: stored.numbers, after: start, on: connection)
+                let frontier = try tree.append(events, leaves: leaves, sequences: stored.numbers, after: start, on: connection)
                 pair.publishFirstTree(.success(frontier))
                 after = frontier
             }
@@ -90,7 +94,7 @@ extension PostgresStore {
     /// Copies the second half with the numbers the first took, and commits only after the first did;
     /// its leaves follow the first half's, under the lock the first half holds.
     static func copySecondHalf(
-        _ events: [LedgerEvent], pair: PostgresCopyPair, tree: PostgresLogTree?, on connection: PostgresConnection
+        _ events: [LedgerEvent], leaves: [LeafPrefix], pair: PostgresCopyPair, tree: PostgresLogTree?, on connection: PostgresConnection
     ) throws(StoreError) -> [Int64?] {
         let numbers = try pair.waitForSecondNumbers().get()
         do {
@@ -99,7 +103,7 @@ extension PostgresStore {
             let sequences = try Self.copyOrInsert(events, sequences: numbers, tree: nil, on: connection).numbers
             var after: TreeFrontier?
             if let tree {
-                after = try tree.append(events, sequences: sequences, after: try pair.waitForFirstTree().get(), on: connection)
+                after = try tree.append(events, leaves: leaves, sequences: sequences, after: try pair.waitForFirstTree().get(), on: connection)
             }
             pair.secondCopied(.success(()))
             try pair.waitForFirstCommit().get()

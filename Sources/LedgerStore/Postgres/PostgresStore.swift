@@ -110,7 +110,18 @@ public final class PostgresStore: EventStore, ReportRunning, TreeReadingStore {
 
     /// The requests are joined: COPY takes one stream of rows, so PostgreSQL gains nothing from walking them apart.
     public func insert(requests: [[LedgerEvent]]) async throws(StoreError) -> [Int64?] {
+        try await self.insert(requests: requests, leaves: [])
+    }
+
+    /// Durable when it returns, as every PostgreSQL commit is.
+    public func commit(requests: [[LedgerEvent]], leaves: [[LeafPrefix]]) async throws(StoreError) -> StoreCommit {
+        StoreCommit(sequences: try await self.insert(requests: requests, leaves: leaves))
+    }
+
+    /// - Parameter leaves: each event's `LeafPrefix`, in the requests' shape, or none.
+    func insert(requests: [[LedgerEvent]], leaves: [[LeafPrefix]]) async throws(StoreError) -> [Int64?] {
         await self.keepPartitionsAhead()
+        let prefixes = leaves.map(\.count) != requests.map(\.count) ? [] : leaves.count == 1 ? leaves[0] : Array(leaves.joined())
         let total = requests.reduce(0) { $0 + $1.count }
         if total >= Self.splitEvents, let cut = Self.halfway(requests, total: total) {
             let first = Array(requests[..<cut].joined())
@@ -118,7 +129,8 @@ public final class PostgresStore: EventStore, ReportRunning, TreeReadingStore {
             // An id in both halves would have the second wait on the first's row lock while the first
             // waits for the second's copy: such a batch (a retry pipelined behind its original) goes whole.
             if !Self.shareAnID(first, second) {
-                return try await self.insertSplit(first, second)
+                let halves = prefixes.isEmpty ? ([], []) : (Array(prefixes[..<first.count]), Array(prefixes[first.count...]))
+                return try await self.insertSplit(first, second, leaves: halves)
             }
         }
         let events = requests.count == 1 ? requests[0] : Array(requests.joined())
@@ -127,11 +139,11 @@ public final class PostgresStore: EventStore, ReportRunning, TreeReadingStore {
         return try await self.writer.run { (connection: PostgresConnection) throws(StoreError) -> [Int64?] in
             try connection.reconnectIfBroken()
             do throws(StoreError) {
-                return try Self.copy(events, tree: tree, on: connection)
+                return try Self.copy(events, leaves: prefixes, tree: tree, on: connection)
             } catch where error.backendCode == Self.uniqueViolation {
                 // An id is already stored (a client's retry) or is twice in the batch: nothing of the
                 // copy was kept, and the batch goes again through the statement that skips stored ids.
-                return try Self.insertSkippingStored(events, tree: tree, on: connection)
+                return try Self.insertSkippingStored(events, leaves: prefixes, tree: tree, on: connection)
             }
         }
     }

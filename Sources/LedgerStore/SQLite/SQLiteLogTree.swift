@@ -46,9 +46,10 @@ final class SQLiteLogTree {
     }
 
     /// Takes a stored event into the commit's pending leaves. Its metadata is canonical: the daemon's
-    /// ingest queue makes it so before the store sees it (`LedgerEvent.canonicalizeMetadata`).
-    func append(_ event: LedgerEvent, sequence: Int64) {
-        let hash = TreeLeaf.hash(event, sequence: sequence, canonical: true, scratch: &self.scratch)
+    /// ingest queue makes it so before the store sees it (`LedgerEvent.canonicalizeMetadata`), and
+    /// hashes the leaf up to its sequence when it can (`prefix`).
+    func append(_ event: LedgerEvent, sequence: Int64, prefix: LeafPrefix?) {
+        let hash = prefix?.hash(sequence: sequence) ?? TreeLeaf.hash(event, sequence: sequence, canonical: true, scratch: &self.scratch)
         if self.pending == nil { self.pending = self.frontier }
         self.pending!.append(hash)
         self.records.append(LeafRecord(sequence: sequence, id: event.id, hash: hash))

@@ -140,12 +140,18 @@ public final class SQLiteStore: TreeReadingStore, EventStore, ReportRunning {
     }
 
     public func commit(requests: [[LedgerEvent]]) async throws(StoreError) -> StoreCommit {
+        try await self.commit(requests: requests, leaves: [])
+    }
+
+    public func commit(requests: [[LedgerEvent]], leaves: [[LeafPrefix]]) async throws(StoreError) -> StoreCommit {
         let flusher = self.flusher
+        let leaves = leaves.map(\.count) == requests.map(\.count) ? leaves : []
         let (sequences, number) = try await self.writer.run { (state: SQLiteWriterState) throws(StoreError) -> ([Int64?], Int64) in
             try flusher.checkUsable()
             // Before, as a commit into a log cut short would write past its end and hide the cut; and after.
             let before = state.files.problem()
-            let sequences = before == nil ? try state.insert(requests.joined(), count: requests.reduce(0) { $0 + $1.count }) : []
+            let sequences =
+                before == nil ? try state.insert(requests.joined(), count: requests.reduce(0) { $0 + $1.count }, leaves: leaves.joined()) : []
             if let problem = before ?? state.files.problem() {
                 throw flusher.failFilesChanged(
                     problem, consequence: "what it commits now would be lost, so no more events are taken until ledgerd restarts")
@@ -475,8 +481,12 @@ final class SQLiteWriterState {
         self.tree = try SQLiteLogTree(key: key, connection: self.connection)
     }
 
-    func insert(_ events: some Sequence<LedgerEvent>, count: Int) throws(StoreError) -> [Int64?] {
+    /// - Parameter leaves: each event's `LeafPrefix`, in step with `events`, or none.
+    func insert(
+        _ events: some Sequence<LedgerEvent>, count: Int, leaves: some Sequence<LeafPrefix> = EmptyCollection()
+    ) throws(StoreError) -> [Int64?] {
         let insert = self.insertStatement
+        var prefixes = leaves.makeIterator()
         // Before this batch rather than after the last, so that the last one's acks never wait for a checkpoint.
         self.checkpointer.betweenCommits(on: self.connection)
         try self.connection.execute("BEGIN IMMEDIATE")
@@ -492,12 +502,13 @@ final class SQLiteWriterState {
                 try self.dropFilters(from: SQLiteSegments.segment(ofSequence: first))
             }
             for event in events {
+                let prefix = prefixes.next()
                 insert.reset()
                 var row = SQLiteRowBinder(statement: insert)
                 EventColumns.write(event, sequence: next, into: &row)
                 _ = try insert.step(as: .writeFailed)
                 if self.connection.changes == 1 {
-                    self.tree?.append(event, sequence: next)
+                    self.tree?.append(event, sequence: next, prefix: prefix)
                     sequences.append(next)
                     next += 1
                 } else {
