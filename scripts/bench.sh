@@ -73,6 +73,9 @@ have() {
     for name in "$@"; do [[ -e "$out/$name.json" ]] || return 1; done
 }
 
+# cpu_ticks: the machine's busy CPU time so far (user, nice, system, irq, softirq), in clock ticks.
+cpu_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
+
 # run NAME COMMAND...: runs a ledger-bench command with --json and keeps its result.
 run() {
     local name=$1
@@ -308,6 +311,8 @@ for kind in $BENCH_STORES; do
     if want tree; then
         # What the Merkle tree costs acked ingest: each shape with the tree and with --signing-key off,
         # on fresh stores, alternating so that a slow spell of the machine falls on both; the best of each counts.
+        # Beside throughput, the machine's busy CPU time per event (daemon, client and PostgreSQL together),
+        # which a slow disk or a neighbour's spell moves far less than events per second.
         # One key of the bench's own, so that a PostgreSQL daemon's key is not the data directory's.
         [[ -f "$work/tree.key" ]] || "$rpc" keygen "$work/tree.key" >/dev/null
         for shape in "batch1 1 64" "batch100 100 4" "deep 100 16"; do
@@ -316,7 +321,11 @@ for kind in $BENCH_STORES; do
                 for tree in on off; do
                     store=$(fresh_store "$kind" "tree_${name}_${tree}_$attempt")
                     if [[ $tree == on ]]; then start_daemon "$store" --signing-key "$work/tree.key"; else start_daemon "$store" --signing-key off; fi
+                    busy=$(cpu_ticks)
                     run "$kind-tree-$name-$tree-$attempt" --socket "$socket" --connections 8 --events "$BENCH_EVENTS" --ack --batch "$batch" --window "$window"
+                    busy=$(($(cpu_ticks) - busy))
+                    jq ". + {cpu_us_per_event: ($busy * 1000000 / $(getconf CLK_TCK) / $BENCH_EVENTS)}" \
+                        "$out/$kind-tree-$name-$tree-$attempt.json" >"$out/tmp.json" && mv "$out/tmp.json" "$out/$kind-tree-$name-$tree-$attempt.json"
                     stop_daemon
                     drop_store "$kind" "tree_${name}_${tree}_$attempt"
                 done
@@ -524,6 +533,15 @@ for kind in $BENCH_STORES; do
             off=$(jq -s 'map(.events_per_second) | max' "$out/$kind-tree-$shape-off-"*.json)
             r=$(ratio "$on" "$off")
             row "$kind acked ingest with the tree, $shape" "$(printf %.0f "$on")/s" "without $(printf %.0f "$off")/s" "$r" ">= 0.95" "$(verdict "$r >= 0.95")"
+            # The median of each attempt's own ratio, the pair run back to back.
+            r=$(for attempt in $(seq 1 "$BENCH_TREE_ATTEMPTS"); do
+                jq -n "$(field "$kind-tree-$shape-on-$attempt" .events_per_second) / $(field "$kind-tree-$shape-off-$attempt" .events_per_second)"
+            done | sort -g | awk '{ v[NR] = $1 } END { printf "%.2f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+            row "$kind acked ingest with the tree, $shape, median of pairs" "" "" "$r" ">= 0.95" "$(verdict "$r >= 0.95")"
+            on=$(jq -s 'map(.cpu_us_per_event) | sort | .[length / 2 | floor]' "$out/$kind-tree-$shape-on-"*.json)
+            off=$(jq -s 'map(.cpu_us_per_event) | sort | .[length / 2 | floor]' "$out/$kind-tree-$shape-off-"*.json)
+            r=$(ratio "$off" "$on")
+            row "$kind CPU per acked event with the tree, $shape" "$(printf %.1f "$on") us" "without $(printf %.1f "$off") us" "$r" ">= 0.95" "$(verdict "$r >= 0.95")"
         done
     fi
     if have "$kind-tree-verify"; then
