@@ -10,6 +10,8 @@ final class PostgresConnection {
     private var handle: OpaquePointer?
     let info: PostgresConnectionInfo
     private let settings: [String]
+    /// The statements prepared in this session, by their text, each with its name; a new session has none.
+    private var prepared: [String: String] = [:]
 
     /// - Parameter settings: statements run on every new session, such as a reader's `statement_timeout`;
     ///   run again after each reconnect, so they hold for the connection's whole life.
@@ -28,6 +30,7 @@ final class PostgresConnection {
             PQfinish(handle)
             self.handle = nil
         }
+        self.prepared = [:]
     }
 
     /// True when the server went away (or never answered); the next call reconnects.
@@ -92,6 +95,32 @@ final class PostgresConnection {
             : withOptionalCStringArray(parameters) { values in
                 PQexecParams(handle, sql, Int32(parameters.count), nil, values, nil, nil, 0)
             }
+        return try self.finish(result, on: handle, as: code)
+    }
+
+    /// Runs one statement as `execute` does, parsed and planned once a session rather than on each
+    /// call: for the statements every commit runs.
+    @discardableResult
+    func executePrepared(_ sql: String, _ parameters: [String?], as code: StoreError.Code) throws(StoreError) -> PostgresResult {
+        guard let handle = self.handle else {
+            throw StoreError(code: .unavailable, message: "no connection to PostgreSQL at \(self.info)")
+        }
+        let name: String
+        if let known = self.prepared[sql] {
+            name = known
+        } else {
+            name = "ledgerd_\(self.prepared.count + 1)"
+            // A session's prepared statements outlive a rolled-back transaction; only a new session loses them.
+            _ = try self.finish(PQprepare(handle, name, sql, Int32(parameters.count), nil), on: handle, as: code)
+            self.prepared[sql] = name
+        }
+        let result = withOptionalCStringArray(parameters) { values in
+            PQexecPrepared(handle, name, Int32(parameters.count), values, nil, nil, 0)
+        }
+        return try self.finish(result, on: handle, as: code)
+    }
+
+    private func finish(_ result: OpaquePointer?, on handle: OpaquePointer, as code: StoreError.Code) throws(StoreError) -> PostgresResult {
         guard let result else {
             throw self.failure(code, sqlstate: nil, message: String(cString: PQerrorMessage(handle)))
         }

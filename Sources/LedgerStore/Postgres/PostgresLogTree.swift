@@ -90,7 +90,7 @@ final class PostgresLogTree: Sendable {
             next.append(hash)
             records.append(LeafRecord(sequence: sequence, id: events[index].id, hash: hash))
         }
-        _ = try connection.execute(
+        _ = try connection.executePrepared(
             """
             INSERT INTO ledger_tree_leaves (log_id, first_leaf, first_seq, last_seq, records, frontier)
             VALUES (decode($1, 'hex'), $2::bigint, $3::bigint, $4::bigint, decode($5, 'hex'), decode($6, 'hex'))

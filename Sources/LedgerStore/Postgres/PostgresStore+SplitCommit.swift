@@ -147,7 +147,7 @@ extension PostgresStore {
     /// leaves follow their numbers whatever other daemon shares the key.
     static func reserveNumbers(_ count: Int, locking tree: PostgresLogTree? = nil, on connection: PostgresConnection) throws(StoreError) -> [Int64] {
         // The projection, and so each nextval, runs only once the join has a row, which needs the lock.
-        let numbers = try connection.execute(
+        let numbers = try connection.executePrepared(
             tree == nil
                 ? "SELECT nextval('ledger_events_seq') FROM generate_series(1, $1::integer)"
                 : "SELECT nextval('ledger_events_seq') FROM (SELECT pg_advisory_xact_lock($2::bigint)) AS log_lock, generate_series(1, $1::integer)",
