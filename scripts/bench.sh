@@ -310,7 +310,8 @@ for kind in $BENCH_STORES; do
 
     if want tree; then
         # What the Merkle tree costs acked ingest: each shape with the tree and with --signing-key off,
-        # on fresh stores, alternating so that a slow spell of the machine falls on both; the best of each counts.
+        # on fresh stores, alternating so that a slow spell of the machine falls on both; the best of each counts,
+        # and the median of each pair's ratio.
         # Beside throughput, the machine's busy CPU time per event (daemon, client and PostgreSQL together),
         # which a slow disk or a neighbour's spell moves far less than events per second.
         # One key of the bench's own, so that a PostgreSQL daemon's key is not the data directory's.
@@ -318,7 +319,10 @@ for kind in $BENCH_STORES; do
         for shape in "batch1 1 64" "batch100 100 4" "deep 100 16"; do
             read -r name batch window <<<"$shape"
             for attempt in $(seq 1 "$BENCH_TREE_ATTEMPTS"); do
-                for tree in on off; do
+                # Each pair in the other order from the last, so that whatever favours a pair's first or second run evens out.
+                order="on off"
+                ((attempt % 2 == 0)) && order="off on"
+                for tree in $order; do
                     store=$(fresh_store "$kind" "tree_${name}_${tree}_$attempt")
                     if [[ $tree == on ]]; then start_daemon "$store" --signing-key "$work/tree.key"; else start_daemon "$store" --signing-key off; fi
                     busy=$(cpu_ticks)

@@ -1,6 +1,7 @@
 import Foundation
 import LedgerProtocol
 import LedgerTestSupport
+import LedgerTree
 import Synchronization
 import Testing
 
@@ -17,6 +18,29 @@ import Testing
         let batch = try #require(await queue.nextBatch(maximumEvents: 100, delay: .zero))
         #expect(batch.count == 3)
         #expect(queue.depth == 0)
+    }
+
+    /// With a tree, each event is queued with its leaf hashed up to its sequence, in step with the
+    /// events and counted in the queue's bytes; without one, nothing is hashed.
+    @Test func aQueueForATreeHashesEachLeafAndCountsItsBytes() async throws {
+        let events = Self.events(3).map { event in
+            var event = event
+            event.metadata = "{ \"b\": 1, \"a\": [true] }"
+            event.timestamp = LedgerTimestamp(rawValue: 1_790_000_000_000_000)
+            return event
+        }
+        let hashing = IngestQueue(capacity: 100, hashesLeaves: true)
+        let plain = IngestQueue(capacity: 100)
+        try await hashing.submit(events, completion: nil)
+        try await plain.submit(events, completion: nil)
+        #expect(hashing.depthBytes == plain.depthBytes + 3 * LeafPrefix.heldBytes)
+        let entry = try #require(await hashing.nextBatch(maximumEvents: 100, delay: .zero)?.first)
+        #expect(entry.leaves.count == 3)
+        for (index, (event, leaf)) in zip(events, entry.leaves).enumerated() {
+            // The leaf of the event as stored: its metadata canonical, as the queue made it.
+            #expect(leaf.hash(sequence: Int64(index) + 7) == TreeLeaf.hash(event, sequence: Int64(index) + 7))
+        }
+        #expect(try #require(await plain.nextBatch(maximumEvents: 100, delay: .zero)?.first).leaves.isEmpty)
     }
 
     @Test func capsABatchAtWholeEntries() async throws {
