@@ -5,8 +5,8 @@ import LedgerTree
 import Logging
 import ServiceLifecycle
 
-/// Signs the daemon's log's tree head at least once a second while events arrive, once more as the
-/// daemon stops, and whenever `ledger-rpc head` asks; each head is kept in the store.
+/// Signs the daemon's log's tree head once a second while events arrive, once more as the daemon
+/// stops, and when `ledger-rpc head` asks (waiting for the second to be up); each head is kept in the store.
 ///
 /// It only signs what the store says is durable, so no head ever covers a leaf a crash could lose.
 public actor TreeHeadSigner: Service {
@@ -16,9 +16,6 @@ public actor TreeHeadSigner: Service {
     let logger: Logger
     private var latest: SignedTreeHead?
     private var lastSigning: ContinuousClock.Instant?
-    /// The least time between two signings: each head is a row in the store, so a client asking for
-    /// heads in a loop while events arrive must not fill the disk with them.
-    static let spacing: Duration = .milliseconds(20)
 
     public init(key: LogKey, store: any EventStore, interval: Duration = .seconds(1), logger: Logger) {
         self.key = key
@@ -56,9 +53,11 @@ public actor TreeHeadSigner: Service {
             self.latest = stored
             return stored
         }
-        if let last = self.lastSigning, last.duration(to: .now) < Self.spacing {
-            // Waits rather than answering with an older head: whoever asks has seen their events acknowledged.
-            try await Task.sleep(until: last + Self.spacing)
+        // At most one head an interval, whoever asks: each head is a row the store keeps, so a client
+        // asking for heads in a loop while events arrive stores no more of them than the clock does.
+        // It waits rather than answering with an older head: whoever asks has seen their events acknowledged.
+        if let last = self.lastSigning, last.duration(to: .now) < self.interval {
+            try await Task.sleep(until: last + self.interval)
             return try await self.signIfGrown()
         }
         self.lastSigning = .now
