@@ -18,7 +18,7 @@ public struct LogKey: Sendable {
         do {
             self.key = try Curve25519.Signing.PrivateKey(pemRepresentation: pem)
         } catch {
-            throw TreeError(.badKey, "not an Ed25519 private key in PEM (BEGIN PRIVATE KEY): \(error)")
+            throw TreeError(.badKey, "not an Ed25519 private key in PEM (BEGIN PRIVATE KEY): \(PEMText.contents(of: pem, wanted: "PRIVATE KEY"))")
         }
     }
 
@@ -53,7 +53,7 @@ public struct LogPublicKey: Sendable, Hashable {
         do {
             self.key = try Curve25519.Signing.PublicKey(pemRepresentation: pem)
         } catch {
-            throw TreeError(.badKey, "not an Ed25519 public key in PEM (BEGIN PUBLIC KEY): \(error)")
+            throw TreeError(.badKey, "not an Ed25519 public key in PEM (BEGIN PUBLIC KEY): \(PEMText.contents(of: pem, wanted: "PUBLIC KEY"))")
         }
     }
 

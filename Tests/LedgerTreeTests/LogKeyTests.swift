@@ -47,6 +47,35 @@ import Testing
         #expect(throws: TreeError.self) { try LogPublicKey(pem: key.pem) }
     }
 
+    /// A P-256 key, as `openssl genpkey -algorithm EC` writes it: a PRIVATE KEY, but not Ed25519.
+    static let anotherAlgorithm = """
+        -----BEGIN PRIVATE KEY-----
+        MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgd3QrJRWHBgKOyRPq
+        AWkjwQsNFW+Y0n/qKWRJawb/hLWhRANCAAQ3uUX70JXAXpNU50QnkpqI0K6fwbKM
+        7FbYUkahYJgoyq2U9Tf7oAbLp7vhs5i2z6X0eRyjycIILM8fLFcqa30S
+        -----END PRIVATE KEY-----
+
+        """
+
+    /// The usual mistakes with key files are said in the operator's terms, not the library's.
+    @Test func aFileThatIsNotTheKeyWantedSaysWhatItHolds() {
+        let key = LogKey()
+        let cases: [(what: String, pem: String, asPublic: Bool, says: String)] = [
+            ("the public half as the private key", key.publicKey.pem, false, "it holds a PUBLIC KEY"),
+            ("the private half as the public key", key.pem, true, "it holds a PRIVATE KEY"),
+            ("no key at all", "garbage\n", false, "it holds no PEM block"),
+            ("another algorithm's key", Self.anotherAlgorithm, false, "its PRIVATE KEY is another algorithm's, or damaged"),
+        ]
+        for attempt in cases {
+            do throws(TreeError) {
+                if attempt.asPublic { _ = try LogPublicKey(pem: attempt.pem) } else { _ = try LogKey(pem: attempt.pem) }
+                Issue.record("\(attempt.what) was taken")
+            } catch {
+                #expect(error.message.hasSuffix(attempt.says), "\(attempt.what): \(error.message)")
+            }
+        }
+    }
+
     @Test func headsRoundTripOnTheWire() throws {
         let head = try LogKey().sign(size: 123_456, root: MerkleHash.leaf([9]), timestamp: LedgerTimestamp(rawValue: 42))
         var buffer = ByteBuffer()
