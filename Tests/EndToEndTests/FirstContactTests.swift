@@ -35,6 +35,27 @@ import Testing
         try? FileManager.default.removeItem(atPath: directory)
     }
 
+    /// A signing key that cannot be used is found before the store is touched: no store made, no
+    /// migration applied to one that is there.
+    @Test func anUnusableSigningKeyIsRefusedBeforeTheStoreIsOpened() async throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let publicHalf = "\(directory)/key.pub"
+        _ = try await runTool("ledger-rpc", ["keygen", "\(directory)/key"])
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: publicHalf)
+        let readable = "\(directory)/readable.key"
+        try FileManager.default.copyItem(atPath: "\(directory)/key", toPath: readable)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: readable)
+        for (key, says) in [(publicHalf, "it holds a PUBLIC KEY"), (readable, "chmod 600"), ("\(directory)/missing.key", "ledger-rpc keygen")] {
+            let store = "\(directory)/ledger.sqlite"
+            let result = try await runTool("ledgerd", ["--socket", "\(directory)/l.sock", "--store", "sqlite:\(store)", "--signing-key", key])
+            #expect(result.status == 1, "\(key): \(result.stderr)")
+            #expect(result.stderr.contains(key) && result.stderr.contains(says), "\(key): \(result.stderr)")
+            #expect(!result.stderr.contains("applied migration"), "\(key): \(result.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: store), "\(key): a store was made")
+        }
+    }
+
     /// README's shell example: a job's event logged by its UUID is found by `query job`.
     @Test func theReadmeExampleFindsItsOwnEvent() async throws {
         let directory = try makeTemporaryDirectory()

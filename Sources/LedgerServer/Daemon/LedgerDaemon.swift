@@ -73,14 +73,13 @@ public struct LedgerDaemon: Sendable {
         )
     }
 
-    /// The log's key, made and announced the first time the daemon starts with the default one.
-    private func loadSigningKey() throws -> LogKey? {
-        guard let file = self.signingKey else {
-            if case .memory = self.store { return nil }
+    /// Says which key signs, or that none does; tells where a key made now is, and its public half.
+    private func announce(_ loaded: (key: LogKey, created: Bool)?) {
+        guard let file = self.signingKey, let (key, created) = loaded else {
+            if case .memory = self.store { return }
             self.logger.warning("tamper evidence is off (--signing-key off): no Merkle tree is kept, and ledger-rpc verify has nothing to check")
-            return nil
+            return
         }
-        let (key, created) = try file.load()
         let metadata: Logger.Metadata = ["key": "\(file.path)", "log_id": "\(key.publicKey.logID.hex)"]
         if created {
             self.logger.notice(
@@ -90,7 +89,6 @@ public struct LedgerDaemon: Sendable {
         } else {
             self.logger.info("signing tree heads", metadata: metadata)
         }
-        return key
     }
 
     /// Runs until a shutdown signal; returns after every received event is committed.
@@ -99,12 +97,19 @@ public struct LedgerDaemon: Sendable {
         notifier: ServiceManagerNotifier? = nil, settingsReload: SettingsReload? = nil,
         onReady: @escaping @Sendable (LedgerServer.Listening) -> Void = { _ in }
     ) async throws {
+        // A key that is there to read (named by --signing-key, or made on an earlier start) is read
+        // before the store is opened, so that a mistyped or unusable key creates no store and applies
+        // no migration. One still to be made waits for the store, whose own problems (a mistyped
+        // path, a second daemon) come first.
+        let readsKeyFirst = self.signingKey.map { !$0.createsIfMissing || FileManager.default.fileExists(atPath: $0.path) } ?? false
+        let keyReadFirst = readsKeyFirst ? try self.signingKey?.load() : nil
         let store = try await self.store.open(
             limits: self.configuration.readLimits, createsDirectory: self.configuration.createsStoreDirectory, logger: self.logger)
         let key: LogKey?
         do {
-            // After the store, whose own problems (a mistyped path, a second daemon) come first.
-            key = try self.loadSigningKey()
+            let loaded = readsKeyFirst ? keyReadFirst : try self.signingKey?.load()
+            self.announce(loaded)
+            key = loaded?.key
             if let key {
                 try await store.openLog(key.publicKey)
                 if try await store.treeState() == nil {
