@@ -32,7 +32,9 @@ public struct TreeVerifier: Sendable {
         }
         for key in self.keys where !summaries.contains(where: { $0.logID == key.logID.bytes }) {
             report.problems.append(
-                "the store holds no log of the given key (log id \(key.logID.hex)); its logs are \(summaries.map { HexText.text($0.logID) }.joined(separator: ", ")); a store rebuilt and signed with another key looks like this")
+                summaries.isEmpty
+                    ? "the store holds no log of the given key (log id \(key.logID.hex)), nor any other: its events were committed without a tree (ledgerd --signing-key off), or its tree tables were emptied"
+                    : "the store holds no log of the given key (log id \(key.logID.hex)); its logs are \(summaries.map { HexText.text($0.logID) }.joined(separator: ", ")); a store rebuilt and signed with another key looks like this")
         }
         for saved in self.savedHeads where !summaries.contains(where: { $0.logID == saved.logID }) {
             report.problems.append("the saved head's log \(HexText.text(saved.logID)) is not in the store")

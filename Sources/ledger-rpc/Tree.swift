@@ -54,7 +54,9 @@ struct Head: AsyncParsableCommand {
     func run() async throws {
         let result = try await self.connection.run { try await $0.treeHead() }
         guard let head = result.head else {
-            throw ValidationError("the daemon's store keeps no Merkle tree, so there is no head to show")
+            // Not a usage error: the command was right, the daemon has nothing to sign.
+            printError("ledgerd keeps no Merkle tree (it was started with --signing-key off, or on a memory store), so there is no head to show")
+            throw ExitCode.failure
         }
         if self.json {
             print(TreeJSON.head(head))

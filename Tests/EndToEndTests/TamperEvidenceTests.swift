@@ -148,6 +148,25 @@ import Testing
         #expect(try await Self.verify(ledger).status == 1)
     }
 
+    /// A daemon started with `--signing-key off` keeps no tree: each tree command says so and fails,
+    /// none takes it for a usage error, and verify cannot vouch for the events, whose tree may as well
+    /// have been wiped.
+    @Test func aDaemonWithoutATreeSaysSoToEveryTreeCommand() async throws {
+        let directory = try makeTemporaryDirectory("tree")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let daemon = try await Daemon.start(in: directory, extraArguments: ["--signing-key", "off"])
+        defer { Task { await daemon.stop() } }
+        let key = "\(directory)/some.key"
+        _ = try await runTool("ledger-rpc", ["keygen", key])
+        let socket = ["--socket", daemon.socketPath]
+        let head = try await runTool("ledger-rpc", ["head"] + socket)
+        #expect(head.status == 1 && head.stderr.contains("--signing-key off") && !head.stderr.contains("--help"), "\(head.stderr)")
+        let prove = try await runTool("ledger-rpc", ["prove", UUID().uuidString] + socket)
+        #expect(prove.status == 1 && prove.stderr.contains("keeps no tree"), "\(prove.stderr)")
+        let verify = try await runTool("ledger-rpc", ["verify", "--public-key", key + ".pub"] + socket)
+        #expect(verify.status == 1 && verify.stdout.contains("nor any other") && verify.stdout.contains("NOT VERIFIED"), "\(verify.stdout)")
+    }
+
     /// One change made with the sqlite3 shell, and what verify must say of it.
     struct Tampering: Sendable, CustomTestStringConvertible {
         let name: String
