@@ -101,7 +101,12 @@ struct Prove: AsyncParsableCommand {
 struct VerifyProof: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify-proof",
-        abstract: "Check an inclusion proof from ledger-rpc prove offline, against the log's public key.")
+        abstract: "Check an inclusion proof from ledger-rpc prove offline, against the log's public key.",
+        discussion: """
+            Exit status 0 when the proof leads from the event's leaf to the root its head signs, \
+            under the given key; 1 when it does not; 2 when no proof could be read from the file, \
+            or on a usage error.
+            """)
 
     @Argument(help: ArgumentHelp("The proof's JSON file, or - for standard input.", valueName: "proof"))
     var proof: String
@@ -111,7 +116,14 @@ struct VerifyProof: ParsableCommand {
 
     func run() throws {
         let key = try Verify.readKey(self.publicKey)
-        let proof = try TreeJSON.readProof(self.proof)
+        let proof: InclusionProof
+        do {
+            proof = try TreeJSON.readProof(self.proof)
+        } catch let error as TreeJSON.Problem {
+            // Not a proof that failed: no proof was read, as verify reports a store it cannot read.
+            printError("could not check: \(error.description)")
+            throw ExitCode(Verify.notChecked)
+        }
         if let problem = TreeProver.check(proof, key: key) {
             FileHandle.standardError.write(Data("ledger-rpc: proof FAILED: \(problem)\n".utf8))
             throw ExitCode.failure

@@ -143,6 +143,12 @@ import Testing
             #expect(result.stderr.contains(attempt.says), "\(attempt.what): \(result.stderr)")
             #expect(!result.stdout.contains("verified"), "\(attempt.what): \(result.stdout)")
         }
+        // verify-proof likewise: a file that holds no proof is not a proof that failed.
+        for (file, says) in [("\(ledger.directory)/missing.json", "cannot be read"), (notADatabase, "notes.txt")] {
+            let result = try await runTool("ledger-rpc", ["verify-proof", file, "--public-key", ledger.publicKey])
+            #expect(result.status == 2 && result.stderr.contains("could not check") && result.stderr.contains(says), "\(file): \(result.stderr)")
+            #expect(!result.stderr.contains("--help"), "\(result.stderr)")
+        }
         // The same ledger, readable and changed, is a finding: 1.
         _ = try await sqlite(ledger.store, Self.tamperings[0].sql)
         #expect(try await Self.verify(ledger).status == 1)
