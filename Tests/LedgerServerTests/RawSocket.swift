@@ -15,8 +15,9 @@ final class RawSocket: @unchecked Sendable {
 
     /// - Parameter receiveTimeoutSeconds: how long a read waits before it reports nothing, so a test
     ///   never hangs; long enough for a sanitizer's build on a busy machine, where an answer that
-    ///   takes 10 ms in a plain run has been seen to take more than 10 s.
-    init(path: String, receiveTimeoutSeconds: Int = 60) throws {
+    ///   takes 10 ms in a plain run has been seen to take more than 10 s, and the heavy storage
+    ///   suites running beside it under the address sanitizer have held answers back for over a minute.
+    init(path: String, receiveTimeoutSeconds: Int = 180) throws {
         guard let descriptor = RawConnection.unix(path) else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
         self.descriptor = descriptor
         var timeout = timeval(tv_sec: receiveTimeoutSeconds, tv_usec: 0)

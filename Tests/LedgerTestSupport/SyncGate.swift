@@ -48,7 +48,7 @@ public final class SyncGate: @unchecked Sendable {
     /// Waits until a sync is held at the shut gate, for at most `seconds`, without holding a thread
     /// of the cooperative pool, which the store under test needs to get that far.
     /// - Returns: whether one was.
-    public func heldSync(within seconds: Int = 30) async -> Bool {
+    public func heldSync(within seconds: Int = 120) async -> Bool {
         let deadline = ContinuousClock.now + .seconds(seconds)
         while ContinuousClock.now < deadline {
             if self.isHolding { return true }
