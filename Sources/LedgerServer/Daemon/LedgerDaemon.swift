@@ -101,13 +101,12 @@ public struct LedgerDaemon: Sendable {
         // before the store is opened, so that a mistyped or unusable key creates no store and applies
         // no migration. One still to be made waits for the store, whose own problems (a mistyped
         // path, a second daemon) come first.
-        let readsKeyFirst = self.signingKey.map { !$0.createsIfMissing || FileManager.default.fileExists(atPath: $0.path) } ?? false
-        let keyReadFirst = readsKeyFirst ? try self.signingKey?.load() : nil
+        var loaded = try self.signingKey.flatMap { !$0.createsIfMissing || FileManager.default.fileExists(atPath: $0.path) ? $0 : nil }?.load()
         let store = try await self.store.open(
             limits: self.configuration.readLimits, createsDirectory: self.configuration.createsStoreDirectory, logger: self.logger)
         let key: LogKey?
         do {
-            let loaded = readsKeyFirst ? keyReadFirst : try self.signingKey?.load()
+            if loaded == nil { loaded = try self.signingKey?.load() }
             self.announce(loaded)
             key = loaded?.key
             if let key {

@@ -121,7 +121,7 @@ public final class PostgresStore: EventStore, ReportRunning, TreeReadingStore {
     /// - Parameter leaves: each event's `LeafPrefix`, in the requests' shape, or none.
     func insert(requests: [[LedgerEvent]], leaves: [[LeafPrefix]]) async throws(StoreError) -> [Int64?] {
         await self.keepPartitionsAhead()
-        let prefixes = leaves.map(\.count) != requests.map(\.count) ? [] : leaves.count == 1 ? leaves[0] : Array(leaves.joined())
+        let prefixes = LeafPrefix.joined(leaves, fitting: requests)
         let total = requests.reduce(0) { $0 + $1.count }
         if total >= Self.splitEvents, let cut = Self.halfway(requests, total: total) {
             let first = Array(requests[..<cut].joined())
