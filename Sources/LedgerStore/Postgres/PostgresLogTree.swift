@@ -15,8 +15,10 @@ final class PostgresLogTree: Sendable {
     /// The log's transaction advisory lock: its id's first eight bytes, as PostgreSQL's bigint.
     let lockKey: String
     private let known = NIOLockedValueBox<TreeFrontier?>(nil)
+    private let hasher: LeafHasher
 
-    init(key: LogPublicKey) {
+    init(key: LogPublicKey, hasher: LeafHasher) {
+        self.hasher = hasher
         self.logID = key.logID.bytes
         self.publicKey = key.raw
         self.lockKey = String(self.logID.prefix(8).reduce(Int64(0)) { $0 << 8 | Int64($1) })
@@ -67,12 +69,26 @@ final class PostgresLogTree: Sendable {
         return frontier
     }
 
+    /// Starts hashing the leaves of events to be stored at `sequences`, beside the rows going in:
+    /// nil without a leaf for each event, which `append` then hashes itself.
+    func foresee(_ events: [LedgerEvent], leaves: [LeafPrefix], sequences: [Int64], after frontier: TreeFrontier) -> LeafHasher.Hashing? {
+        guard !events.isEmpty, leaves.count == events.count, sequences.count == events.count else { return nil }
+        return self.hasher.start(leaves: leaves, ids: events.map(\.id), sequences: sequences, after: frontier)
+    }
+
     /// In the open transaction: the stored events (those with a commit number) as the log's next
     /// leaves, in commit order, after `frontier`; returns the frontier after them.
-    /// - Parameter leaves: each event's `LeafPrefix`, in step with `events`, or none.
+    /// - Parameters:
+    ///   - leaves: each event's `LeafPrefix`, in step with `events`, or none.
+    ///   - foreseen: the same leaves hashed by `foresee` from the same frontier, when every event was stored as foreseen.
     func append(
-        _ events: [LedgerEvent], leaves: [LeafPrefix], sequences: [Int64?], after frontier: TreeFrontier, on connection: PostgresConnection
+        _ events: [LedgerEvent], leaves: [LeafPrefix], sequences: [Int64?], after frontier: TreeFrontier,
+        foreseen: LeafHasher.Hashing? = nil, on connection: PostgresConnection
     ) throws(StoreError) -> TreeFrontier {
+        if let hashed = foreseen?.wait(), !hashed.records.isEmpty {
+            try self.insert(hashed.records, from: frontier, to: hashed.frontier, on: connection)
+            return hashed.frontier
+        }
         // The stored events' places, in commit order: PostgreSQL numbers the rows of one INSERT in no
         // promised order, and leaves follow the numbers.
         var stored = events.indices.filter { sequences[$0] != nil }
@@ -90,6 +106,12 @@ final class PostgresLogTree: Sendable {
             next.append(hash)
             records.append(LeafRecord(sequence: sequence, id: events[index].id, hash: hash))
         }
+        try self.insert(records, from: frontier, to: next, on: connection)
+        return next
+    }
+
+    /// The commit's row of leaf records, taking the tree from one frontier to the next.
+    private func insert(_ records: [LeafRecord], from frontier: TreeFrontier, to next: TreeFrontier, on connection: PostgresConnection) throws(StoreError) {
         _ = try connection.executePrepared(
             """
             INSERT INTO ledger_tree_leaves (log_id, first_leaf, first_seq, last_seq, records, frontier)
@@ -99,7 +121,6 @@ final class PostgresLogTree: Sendable {
                 HexText.text(self.logID), String(frontier.size), String(records[0].sequence), String(records[records.count - 1].sequence),
                 HexText.text(LeafRecord.encode(records)), HexText.text(next.bytes),
             ], as: .writeFailed)
-        return next
     }
 
     /// The log's tree as of its newest commit, which PostgreSQL has made durable by the time it is visible.

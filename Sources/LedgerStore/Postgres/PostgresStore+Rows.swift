@@ -19,9 +19,12 @@ extension PostgresStore {
     ) throws(StoreError) -> [Int64?] {
         try Self.transaction(keeping: tree, on: connection) { (after: inout TreeFrontier?) throws(StoreError) -> [Int64?] in
             let sequences = try Self.reserveNumbers(events.count, locking: tree, on: connection)
+            // The copy stores every row or none, so the leaves are hashed while PostgreSQL takes the rows.
+            let frontier = try tree?.frontier(on: connection)
+            let foreseen = frontier.flatMap { tree?.foresee(events, leaves: leaves, sequences: sequences, after: $0) }
             try Self.copyRows(events, sequences: sequences, on: connection)
-            if let tree {
-                after = try tree.append(events, leaves: leaves, sequences: sequences, after: try tree.frontier(on: connection), on: connection)
+            if let tree, let frontier {
+                after = try tree.append(events, leaves: leaves, sequences: sequences, after: frontier, foreseen: foreseen, on: connection)
             }
             return sequences
         }

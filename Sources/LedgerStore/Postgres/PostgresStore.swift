@@ -27,6 +27,8 @@ public final class PostgresStore: EventStore, ReportRunning, TreeReadingStore {
     private let logShare = NIOLockedValueBox(PostgresLogShare())
     /// This daemon's log, once `openLog` named its key: every commit from then on adds its leaves.
     private let log = NIOLockedValueBox<PostgresLogTree?>(nil)
+    /// Hashes the tree's leaves beside the writer, once a log is open.
+    private let leafHasher = LeafHasher()
     var logTree: PostgresLogTree? { self.log.withLockedValue { $0 } }
     let logger: Logger
 
@@ -334,7 +336,7 @@ public final class PostgresStore: EventStore, ReportRunning, TreeReadingStore {
     }
 
     public func openLog(_ key: LogPublicKey) async throws(StoreError) {
-        let tree = PostgresLogTree(key: key)
+        let tree = PostgresLogTree(key: key, hasher: self.leafHasher)
         try await self.writer.run { (connection: PostgresConnection) throws(StoreError) in
             try connection.reconnectIfBroken()
             try tree.open(on: connection)
@@ -384,6 +386,7 @@ public final class PostgresStore: EventStore, ReportRunning, TreeReadingStore {
         await self.writer.shutdown()
         await self.secondWriter.shutdown()
         await self.readers.shutdown()
+        await self.leafHasher.shutdown()
     }
 
     private static func filterSQL(_ filter: EventFilter) -> EventQuerySQL {

@@ -10,15 +10,17 @@ final class SQLiteLogTree {
     /// The last commit's last sequence, when it stored any event: what a head's durability waits for.
     private(set) var lastSequence: Int64 = 0
     private let addLeaves: SQLiteStatement
+    private let hasher: LeafHasher
     private var scratch = ByteBuffer()
-    private var records: [LeafRecord] = []
-    private var pending: TreeFrontier?
+    /// The commit's leaves, once its rows are in.
+    private var pending: LeafHasher.Hashed?
 
     /// Opens the log of `key`, continuing its tree from its newest leaves, or creating it the first
     /// time the key is used with this file.
-    init(key: LogPublicKey, connection: SQLiteConnection) throws(StoreError) {
+    init(key: LogPublicKey, connection: SQLiteConnection, hasher: LeafHasher) throws(StoreError) {
         let logID = key.logID.bytes
         self.logID = logID
+        self.hasher = hasher
         let create = try connection.prepare("INSERT OR IGNORE INTO ledger_tree (log_id, public_key) VALUES (?, ?)", as: .unavailable)
         create.bind(1, blob: logID)
         create.bind(2, blob: key.raw)
@@ -45,34 +47,55 @@ final class SQLiteLogTree {
             as: .unavailable)
     }
 
-    /// Takes a stored event into the commit's pending leaves. Its metadata is canonical: the daemon's
-    /// ingest queue makes it so before the store sees it (`LedgerEvent.canonicalizeMetadata`), and
-    /// hashes the leaf up to its sequence when it can (`prefix`).
-    func append(_ event: LedgerEvent, sequence: Int64, prefix: LeafPrefix?) {
-        let hash = prefix?.hash(sequence: sequence) ?? TreeLeaf.hash(event, sequence: sequence, canonical: true, scratch: &self.scratch)
-        if self.pending == nil { self.pending = self.frontier }
-        self.pending!.append(hash)
-        self.records.append(LeafRecord(sequence: sequence, id: event.id, hash: hash))
+    /// Starts hashing a commit's leaves beside its rows, foreseeing that each event is stored, in
+    /// order from `firstSequence`: nil without a leaf for each event, which `add` then hashes itself.
+    func foresee(_ events: [LedgerEvent], leaves: [LeafPrefix], firstSequence: Int64) -> LeafHasher.Hashing? {
+        guard !events.isEmpty, leaves.count == events.count else { return nil }
+        return self.hasher.start(
+            leaves: leaves, ids: events.map(\.id), sequences: Array(firstSequence..<firstSequence + Int64(events.count)), after: self.frontier)
+    }
+
+    /// Takes the commit's stored events as the log's next leaves: what `foreseen` hashed when every
+    /// event was stored as foreseen, or else hashed here. Their metadata is canonical: the daemon's
+    /// ingest queue makes it so before the store sees it (`LedgerEvent.canonicalizeMetadata`).
+    /// - Parameter sequences: each event's, nil for one whose id was already stored.
+    func add(_ events: [LedgerEvent], sequences: [Int64?], leaves: [LeafPrefix], foreseen: LeafHasher.Hashing?) {
+        // Waited for whatever it is used for, so that no commit's hashing outlasts it.
+        let hashed = foreseen?.wait()
+        if let hashed, !sequences.contains(nil) {
+            self.pending = hashed
+            return
+        }
+        var added = LeafHasher.Hashed(records: [], frontier: self.frontier)
+        for (index, event) in events.enumerated() {
+            guard let sequence = sequences[index] else { continue }
+            let hash =
+                leaves.count == events.count
+                ? leaves[index].hash(sequence: sequence) : TreeLeaf.hash(event, sequence: sequence, canonical: true, scratch: &self.scratch)
+            added.frontier.append(hash)
+            added.records.append(LeafRecord(sequence: sequence, id: event.id, hash: hash))
+        }
+        self.pending = added.records.isEmpty ? nil : added
     }
 
     /// Writes the commit's leaves with the frontier after them, in the open transaction.
     func write() throws(StoreError) {
-        guard let pending = self.pending, let first = self.records.first, let last = self.records.last else { return }
+        guard let pending = self.pending, let first = pending.records.first, let last = pending.records.last else { return }
         self.addLeaves.reset()
         self.addLeaves.bind(1, blob: self.logID)
         self.addLeaves.bind(2, integer: Int64(self.frontier.size))
         self.addLeaves.bind(3, integer: first.sequence)
         self.addLeaves.bind(4, integer: last.sequence)
-        self.addLeaves.bind(5, blob: LeafRecord.encode(self.records))
-        self.addLeaves.bind(6, blob: pending.bytes)
+        self.addLeaves.bind(5, blob: LeafRecord.encode(pending.records))
+        self.addLeaves.bind(6, blob: pending.frontier.bytes)
         _ = try self.addLeaves.step(as: .writeFailed)
         self.addLeaves.reset()
     }
 
     /// The commit is in: its leaves are the tree's.
     func committed() {
-        if let pending = self.pending, let last = self.records.last {
-            self.frontier = pending
+        if let pending = self.pending, let last = pending.records.last {
+            self.frontier = pending.frontier
             self.lastSequence = last.sequence
         }
         self.discard()
@@ -81,6 +104,5 @@ final class SQLiteLogTree {
     /// The commit was rolled back: its leaves never were.
     func discard() {
         self.pending = nil
-        self.records.removeAll(keepingCapacity: true)
     }
 }

@@ -24,6 +24,8 @@ public final class SQLiteStore: TreeReadingStore, EventStore, ReportRunning {
     let segmentFilters: SQLiteSegmentFilters
     /// Held from open to close: one daemon per file. Nil for a store opened as one of several writers.
     private let lock: ExclusiveFileLock?
+    /// Hashes the tree's leaves beside the writer, once a log is open.
+    private let leafHasher = LeafHasher()
 
     public var description: String { "sqlite:\(self.path)" }
 
@@ -151,7 +153,7 @@ public final class SQLiteStore: TreeReadingStore, EventStore, ReportRunning {
             // Before, as a commit into a log cut short would write past its end and hide the cut; and after.
             let before = state.files.problem()
             let sequences =
-                before == nil ? try state.insert(requests.joined(), count: requests.reduce(0) { $0 + $1.count }, leaves: leaves) : []
+                before == nil ? try state.insert(requests.count == 1 ? requests[0] : Array(requests.joined()), leaves: leaves) : []
             if let problem = before ?? state.files.problem() {
                 throw flusher.failFilesChanged(
                     problem, consequence: "what it commits now would be lost, so no more events are taken until ledgerd restarts")
@@ -363,7 +365,8 @@ public final class SQLiteStore: TreeReadingStore, EventStore, ReportRunning {
     }
 
     public func openLog(_ key: LogPublicKey) async throws(StoreError) {
-        try await self.writer.run { (state: SQLiteWriterState) throws(StoreError) in try state.openLog(key) }
+        let hasher = self.leafHasher
+        try await self.writer.run { (state: SQLiteWriterState) throws(StoreError) in try state.openLog(key, hasher: hasher) }
     }
 
     public func treeState() async throws(StoreError) -> LogTreeState? {
@@ -409,6 +412,7 @@ public final class SQLiteStore: TreeReadingStore, EventStore, ReportRunning {
     public func close() async {
         await self.filterBuilder?.shutdown()
         await self.writer.shutdown()
+        await self.leafHasher.shutdown()
         await self.flusher.shutdown()
         await self.readers.shutdown()
         await self.checkpointer.shutdown()
@@ -476,22 +480,19 @@ final class SQLiteWriterState {
         return ((try? table.step(as: .unavailable)) ?? false) && table.integer(0) == 1
     }()
 
-    /// Keeps the tree of `key`'s log from the next commit on.
-    func openLog(_ key: LogPublicKey) throws(StoreError) {
-        self.tree = try SQLiteLogTree(key: key, connection: self.connection)
+    /// Keeps the tree of `key`'s log from the next commit on, hashing its leaves with `hasher`.
+    func openLog(_ key: LogPublicKey, hasher: LeafHasher) throws(StoreError) {
+        self.tree = try SQLiteLogTree(key: key, connection: self.connection, hasher: hasher)
     }
 
     /// - Parameter leaves: each event's `LeafPrefix`, in step with `events`, or none.
-    func insert(
-        _ events: some Sequence<LedgerEvent>, count: Int, leaves: some Sequence<LeafPrefix> = EmptyCollection()
-    ) throws(StoreError) -> [Int64?] {
+    func insert(_ events: [LedgerEvent], leaves: [LeafPrefix] = []) throws(StoreError) -> [Int64?] {
         let insert = self.insertStatement
-        var prefixes = leaves.makeIterator()
         // Before this batch rather than after the last, so that the last one's acks never wait for a checkpoint.
         self.checkpointer.betweenCommits(on: self.connection)
         try self.connection.execute("BEGIN IMMEDIATE")
         var sequences: [Int64?] = []
-        sequences.reserveCapacity(count)
+        sequences.reserveCapacity(events.count)
         do {
             // Read inside the write lock, so two daemons on one file still number commits in order.
             var next = try self.lastSequence() + 1
@@ -501,14 +502,14 @@ final class SQLiteWriterState {
             if let newest = self.filters.newestStored, SQLiteSegments.segment(ofSequence: first) <= newest {
                 try self.dropFilters(from: SQLiteSegments.segment(ofSequence: first))
             }
+            // The leaves are hashed beside the rows, as though each event were stored.
+            let foreseen = self.tree?.foresee(events, leaves: leaves, firstSequence: first)
             for event in events {
-                let prefix = prefixes.next()
                 insert.reset()
                 var row = SQLiteRowBinder(statement: insert)
                 EventColumns.write(event, sequence: next, into: &row)
                 _ = try insert.step(as: .writeFailed)
                 if self.connection.changes == 1 {
-                    self.tree?.append(event, sequence: next, prefix: prefix)
                     sequences.append(next)
                     next += 1
                 } else {
@@ -516,6 +517,7 @@ final class SQLiteWriterState {
                 }
             }
             insert.reset()
+            self.tree?.add(events, sequences: sequences, leaves: leaves, foreseen: foreseen)
             try self.tree?.write()
             try self.connection.execute("COMMIT")
             self.tree?.committed()

@@ -1,0 +1,76 @@
+import Foundation
+import LedgerTree
+import NIOConcurrencyHelpers
+import NIOPosix
+
+/// Finishes a commit's leaves and grows its log's tree over them on a thread of its own, while the
+/// store's writer stores the commit's rows: the writer's thread, whose time every acknowledgement
+/// waits for, then only takes a result that is usually ready.
+///
+/// The thread starts with the first commit of a log and stops with the store.
+final class LeafHasher: Sendable {
+    private let pool = NIOLockedValueBox<NIOThreadPool?>(nil)
+
+    init() {}
+
+    /// Starts hashing the leaves of events stored at `sequences`, in step with `leaves`.
+    /// - Parameter ids: each event's id, in step with `leaves`, for its leaf record.
+    func start(leaves: [LeafPrefix], ids: [UUID], sequences: [Int64], after frontier: TreeFrontier) -> Hashing {
+        let hashing = Hashing()
+        let pool = self.pool.withLockedValue { pool in
+            if let pool { return pool }
+            let started = NIOThreadPool(numberOfThreads: 1)
+            started.start()
+            pool = started
+            return started
+        }
+        // Pure work: done even on a pool that is shutting down, so that no writer waits for it in vain.
+        pool.submit { _ in hashing.finish(Self.hash(leaves: leaves, ids: ids, sequences: sequences, after: frontier)) }
+        return hashing
+    }
+
+    /// The leaves' records, in commit order, and the frontier after them, hashed on the caller's thread.
+    static func hash(leaves: [LeafPrefix], ids: [UUID], sequences: [Int64], after frontier: TreeFrontier) -> Hashed {
+        var hashed = Hashed(records: [], frontier: frontier)
+        hashed.records.reserveCapacity(leaves.count)
+        // Leaves follow the numbers, which a store may give in another order than its events'.
+        let order = zip(sequences, sequences.dropFirst()).allSatisfy { $0 < $1 } ? Array(sequences.indices) : sequences.indices.sorted { sequences[$0] < sequences[$1] }
+        for index in order {
+            let sequence = sequences[index]
+            let hash = leaves[index].hash(sequence: sequence)
+            hashed.frontier.append(hash)
+            hashed.records.append(LeafRecord(sequence: sequence, id: ids[index], hash: hash))
+        }
+        return hashed
+    }
+
+    func shutdown() async {
+        try? await self.pool.withLockedValue { $0 }?.shutdownGracefully()
+    }
+
+    /// What a commit adds to its log: its leaves' records, in order, and the frontier after them.
+    struct Hashed: Sendable {
+        var records: [LeafRecord]
+        var frontier: TreeFrontier
+    }
+
+    /// One commit's leaves, being hashed.
+    final class Hashing: @unchecked Sendable {
+        // @unchecked: `hashed` is written once, under `done` as it turns true, and read only after.
+        private let done = ConditionLock(value: false)
+        private var hashed: Hashed?
+
+        fileprivate func finish(_ hashed: Hashed) {
+            self.done.lock()
+            self.hashed = hashed
+            self.done.unlock(withValue: true)
+        }
+
+        /// Waits for the hashing to end; it is CPU work of a few microseconds a leaf, with nothing to wait on.
+        func wait() -> Hashed {
+            self.done.lock(whenValue: true)
+            defer { self.done.unlock() }
+            return self.hashed!
+        }
+    }
+}
