@@ -16,6 +16,16 @@ final class LeafHasher: Sendable {
     /// Starts hashing the leaves of events stored at `sequences`, in step with `leaves`.
     /// - Parameter ids: each event's id, in step with `leaves`, for its leaf record.
     func start(leaves: [LeafPrefix], ids: [UUID], sequences: [Int64], after frontier: TreeFrontier) -> Hashing {
+        self.run { Self.hash(leaves: leaves, ids: ids, sequences: sequences, after: frontier) }
+    }
+
+    /// Starts hashing leaves that follow those `previous` hashes (a split commit's second half after
+    /// its first), on the same thread once `previous` is done.
+    func start(leaves: [LeafPrefix], ids: [UUID], sequences: [Int64], following previous: Hashing) -> Hashing {
+        self.run { Self.hash(leaves: leaves, ids: ids, sequences: sequences, after: previous.wait().frontier) }
+    }
+
+    private func run(_ work: @escaping @Sendable () -> Hashed) -> Hashing {
         let hashing = Hashing()
         let pool = self.pool.withLockedValue { pool in
             if let pool { return pool }
@@ -25,21 +35,21 @@ final class LeafHasher: Sendable {
             return started
         }
         // Pure work: done even on a pool that is shutting down, so that no writer waits for it in vain.
-        pool.submit { _ in hashing.finish(Self.hash(leaves: leaves, ids: ids, sequences: sequences, after: frontier)) }
+        pool.submit { _ in hashing.finish(work()) }
         return hashing
     }
 
     /// The leaves' records, in commit order, and the frontier after them, hashed on the caller's thread.
     static func hash(leaves: [LeafPrefix], ids: [UUID], sequences: [Int64], after frontier: TreeFrontier) -> Hashed {
-        var hashed = Hashed(records: [], frontier: frontier)
+        var hashed = Hashed(after: frontier)
         hashed.records.reserveCapacity(leaves.count)
         // Leaves follow the numbers, which a store may give in another order than its events'.
-        let order = zip(sequences, sequences.dropFirst()).allSatisfy { $0 < $1 } ? Array(sequences.indices) : sequences.indices.sorted { sequences[$0] < sequences[$1] }
+        let order =
+            zip(sequences, sequences.dropFirst()).allSatisfy { $0 < $1 }
+            ? Array(sequences.indices) : sequences.indices.sorted { sequences[$0] < sequences[$1] }
         for index in order {
             let sequence = sequences[index]
-            let hash = leaves[index].hash(sequence: sequence)
-            hashed.frontier.append(hash)
-            hashed.records.append(LeafRecord(sequence: sequence, id: ids[index], hash: hash))
+            hashed.add(leaves[index].hash(sequence: sequence), sequence: sequence, id: ids[index])
         }
         return hashed
     }
@@ -50,8 +60,35 @@ final class LeafHasher: Sendable {
 
     /// What a commit adds to its log: its leaves' records, in order, and the frontier after them.
     struct Hashed: Sendable {
-        var records: [LeafRecord]
+        /// The frontier the leaves continue: a commit whose log has grown otherwise cannot use them.
+        let start: TreeFrontier
+        var records: [LeafRecord] = []
         var frontier: TreeFrontier
+
+        init(after start: TreeFrontier) {
+            self.start = start
+            self.frontier = start
+        }
+
+        /// Whether these are the leaves of a commit that stored its events at `sequences` onto
+        /// `frontier`: what was foreseen, and nothing else, happened.
+        func fit(_ frontier: TreeFrontier, storing sequences: [Int64?]) -> Bool {
+            guard self.start == frontier, sequences.count == self.records.count else { return false }
+            var stored: [Int64] = []
+            stored.reserveCapacity(sequences.count)
+            for sequence in sequences {
+                guard let sequence else { return false }
+                stored.append(sequence)
+            }
+            if !zip(stored, stored.dropFirst()).allSatisfy({ $0 < $1 }) { stored.sort() }
+            return zip(stored, self.records).allSatisfy { $0 == $1.sequence }
+        }
+
+        /// The tree's next leaf, in commit order.
+        mutating func add(_ hash: TreeHash, sequence: Int64, id: UUID) {
+            self.frontier.append(hash)
+            self.records.append(LeafRecord(sequence: sequence, id: id, hash: hash))
+        }
     }
 
     /// One commit's leaves, being hashed.

@@ -35,11 +35,9 @@ import Testing
     /// The tree grown one leaf at a time, each leaf hashed whole, in commit order.
     static func oneAtATime(_ events: [LedgerEvent], sequences: [Int64], after frontier: TreeFrontier) -> LeafHasher.Hashed {
         var scratch = ByteBuffer()
-        var hashed = LeafHasher.Hashed(records: [], frontier: frontier)
+        var hashed = LeafHasher.Hashed(after: frontier)
         for (event, sequence) in zip(events, sequences).sorted(by: { $0.1 < $1.1 }) {
-            let hash = TreeLeaf.hash(event, sequence: sequence, canonical: true, scratch: &scratch)
-            hashed.frontier.append(hash)
-            hashed.records.append(LeafRecord(sequence: sequence, id: event.id, hash: hash))
+            hashed.add(TreeLeaf.hash(event, sequence: sequence, canonical: true, scratch: &scratch), sequence: sequence, id: event.id)
         }
         return hashed
     }
@@ -71,6 +69,38 @@ import Testing
         await hasher.shutdown()
     }
 
+    /// A split commit's second half is hashed after its first, before the first's result is taken.
+    @Test func leavesFollowingAnotherCommitsContinueItsTree() async {
+        let hasher = LeafHasher()
+        let events = Self.events(700)
+        let leaves = Self.leaves(events)
+        let first = hasher.start(
+            leaves: Array(leaves[..<300]), ids: events[..<300].map(\.id), sequences: (1...300).map { Int64($0) }, after: TreeFrontier())
+        let second = hasher.start(
+            leaves: Array(leaves[300...]), ids: events[300...].map(\.id), sequences: (301...700).map { Int64($0) }, following: first)
+        let whole = Self.oneAtATime(events, sequences: (1...700).map { Int64($0) }, after: TreeFrontier())
+        #expect(second.wait().frontier == whole.frontier)
+        #expect(first.wait().records + second.wait().records == whole.records)
+        #expect(second.wait().start == first.wait().frontier)
+        await hasher.shutdown()
+    }
+
+    /// Foreseen leaves are taken only for the commit they foresaw: every event stored, at the
+    /// numbers foreseen, onto the tree they continue.
+    @Test func foreseenLeavesFitOnlyTheCommitTheyForesaw() {
+        let events = Self.events(4)
+        var grown = TreeFrontier()
+        grown.append(TreeHash.empty)
+        let hashed = LeafHasher.hash(
+            leaves: Self.leaves(events), ids: events.map(\.id), sequences: [11, 12, 13, 14], after: TreeFrontier())
+        #expect(hashed.fit(TreeFrontier(), storing: [11, 12, 13, 14]))
+        #expect(hashed.fit(TreeFrontier(), storing: [13, 11, 14, 12]), "numbers given in another order")
+        #expect(!hashed.fit(TreeFrontier(), storing: [11, nil, 13, 14]), "an id already stored")
+        #expect(!hashed.fit(TreeFrontier(), storing: [11, 12, 13, 15]), "other numbers")
+        #expect(!hashed.fit(TreeFrontier(), storing: [11, 12, 13]), "fewer events")
+        #expect(!hashed.fit(grown, storing: [11, 12, 13, 14]), "a log that grew meanwhile")
+    }
+
     /// A writer finishing its last commit as the store closes still gets its leaves.
     @Test func aHasherThatWasShutDownStillFinishesWhatItIsGiven() async {
         let hasher = LeafHasher()
@@ -82,7 +112,9 @@ import Testing
     }
 
     /// Commits whose events were all stored (hashed beside the rows) and commits holding ids already
-    /// stored or sent twice (hashed by the writer) make one tree that verifies, of the stored events only.
+    /// stored or sent twice (hashed by the writer) make one tree that verifies, of the stored events
+    /// only; on PostgreSQL the large ones are split between its two writers, the second half's leaves
+    /// hashed after the first's.
     @Test(arguments: StoreKind.durable)
     func commitsStoredAsForeseenOrNotMakeOneTreeThatVerifies(kind: StoreKind) async throws {
         if kind == .postgres, TestPostgres.uri == nil, !TestPostgres.isRequired { return }
@@ -90,25 +122,30 @@ import Testing
         let store = try await database.open()
         let key = LogKey()
         try await store.openLog(key.publicKey)
-        let first = Self.events(300)
-        let second = Self.events(200, from: 300)
-        // The second commit repeats a stored id and sends one of its own twice.
-        let repeated = [first[7]] + second + [second[3]]
-        let requests: [[[LedgerEvent]]] = [[Array(first[..<120]), Array(first[120...])], [repeated]]
+        let events = Self.events(1_399)
+        let commits: [[[LedgerEvent]]] = [
+            // Every event new: on PostgreSQL a split commit.
+            [Array(events[..<300]), Array(events[300..<600])],
+            // An id already stored and one sent twice.
+            [[events[7]] + Array(events[600..<800]) + [events[603]]],
+            // A split commit whose second half holds an id already stored.
+            [Array(events[800..<1_100]), [events[10]] + Array(events[1_100..<1_399])],
+        ]
         var stored = 0
-        for commit in requests {
+        for commit in commits {
             let committed = try await store.commit(requests: commit, leaves: commit.map(Self.leaves))
             try await committed.waitUntilDurable()
             stored += committed.sequences.compactMap { $0 }.count
         }
-        #expect(stored == 500)
+        #expect(stored == 1_399)
         let state = try #require(try await store.treeState())
-        #expect(state.size == 500)
-        try await store.storeHead(try key.sign(size: state.size, root: state.root, timestamp: LedgerTimestamp(rawValue: 1_790_000_000_000_000)))
+        #expect(state.size == 1_399)
+        try await store.storeHead(
+            try key.sign(size: state.size, root: state.root, timestamp: LedgerTimestamp(rawValue: 1_790_000_000_000_000)))
         let source = try #require(try await store.treeSource())
         let report = try await TreeVerifier(keys: [key.publicKey]).verify(source)
         #expect(report.verified, "\(report.problems) \(String(describing: report.firstBadLeaf))")
-        #expect(report.eventsChecked == 500)
+        #expect(report.eventsChecked == 1_399)
         await store.close()
     }
 }

@@ -13,7 +13,7 @@ import LedgerTree
 final class PostgresCopyPair: @unchecked Sendable {
     // @unchecked: every field is read and written under `condition`.
     private let condition = NSCondition()
-    private var secondNumbers: Result<[Int64], StoreError>?
+    private var secondNumbers: Result<SecondNumbers, StoreError>?
     private var secondCopy: Result<Void, StoreError>?
     private var firstCommit: Result<Void, StoreError>?
     private var firstTree: Result<TreeFrontier, StoreError>?
@@ -24,12 +24,19 @@ final class PostgresCopyPair: @unchecked Sendable {
         self.deadline = deadline
     }
 
+    /// The numbers the first half took for the second, and its own leaves being hashed, which the
+    /// second half's follow.
+    struct SecondNumbers: Sendable {
+        var numbers: [Int64]
+        var firstLeaves: LeafHasher.Hashing?
+    }
+
     /// From the first half: the numbers it took for the second, or why it could not.
-    func publishSecondNumbers(_ numbers: Result<[Int64], StoreError>) {
+    func publishSecondNumbers(_ numbers: Result<SecondNumbers, StoreError>) {
         self.settle(\.secondNumbers, numbers)
     }
 
-    func waitForSecondNumbers() -> Result<[Int64], StoreError> {
+    func waitForSecondNumbers() -> Result<SecondNumbers, StoreError> {
         self.wait(for: \.secondNumbers)
     }
 

@@ -69,49 +69,56 @@ final class PostgresLogTree: Sendable {
         return frontier
     }
 
-    /// Starts hashing the leaves of events to be stored at `sequences`, beside the rows going in:
-    /// nil without a leaf for each event, which `append` then hashes itself.
-    func foresee(_ events: [LedgerEvent], leaves: [LeafPrefix], sequences: [Int64], after frontier: TreeFrontier) -> LeafHasher.Hashing? {
+    /// Starts hashing the leaves of events to be stored at `sequences`, beside the rows going in,
+    /// after `frontier` or after the leaves `previous` hashes: nil without a leaf for each event,
+    /// which `append` then hashes itself.
+    func foresee(
+        _ events: [LedgerEvent], leaves: [LeafPrefix], sequences: [Int64], after frontier: TreeFrontier? = nil,
+        following previous: LeafHasher.Hashing? = nil
+    ) -> LeafHasher.Hashing? {
         guard !events.isEmpty, leaves.count == events.count, sequences.count == events.count else { return nil }
-        return self.hasher.start(leaves: leaves, ids: events.map(\.id), sequences: sequences, after: frontier)
+        if let frontier { return self.hasher.start(leaves: leaves, ids: events.map(\.id), sequences: sequences, after: frontier) }
+        if let previous { return self.hasher.start(leaves: leaves, ids: events.map(\.id), sequences: sequences, following: previous) }
+        return nil
     }
 
     /// In the open transaction: the stored events (those with a commit number) as the log's next
     /// leaves, in commit order, after `frontier`; returns the frontier after them.
     /// - Parameters:
     ///   - leaves: each event's `LeafPrefix`, in step with `events`, or none.
-    ///   - foreseen: the same leaves hashed by `foresee` from the same frontier, when every event was stored as foreseen.
+    ///   - foreseen: the same leaves hashed by `foresee`, taken when every event was stored and they continue `frontier`.
     func append(
         _ events: [LedgerEvent], leaves: [LeafPrefix], sequences: [Int64?], after frontier: TreeFrontier,
         foreseen: LeafHasher.Hashing? = nil, on connection: PostgresConnection
     ) throws(StoreError) -> TreeFrontier {
-        if let hashed = foreseen?.wait(), !hashed.records.isEmpty {
-            try self.insert(hashed.records, from: frontier, to: hashed.frontier, on: connection)
-            return hashed.frontier
+        let added: LeafHasher.Hashed
+        if let hashed = foreseen?.wait(), hashed.fit(frontier, storing: sequences) {
+            added = hashed
+        } else {
+            // The stored events' places, in commit order: PostgreSQL numbers the rows of one INSERT in
+            // no promised order, and leaves follow the numbers.
+            var stored = events.indices.filter { sequences[$0] != nil }
+            stored.sort { sequences[$0]! < sequences[$1]! }
+            var hashed = LeafHasher.Hashed(after: frontier)
+            var scratch = ByteBuffer()
+            for index in stored {
+                let sequence = sequences[index]!
+                let hash =
+                    leaves.isEmpty
+                    ? TreeLeaf.hash(events[index], sequence: sequence, canonical: true, scratch: &scratch)
+                    : leaves[index].hash(sequence: sequence)
+                hashed.add(hash, sequence: sequence, id: events[index].id)
+            }
+            added = hashed
         }
-        // The stored events' places, in commit order: PostgreSQL numbers the rows of one INSERT in no
-        // promised order, and leaves follow the numbers.
-        var stored = events.indices.filter { sequences[$0] != nil }
-        guard !stored.isEmpty else { return frontier }
-        stored.sort { sequences[$0]! < sequences[$1]! }
-        var next = frontier
-        var records: [LeafRecord] = []
-        records.reserveCapacity(stored.count)
-        var scratch = ByteBuffer()
-        for index in stored {
-            let sequence = sequences[index]!
-            let hash =
-                leaves.isEmpty
-                ? TreeLeaf.hash(events[index], sequence: sequence, canonical: true, scratch: &scratch) : leaves[index].hash(sequence: sequence)
-            next.append(hash)
-            records.append(LeafRecord(sequence: sequence, id: events[index].id, hash: hash))
-        }
-        try self.insert(records, from: frontier, to: next, on: connection)
-        return next
+        guard !added.records.isEmpty else { return frontier }
+        try self.insert(added, after: frontier, on: connection)
+        return added.frontier
     }
 
-    /// The commit's row of leaf records, taking the tree from one frontier to the next.
-    private func insert(_ records: [LeafRecord], from frontier: TreeFrontier, to next: TreeFrontier, on connection: PostgresConnection) throws(StoreError) {
+    /// The commit's row of leaf records, taking the tree from `frontier` to the one after them.
+    private func insert(_ added: LeafHasher.Hashed, after frontier: TreeFrontier, on connection: PostgresConnection) throws(StoreError) {
+        let records = added.records
         _ = try connection.executePrepared(
             """
             INSERT INTO ledger_tree_leaves (log_id, first_leaf, first_seq, last_seq, records, frontier)
@@ -119,7 +126,7 @@ final class PostgresLogTree: Sendable {
             """,
             [
                 HexText.text(self.logID), String(frontier.size), String(records[0].sequence), String(records[records.count - 1].sequence),
-                HexText.text(LeafRecord.encode(records)), HexText.text(next.bytes),
+                HexText.text(LeafRecord.encode(records)), HexText.text(added.frontier.bytes),
             ], as: .writeFailed)
     }
 

@@ -66,14 +66,19 @@ extension PostgresStore {
             try connection.reconnectIfBroken()
             try connection.execute("BEGIN", as: .writeFailed)
             let numbers = try Self.reserveNumbers(events.count + secondCount, locking: tree, on: connection)
-            pair.publishSecondNumbers(.success(Array(numbers[events.count...])))
-            let stored = try Self.copyOrInsert(events, sequences: Array(numbers[..<events.count]), tree: tree, on: connection)
+            let firstNumbers = Array(numbers[..<events.count])
+            // Hashed while PostgreSQL takes the rows, as though the copy stores them all, and the second half's after these.
+            let before = try tree.map { tree throws(StoreError) in try tree.frontier(on: connection) }
+            let foreseen = before.flatMap { tree?.foresee(events, leaves: leaves, sequences: firstNumbers, after: $0) }
+            pair.publishSecondNumbers(
+                .success(PostgresCopyPair.SecondNumbers(numbers: Array(numbers[events.count...]), firstLeaves: foreseen)))
+            let stored = try Self.copyOrInsert(events, sequences: firstNumbers, tree: tree, on: connection)
             var after: TreeFrontier?
-            if let tree {
+            if let tree, let before {
                 // A fresh transaction after a copy that failed took the lock, and read the frontier, again.
-                let start: TreeFrontier
-                if let frontier = stored.frontier { start = frontier } else { start = try tree.frontier(on: connection) }
-                let frontier = try tree.append(events, leaves: leaves, sequences: stored.numbers, after: start, on: connection)
+                let start = stored.frontier ?? before
+                let frontier = try tree.append(
+                    events, leaves: leaves, sequences: stored.numbers, after: start, foreseen: foreseen, on: connection)
                 pair.publishFirstTree(.success(frontier))
                 after = frontier
             }
@@ -96,14 +101,18 @@ extension PostgresStore {
     static func copySecondHalf(
         _ events: [LedgerEvent], leaves: [LeafPrefix], pair: PostgresCopyPair, tree: PostgresLogTree?, on connection: PostgresConnection
     ) throws(StoreError) -> [Int64?] {
-        let numbers = try pair.waitForSecondNumbers().get()
+        let given = try pair.waitForSecondNumbers().get()
+        let numbers = given.numbers
+        let foreseen = given.firstLeaves.flatMap { tree?.foresee(events, leaves: leaves, sequences: numbers, following: $0) }
         do {
             try connection.reconnectIfBroken()
             try connection.execute("BEGIN", as: .writeFailed)
             let sequences = try Self.copyOrInsert(events, sequences: numbers, tree: nil, on: connection).numbers
             var after: TreeFrontier?
             if let tree {
-                after = try tree.append(events, leaves: leaves, sequences: sequences, after: try pair.waitForFirstTree().get(), on: connection)
+                after = try tree.append(
+                    events, leaves: leaves, sequences: sequences, after: try pair.waitForFirstTree().get(), foreseen: foreseen,
+                    on: connection)
             }
             pair.secondCopied(.success(()))
             try pair.waitForFirstCommit().get()

@@ -52,7 +52,8 @@ final class SQLiteLogTree {
     func foresee(_ events: [LedgerEvent], leaves: [LeafPrefix], firstSequence: Int64) -> LeafHasher.Hashing? {
         guard !events.isEmpty, leaves.count == events.count else { return nil }
         return self.hasher.start(
-            leaves: leaves, ids: events.map(\.id), sequences: Array(firstSequence..<firstSequence + Int64(events.count)), after: self.frontier)
+            leaves: leaves, ids: events.map(\.id), sequences: Array(firstSequence..<firstSequence + Int64(events.count)),
+            after: self.frontier)
     }
 
     /// Takes the commit's stored events as the log's next leaves: what `foreseen` hashed when every
@@ -61,19 +62,17 @@ final class SQLiteLogTree {
     /// - Parameter sequences: each event's, nil for one whose id was already stored.
     func add(_ events: [LedgerEvent], sequences: [Int64?], leaves: [LeafPrefix], foreseen: LeafHasher.Hashing?) {
         // Waited for whatever it is used for, so that no commit's hashing outlasts it.
-        let hashed = foreseen?.wait()
-        if let hashed, !sequences.contains(nil) {
+        if let hashed = foreseen?.wait(), hashed.fit(self.frontier, storing: sequences) {
             self.pending = hashed
             return
         }
-        var added = LeafHasher.Hashed(records: [], frontier: self.frontier)
+        var added = LeafHasher.Hashed(after: self.frontier)
         for (index, event) in events.enumerated() {
             guard let sequence = sequences[index] else { continue }
             let hash =
                 leaves.count == events.count
                 ? leaves[index].hash(sequence: sequence) : TreeLeaf.hash(event, sequence: sequence, canonical: true, scratch: &self.scratch)
-            added.frontier.append(hash)
-            added.records.append(LeafRecord(sequence: sequence, id: event.id, hash: hash))
+            added.add(hash, sequence: sequence, id: event.id)
         }
         self.pending = added.records.isEmpty ? nil : added
     }
