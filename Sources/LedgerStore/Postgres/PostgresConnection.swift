@@ -102,6 +102,12 @@ final class PostgresConnection {
     /// call: for the statements every commit runs.
     @discardableResult
     func executePrepared(_ sql: String, _ parameters: [String?], as code: StoreError.Code) throws(StoreError) -> PostgresResult {
+        try self.executePrepared(sql, parameters.map { .text($0) }, as: code)
+    }
+
+    /// As `executePrepared` with text parameters, with some given as raw bytes.
+    @discardableResult
+    func executePrepared(_ sql: String, _ parameters: [PostgresParameter], as code: StoreError.Code) throws(StoreError) -> PostgresResult {
         guard let handle = self.handle else {
             throw StoreError(code: .unavailable, message: "no connection to PostgreSQL at \(self.info)")
         }
@@ -114,8 +120,8 @@ final class PostgresConnection {
             _ = try self.finish(PQprepare(handle, name, sql, Int32(parameters.count), nil), on: handle, as: code)
             self.prepared[sql] = name
         }
-        let result = withOptionalCStringArray(parameters) { values in
-            PQexecPrepared(handle, name, Int32(parameters.count), values, nil, nil, 0)
+        let result = withPostgresParameters(parameters) { values, lengths, formats in
+            PQexecPrepared(handle, name, Int32(parameters.count), values, lengths, formats, 0)
         }
         return try self.finish(result, on: handle, as: code)
     }

@@ -122,11 +122,11 @@ final class PostgresLogTree: Sendable {
         _ = try connection.executePrepared(
             """
             INSERT INTO ledger_tree_leaves (log_id, first_leaf, first_seq, last_seq, records, frontier)
-            VALUES (decode($1, 'hex'), $2::bigint, $3::bigint, $4::bigint, decode($5, 'hex'), decode($6, 'hex'))
+            VALUES ($1::bytea, $2::bigint, $3::bigint, $4::bigint, $5::bytea, $6::bytea)
             """,
             [
-                HexText.text(self.logID), String(frontier.size), String(records[0].sequence), String(records[records.count - 1].sequence),
-                HexText.text(LeafRecord.encode(records)), HexText.text(added.frontier.bytes),
+                .bytes(self.logID), .text(String(frontier.size)), .text(String(records[0].sequence)),
+                .text(String(records[records.count - 1].sequence)), .bytes(LeafRecord.encode(records)), .bytes(added.frontier.bytes),
             ], as: .writeFailed)
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import LedgerTestSupport
 import Testing
 
@@ -28,5 +29,21 @@ import Testing
         _ = try? connection.execute("SELECT pg_terminate_backend(pg_backend_pid())", as: .queryFailed)
         try connection.reconnectIfBroken()
         #expect(try connection.executePrepared(Self.next, ["41"], as: .queryFailed).text(0, 0) == "42")
+    }
+
+    /// A commit's leaf records go as raw bytes: every byte value, zeros included, arrives as sent,
+    /// beside text parameters and NULL in the same statement.
+    @Test(.enabled(if: TestPostgres.uri != nil || TestPostgres.isRequired))
+    func bytesGoAsTheyAreBesideTextAndNull() throws {
+        let uri = try #require(TestPostgres.uri, "set LEDGER_TEST_POSTGRES_URI (scripts/dev-postgres.sh start DIR prints one)")
+        let connection = try PostgresConnection(info: try PostgresConnectionInfo(uri))
+        let sql = "SELECT encode($1::bytea, 'hex'), length($1::bytea), $2::text || '!', $3::text IS NULL, encode($4::bytea, 'hex')"
+        let every = (0...255).map { UInt8($0) } + [0, 0, 0]
+        let result = try connection.executePrepared(sql, [.bytes(every), .text("x"), .text(nil), .bytes([])], as: .queryFailed)
+        #expect(result.text(0, 0) == every.map { String(format: "%02x", $0) }.joined())
+        #expect(result.text(0, 1) == "259")
+        #expect(result.text(0, 2) == "x!")
+        #expect(result.text(0, 3) == "t")
+        #expect(result.text(0, 4) == "")
     }
 }
