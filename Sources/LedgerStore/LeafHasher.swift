@@ -1,6 +1,8 @@
 import Foundation
+import LedgerProtocol
 import LedgerTree
 import NIOConcurrencyHelpers
+import NIOCore
 import NIOPosix
 
 /// Finishes a commit's leaves and grows its log's tree over them on a thread of its own, while the
@@ -43,15 +45,34 @@ final class LeafHasher: Sendable {
     static func hash(leaves: [LeafPrefix], ids: [UUID], sequences: [Int64], after frontier: TreeFrontier) -> Hashed {
         var hashed = Hashed(after: frontier)
         hashed.records.reserveCapacity(leaves.count)
-        // Leaves follow the numbers, which a store may give in another order than its events'.
-        let order =
-            zip(sequences, sequences.dropFirst()).allSatisfy { $0 < $1 }
-            ? Array(sequences.indices) : sequences.indices.sorted { sequences[$0] < sequences[$1] }
-        for index in order {
+        for index in Self.commitOrder(sequences.indices, by: sequences) {
             let sequence = sequences[index]
             hashed.add(leaves[index].hash(sequence: sequence), sequence: sequence, id: ids[index])
         }
         return hashed
+    }
+
+    /// The leaves of a commit's stored events (those with a number), hashed on the caller's thread:
+    /// from `leaves` when there is one for each event, else from the events, whose metadata is canonical.
+    static func hash(
+        _ events: [LedgerEvent], leaves: [LeafPrefix], sequences: [Int64?], after frontier: TreeFrontier, scratch: inout ByteBuffer
+    ) -> Hashed {
+        var hashed = Hashed(after: frontier)
+        for index in Self.commitOrder(events.indices.filter { sequences[$0] != nil }, by: sequences) {
+            let sequence = sequences[index]!
+            let hash =
+                leaves.count == events.count
+                ? leaves[index].hash(sequence: sequence) : TreeLeaf.hash(events[index], sequence: sequence, canonical: true, scratch: &scratch)
+            hashed.add(hash, sequence: sequence, id: events[index].id)
+        }
+        return hashed
+    }
+
+    /// Leaves follow the numbers, which a store may give in another order than its events'.
+    private static func commitOrder<Number: Comparable>(_ indices: some Collection<Int>, by numbers: [Number?]) -> [Int] {
+        let order = Array(indices)
+        if zip(order, order.dropFirst()).allSatisfy({ numbers[$0]! < numbers[$1]! }) { return order }
+        return order.sorted { numbers[$0]! < numbers[$1]! }
     }
 
     func shutdown() async {

@@ -92,8 +92,8 @@ final class PostgresConnection {
         let result =
             parameters.isEmpty
             ? PQexec(handle, sql)
-            : withOptionalCStringArray(parameters) { values in
-                PQexecParams(handle, sql, Int32(parameters.count), nil, values, nil, nil, 0)
+            : withPostgresParameters(parameters.map { .text($0) }) { values, lengths, formats in
+                PQexecParams(handle, sql, Int32(parameters.count), nil, values, lengths, formats, 0)
             }
         return try self.finish(result, on: handle, as: code)
     }
@@ -240,13 +240,9 @@ final class PostgresResult {
     }
 }
 
+/// Lends libpq a NULL-terminated C array of C strings for the duration of `body`.
 private func withCStringArray<Result>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> Result) -> Result {
-    withOptionalCStringArray(strings) { body($0) }
-}
-
-/// Lends libpq a NULL-terminated C array of C strings (NULL for nil) for the duration of `body`.
-private func withOptionalCStringArray<Result>(_ strings: [String?], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> Result) -> Result {
-    let copies: [UnsafeMutablePointer<CChar>?] = strings.map { $0.flatMap { strdup($0) } }
+    let copies: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }
     defer { copies.forEach { free($0) } }
     let pointers = copies.map { UnsafePointer($0) } + [nil]
     return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }

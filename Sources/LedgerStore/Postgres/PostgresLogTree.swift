@@ -95,21 +95,9 @@ final class PostgresLogTree: Sendable {
         if let hashed = foreseen?.wait(), hashed.fit(frontier, storing: sequences) {
             added = hashed
         } else {
-            // The stored events' places, in commit order: PostgreSQL numbers the rows of one INSERT in
-            // no promised order, and leaves follow the numbers.
-            var stored = events.indices.filter { sequences[$0] != nil }
-            stored.sort { sequences[$0]! < sequences[$1]! }
-            var hashed = LeafHasher.Hashed(after: frontier)
+            // PostgreSQL numbers the rows of one INSERT in no promised order; the leaves follow the numbers.
             var scratch = ByteBuffer()
-            for index in stored {
-                let sequence = sequences[index]!
-                let hash =
-                    leaves.isEmpty
-                    ? TreeLeaf.hash(events[index], sequence: sequence, canonical: true, scratch: &scratch)
-                    : leaves[index].hash(sequence: sequence)
-                hashed.add(hash, sequence: sequence, id: events[index].id)
-            }
-            added = hashed
+            added = LeafHasher.hash(events, leaves: leaves, sequences: sequences, after: frontier, scratch: &scratch)
         }
         guard !added.records.isEmpty else { return frontier }
         try self.insert(added, after: frontier, on: connection)

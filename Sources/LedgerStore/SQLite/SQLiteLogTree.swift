@@ -66,14 +66,7 @@ final class SQLiteLogTree {
             self.pending = hashed
             return
         }
-        var added = LeafHasher.Hashed(after: self.frontier)
-        for (index, event) in events.enumerated() {
-            guard let sequence = sequences[index] else { continue }
-            let hash =
-                leaves.count == events.count
-                ? leaves[index].hash(sequence: sequence) : TreeLeaf.hash(event, sequence: sequence, canonical: true, scratch: &self.scratch)
-            added.add(hash, sequence: sequence, id: event.id)
-        }
+        let added = LeafHasher.hash(events, leaves: leaves, sequences: sequences, after: self.frontier, scratch: &self.scratch)
         self.pending = added.records.isEmpty ? nil : added
     }
 
