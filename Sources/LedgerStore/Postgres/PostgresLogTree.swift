@@ -104,6 +104,27 @@ final class PostgresLogTree: Sendable {
         return added.frontier
     }
 
+    /// In a split commit's second half, its rows in: its leaves go in on the frontier the first half's
+    /// were foreseen to reach, while the first half's own row goes in, rather than after it; once the
+    /// first half's frontier is known, a row that foresaw it wrong is replaced.
+    /// - Parameter first: the log's frontier after the first half's leaves, waited for.
+    func append(
+        _ events: [LedgerEvent], leaves: [LeafPrefix], sequences: [Int64?], following first: () throws(StoreError) -> TreeFrontier,
+        foreseen: LeafHasher.Hashing?, on connection: PostgresConnection
+    ) throws(StoreError) -> TreeFrontier {
+        guard let hashed = foreseen?.wait(), hashed.fit(hashed.start, storing: sequences) else {
+            return try self.append(events, leaves: leaves, sequences: sequences, after: try first(), foreseen: foreseen, on: connection)
+        }
+        try self.insert(hashed, after: hashed.start, on: connection)
+        let frontier = try first()
+        if frontier == hashed.start { return hashed.frontier }
+        // The first half stored other than foreseen (an id already stored), so its leaves end elsewhere.
+        _ = try connection.executePrepared(
+            "DELETE FROM ledger_tree_leaves WHERE log_id = $1::bytea AND first_leaf = $2::bigint",
+            [.bytes(self.logID), .text(String(hashed.start.size))], as: .writeFailed)
+        return try self.append(events, leaves: leaves, sequences: sequences, after: frontier, on: connection)
+    }
+
     /// The commit's row of leaf records, taking the tree from `frontier` to the one after them.
     private func insert(_ added: LeafHasher.Hashed, after frontier: TreeFrontier, on connection: PostgresConnection) throws(StoreError) {
         let records = added.records

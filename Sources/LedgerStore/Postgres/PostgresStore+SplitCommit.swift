@@ -109,12 +109,13 @@ extension PostgresStore {
             try connection.execute("BEGIN", as: .writeFailed)
             let sequences = try Self.copyOrInsert(events, sequences: numbers, tree: nil, on: connection).numbers
             var after: TreeFrontier?
+            // Its rows are in: the first half may commit while this half's leaves go in.
+            pair.secondCopied(.success(()))
             if let tree {
                 after = try tree.append(
-                    events, leaves: leaves, sequences: sequences, after: try pair.waitForFirstTree().get(), foreseen: foreseen,
-                    on: connection)
+                    events, leaves: leaves, sequences: sequences, following: { () throws(StoreError) in try pair.waitForFirstTree().get() },
+                    foreseen: foreseen, on: connection)
             }
-            pair.secondCopied(.success(()))
             try pair.waitForFirstCommit().get()
             try connection.execute("COMMIT", as: .writeFailed)
             if let tree, let after { tree.committed(after) }
