@@ -15,16 +15,16 @@ final class LeafHasher: Sendable {
 
     init() {}
 
-    /// Starts hashing the leaves of events stored at `sequences`, in step with `leaves`.
-    /// - Parameter ids: each event's id, in step with `leaves`, for its leaf record.
-    func start(leaves: [LeafPrefix], ids: [UUID], sequences: [Int64], after frontier: TreeFrontier) -> Hashing {
-        self.run { Self.hash(leaves: leaves, ids: ids, sequences: sequences, after: frontier) }
+    /// Starts hashing the leaves of events stored at `sequences`, in step with `leaves`; the events
+    /// name their leaf records.
+    func start(_ events: [LedgerEvent], leaves: [LeafPrefix], sequences: [Int64], after frontier: TreeFrontier) -> Hashing {
+        self.run { Self.hash(events, leaves: leaves, sequences: sequences, after: frontier) }
     }
 
     /// Starts hashing leaves that follow those `previous` hashes (a split commit's second half after
     /// its first), on the same thread once `previous` is done.
-    func start(leaves: [LeafPrefix], ids: [UUID], sequences: [Int64], following previous: Hashing) -> Hashing {
-        self.run { Self.hash(leaves: leaves, ids: ids, sequences: sequences, after: previous.wait().frontier) }
+    func start(_ events: [LedgerEvent], leaves: [LeafPrefix], sequences: [Int64], following previous: Hashing) -> Hashing {
+        self.run { Self.hash(events, leaves: leaves, sequences: sequences, after: previous.wait().frontier) }
     }
 
     private func run(_ work: @escaping @Sendable () -> Hashed) -> Hashing {
@@ -42,12 +42,12 @@ final class LeafHasher: Sendable {
     }
 
     /// The leaves' records, in commit order, and the frontier after them, hashed on the caller's thread.
-    static func hash(leaves: [LeafPrefix], ids: [UUID], sequences: [Int64], after frontier: TreeFrontier) -> Hashed {
+    static func hash(_ events: [LedgerEvent], leaves: [LeafPrefix], sequences: [Int64], after frontier: TreeFrontier) -> Hashed {
         var hashed = Hashed(after: frontier)
         hashed.records.reserveCapacity(leaves.count)
         for index in Self.commitOrder(sequences.indices, by: sequences) {
             let sequence = sequences[index]
-            hashed.add(leaves[index].hash(sequence: sequence), sequence: sequence, id: ids[index])
+            hashed.add(leaves[index].hash(sequence: sequence), sequence: sequence, id: events[index].id)
         }
         return hashed
     }

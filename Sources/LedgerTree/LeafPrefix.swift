@@ -16,9 +16,10 @@ public struct LeafPrefix: Sendable {
     /// - Parameter canonical: whether the metadata is already canonical, as the ingest queue makes it.
     public init(_ event: LedgerEvent, canonical: Bool, scratch: inout ByteBuffer) {
         scratch.clear()
+        // The leaf hash's 0x00 first, so that the hasher takes the prefix in one update.
+        scratch.writeInteger(UInt8(0))
         TreeLeaf.encodePrefix(event, canonical: canonical, into: &scratch)
         var hasher = SHA256()
-        Swift.withUnsafeBytes(of: UInt8(0)) { hasher.update(bufferPointer: $0) }
         scratch.readableBytesView.withUnsafeBytes { hasher.update(bufferPointer: $0) }
         self.hasher = hasher
     }

@@ -15,10 +15,14 @@ public enum MerkleHash {
     }
 
     public static func node(_ left: TreeHash, _ right: TreeHash) -> TreeHash {
-        var hasher = SHA256()
-        Swift.withUnsafeBytes(of: UInt8(1)) { hasher.update(bufferPointer: $0) }
-        left.withUnsafeBytes { hasher.update(bufferPointer: $0) }
-        right.withUnsafeBytes { hasher.update(bufferPointer: $0) }
-        return TreeHash(hasher.finalize())
+        // One update of the node's 65 bytes: each update costs the hasher more than the bytes do.
+        withUnsafeTemporaryAllocation(byteCount: 1 + 2 * TreeHash.byteCount, alignment: 1) { node in
+            node[0] = 1
+            left.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: node[1...]).copyMemory(from: $0) }
+            right.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: node[(1 + TreeHash.byteCount)...]).copyMemory(from: $0) }
+            var hasher = SHA256()
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(node))
+            return TreeHash(hasher.finalize())
+        }
     }
 }

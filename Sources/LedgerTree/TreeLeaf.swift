@@ -19,12 +19,16 @@ public enum TreeLeaf {
 
     /// The leaf's bytes up to its commit sequence: all of it that is known before the commit.
     static func encodePrefix(_ event: LedgerEvent, canonical: Bool, into buffer: inout ByteBuffer) {
-        var stored = event
-        if !canonical { stored.metadata = Self.storedMetadata(event.metadata) }
-        stored.timestamp = event.timestamp ?? LedgerTimestamp(rawValue: 0)
-        stored.peer = nil
-        stored.sequence = nil
-        stored.encode(into: &buffer)
+        // The protocol encoding holds neither sender nor sequence: only the metadata and the
+        // timestamp may need changing, and an event as the daemon stores it is taken as it stands.
+        if canonical, event.timestamp != nil {
+            event.encode(into: &buffer)
+        } else {
+            var stored = event
+            if !canonical { stored.metadata = Self.storedMetadata(event.metadata) }
+            stored.timestamp = event.timestamp ?? LedgerTimestamp(rawValue: 0)
+            stored.encode(into: &buffer)
+        }
         if let peer = event.peer {
             buffer.writeInteger(UInt8(1))
             buffer.writeInteger(peer.uid)

@@ -48,7 +48,7 @@ import Testing
         for (size, start) in [(1, 0), (37, 1), (256, 38)] {
             let events = Self.events(size, from: start)
             let sequences = (0..<size).map { Int64(start + $0 + 1) }
-            let hashed = hasher.start(leaves: Self.leaves(events), ids: events.map(\.id), sequences: sequences, after: frontier).wait()
+            let hashed = hasher.start(events, leaves: Self.leaves(events), sequences: sequences, after: frontier).wait()
             let expected = Self.oneAtATime(events, sequences: sequences, after: frontier)
             #expect(hashed.records == expected.records)
             #expect(hashed.frontier == expected.frontier)
@@ -63,7 +63,7 @@ import Testing
         let hasher = LeafHasher()
         let events = Self.events(50)
         let sequences = (0..<50).map { Int64(1_000 + ($0 * 17) % 50) }
-        let hashed = hasher.start(leaves: Self.leaves(events), ids: events.map(\.id), sequences: sequences, after: TreeFrontier()).wait()
+        let hashed = hasher.start(events, leaves: Self.leaves(events), sequences: sequences, after: TreeFrontier()).wait()
         #expect(hashed.records.map(\.sequence) == (0..<50).map { Int64(1_000 + $0) })
         #expect(hashed.frontier == Self.oneAtATime(events, sequences: sequences, after: TreeFrontier()).frontier)
         await hasher.shutdown()
@@ -75,9 +75,9 @@ import Testing
         let events = Self.events(700)
         let leaves = Self.leaves(events)
         let first = hasher.start(
-            leaves: Array(leaves[..<300]), ids: events[..<300].map(\.id), sequences: (1...300).map { Int64($0) }, after: TreeFrontier())
+            Array(events[..<300]), leaves: Array(leaves[..<300]), sequences: (1...300).map { Int64($0) }, after: TreeFrontier())
         let second = hasher.start(
-            leaves: Array(leaves[300...]), ids: events[300...].map(\.id), sequences: (301...700).map { Int64($0) }, following: first)
+            Array(events[300...]), leaves: Array(leaves[300...]), sequences: (301...700).map { Int64($0) }, following: first)
         let whole = Self.oneAtATime(events, sequences: (1...700).map { Int64($0) }, after: TreeFrontier())
         #expect(second.wait().frontier == whole.frontier)
         #expect(first.wait().records + second.wait().records == whole.records)
@@ -92,7 +92,7 @@ import Testing
         var grown = TreeFrontier()
         grown.append(TreeHash.empty)
         let hashed = LeafHasher.hash(
-            leaves: Self.leaves(events), ids: events.map(\.id), sequences: [11, 12, 13, 14], after: TreeFrontier())
+            events, leaves: Self.leaves(events), sequences: [11, 12, 13, 14], after: TreeFrontier())
         #expect(hashed.fit(TreeFrontier(), storing: [11, 12, 13, 14]))
         #expect(hashed.fit(TreeFrontier(), storing: [13, 11, 14, 12]), "numbers given in another order")
         #expect(!hashed.fit(TreeFrontier(), storing: [11, nil, 13, 14]), "an id already stored")
@@ -105,9 +105,9 @@ import Testing
     @Test func aHasherThatWasShutDownStillFinishesWhatItIsGiven() async {
         let hasher = LeafHasher()
         let events = Self.events(3)
-        _ = hasher.start(leaves: Self.leaves(events), ids: events.map(\.id), sequences: [1, 2, 3], after: TreeFrontier()).wait()
+        _ = hasher.start(events, leaves: Self.leaves(events), sequences: [1, 2, 3], after: TreeFrontier()).wait()
         await hasher.shutdown()
-        let hashed = hasher.start(leaves: Self.leaves(events), ids: events.map(\.id), sequences: [4, 5, 6], after: TreeFrontier()).wait()
+        let hashed = hasher.start(events, leaves: Self.leaves(events), sequences: [4, 5, 6], after: TreeFrontier()).wait()
         #expect(hashed.records.map(\.sequence) == [4, 5, 6])
     }
 

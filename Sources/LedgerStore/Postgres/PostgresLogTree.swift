@@ -70,16 +70,22 @@ final class PostgresLogTree: Sendable {
     }
 
     /// Starts hashing the leaves of events to be stored at `sequences`, beside the rows going in,
-    /// after `frontier` or after the leaves `previous` hashes: nil without a leaf for each event,
-    /// which `append` then hashes itself.
+    /// after `frontier`: nil without a leaf for each event, which `append` then hashes itself.
+    func foresee(_ events: [LedgerEvent], leaves: [LeafPrefix], sequences: [Int64], after frontier: TreeFrontier) -> LeafHasher.Hashing? {
+        guard Self.hashable(events, leaves: leaves, sequences: sequences) else { return nil }
+        return self.hasher.start(events, leaves: leaves, sequences: sequences, after: frontier)
+    }
+
+    /// As `foresee(_:leaves:sequences:after:)`, after the leaves `previous` hashes (a split commit's first half).
     func foresee(
-        _ events: [LedgerEvent], leaves: [LeafPrefix], sequences: [Int64], after frontier: TreeFrontier? = nil,
-        following previous: LeafHasher.Hashing? = nil
+        _ events: [LedgerEvent], leaves: [LeafPrefix], sequences: [Int64], following previous: LeafHasher.Hashing
     ) -> LeafHasher.Hashing? {
-        guard !events.isEmpty, leaves.count == events.count, sequences.count == events.count else { return nil }
-        if let frontier { return self.hasher.start(leaves: leaves, ids: events.map(\.id), sequences: sequences, after: frontier) }
-        if let previous { return self.hasher.start(leaves: leaves, ids: events.map(\.id), sequences: sequences, following: previous) }
-        return nil
+        guard Self.hashable(events, leaves: leaves, sequences: sequences) else { return nil }
+        return self.hasher.start(events, leaves: leaves, sequences: sequences, following: previous)
+    }
+
+    private static func hashable(_ events: [LedgerEvent], leaves: [LeafPrefix], sequences: [Int64]) -> Bool {
+        !events.isEmpty && leaves.count == events.count && sequences.count == events.count
     }
 
     /// In the open transaction: the stored events (those with a commit number) as the log's next

@@ -52,7 +52,7 @@ final class SQLiteLogTree {
     func foresee(_ events: [LedgerEvent], leaves: [LeafPrefix], firstSequence: Int64) -> LeafHasher.Hashing? {
         guard !events.isEmpty, leaves.count == events.count else { return nil }
         return self.hasher.start(
-            leaves: leaves, ids: events.map(\.id), sequences: Array(firstSequence..<firstSequence + Int64(events.count)),
+            events, leaves: leaves, sequences: Array(firstSequence..<firstSequence + Int64(events.count)),
             after: self.frontier)
     }
 
