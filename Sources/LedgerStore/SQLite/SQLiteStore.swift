@@ -148,12 +148,13 @@ public final class SQLiteStore: TreeReadingStore, EventStore, ReportRunning {
     public func commit(requests: [[LedgerEvent]], leaves: [[LeafPrefix]]) async throws(StoreError) -> StoreCommit {
         let flusher = self.flusher
         let leaves = LeafPrefix.joined(leaves, fitting: requests)
+        // Joined here rather than on the writer's thread, whose time every acknowledgement waits for.
+        let events = requests.count == 1 ? requests[0] : Array(requests.joined())
         let (sequences, number) = try await self.writer.run { (state: SQLiteWriterState) throws(StoreError) -> ([Int64?], Int64) in
             try flusher.checkUsable()
             // Before, as a commit into a log cut short would write past its end and hide the cut; and after.
             let before = state.files.problem()
-            let sequences =
-                before == nil ? try state.insert(requests.count == 1 ? requests[0] : Array(requests.joined()), leaves: leaves) : []
+            let sequences = before == nil ? try state.insert(events, leaves: leaves) : []
             if let problem = before ?? state.files.problem() {
                 throw flusher.failFilesChanged(
                     problem, consequence: "what it commits now would be lost, so no more events are taken until ledgerd restarts")
