@@ -1,6 +1,7 @@
 import Foundation
 import LedgerProtocol
 import LedgerTestSupport
+import LedgerTree
 import Testing
 
 @testable import LedgerStore
@@ -157,6 +158,47 @@ import Testing
         #expect(try await database.shell("SELECT count(*) FROM ledger_events") == "0")
         // The writers are usable again.
         #expect(try await store.insert(requests: Self.requests(count: 4, of: Self.half)).compactMap { $0 }.count == 4 * Self.half)
+        await store.close()
+    }
+
+    /// The first half of a split commit commits once the second's rows are in, while the second puts
+    /// in its leaves: a second half that then fails (here its row of leaf records, refused by a
+    /// trigger) leaves the first half's events with their leaves, a log that verifies, and a batch
+    /// whose retry stores the rest once.
+    @Test(.enabled(if: TestPostgres.uri != nil || TestPostgres.isRequired))
+    func aSecondHalfFailingAfterTheFirstCommittedLeavesALogThatVerifies() async throws {
+        let database = try await TestStore.make(.postgres)
+        let store = try await database.open()
+        let key = LogKey()
+        try await store.openLog(key.publicKey)
+        try await database.shell(
+            """
+            CREATE FUNCTION refuse_later_leaves() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NEW.first_leaf > 0 THEN RAISE EXCEPTION 'leaves after the first refused'; END IF;
+                RETURN NEW;
+            END $$;
+            CREATE TRIGGER refuse_later_leaves BEFORE INSERT ON ledger_tree_leaves FOR EACH ROW EXECUTE FUNCTION refuse_later_leaves();
+            """)
+        let events = LeafHasherTests.events(2 * Self.half)
+        let requests = [Array(events[..<Self.half]), Array(events[Self.half...])]
+        let leaves = requests.map(LeafHasherTests.leaves)
+        let error = await #expect(throws: StoreError.self) { try await store.commit(requests: requests, leaves: leaves) }
+        #expect(error?.message.contains("leaves after the first refused") == true)
+        #expect(try await store.count(EventFilter()) == Self.half, "the first half committed, the second did not")
+        #expect(try #require(try await store.treeState()).size == UInt64(Self.half), "with its leaves only")
+
+        try await database.shell("DROP TRIGGER refuse_later_leaves ON ledger_tree_leaves")
+        let retried = try await store.commit(requests: requests, leaves: leaves)
+        #expect(retried.sequences[..<Self.half].allSatisfy { $0 == nil } && retried.sequences[Self.half...].allSatisfy { $0 != nil })
+        let state = try #require(try await store.treeState())
+        #expect(state.size == UInt64(2 * Self.half))
+        try await store.storeHead(
+            try key.sign(size: state.size, root: state.root, timestamp: LedgerTimestamp(rawValue: 1_790_000_000_000_000)))
+        let source = try #require(try await store.treeSource())
+        let report = try await TreeVerifier(keys: [key.publicKey]).verify(source)
+        #expect(report.verified, "\(report.problems) \(String(describing: report.firstBadLeaf))")
+        #expect(report.eventsChecked == UInt64(2 * Self.half))
         await store.close()
     }
 
