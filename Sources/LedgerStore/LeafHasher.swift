@@ -43,13 +43,8 @@ final class LeafHasher: Sendable {
 
     /// The leaves' records, in commit order, and the frontier after them, hashed on the caller's thread.
     static func hash(_ events: [LedgerEvent], leaves: [LeafPrefix], sequences: [Int64], after frontier: TreeFrontier) -> Hashed {
-        var hashed = Hashed(after: frontier)
-        hashed.records.reserveCapacity(leaves.count)
-        for index in Self.commitOrder(sequences.indices, by: sequences) {
-            let sequence = sequences[index]
-            hashed.add(leaves[index].hash(sequence: sequence), sequence: sequence, id: events[index].id)
-        }
-        return hashed
+        var scratch = ByteBuffer()
+        return Self.hash(events, leaves: leaves, sequences: sequences.map { $0 }, after: frontier, scratch: &scratch)
     }
 
     /// The leaves of a commit's stored events (those with a number), hashed on the caller's thread:
@@ -58,6 +53,7 @@ final class LeafHasher: Sendable {
         _ events: [LedgerEvent], leaves: [LeafPrefix], sequences: [Int64?], after frontier: TreeFrontier, scratch: inout ByteBuffer
     ) -> Hashed {
         var hashed = Hashed(after: frontier)
+        hashed.records.reserveCapacity(events.count)
         for index in Self.commitOrder(events.indices.filter { sequences[$0] != nil }, by: sequences) {
             let sequence = sequences[index]!
             let hash =
@@ -69,10 +65,9 @@ final class LeafHasher: Sendable {
     }
 
     /// Leaves follow the numbers, which a store may give in another order than its events'.
-    private static func commitOrder<Number: Comparable>(_ indices: some Collection<Int>, by numbers: [Number?]) -> [Int] {
-        let order = Array(indices)
-        if zip(order, order.dropFirst()).allSatisfy({ numbers[$0]! < numbers[$1]! }) { return order }
-        return order.sorted { numbers[$0]! < numbers[$1]! }
+    private static func commitOrder(_ indices: [Int], by numbers: [Int64?]) -> [Int] {
+        if zip(indices, indices.dropFirst()).allSatisfy({ numbers[$0]! < numbers[$1]! }) { return indices }
+        return indices.sorted { numbers[$0]! < numbers[$1]! }
     }
 
     func shutdown() async {
@@ -94,7 +89,13 @@ final class LeafHasher: Sendable {
         /// Whether these are the leaves of a commit that stored its events at `sequences` onto
         /// `frontier`: what was foreseen, and nothing else, happened.
         func fit(_ frontier: TreeFrontier, storing sequences: [Int64?]) -> Bool {
-            guard self.start == frontier, sequences.count == self.records.count else { return false }
+            self.start == frontier && self.foresaw(sequences)
+        }
+
+        /// Whether these are the leaves of a commit that stored its events at `sequences`, whatever
+        /// the frontier they continue.
+        func foresaw(_ sequences: [Int64?]) -> Bool {
+            guard sequences.count == self.records.count else { return false }
             var stored: [Int64] = []
             stored.reserveCapacity(sequences.count)
             for sequence in sequences {

@@ -118,7 +118,7 @@ final class PostgresLogTree: Sendable {
         _ events: [LedgerEvent], leaves: [LeafPrefix], sequences: [Int64?], following first: () throws(StoreError) -> TreeFrontier,
         foreseen: LeafHasher.Hashing?, on connection: PostgresConnection
     ) throws(StoreError) -> TreeFrontier {
-        guard let hashed = foreseen?.wait(), hashed.fit(hashed.start, storing: sequences) else {
+        guard let hashed = foreseen?.wait(), hashed.foresaw(sequences) else {
             return try self.append(events, leaves: leaves, sequences: sequences, after: try first(), foreseen: foreseen, on: connection)
         }
         try self.insert(hashed, after: hashed.start, on: connection)
