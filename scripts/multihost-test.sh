@@ -210,11 +210,13 @@ done
 pids=()
 
 # Three logs on one database, one per daemon: each of its own daemon's commits, all three verified
-# from the database itself; the events loaded before any log are reported as not covered.
+# from the database itself; the events loaded before any log are the first leaves of one of them.
 keys=()
 for h in "${hosts[@]}"; do keys+=(--public-key "$work/h$h.key.pub"); done
 "$bin_dir/ledger-rpc" verify --store "$admin" "${keys[@]}" --json >"$work/verify.json" || { cat "$work/verify.json" >&2; fail "the three logs do not verify"; }
 [ "$(jq '.logs | length' "$work/verify.json")" = 3 ] || fail "expected a log per daemon: $(jq -c .logs "$work/verify.json")"
-[ "$(jq '[.logs[].leaves] | add' "$work/verify.json")" -ge $((3 * per_host)) ] || fail "the logs hold fewer leaves than the hosts' events"
+[ "$(jq '[.logs[].leaves] | add' "$work/verify.json")" -ge $((3 * per_host + old)) ] || fail "the logs hold fewer leaves than the events loaded and logged"
+[ "$(jq '[.logs[].removed_by_retention] | add' "$work/verify.json")" = "$old" ] ||
+    fail "the $old events loaded before any log are not each one log's leaf, removed under its pass: $(jq -c '[.logs[] | {leaves, removed_by_retention}]' "$work/verify.json")"
 say "each daemon's Merkle log verifies beside the others' ($(jq .events_checked "$work/verify.json") events checked)"
 say "passed"

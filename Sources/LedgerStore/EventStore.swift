@@ -84,8 +84,10 @@ public protocol EventStore: Sendable {
     var counters: [StatsResult.Counter] { get }
 
     /// Keeps the tree of `key`'s log over every commit from now on, continuing it where the store
-    /// left it (docs/VERIFY.md); a store that keeps nothing on disk ignores it.
-    func openLog(_ key: LogPublicKey) async throws(StoreError)
+    /// left it (docs/VERIFY.md); a store that keeps nothing on disk ignores it. The first log of a
+    /// store first takes the events stored before it as its first leaves; returns how many.
+    @discardableResult
+    func openLog(_ key: LogPublicKey) async throws(StoreError) -> UInt64
 
     /// This daemon's log's tree as of its newest durable commit, which a head may be signed for;
     /// nil for a store that keeps no tree.
@@ -119,7 +121,7 @@ extension EventStore {
     public var counters: [StatsResult.Counter] { [] }
 
     /// A store that keeps nothing on disk proves nothing to anyone later.
-    public func openLog(_ key: LogPublicKey) async throws(StoreError) {}
+    public func openLog(_ key: LogPublicKey) async throws(StoreError) -> UInt64 { 0 }
 
     public func treeState() async throws(StoreError) -> LogTreeState? { nil }
 

@@ -40,7 +40,6 @@ public struct TreeVerifier: Sendable {
             report.problems.append("the saved head's log \(HexText.text(saved.logID)) is not in the store")
         }
         for index in logs.indices { try await logs[index].loadPage(source) }
-        let treeStart = logs.compactMap(\.peek?.sequence).min() ?? Int64.max
 
         // Each page's leaf hashes are worked out as it is read, beside the walk over the page before.
         let canonical = source.metadataIsStoredText
@@ -55,7 +54,8 @@ public struct TreeVerifier: Sendable {
             events.cancel()
             tombstones.cancel()
         }
-        var passes: [String: UInt64] = [:]
+        /// Per pass named by a tombstone: how many leaves it excuses, and the newest of them.
+        var passes: [String: (removed: UInt64, newest: Int64)] = [:]
 
         while true {
             let next = logs.indices.filter { logs[$0].peek != nil }.min { logs[$0].peek!.sequence < logs[$1].peek!.sequence }
@@ -63,17 +63,15 @@ public struct TreeVerifier: Sendable {
             let hashed = try await events.peek()
             let event = hashed?.event
             if record == nil, event == nil { break }
+            // Every stored event is some log's leaf, those stored before the first log included (it
+            // adopts them), so an event in no log's records is inserted, wherever it stands.
             if let event, record == nil || event.sequence! < record!.sequence {
-                if event.sequence! < treeStart {
-                    report.eventsBeforeTree += 1
-                } else {
-                    let moved = try await Self.recordNaming(event.id, in: logs, source: source)
-                    report.found(
-                        BadLeaf(
-                            kind: moved == nil ? .inserted : .reordered, logID: moved?.logID, leaf: moved?.leaf, sequence: event.sequence!, eventID: event.id,
-                            detail: moved.map { "event \(event.id.lowercaseText), committed as leaf \($0.leaf) at sequence \($0.sequence), stands at sequence \(event.sequence!)" }
-                                ?? "event \(event.id.lowercaseText) (\(event.eventType)) at sequence \(event.sequence!) is in no log's records"))
-                }
+                let moved = try await Self.recordNaming(event.id, in: logs, source: source)
+                report.found(
+                    BadLeaf(
+                        kind: moved == nil ? .inserted : .reordered, logID: moved?.logID, leaf: moved?.leaf, sequence: event.sequence!, eventID: event.id,
+                        detail: moved.map { "event \(event.id.lowercaseText), committed as leaf \($0.leaf) at sequence \($0.sequence), stands at sequence \(event.sequence!)" }
+                            ?? "event \(event.id.lowercaseText) (\(event.eventType)) at sequence \(event.sequence!) is in no log's records"))
                 report.eventsChecked += 1
                 events.advance()
                 continue
@@ -100,7 +98,8 @@ public struct TreeVerifier: Sendable {
             } else {
                 let tombstone = try await tombstones.seek(record.sequence)
                 if let tombstone {
-                    passes[tombstone.retention, default: 0] += 1
+                    passes[tombstone.retention, default: (0, record.sequence)].removed += 1
+                    passes[tombstone.retention]!.newest = record.sequence
                     logs[next].retained += 1
                 } else {
                     report.found(
@@ -112,16 +111,40 @@ public struct TreeVerifier: Sendable {
             try await logs[next].take(record, source: source)
         }
 
-        // A tombstone must name a pass that the ledger itself recorded, or it could excuse any removal.
-        for (pass, count) in passes.sorted(by: { $0.key < $1.key }) {
-            if let id = UUID(uuidString: pass), try await source.sequence(ofEvent: id) != nil {
-                report.retentionPasses.append(RetentionPass(retention: pass, removed: count))
+        for (pass, excused) in passes.sorted(by: { $0.key < $1.key }) {
+            if let problem = try await Self.problem(ofPass: pass, excusing: excused, logs: logs, source: source) {
+                report.problems.append(problem)
             } else {
-                report.problems.append("\(count) leaves have tombstones naming \(pass), which is no recorded ledger_retention event: they were removed by something else")
+                report.retentionPasses.append(RetentionPass(retention: pass, removed: excused.removed))
             }
         }
         report.logs = logs.map { $0.result() }
         return report
+    }
+
+    /// Why the tombstones naming `pass` excuse nothing, or nil when they stand. The store is as
+    /// writable as the rows a tombstone excuses, so a pass must be the ledger's own record of one:
+    /// a stored `ledger_retention` event that is a leaf of a log, committed after every leaf it
+    /// removed (a pass commits its record first, and removes only what was committed before it).
+    static func problem(
+        ofPass pass: String, excusing excused: (removed: UInt64, newest: Int64), logs: [LogWalk], source: some TreeSource
+    ) async throws -> String? {
+        let removed = "\(excused.removed) leaves have tombstones naming \(pass)"
+        guard let id = UUID(uuidString: pass), let sequence = try await source.sequence(ofEvent: id), sequence > Int64.min,
+            let record = try await source.events(afterSequence: sequence - 1, limit: 1).first, record.id == id,
+            record.eventType == RetentionPolicy.recordEventType
+        else {
+            return "\(removed), which is no recorded ledger_retention event: they were removed by something else"
+        }
+        var leaf = false
+        for log in logs where !leaf { leaf = try await source.leaf(ofSequence: sequence, logID: log.summary.logID) != nil }
+        guard leaf else {
+            return "\(removed), a ledger_retention event at sequence \(sequence) that is in no log's records: a record written into the store excuses nothing"
+        }
+        guard excused.newest < sequence else {
+            return "\(removed), whose record was committed at sequence \(sequence), before the leaf at sequence \(excused.newest): a pass removes only what was committed before its record"
+        }
+        return nil
     }
 
     /// A leaf whose event is not at its place: `reordered` when the event stands at another sequence,
@@ -179,7 +202,8 @@ struct Pager<Raw: Sendable, Item: Sendable> {
         self.prepare = prepare
         self.sequence = sequence
         self.itemSequence = itemSequence
-        self.stage(Task { try await read(0, pageSize) })
+        // From the least sequence a store can hold: a row written below the first commit's number is read too.
+        self.stage(Task { try await read(Int64.min, pageSize) })
     }
 
     /// Prepares the page `raw` reads and, as soon as it is read, reads the one after it.

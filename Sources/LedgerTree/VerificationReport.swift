@@ -7,8 +7,6 @@ public struct VerificationReport: Sendable {
     public var firstBadLeaf: BadLeaf?
     public var badLeaves: [BadLeaf.Kind: UInt64] = [:]
     public var eventsChecked: UInt64 = 0
-    /// Events committed before any log began, which no tree covers.
-    public var eventsBeforeTree: UInt64 = 0
     public var retentionPasses: [RetentionPass] = []
     /// Problems of the ledger as a whole, besides each log's.
     public var problems: [String] = []

@@ -251,7 +251,6 @@ struct Verify: AsyncParsableCommand {
             for problem in log.problems { lines.append("  problem: \(problem)") }
         }
         for pass in report.retentionPasses { lines.append("retention pass \(pass.retention) removed \(pass.removed) leaves' events") }
-        if report.eventsBeforeTree > 0 { lines.append("\(report.eventsBeforeTree) events were committed before any log began and are not covered") }
         for problem in report.problems { lines.append("problem: \(problem)") }
         if let bad = report.firstBadLeaf {
             lines.append("first bad leaf: \(bad.kind.rawValue): \(bad.detail)")
@@ -275,7 +274,7 @@ struct Verify: AsyncParsableCommand {
         }
         let counts = BadLeaf.Kind.allCases.map { "\"\($0.rawValue)\":\(report.badLeaves[$0] ?? 0)" }.joined(separator: ",")
         let passes = report.retentionPasses.map { "{\"retention\":\"\($0.retention)\",\"removed\":\($0.removed)}" }.joined(separator: ",")
-        return "{\"verified\":\(report.verified),\"events_checked\":\(report.eventsChecked),\"events_before_tree\":\(report.eventsBeforeTree),"
+        return "{\"verified\":\(report.verified),\"events_checked\":\(report.eventsChecked),"
             + "\"logs\":[\(logs.joined(separator: ","))],\"first_bad_leaf\":\(bad ?? "null"),\"bad_leaves\":{\(counts)},"
             + "\"retention_passes\":[\(passes)],\"problems\":[\(report.problems.map(JSONText.quote).joined(separator: ","))]}\n"
     }

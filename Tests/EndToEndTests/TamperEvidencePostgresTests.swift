@@ -148,11 +148,73 @@ struct TamperEvidencePostgresTests {
                 VALUES ('01a00000-0000-7000-8000-000000000001', to_timestamp(1790000000.00005), 'job_created', 'video_asset', 'v-x', '{}', 'INFO', 1000)
                 """, kind: "inserted", event: -1),
         TamperEvidenceTests.Tampering(
+            name: "one row inserted before the first leaf",
+            sql: """
+                INSERT INTO ledger_events (id, timestamp, event_type, entity_type, entity_id, event_data, severity, seq)
+                VALUES ('01a00000-0000-7000-8000-000000000001', to_timestamp(1790000000.00005), 'job_created', 'video_asset', 'v-x', '{}', 'INFO', -5)
+                """, kind: "inserted", event: -1),
+        TamperEvidenceTests.Tampering(
             name: "two rows' commit order swapped",
             sql: "UPDATE ledger_events SET seq = -seq WHERE seq IN (10, 20); UPDATE ledger_events SET seq = CASE seq WHEN -10 THEN 20 ELSE 10 END WHERE seq < 0",
             kind: "reordered", event: 9),
         TamperEvidenceTests.Tampering(name: "the last 100 events deleted", sql: "DELETE FROM ledger_events WHERE seq > 200", kind: "removed", event: 200),
     ]
+
+    /// A retention record written with psql before the first leaf, and a removal excused by it:
+    /// the record is inserted, and its tombstones excuse nothing.
+    @Test func aTombstoneNamingARecordWrittenIntoTheDatabaseExcusesNothing() async throws {
+        let ledger = try await Self.copyOfLedger()
+        let pass = TamperEvidenceTests.forgedRecord
+        try await TestPostgres.psql(
+            ledger.uri,
+            """
+            INSERT INTO ledger_events (id, timestamp, event_type, entity_type, entity_id, event_data, severity, seq)
+            VALUES ('\(pass)', to_timestamp(1790000000.00005), 'ledger_retention', 'ledger_retention_rule', 'video_uploaded=7d', '{"events": 1}', 'WARN', 0);
+            DELETE FROM ledger_events WHERE seq = 42;
+            INSERT INTO ledger_tree_tombstones (seq, retention) VALUES (42, '\(pass)')
+            """)
+        let (status, report, text) = try await Self.verify(ledger.uri, keys: [ledger.publicKey])
+        #expect(status == 1, "\(text)")
+        let bad = report["first_bad_leaf"] as? [String: Any]
+        #expect(bad?["kind"] as? String == "inserted" && bad?["event_id"] as? String == pass, "\(text)")
+        #expect((report["problems"] as? [String])?.contains { $0.contains(pass) && $0.contains("in no log's records") } == true, "\(text)")
+    }
+
+    /// Events stored before the database's first log (loaded straight into the table, or committed by
+    /// a daemon without a tree) become one log's first leaves, even with two daemons beginning their
+    /// logs at once: exactly one adopts them, and both logs verify.
+    @Test func eventsStoredBeforeTheFirstLogBecomeOneLogsFirstLeaves() async throws {
+        let uri = try await TestPostgres.createDatabase()
+        let directories = [try makeTemporaryDirectory("pgtree-a"), try makeTemporaryDirectory("pgtree-b")]
+        defer { for directory in directories { try? FileManager.default.removeItem(atPath: directory) } }
+        let earlier = (0..<5_000).map(Self.event)
+        let untreed = try await Daemon.start(in: directories[0], store: uri, extraArguments: ["--signing-key", "off"])
+        try await Self.log(earlier, to: untreed, perRequest: 500)
+        await untreed.stop()
+
+        var keys: [String] = []
+        for directory in directories { keys.append(try await Self.makeKey(in: directory)) }
+        async let first = Self.start(uri, key: keys[0], in: directories[0])
+        async let second = Self.start(uri, key: keys[1], in: directories[1])
+        let daemons = try await [first, second]
+        let adopters = daemons.filter { $0.stderr.contains("took the events stored before it began") }
+        #expect(adopters.count == 1 && adopters.first?.stderr.contains("events=5000") == true, "\(daemons.map(\.stderr))")
+        let later = (0..<2).map { index in (0..<300).map { Self.event(100_000 * (index + 1) + $0) } }
+        for (daemon, events) in zip(daemons, later) { try await Self.log(events, to: daemon) }
+        for daemon in daemons { _ = try await TamperEvidenceTests.head(daemon.socketPath) }
+        for daemon in daemons { await daemon.stop() }
+
+        let (status, report, text) = try await Self.verify(uri, keys: keys.map { $0 + ".pub" })
+        #expect(status == 0, "\(text)")
+        #expect(report["events_checked"] as? Int == 5_600, "\(text)")
+        #expect((report["logs"] as? [[String: Any]])?.map { $0["leaves"] as? Int ?? 0 }.sorted() == [300, 5_300], "\(text)")
+
+        try await TestPostgres.psql(uri, "UPDATE ledger_events SET severity = 'ERROR' WHERE id = '\(earlier[7].id.lowercaseText)'")
+        let changed = try await Self.verify(uri, keys: keys.map { $0 + ".pub" })
+        #expect(changed.status == 1, "\(changed.text)")
+        let bad = changed.report["first_bad_leaf"] as? [String: Any]
+        #expect(bad?["kind"] as? String == "modified" && bad?["event_id"] as? String == earlier[7].id.lowercaseText && bad?["leaf"] as? Int == 7, "\(changed.text)")
+    }
 
     @Test func aDatabaseLeftAloneVerifies() async throws {
         let ledger = try await Self.copyOfLedger()

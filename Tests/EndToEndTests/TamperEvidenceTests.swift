@@ -197,6 +197,12 @@ import Testing
                 VALUES ('01a00000-0000-7000-8000-000000000001', 1790000000000050, 'job_created', 'video_asset', 'v-x', '{}', 'INFO', 1000)
                 """, kind: "inserted", event: -1),
         Tampering(
+            name: "one row inserted before the first leaf",
+            sql: """
+                INSERT INTO ledger_events (id, timestamp, event_type, entity_type, entity_id, event_data, severity, seq)
+                VALUES ('01a00000-0000-7000-8000-000000000001', 1790000000000050, 'job_created', 'video_asset', 'v-x', '{}', 'INFO', 0)
+                """, kind: "inserted", event: -1),
+        Tampering(
             name: "two rows' commit order swapped",
             sql: "UPDATE ledger_events SET seq = -seq WHERE seq IN (10, 20); UPDATE ledger_events SET seq = CASE seq WHEN -10 THEN 20 ELSE 10 END WHERE seq < 0",
             kind: "reordered", event: 9),
@@ -221,6 +227,126 @@ import Testing
         let expected = tampering.event >= 0 ? ids[tampering.event].lowercaseText : "01a00000-0000-7000-8000-000000000001"
         #expect(bad["event_id"] as? String == expected, "\(text)")
         if tampering.event >= 0 { #expect(bad["leaf"] as? Int == tampering.event, "\(text)") }
+    }
+
+    /// A removal with a tombstone written for it by hand, and what the tombstone names as its pass.
+    struct ForgedExcuse: Sendable, CustomTestStringConvertible {
+        let name: String
+        /// Run before the removal: what puts the named pass in the store, if anything.
+        let setup: String
+        /// The pass the tombstone names; nil for the template's event at index 6, an ordinary one.
+        let pass: String?
+        /// What verify must say of it, among its problems.
+        let problem: String
+        /// The event verify must name as its first bad leaf, if any: a record written into the store is inserted.
+        let inserted: String?
+        var testDescription: String { self.name }
+    }
+
+    static let forgedRecord = "01a00000-0000-7000-8000-0000000000aa"
+
+    static func forgedRecordSQL(seq: Int) -> String {
+        """
+        INSERT INTO ledger_events (id, timestamp, event_type, entity_type, entity_id, event_data, severity, seq)
+        VALUES ('\(Self.forgedRecord)', 1790000000000050, 'ledger_retention', 'ledger_retention_rule', 'video_uploaded=7d', '{"events":1}', 'WARN', \(seq))
+        """
+    }
+
+    static let forgedExcuses = [
+        ForgedExcuse(
+            name: "naming an ordinary event", setup: "", pass: nil, problem: "which is no recorded ledger_retention event", inserted: nil),
+        ForgedExcuse(
+            name: "naming no stored event", setup: "", pass: "01a00000-0000-7000-8000-0000000000bb",
+            problem: "which is no recorded ledger_retention event", inserted: nil),
+        ForgedExcuse(
+            name: "naming a retention record written before the first leaf", setup: Self.forgedRecordSQL(seq: 0), pass: Self.forgedRecord,
+            problem: "in no log's records", inserted: Self.forgedRecord),
+        ForgedExcuse(
+            name: "naming a retention record written after the last leaf", setup: Self.forgedRecordSQL(seq: 1000), pass: Self.forgedRecord,
+            problem: "in no log's records", inserted: Self.forgedRecord),
+    ]
+
+    /// The store is as writable as the rows a tombstone excuses, so only the ledger's own record of a
+    /// pass excuses a removal: each excuse written into the store leaves verify failing.
+    @Test(arguments: Self.forgedExcuses)
+    func aTombstoneWrittenIntoTheStoreExcusesNothing(_ forged: ForgedExcuse) async throws {
+        let ledger = try await Self.copyOfLedger()
+        defer { try? FileManager.default.removeItem(atPath: ledger.directory) }
+        if !forged.setup.isEmpty { _ = try await sqlite(ledger.store, forged.setup) }
+        let pass = forged.pass ?? ledger.ids[6].lowercaseText
+        _ = try await sqlite(ledger.store, "DELETE FROM ledger_events WHERE seq = 42; INSERT INTO ledger_tree_tombstones (seq, retention) VALUES (42, '\(pass)')")
+        let (status, report, text) = try await Self.verify(ledger)
+        #expect(status == 1, "\(text)")
+        #expect(report["verified"] as? Bool == false, "\(text)")
+        #expect((report["problems"] as? [String])?.contains { $0.contains(pass) && $0.contains(forged.problem) } == true, "\(text)")
+        #expect((report["retention_passes"] as? [Any])?.isEmpty == true, "\(text)")
+        let bad = report["first_bad_leaf"] as? [String: Any]
+        if let inserted = forged.inserted {
+            #expect(bad?["kind"] as? String == "inserted" && bad?["event_id"] as? String == inserted, "\(text)")
+        } else {
+            #expect(bad == nil, "the removal itself is excused, by a pass that is then reported: \(text)")
+        }
+    }
+
+    /// History stored before the file's first log (here by a daemon without a tree) becomes that
+    /// log's first leaves when it begins, once: it verifies, and a change to it is caught like any other.
+    @Test func eventsStoredBeforeTheFirstLogBecomeItsFirstLeaves() async throws {
+        let directory = try makeTemporaryDirectory("tree")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = "\(directory)/ledger.sqlite"
+        let events = (0..<200).map(Self.event)
+        let untreed = try await Daemon.start(in: directory, extraArguments: ["--signing-key", "off"])
+        var client = LedgerClient(configuration: LedgerClientConfiguration(socketPath: untreed.socketPath))
+        try await client.logAcknowledged(Array(events[..<150]))
+        await client.shutdown()
+        await untreed.stop()
+
+        var daemon = try await Daemon.start(in: directory)
+        #expect(daemon.stderr.contains("took the events stored before it began") && daemon.stderr.contains("events=150"), "\(daemon.stderr)")
+        #expect(try await Self.head(daemon.socketPath)["tree_size"] as? Int == 150)
+        client = LedgerClient(configuration: LedgerClientConfiguration(socketPath: daemon.socketPath))
+        try await client.logAcknowledged(Array(events[150...]))
+        await client.shutdown()
+        await daemon.stop()
+        daemon = try await Daemon.start(in: directory)
+        #expect(!daemon.stderr.contains("took the events stored before it began"), "a log that has begun adopts nothing: \(daemon.stderr)")
+        #expect(try await Self.head(daemon.socketPath)["tree_size"] as? Int == 200)
+        await daemon.stop()
+
+        let ledger = Ledger(directory: directory, store: store, publicKey: "\(directory)/ledger-signing.key.pub", ids: events.map(\.id))
+        let (status, report, text) = try await Self.verify(ledger)
+        #expect(status == 0, "\(text)")
+        #expect(report["events_checked"] as? Int == 200, "\(text)")
+        #expect((report["logs"] as? [[String: Any]])?.first?["leaves"] as? Int == 200, "\(text)")
+
+        _ = try await sqlite(store, "UPDATE ledger_events SET event_data = '{\"n\": 1}' WHERE seq = 10")
+        let changed = try await Self.verify(ledger)
+        try Self.expectCaught(
+            Tampering(name: "an adopted event changed", sql: "", kind: "modified", event: 9), status: changed.status, report: changed.report, ids: ledger.ids,
+            changed.text)
+    }
+
+    /// A stored row the log cannot read as an event stops its first start, saying which row and how
+    /// to go on, and leaves no leaf behind.
+    @Test func aRowThatCannotBeAdoptedStopsTheStartAndSaysWhich() async throws {
+        let directory = try makeTemporaryDirectory("tree")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let untreed = try await Daemon.start(in: directory, extraArguments: ["--signing-key", "off"])
+        let client = LedgerClient(configuration: LedgerClientConfiguration(socketPath: untreed.socketPath))
+        try await client.logAcknowledged((0..<10).map(Self.event))
+        await client.shutdown()
+        await untreed.stop()
+        _ = try await sqlite("\(directory)/ledger.sqlite", "UPDATE ledger_events SET id = 'zzzzzzzz-zzzz-7zzz-zzzz-zzzzzzzzzzzz' WHERE seq = 3")
+        do {
+            let daemon = try await Daemon.start(in: directory)
+            await daemon.stop()
+            Issue.record("ledgerd started on a row it could not adopt")
+        } catch let Daemon.Failure.exitedBeforeReady(status, stderr) {
+            #expect(status != 0)
+            #expect(stderr.contains("could not take the events stored before it began") && stderr.contains("zzzzzzzz-zzzz-7zzz-zzzz-zzzzzzzzzzzz"), "\(stderr)")
+            #expect(stderr.contains("--signing-key off"), "\(stderr)")
+        }
+        #expect(try await sqlite("\(directory)/ledger.sqlite", "SELECT count(*) FROM ledger_tree_leaves") == "0")
     }
 
     @Test func leafRecordsChangedWithTheirEventBreakTheSignedRoot() async throws {
@@ -366,6 +492,19 @@ import Testing
         #expect(removed.status == 1, "\(removed.text)")
         #expect((removed.report["first_bad_leaf"] as? [String: Any])?["kind"] as? String == "removed", "\(removed.text)")
         #expect((removed.report["first_bad_leaf"] as? [String: Any])?["event_id"] as? String == ledger.ids[3].lowercaseText, "\(removed.text)")
+
+        // The pass's own record, named for a leaf committed after it: a pass removes only what came before its record.
+        let later = try await Daemon.start(in: ledger.directory)
+        let client = LedgerClient(configuration: LedgerClientConfiguration(socketPath: later.socketPath))
+        try await client.logAcknowledged((300..<305).map(Self.event))
+        await client.shutdown()
+        await later.stop()
+        let last = try await sqlite(ledger.store, "SELECT max(seq) FROM ledger_events")
+        _ = try await sqlite(
+            ledger.store, "DELETE FROM ledger_events WHERE seq = \(last); INSERT INTO ledger_tree_tombstones (seq, retention) VALUES (\(last), '\(record)')")
+        let misdated = try await Self.verify(ledger)
+        #expect(misdated.status == 1, "\(misdated.text)")
+        #expect((misdated.report["problems"] as? [String])?.contains { $0.contains("before the leaf at sequence \(last)") } == true, "\(misdated.text)")
     }
 
     @Test func aNewKeyStartsANewLogAndBothVerifyWithoutTakingTheOthersEventsForInserted() async throws {

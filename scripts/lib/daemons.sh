@@ -62,7 +62,8 @@ start_daemon() {
     rm -f "$socket"
     "$ledgerd" --socket "$socket" --store "$store" --log-level warning "$@" 2>"$work/ledgerd.log" &
     daemon_pid=$!
-    for _ in $(seq 1 300); do
+    # ready_tenths: how long to wait for it, in tenths of a second (a first log adopting millions of events takes a minute).
+    for _ in $(seq 1 "${ready_tenths:-300}"); do
         grep -q '^ready' "$work/ledgerd.log" 2>/dev/null && return 0
         kill -0 "$daemon_pid" 2>/dev/null || break
         sleep 0.1

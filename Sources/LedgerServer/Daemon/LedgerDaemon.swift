@@ -77,7 +77,8 @@ public struct LedgerDaemon: Sendable {
     private func announce(_ loaded: (key: LogKey, created: Bool)?) {
         guard let file = self.signingKey, let (key, created) = loaded else {
             if case .memory = self.store { return }
-            self.logger.warning("tamper evidence is off (--signing-key off): no Merkle tree is kept, and ledger-rpc verify has nothing to check")
+            self.logger.warning(
+                "tamper evidence is off (--signing-key off): the events committed now are in no Merkle tree; a log begun later takes them as its first leaves, but once a log has begun, ledger-rpc verify reports each as inserted")
             return
         }
         let metadata: Logger.Metadata = ["key": "\(file.path)", "log_id": "\(key.publicKey.logID.hex)"]
@@ -110,7 +111,16 @@ public struct LedgerDaemon: Sendable {
             self.announce(loaded)
             key = loaded?.key
             if let key {
-                try await store.openLog(key.publicKey)
+                let began = ContinuousClock.now
+                let adopted = try await store.openLog(key.publicKey)
+                if adopted > 0 {
+                    self.logger.notice(
+                        "the log took the events stored before it began as its first leaves, so that verify covers them",
+                        metadata: [
+                            "log_id": "\(key.publicKey.logID.hex)", "events": "\(adopted)",
+                            "seconds": "\(String(format: "%.1f", Double((ContinuousClock.now - began) / .milliseconds(1)) / 1000))",
+                        ])
+                }
                 if try await store.treeState() == nil {
                     self.logger.warning(
                         "this store keeps no Merkle tree: its events cannot be verified (docs/VERIFY.md)",

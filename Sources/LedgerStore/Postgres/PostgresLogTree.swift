@@ -24,13 +24,55 @@ final class PostgresLogTree: Sendable {
         self.lockKey = String(self.logID.prefix(8).reduce(Int64(0)) { $0 << 8 | Int64($1) })
     }
 
-    /// Makes the log's row the first time the key is used with this database, and checks that its
-    /// newest frontier can be continued.
-    func open(on connection: PostgresConnection) throws(StoreError) {
+    /// Beside the migrator's key ("ledger" in ASCII codes) and retention's, "adopt".
+    static let adoptionLockKey = "97100111112116"
+
+    /// Makes the log's row the first time the key is used with this database, adopts the events
+    /// stored before any log began when it is the first log, and checks that its newest frontier
+    /// can be continued. Returns how many events it adopted.
+    func open(on connection: PostgresConnection) throws(StoreError) -> UInt64 {
         _ = try connection.execute(
             "INSERT INTO ledger_tree (log_id, public_key) VALUES (decode($1, 'hex'), decode($2, 'hex')) ON CONFLICT DO NOTHING",
             [HexText.text(self.logID), HexText.text(self.publicKey)], as: .unavailable)
+        let adopted = try self.adoptEarlierEvents(on: connection)
         _ = try self.newestFrontier(on: connection, as: .unavailable)
+        return adopted
+    }
+
+    /// When no log has a leaf yet, the events stored before any log began become this log's first
+    /// leaves (`LogAdoption`), in one transaction. Daemons starting together on one database take
+    /// turns under a lock, and each looks only once the one before has committed, so that one log
+    /// adopts them; the transaction reads one snapshot, so that events another log commits meanwhile
+    /// stay that log's.
+    private func adoptEarlierEvents(on connection: PostgresConnection) throws(StoreError) -> UInt64 {
+        _ = try connection.execute("SELECT pg_advisory_lock($1::bigint)", [Self.adoptionLockKey], as: .unavailable)
+        defer { _ = try? connection.execute("SELECT pg_advisory_unlock($1::bigint)", [Self.adoptionLockKey], as: .unavailable) }
+        try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ", as: .unavailable)
+        do throws(StoreError) {
+            let begun = try connection.execute("SELECT EXISTS (SELECT 1 FROM ledger_tree_leaves)", as: .unavailable)
+            guard begun.text(0, 0) == "f" else {
+                try connection.execute("COMMIT", as: .unavailable)
+                return 0
+            }
+            _ = try connection.execute("SELECT pg_advisory_xact_lock($1::bigint)", [self.lockKey], as: .unavailable)
+            var adoption = LogAdoption(metadataIsStoredText: false)
+            var adopted: UInt64 = 0
+            while true {
+                let page = try connection.execute(
+                    PostgresTreeReader.eventsAfterSequence, [String(adoption.lastSequence), String(LogAdoption.pageSize)], as: .unavailable)
+                var events: [LedgerEvent] = []
+                events.reserveCapacity(page.rowCount)
+                for row in 0..<page.rowCount { events.append(try EventColumns.event(from: PostgresRow(result: page, row: row))) }
+                guard let hashed = try adoption.adopt(events) else { break }
+                try self.insert(hashed, after: hashed.start, on: connection)
+                adopted += UInt64(hashed.records.count)
+            }
+            try connection.execute("COMMIT", as: .unavailable)
+            return adopted
+        } catch {
+            _ = try? connection.execute("ROLLBACK", as: .unavailable)
+            throw LogAdoption.failed(error)
+        }
     }
 
     /// In the open transaction, before it takes commit numbers: waits for any other commit to this

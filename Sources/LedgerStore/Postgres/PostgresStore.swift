@@ -335,13 +335,14 @@ public final class PostgresStore: EventStore, ReportRunning, TreeReadingStore {
         selection.sql(after: cursor, placeholder: { "$\($0)" }, timestampEncoding: .iso8601(cast: "::timestamptz"), uuidCast: "::uuid")
     }
 
-    public func openLog(_ key: LogPublicKey) async throws(StoreError) {
+    public func openLog(_ key: LogPublicKey) async throws(StoreError) -> UInt64 {
         let tree = PostgresLogTree(key: key, hasher: self.leafHasher)
-        try await self.writer.run { (connection: PostgresConnection) throws(StoreError) in
+        let adopted = try await self.writer.run { (connection: PostgresConnection) throws(StoreError) -> UInt64 in
             try connection.reconnectIfBroken()
-            try tree.open(on: connection)
+            return try tree.open(on: connection)
         }
         self.log.withLockedValue { $0 = tree }
+        return adopted
     }
 
     /// Read on a reader connection: what PostgreSQL shows another session has been committed durably.

@@ -70,16 +70,46 @@ final class SQLiteLogTree {
         self.pending = added.records.isEmpty ? nil : added
     }
 
+    /// In the open transaction, when no log has a leaf yet: the events stored before any log began
+    /// become this log's first leaves (`LogAdoption`). Returns how many.
+    func adoptEarlierEvents(on connection: SQLiteConnection) throws(StoreError) -> UInt64 {
+        let begun = try connection.prepare("SELECT EXISTS (SELECT 1 FROM ledger_tree_leaves)", as: .unavailable)
+        let anyLeaf = try begun.step(as: .unavailable) && begun.integer(0) == 1
+        begun.reset()
+        guard !anyLeaf else { return 0 }
+        let read = try connection.prepare(SQLiteTreeReader.eventsAfterSequence, as: .unavailable)
+        defer { read.reset() }
+        var adoption = LogAdoption(metadataIsStoredText: true)
+        var adopted: UInt64 = 0
+        while true {
+            read.reset()
+            read.bind([.integer(adoption.lastSequence), .integer(Int64(LogAdoption.pageSize))])
+            var events: [LedgerEvent] = []
+            while try read.step(as: .unavailable) { events.append(try EventColumns.event(from: SQLiteRow(statement: read))) }
+            guard let hashed = try adoption.adopt(events) else { break }
+            try self.write(hashed, after: self.frontier)
+            self.frontier = hashed.frontier
+            adopted += UInt64(hashed.records.count)
+        }
+        if adopted > 0 { self.lastSequence = adoption.lastSequence }
+        return adopted
+    }
+
     /// Writes the commit's leaves with the frontier after them, in the open transaction.
     func write() throws(StoreError) {
-        guard let pending = self.pending, let first = pending.records.first, let last = pending.records.last else { return }
+        guard let pending = self.pending else { return }
+        try self.write(pending, after: self.frontier)
+    }
+
+    private func write(_ added: LeafHasher.Hashed, after frontier: TreeFrontier) throws(StoreError) {
+        guard let first = added.records.first, let last = added.records.last else { return }
         self.addLeaves.reset()
         self.addLeaves.bind(1, blob: self.logID)
-        self.addLeaves.bind(2, integer: Int64(self.frontier.size))
+        self.addLeaves.bind(2, integer: Int64(frontier.size))
         self.addLeaves.bind(3, integer: first.sequence)
         self.addLeaves.bind(4, integer: last.sequence)
-        self.addLeaves.bind(5, blob: LeafRecord.encode(pending.records))
-        self.addLeaves.bind(6, blob: pending.frontier.bytes)
+        self.addLeaves.bind(5, blob: LeafRecord.encode(added.records))
+        self.addLeaves.bind(6, blob: added.frontier.bytes)
         _ = try self.addLeaves.step(as: .writeFailed)
         self.addLeaves.reset()
     }

@@ -365,9 +365,9 @@ public final class SQLiteStore: TreeReadingStore, EventStore, ReportRunning {
         try self.flusher.checkUsable()
     }
 
-    public func openLog(_ key: LogPublicKey) async throws(StoreError) {
+    public func openLog(_ key: LogPublicKey) async throws(StoreError) -> UInt64 {
         let hasher = self.leafHasher
-        try await self.writer.run { (state: SQLiteWriterState) throws(StoreError) in try state.openLog(key, hasher: hasher) }
+        return try await self.writer.run { (state: SQLiteWriterState) throws(StoreError) -> UInt64 in try state.openLog(key, hasher: hasher) }
     }
 
     public func treeState() async throws(StoreError) -> LogTreeState? {
@@ -481,9 +481,21 @@ final class SQLiteWriterState {
         return ((try? table.step(as: .unavailable)) ?? false) && table.integer(0) == 1
     }()
 
-    /// Keeps the tree of `key`'s log from the next commit on, hashing its leaves with `hasher`.
-    func openLog(_ key: LogPublicKey, hasher: LeafHasher) throws(StoreError) {
-        self.tree = try SQLiteLogTree(key: key, connection: self.connection, hasher: hasher)
+    /// Keeps the tree of `key`'s log from the next commit on, hashing its leaves with `hasher`; the
+    /// first log of the file first adopts the events stored before it. Returns how many it adopted.
+    func openLog(_ key: LogPublicKey, hasher: LeafHasher) throws(StoreError) -> UInt64 {
+        try self.connection.execute("BEGIN IMMEDIATE", as: .unavailable)
+        do throws(StoreError) {
+            let tree = try SQLiteLogTree(key: key, connection: self.connection, hasher: hasher)
+            let adopted: UInt64
+            do throws(StoreError) { adopted = try tree.adoptEarlierEvents(on: self.connection) } catch { throw LogAdoption.failed(error) }
+            try self.connection.execute("COMMIT", as: .unavailable)
+            self.tree = tree
+            return adopted
+        } catch {
+            try? self.connection.execute("ROLLBACK")
+            throw error
+        }
     }
 
     /// - Parameter leaves: each event's `LeafPrefix`, in step with `events`, or none.

@@ -117,10 +117,13 @@ public final class SQLiteTreeReader: TreeSource, Sendable {
             .first
     }
 
+    /// The events after a sequence, in commit order: what a leaf is hashed from, here and when a log adopts them.
+    static let eventsAfterSequence = "SELECT \(EventColumns.list()) FROM ledger_events WHERE seq > ? ORDER BY seq LIMIT ?"
+
     public func events(afterSequence sequence: Int64, limit: Int) async throws -> [LedgerEvent] {
-        try await self.rows(
-            "SELECT \(EventColumns.list()) FROM ledger_events WHERE seq > ? ORDER BY seq LIMIT ?", [.integer(sequence), .integer(Int64(limit))]
-        ) { (row: SQLiteStatement) throws(StoreError) in try EventColumns.event(from: SQLiteRow(statement: row)) }
+        try await self.rows(Self.eventsAfterSequence, [.integer(sequence), .integer(Int64(limit))]) { (row: SQLiteStatement) throws(StoreError) in
+            try EventColumns.event(from: SQLiteRow(statement: row))
+        }
     }
 
     public func tombstones(afterSequence sequence: Int64, limit: Int) async throws -> [Tombstone] {

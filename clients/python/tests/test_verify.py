@@ -233,6 +233,10 @@ def test_the_client_fetches_heads_proofs_and_pages_that_both_verifiers_judge_ali
         ("UPDATE ledger_events SET seq = -seq WHERE seq IN (10, 30); UPDATE ledger_events SET seq = CASE seq WHEN -10 THEN 30 ELSE 10 END WHERE seq < 0",
          "reordered", 9),
         ("DELETE FROM ledger_events WHERE seq = 5", "removed", 4),
+        # Before the first leaf, where no log's records reach: still inserted, and now the first bad leaf.
+        ("INSERT INTO ledger_events (id, timestamp, event_type, entity_type, entity_id, event_data, severity, seq) "
+         "VALUES ('01a00000-0000-7000-8000-000000000001', 1790000000000050, 'job_created', 'video_asset', 'v-x', '{}', 'INFO', 0)",
+         "inserted", None),
     ]:
         subprocess.run(["sqlite3", store, change], check=True)
         report = verify_ledger(client, key, page_size=16)
@@ -241,3 +245,33 @@ def test_the_client_fetches_heads_proofs_and_pages_that_both_verifiers_judge_ali
         assert (report.first_bad_leaf.kind, report.first_bad_leaf.leaf) == (kind, leaf)
         assert swift["first_bad_leaf"]["kind"] == kind and swift["first_bad_leaf"]["leaf"] == leaf
         assert str(report.first_bad_leaf.event_id) == swift["first_bad_leaf"]["event_id"]
+
+
+def test_a_tombstone_written_into_the_store_excuses_nothing_to_either_verifier(daemon: Daemon) -> None:
+    client = LedgerClient(daemon.socket)
+    for n in range(40):
+        client.log_event("video_uploaded", "video_asset", f"v-{n}", {"n": n})
+    assert client.flush(30)
+    key = open(os.path.join(daemon.directory, "ledger-signing.key.pub")).read()
+    store = os.path.join(daemon.directory, "ledger.sqlite")
+    ordinary = str(all_events(client)[6].id)
+    forged = "01a00000-0000-7000-8000-0000000000aa"
+    for setup, name, first_bad in [
+        ("", ordinary, None),
+        ("INSERT INTO ledger_events (id, timestamp, event_type, entity_type, entity_id, event_data, severity, seq) "
+         f"VALUES ('{forged}', 1790000000000050, 'ledger_retention', 'ledger_retention_rule', 'video_uploaded=7d', '{{}}', 'WARN', 0);",
+         forged, "inserted"),
+    ]:
+        seq = 12 if first_bad is None else 13
+        subprocess.run(["sqlite3", store, f"{setup} DELETE FROM ledger_events WHERE seq = {seq}; "
+                        f"INSERT INTO ledger_tree_tombstones (seq, retention) VALUES ({seq}, '{name}')"], check=True)
+        report = verify_ledger(client, key, page_size=16)
+        swift = swift_verify_through(daemon)
+        assert not report.verified and not swift["verified"]
+        assert any(name in problem for problem in report.problems), report.problems
+        assert any(name in problem for problem in swift["problems"]), swift["problems"]
+        if first_bad is None:
+            assert report.first_bad_leaf is None and swift["first_bad_leaf"] is None
+        else:
+            assert report.first_bad_leaf is not None and (report.first_bad_leaf.kind, str(report.first_bad_leaf.event_id)) == (first_bad, forged)
+            assert (swift["first_bad_leaf"]["kind"], swift["first_bad_leaf"]["event_id"]) == (first_bad, forged)

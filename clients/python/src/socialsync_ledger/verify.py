@@ -12,7 +12,7 @@ import heapq
 import struct
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from .protocol import HEAD_CONTEXT, Event, InclusionProof, TreeHead
 
@@ -300,9 +300,11 @@ def verify_ledger(client: Any, public_key_pem: Union[str, bytes], page_size: int
     every_record = heapq.merge(*(records(log.log_id) for log in logs))
     events = _pages(lambda after: client.tree_read(TreeRead(TreeReadPart.EVENTS, position=after, limit=page_size)).events,
                     lambda event: event.sequence, -2**63)
-    tombstones = (sequence for sequence, _ in _pages(
-        lambda after: client.tree_read(TreeRead(TreeReadPart.TOMBSTONES, position=after, limit=32_768)).tombstones, lambda item: item[0], -2**63))
+    tombstones = _pages(
+        lambda after: client.tree_read(TreeRead(TreeReadPart.TOMBSTONES, position=after, limit=32_768)).tombstones, lambda item: item[0], -2**63)
     tombstone = next(tombstones, None)
+    # Per pass named by a tombstone of this log: how many leaves it excuses, and the newest of them.
+    passes: Dict[str, List[int]] = {}
     heads = _pages(lambda size: client.tree_read(TreeRead(TreeReadPart.HEADS, ours, size, 1024)).heads, lambda head: head.tree_size + 1, 1)
     next_head = next(heads, None)
     frontier = _Frontier()
@@ -314,9 +316,35 @@ def verify_ledger(client: Any, public_key_pem: Union[str, bytes], page_size: int
 
     def tombstoned(sequence: int) -> bool:
         nonlocal tombstone
-        while tombstone is not None and tombstone < sequence:
+        while tombstone is not None and tombstone[0] < sequence:
             tombstone = next(tombstones, None)
-        return tombstone == sequence
+        if tombstone is None or tombstone[0] != sequence:
+            return False
+        excused = passes.setdefault(tombstone[1], [0, sequence])
+        excused[0] += 1
+        excused[1] = sequence
+        return True
+
+    def pass_problem(name: str, removed: int, newest: int) -> Optional[str]:
+        """Why a pass's tombstones excuse nothing, or None: it must be a stored ledger_retention event that
+        is a leaf of a log, committed after every leaf it removed (docs/VERIFY.md, "Verifying")."""
+        named = f"{removed} leaves have tombstones naming {name}"
+        try:
+            pass_id = uuid.UUID(name)
+        except ValueError:
+            pass_id = None
+        stored = None if pass_id is None else client.tree_read(TreeRead(TreeReadPart.SEQUENCE_OF_EVENT, event_id=pass_id)).number
+        found = [] if stored is None or stored <= -2**63 else \
+            client.tree_read(TreeRead(TreeReadPart.EVENTS, position=stored - 1, limit=1)).events
+        if stored is None or not found or found[0].id != pass_id or found[0].event_type != "ledger_retention":
+            return f"{named}, which is no recorded ledger_retention event: they were removed by something else"
+        sequence: int = stored
+        if not any(client.tree_read(TreeRead(TreeReadPart.LEAF_OF_SEQUENCE, log.log_id, sequence)).number is not None for log in logs):
+            return f"{named}, a ledger_retention event at sequence {sequence} that is in no log's records: a record written into the store excuses nothing"
+        if newest >= sequence:
+            return (f"{named}, whose record was committed at sequence {sequence}, before the leaf at sequence {newest}: "
+                    "a pass removes only what was committed before its record")
+        return None
 
     def stands_elsewhere(event_id: uuid.UUID, sequence: int) -> bool:
         found = client.tree_read(TreeRead(TreeReadPart.SEQUENCE_OF_EVENT, event_id=event_id)).number
@@ -324,7 +352,6 @@ def verify_ledger(client: Any, public_key_pem: Union[str, bytes], page_size: int
 
     record = next(every_record, None)
     event = next(events, None)
-    first_record = record[0] if record else None
     while record is not None or event is not None:
         if record is not None and (event is None or record[0] <= event.sequence):
             sequence, leaf, record_id, hashed, mine = record
@@ -359,9 +386,14 @@ def verify_ledger(client: Any, public_key_pem: Union[str, bytes], page_size: int
         else:
             assert event is not None
             report.events_checked += 1
-            if event.id not in moved and first_record is not None and event.sequence > first_record:
+            # Every stored event is some log's leaf (the first log adopts those stored before it).
+            if event.id not in moved:
                 bad("inserted", event.sequence, event.id, None)
             event = next(events, None)
+    for name, (removed, newest) in sorted(passes.items()):
+        problem = pass_problem(name, removed, newest)
+        if problem is not None:
+            report.problems.append(problem)
     report.leaves = frontier.size
     if next_head is not None:
         report.problems.append(f"a head of {next_head.tree_size} leaves was signed, but the log has {frontier.size} leaves")
