@@ -13,10 +13,15 @@ public struct TreeVerifier: Sendable {
     /// Heads published elsewhere earlier, which the logs must still extend.
     public var savedHeads: [SignedTreeHead]
     public var pageSize: Int
+    /// Whether only the given keys' logs are judged, the others still placing their events: by
+    /// default a log of no given key fails verification, since anyone who can write the store can
+    /// add a log, under a key of their own, to cover the events they insert.
+    public var ignoresOtherLogs: Bool
 
-    public init(keys: [LogPublicKey], savedHeads: [SignedTreeHead] = [], pageSize: Int = 4_096) {
+    public init(keys: [LogPublicKey], savedHeads: [SignedTreeHead] = [], ignoresOtherLogs: Bool = false, pageSize: Int = 4_096) {
         self.keys = keys
         self.savedHeads = savedHeads
+        self.ignoresOtherLogs = ignoresOtherLogs
         self.pageSize = pageSize
     }
 
@@ -119,6 +124,10 @@ public struct TreeVerifier: Sendable {
             }
         }
         report.logs = logs.map { $0.result() }
+        for log in report.logs where !log.keyGiven && log.leaves > 0 && !self.ignoresOtherLogs {
+            report.problems.append(
+                "log \(HexText.text(log.logID)) holds \(log.leaves) leaves and its key was not given, so its events are not verified: give a --public-key for every log the store keeps (a log written into the store would cover the events it holds), or --ignore-other-logs to judge only the logs given")
+        }
         return report
     }
 

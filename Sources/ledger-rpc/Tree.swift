@@ -145,7 +145,10 @@ struct Verify: AsyncParsableCommand {
             which catches history rewritten and signed again from an older state. Events that \
             retention removed leave their leaf behind and are reported, with the pass that removed \
             them. The first bad leaf is named: which event, and whether it was modified, removed, \
-            inserted or reordered. Exit status 0 when verified, 1 when not, and 2 when the check \
+            inserted or reordered. Give a --public-key for every log the store keeps (one per \
+            key a daemon signed with): a log of no given key fails the check unless \
+            --ignore-other-logs says to judge only those given. Exit status 0 when verified, 1 \
+            when not, and 2 when the check \
             could not be made: the daemon unreachable or out of time, the store unreadable, or a \
             usage error.
 
@@ -170,6 +173,13 @@ struct Verify: AsyncParsableCommand {
             "The store to read: a SQLite file (sqlite:PATH or PATH), or a PostgreSQL database (postgres://… or libpq key=value pairs).",
             valueName: "store"))
     var store: String?
+
+    @Flag(
+        name: .long,
+        help: ArgumentHelp(
+            "Judge only the logs of the keys given; the store's other logs still place their events, but are not checked and do not fail verification."
+        ))
+    var ignoreOtherLogs = false
 
     @Flag(name: .long, help: "Print one JSON object.")
     var json = false
@@ -196,7 +206,7 @@ struct Verify: AsyncParsableCommand {
         let saved = try self.head.map { file in
             do { return try TreeJSON.readHead(file) } catch { throw ValidationError("--head \(error)") }
         }
-        let verifier = TreeVerifier(keys: keys, savedHeads: saved)
+        let verifier = TreeVerifier(keys: keys, savedHeads: saved, ignoresOtherLogs: self.ignoreOtherLogs)
         let report: VerificationReport
         do {
             if let store = self.store {

@@ -526,9 +526,17 @@ import Testing
         #expect(report["events_checked"] as? Int == 325)
         #expect((report["logs"] as? [[String: Any]])?.map { $0["leaves"] as? Int ?? 0 }.sorted() == [25, 300])
 
-        // One key given: its log is judged, the other's events are still matched to their own leaves.
+        // One key given: the other log is not judged, and fails verification, since a log written
+        // into the store with a key of the writer's own would cover events inserted under it.
         let (status, oldOnly, text) = try await Self.verify(ledger)
-        #expect(status == 0, "\(text)")
-        #expect((oldOnly["bad_leaves"] as? [String: Int])?.values.reduce(0, +) == 0, "\(text)")
+        #expect(status == 1, "\(text)")
+        let newLog = try #require((report["logs"] as? [[String: Any]])?.first { $0["leaves"] as? Int == 25 }?["log_id"] as? String)
+        #expect((oldOnly["problems"] as? [String])?.contains { $0.contains(newLog) && $0.contains("its key was not given") } == true, "\(text)")
+        // Unless only the given logs are to be judged: the other's events are still matched to their own leaves.
+        let judged = try await runTool(
+            "ledger-rpc", ["verify", "--store", ledger.store, "--public-key", ledger.publicKey, "--ignore-other-logs", "--json"])
+        let judgedReport = try #require(try JSONSerialization.jsonObject(with: Data(judged.stdout.utf8)) as? [String: Any])
+        #expect(judged.status == 0, "\(judged.stdout)")
+        #expect((judgedReport["bad_leaves"] as? [String: Int])?.values.reduce(0, +) == 0, "\(judged.stdout)")
     }
 }

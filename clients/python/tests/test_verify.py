@@ -275,3 +275,28 @@ def test_a_tombstone_written_into_the_store_excuses_nothing_to_either_verifier(d
         else:
             assert report.first_bad_leaf is not None and (report.first_bad_leaf.kind, str(report.first_bad_leaf.event_id)) == (first_bad, forged)
             assert (swift["first_bad_leaf"]["kind"], swift["first_bad_leaf"]["event_id"]) == (first_bad, forged)
+
+
+def test_another_log_fails_verification_unless_only_the_given_log_is_judged(daemon: Daemon) -> None:
+    client = LedgerClient(daemon.socket)
+    for n in range(10):
+        client.log_event("video_uploaded", "video_asset", f"v-{n}", {"n": n})
+    assert client.flush(30)
+    key = open(os.path.join(daemon.directory, "ledger-signing.key.pub")).read()
+    # A second log, as a daemon restarted with another key makes one, or as anyone who can write the
+    # store could, to cover events inserted under a key of their own.
+    daemon.stop()
+    other = os.path.join(daemon.directory, "other.key")
+    subprocess.run([binary("ledger-rpc"), "keygen", other], check=True, capture_output=True)
+    daemon.extra = ["--signing-key", other]
+    daemon.start()
+    client = LedgerClient(daemon.socket)
+    for n in range(5):
+        client.log_event("video_uploaded", "video_asset", f"w-{n}", {"n": n})
+    assert client.flush(30)
+
+    report = verify_ledger(client, key)
+    assert not report.verified and any("its key was not given" in problem for problem in report.problems), report.problems
+    judged = verify_ledger(client, key, ignore_other_logs=True)
+    assert judged.verified and (judged.leaves, judged.events_checked) == (10, 15), judged
+    assert verify_ledger(client, open(other + ".pub").read(), ignore_other_logs=True).verified

@@ -272,11 +272,15 @@ def _pages(read: Callable[[int], List[Any]], position: Callable[[Any], int], sta
         start = position(page[-1])
 
 
-def verify_ledger(client: Any, public_key_pem: Union[str, bytes], page_size: int = 4096) -> LedgerReport:
+def verify_ledger(client: Any, public_key_pem: Union[str, bytes], page_size: int = 4096, ignore_other_logs: bool = False) -> LedgerReport:
     """Checks the ledger a daemon relays (`LedgerClient.tree_read`) against the log of `public_key_pem`,
     as `ledger-rpc verify` does (docs/VERIFY.md, "Verifying"): every event against its leaf record,
     every record against its event or retention's tombstone, the records' tree against every signed
-    head. The report names the first bad leaf. Holds a page of each list at a time."""
+    head. The report names the first bad leaf. Holds a page of each list at a time.
+
+    Another log with leaves fails it, as anyone who can write the store can add a log to cover the
+    events they insert, unless `ignore_other_logs` (`ledger-rpc verify --ignore-other-logs`): its
+    events then still stand as its leaves, unjudged."""
     from .protocol import TreeRead, TreeReadPart
 
     ours = log_id(public_key_pem)
@@ -285,6 +289,9 @@ def verify_ledger(client: Any, public_key_pem: Union[str, bytes], page_size: int
     if not any(log.log_id == ours for log in logs):
         report.problems.append(f"the ledger holds no log of the given key (log id {ours.hex()})")
         return report
+    for log in logs:
+        if log.log_id != ours and log.size > 0 and not ignore_other_logs:
+            report.problems.append(f"log {log.log_id.hex()} holds {log.size} leaves and its key was not given, so its events are not verified")
 
     def records(log: bytes) -> Iterator[Tuple[int, int, uuid.UUID, bytes, bool]]:
         leaf = 0
