@@ -247,11 +247,17 @@ def test_the_client_fetches_heads_proofs_and_pages_that_both_verifiers_judge_ali
         assert str(report.first_bad_leaf.event_id) == swift["first_bad_leaf"]["event_id"]
 
 
-def test_a_tombstone_written_into_the_store_excuses_nothing_to_either_verifier(daemon: Daemon) -> None:
+def logged(daemon: Daemon, count: int, prefix: str = "v") -> LedgerClient:
+    """A client of the daemon once it has logged and committed `count` events."""
     client = LedgerClient(daemon.socket)
-    for n in range(40):
-        client.log_event("video_uploaded", "video_asset", f"v-{n}", {"n": n})
+    for n in range(count):
+        client.log_event("video_uploaded", "video_asset", f"{prefix}-{n}", {"n": n})
     assert client.flush(30)
+    return client
+
+
+def test_a_tombstone_written_into_the_store_excuses_nothing_to_either_verifier(daemon: Daemon) -> None:
+    client = logged(daemon, 40)
     key = open(os.path.join(daemon.directory, "ledger-signing.key.pub")).read()
     store = os.path.join(daemon.directory, "ledger.sqlite")
     ordinary = str(all_events(client)[6].id)
@@ -278,10 +284,7 @@ def test_a_tombstone_written_into_the_store_excuses_nothing_to_either_verifier(d
 
 
 def test_another_log_fails_verification_unless_only_the_given_log_is_judged(daemon: Daemon) -> None:
-    client = LedgerClient(daemon.socket)
-    for n in range(10):
-        client.log_event("video_uploaded", "video_asset", f"v-{n}", {"n": n})
-    assert client.flush(30)
+    logged(daemon, 10)
     key = open(os.path.join(daemon.directory, "ledger-signing.key.pub")).read()
     # A second log, as a daemon restarted with another key makes one, or as anyone who can write the
     # store could, to cover events inserted under a key of their own.
@@ -290,10 +293,7 @@ def test_another_log_fails_verification_unless_only_the_given_log_is_judged(daem
     subprocess.run([binary("ledger-rpc"), "keygen", other], check=True, capture_output=True)
     daemon.extra = ["--signing-key", other]
     daemon.start()
-    client = LedgerClient(daemon.socket)
-    for n in range(5):
-        client.log_event("video_uploaded", "video_asset", f"w-{n}", {"n": n})
-    assert client.flush(30)
+    client = logged(daemon, 5, prefix="w")
 
     report = verify_ledger(client, key)
     assert not report.verified and any("its key was not given" in problem for problem in report.problems), report.problems
