@@ -107,13 +107,15 @@ public protocol EventStore: Sendable {
 /// A log's tree at one size: what a head signs.
 public struct LogTreeState: Sendable, Hashable {
     public var logID: [UInt8]
-    public var size: UInt64
-    public var root: TreeHash
+    /// The tree's right edge, which a head's signer keeps to check, at its next start, that the
+    /// store still extends what it signed.
+    public var frontier: TreeFrontier
+    public var size: UInt64 { self.frontier.size }
+    public var root: TreeHash { self.frontier.root }
 
-    public init(logID: [UInt8], size: UInt64, root: TreeHash) {
+    public init(logID: [UInt8], frontier: TreeFrontier) {
         self.logID = logID
-        self.size = size
-        self.root = root
+        self.frontier = frontier
     }
 }
 

@@ -62,12 +62,18 @@ struct TamperEvidencePostgresTests {
         String(URLComponents(string: uri)?.path.dropFirst() ?? "")
     }
 
-    /// A copy of a stopped ledger's database, under the same key.
+    /// A copy of a stopped ledger's database, under the same key, in a directory of its own: the
+    /// key's files are copied, not the tree its daemon last signed, which another copy's daemon would
+    /// otherwise be held to.
     static func copy(of ledger: Ledger) async throws -> Ledger {
         let server = try #require(TestPostgres.uri)
         let name = "ledger_copy_\(UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: ""))"
         try await TestPostgres.psql(server, "CREATE DATABASE \(name) TEMPLATE \(Self.database(of: ledger.uri))")
-        return Ledger(directory: ledger.directory, uri: try TestPostgres.uri(server, database: name), key: ledger.key, ids: ledger.ids)
+        let directory = try makeTemporaryDirectory("pgtree")
+        let key = "\(directory)/ledger.key"
+        try FileManager.default.copyItem(atPath: ledger.key, toPath: key)
+        try FileManager.default.copyItem(atPath: ledger.publicKey, toPath: key + ".pub")
+        return Ledger(directory: directory, uri: try TestPostgres.uri(server, database: name), key: key, ids: ledger.ids)
     }
 
     static func copyOfLedger() async throws -> Ledger {
@@ -273,7 +279,7 @@ struct TamperEvidencePostgresTests {
         await daemon.stop()
 
         // The old copy, continued with other history and signed with the same key.
-        daemon = try await Self.start(old.uri, key: old.key, in: ledger.directory)
+        daemon = try await Self.start(old.uri, key: old.key, in: old.directory)
         try await Self.log((500..<650).map(Self.event), to: daemon)
         _ = try await TamperEvidenceTests.head(daemon.socketPath)
         await daemon.stop()

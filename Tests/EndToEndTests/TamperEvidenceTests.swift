@@ -349,6 +349,74 @@ import Testing
         #expect(try await sqlite("\(directory)/ledger.sqlite", "SELECT count(*) FROM ledger_tree_leaves") == "0")
     }
 
+    /// The daemon remembers the last tree it signed beside its key, and will not sign over a store
+    /// that no longer extends it: one put back from an older copy, or one whose signed leaves were
+    /// rebuilt from changed events. Leaves after it (a crash's unsigned commits) are signed, with a warning.
+    @Test func aDaemonSignsNoHistoryThatDoesNotExtendWhatItSigned() async throws {
+        let directory = try makeTemporaryDirectory("tree")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = "\(directory)/ledger.sqlite"
+        let lastTree = "\(directory)/ledger-signing.key.last-tree"
+        func run(_ events: Range<Int>) async throws {
+            let daemon = try await Daemon.start(in: directory)
+            let client = LedgerClient(configuration: LedgerClientConfiguration(socketPath: daemon.socketPath))
+            try await client.logAcknowledged(events.map(Self.event))
+            await client.shutdown()
+            await daemon.stop()
+        }
+        func refusal() async throws -> String {
+            do {
+                let daemon = try await Daemon.start(in: directory)
+                await daemon.stop()
+            } catch let Daemon.Failure.exitedBeforeReady(status, stderr) {
+                #expect(status != 0)
+                return stderr
+            }
+            Issue.record("ledgerd started on a store that does not extend what it signed")
+            return ""
+        }
+        try await run(0..<100)
+        _ = try await sqlite(store, ".backup '\(directory)/old.sqlite'")
+        try FileManager.default.copyItem(atPath: lastTree, toPath: "\(directory)/old.last-tree")
+        try await run(100..<150)
+        _ = try await sqlite(store, ".backup '\(directory)/new.sqlite'")
+
+        func put(_ copy: String) throws {
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: store + suffix) }
+            try FileManager.default.copyItem(atPath: "\(directory)/\(copy).sqlite", toPath: store)
+        }
+        try put("old")
+        let older = try await refusal()
+        #expect(older.contains("holds 100 leaves, fewer than the 150 this daemon last signed") && older.contains("move \(lastTree) away"), "\(older)")
+
+        // The tree's tables emptied and one signed event changed: the log the daemon would rebuild is not the one it signed.
+        try put("new")
+        _ = try await sqlite(store, "DELETE FROM ledger_tree_leaves; DELETE FROM ledger_tree_heads; UPDATE ledger_events SET event_data = '{\"n\": 1}' WHERE seq = 5")
+        let rebuilt = try await refusal()
+        #expect(rebuilt.contains("does not extend the tree of 150 leaves this daemon last signed"), "\(rebuilt)")
+
+        // Leaves after the last signed tree are signed, and named in a warning.
+        try put("new")
+        try FileManager.default.removeItem(atPath: lastTree)
+        try FileManager.default.copyItem(atPath: "\(directory)/old.last-tree", toPath: lastTree)
+        let daemon = try await Daemon.start(in: directory)
+        #expect(daemon.stderr.contains("leaves after the last tree this daemon signed") && daemon.stderr.contains("leaves=50"), "\(daemon.stderr)")
+        #expect(try await Self.head(daemon.socketPath)["tree_size"] as? Int == 150)
+        await daemon.stop()
+
+        // An older copy restored on purpose: with the file moved away, the daemon continues from it.
+        try put("old")
+        try FileManager.default.removeItem(atPath: lastTree)
+        try await run(200..<210)
+        let ledger = Ledger(directory: directory, store: store, publicKey: "\(directory)/ledger-signing.key.pub", ids: [])
+        #expect(try await Self.verify(ledger).status == 0)
+
+        // The key taken to another store starts over there, and the file follows it.
+        let other = try await Daemon.start(in: directory, store: "sqlite:\(directory)/other.sqlite")
+        await other.stop()
+        #expect(try String(contentsOfFile: lastTree, encoding: .utf8).contains("store sqlite:\(directory)/other.sqlite"))
+    }
+
     @Test func leafRecordsChangedWithTheirEventBreakTheSignedRoot() async throws {
         let ledger = try await Self.copyOfLedger()
         defer { try? FileManager.default.removeItem(atPath: ledger.directory) }
@@ -402,9 +470,11 @@ import Testing
         try saved.stdout.write(toFile: savedFile, atomically: true, encoding: .utf8)
         await daemon.stop()
 
-        // The old state put back, and other history committed and signed with the same key.
+        // The old state put back, and other history committed and signed with the same key, by a
+        // forger who holds the key and the host (and so also moves the daemon's last signed tree away).
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: store + suffix) }
         try FileManager.default.copyItem(atPath: "\(directory)/old.sqlite", toPath: store)
+        try FileManager.default.removeItem(atPath: "\(directory)/ledger-signing.key.last-tree")
         daemon = try await Daemon.start(in: directory)
         client = LedgerClient(configuration: LedgerClientConfiguration(socketPath: daemon.socketPath))
         try await client.logAcknowledged((300..<450).map(Self.event))

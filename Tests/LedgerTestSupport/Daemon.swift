@@ -41,6 +41,10 @@ public final class Daemon: Sendable {
         self.storePath = "\(directory)/ledger.sqlite"
         let defaultStore = "sqlite:\(directory)/ledger.sqlite"
         let storeArguments = store.map { ["--store", $0.isEmpty ? defaultStore : $0] } ?? []
+        // A PostgreSQL store's default signing key is in the data directory: the test's own, so that each
+        // test's database has a key, and a last signed tree, of its own.
+        var environment = environment
+        if let store, !store.isEmpty, environment["XDG_DATA_HOME"] == nil { environment["XDG_DATA_HOME"] = directory }
         // `env -C /`: far from the checkout, so every test also shows ledgerd finds its migrations from any directory.
         self.process = try ChildProcess(
             ["/usr/bin/env", "-C", "/", Binaries.url("ledgerd").path, "--socket", self.socketPath] + storeArguments + extraArguments,

@@ -30,7 +30,8 @@ public struct LedgerDaemon: Sendable {
     /// Services stop in reverse order: the listener first, so the writer still commits what the
     /// connections received, then the writer drains the queue.
     public static func serviceGroup(
-        configuration: LedgerServerConfiguration, store: any EventStore, stats: ServerStats, signingKey: LogKey? = nil, logger: Logger,
+        configuration: LedgerServerConfiguration, store: any EventStore, stats: ServerStats, signingKey: LogKey? = nil,
+        lastTree: LastSignedTree? = nil, logger: Logger,
         gracefulShutdownSignals: [UnixSignal] = [.sigterm, .sigint], reloadsOnHangup: Bool = true,
         notifier: ServiceManagerNotifier? = nil, settingsReload: SettingsReload? = nil,
         onReady: @escaping @Sendable (LedgerServer.Listening) -> Void
@@ -45,7 +46,7 @@ public struct LedgerDaemon: Sendable {
         let status = notifier.flatMap { $0.isActive ? $0 : nil }.map {
             ServiceManagerStatus(notifier: $0, stats: stats, eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: logger)
         }
-        let signer = signingKey.map { TreeHeadSigner(key: $0, store: store, logger: logger) }
+        let signer = signingKey.map { TreeHeadSigner(key: $0, store: store, lastTree: lastTree, logger: logger) }
         let server = LedgerServer(
             configuration: configuration, queue: queue, store: store, stats: stats, hub: hub, metrics: metrics, signer: signer, logger: logger,
             onListening: { listening in
@@ -121,7 +122,15 @@ public struct LedgerDaemon: Sendable {
                             "seconds": "\(String(format: "%.1f", Double((ContinuousClock.now - began) / .milliseconds(1)) / 1000))",
                         ])
                 }
-                if try await store.treeState() == nil {
+                if let state = try await store.treeState(), let source = try await store.treeSource(), let file = self.signingKey {
+                    let last = LastSignedTree(beside: file, store: self.store)
+                    let after = try await last.check(state, source: source)
+                    if after > 0 {
+                        self.logger.warning(
+                            "the store's log has leaves after the last tree this daemon signed: commits made before it stopped without signing them (a crash), or leaves written into the store since; they are signed now",
+                            metadata: ["log_id": "\(key.publicKey.logID.hex)", "leaves": "\(after)", "last_signed_tree": "\(last.path)"])
+                    }
+                } else if try await store.treeState() == nil {
                     self.logger.warning(
                         "this store keeps no Merkle tree: its events cannot be verified (docs/VERIFY.md)",
                         metadata: ["store": "\(store.description)"])
@@ -136,7 +145,8 @@ public struct LedgerDaemon: Sendable {
         }
         let stats = ServerStats()
         let group = Self.serviceGroup(
-            configuration: self.configuration, store: store, stats: stats, signingKey: key, logger: self.logger, notifier: notifier,
+            configuration: self.configuration, store: store, stats: stats, signingKey: key,
+            lastTree: self.signingKey.map { LastSignedTree(beside: $0, store: self.store) }, logger: self.logger, notifier: notifier,
             settingsReload: settingsReload,
             onReady: onReady)
         do {

@@ -14,13 +14,19 @@ public actor TreeHeadSigner: Service {
     let store: any EventStore
     let interval: Duration
     let logger: Logger
+    /// Where each signed tree is remembered outside the store, when the key is a file.
+    let lastTree: LastSignedTree?
     private var latest: SignedTreeHead?
     private var lastSigning: ContinuousClock.Instant?
+    /// The size last written to `lastTree`, which only grows; and whether the last write failed, said once.
+    private var remembered: UInt64 = 0
+    private var rememberingFailed = false
 
-    public init(key: LogKey, store: any EventStore, interval: Duration = .seconds(1), logger: Logger) {
+    public init(key: LogKey, store: any EventStore, interval: Duration = .seconds(1), lastTree: LastSignedTree? = nil, logger: Logger) {
         self.key = key
         self.store = store
         self.interval = interval
+        self.lastTree = lastTree
         self.logger = logger
     }
 
@@ -64,6 +70,25 @@ public actor TreeHeadSigner: Service {
         let head = try self.key.sign(size: state.size, root: state.root, timestamp: .now())
         try await self.store.storeHead(head)
         self.latest = head
+        self.remember(state)
         return head
+    }
+
+    /// Writes the tree just signed to `lastTree`; a failure is logged once until a write succeeds,
+    /// and costs only the check at the next start.
+    private func remember(_ state: LogTreeState) {
+        guard let lastTree, state.size >= self.remembered else { return }
+        do {
+            try lastTree.write(state)
+            self.remembered = state.size
+            self.rememberingFailed = false
+        } catch {
+            if !self.rememberingFailed {
+                self.logger.warning(
+                    "could not remember the tree just signed; at its next start ledgerd cannot check that the store still extends it",
+                    metadata: ["error": "\(error)"])
+            }
+            self.rememberingFailed = true
+        }
     }
 }

@@ -190,7 +190,7 @@ final class PostgresLogTree: Sendable {
     /// The log's tree as of its newest commit, which PostgreSQL has made durable by the time it is visible.
     func state(on connection: PostgresConnection) throws(StoreError) -> LogTreeState {
         let frontier = try self.newestFrontier(on: connection, as: .queryFailed)
-        return LogTreeState(logID: self.logID, size: frontier.size, root: frontier.root)
+        return LogTreeState(logID: self.logID, frontier: frontier)
     }
 
     func store(_ head: SignedTreeHead, on connection: PostgresConnection) throws(StoreError) {

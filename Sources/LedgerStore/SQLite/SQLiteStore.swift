@@ -373,7 +373,7 @@ public final class SQLiteStore: TreeReadingStore, EventStore, ReportRunning {
     public func treeState() async throws(StoreError) -> LogTreeState? {
         let state = try await self.writer.run { (state: SQLiteWriterState) throws(StoreError) -> (LogTreeState, Int64)? in
             guard let tree = state.tree else { return nil }
-            return (LogTreeState(logID: tree.logID, size: tree.frontier.size, root: tree.frontier.root), tree.lastSequence)
+            return (LogTreeState(logID: tree.logID, frontier: tree.frontier), tree.lastSequence)
         }
         guard let (tree, sequence) = state else { return nil }
         // A head may only sign leaves that outlive a crash.

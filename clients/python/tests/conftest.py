@@ -100,7 +100,11 @@ def postgres_daemon(workdir: str) -> Iterator[Daemon]:
         if os.environ.get("CI"):
             pytest.fail("LEDGER_TEST_POSTGRES_URI is not set; scripts/test.sh starts PostgreSQL and sets it")
         pytest.skip("no test PostgreSQL (scripts/test.sh starts one)")
-    running = Daemon(workdir, store=uri)
+    # A key of the test's own: the default one, in the system's data directory, would be held to the
+    # tree it last signed in another database.
+    key = os.path.join(workdir, "ledger.key")
+    subprocess.run([binary("ledger-rpc"), "keygen", key], check=True, capture_output=True)
+    running = Daemon(workdir, store=uri, extra=["--signing-key", key])
     yield running
     running.stop()
 
