@@ -45,6 +45,13 @@ public struct TreeVerifier: Sendable {
             report.problems.append("the saved head's log \(HexText.text(saved.logID)) is not in the store")
         }
         for index in logs.indices { try await logs[index].loadPage(source) }
+        // What is judged is the ledger as of now, as one snapshot would show it, even on a ledger
+        // that takes commits (and purges) while it is read: the events up to the newest one now,
+        // all committed with their leaves, since commits are numbered in the order they land; and
+        // the leaves that the logs held when their sizes were read, or that those events account
+        // for. Anything committed later is left for the next verification.
+        let through = try await Self.newestSequence(in: source)
+        for index in logs.indices { logs[index].through = through }
 
         // Each page's leaf hashes are worked out as it is read, beside the walk over the page before.
         let canonical = source.metadataIsStoredText
@@ -61,11 +68,15 @@ public struct TreeVerifier: Sendable {
         }
         /// Per pass named by a tombstone: how many leaves it excuses, and the newest of them.
         var passes: [String: (removed: UInt64, newest: Int64)] = [:]
+        // A purge while the ledger is read may bury an event after the tombstones' page was read:
+        // before a removal is reported, they are read again from there, at most once a page of leaves.
+        var walked: UInt64 = 0
+        var tombstonesReadAgainAt: UInt64 = 0
 
         while true {
             let next = logs.indices.filter { logs[$0].peek != nil }.min { logs[$0].peek!.sequence < logs[$1].peek!.sequence }
             let record = next.map { logs[$0].peek! }
-            let hashed = try await events.peek()
+            let hashed = try await events.peek().flatMap { $0.event.sequence! <= through ?? Int64.min ? $0 : nil }
             let event = hashed?.event
             if record == nil, event == nil { break }
             // Every stored event is some log's leaf, those stored before the first log included (it
@@ -101,7 +112,12 @@ public struct TreeVerifier: Sendable {
                             detail: "leaf \(leaf) at sequence \(record.sequence) was event \(record.id.lowercaseText); the row there now holds event \(event.id.lowercaseText)"))
                 }
             } else {
-                let tombstone = try await tombstones.seek(record.sequence)
+                var tombstone = try await tombstones.seek(record.sequence)
+                if tombstone == nil, walked >= tombstonesReadAgainAt, record.sequence > Int64.min {
+                    tombstonesReadAgainAt = walked + UInt64(self.pageSize)
+                    tombstones.restart(after: record.sequence - 1)
+                    tombstone = try await tombstones.seek(record.sequence)
+                }
                 if let tombstone {
                     passes[tombstone.retention, default: (0, record.sequence)].removed += 1
                     passes[tombstone.retention]!.newest = record.sequence
@@ -114,6 +130,7 @@ public struct TreeVerifier: Sendable {
                 }
             }
             try await logs[next].take(record, source: source)
+            walked += 1
         }
 
         for (pass, excused) in passes.sorted(by: { $0.key < $1.key }) {
@@ -129,6 +146,23 @@ public struct TreeVerifier: Sendable {
                 "log \(HexText.text(log.logID)) holds \(log.leaves) leaves and its key was not given, so its events are not verified: give a --public-key for every log the store keeps (a log written into the store would cover the events it holds), or --ignore-other-logs to judge only the logs given")
         }
         return report
+    }
+
+    /// The newest stored event's sequence, found with the one read every source answers (events
+    /// after a sequence) by halving the range; nil without events.
+    static func newestSequence(in source: some TreeSource) async throws -> Int64? {
+        guard var low = try await source.events(afterSequence: Int64.min, limit: 1).first?.sequence else { return nil }
+        // An event stands at `low`, and none stood after `high` when it was looked for.
+        var high = Int64.max
+        while low < high {
+            let middle = low &+ Int64(bitPattern: UInt64(bitPattern: high &- low) / 2)
+            if let found = try await source.events(afterSequence: middle, limit: 1).first?.sequence, found > low {
+                low = found
+            } else {
+                high = middle
+            }
+        }
+        return low
     }
 
     /// Why the tombstones naming `pass` excuse nothing, or nil when they stand. The store is as
@@ -243,6 +277,16 @@ struct Pager<Raw: Sendable, Item: Sendable> {
         return self.page[self.index]
     }
 
+    /// Drops what was read ahead and reads again from after `sequence`.
+    mutating func restart(after sequence: Int64) {
+        self.cancel()
+        let (read, size) = (self.read, self.pageSize)
+        self.page = []
+        self.index = 0
+        self.exhausted = false
+        self.stage(Task { try await read(sequence, size) })
+    }
+
     mutating func advance() { self.index += 1 }
 
     /// The item at `target`, passing those before it; nil when there is none.
@@ -296,7 +340,15 @@ struct LogWalk: Sendable {
         }
     }
 
-    var peek: LeafRecord? { self.index < self.page.count ? self.page[self.index] : nil }
+    /// The newest event's sequence when the walk began: leaves beyond the log's size then, committed
+    /// after that event, are left for the next verification.
+    var through: Int64?
+
+    var peek: LeafRecord? {
+        guard self.index < self.page.count else { return nil }
+        let record = self.page[self.index]
+        return self.nextLeaf < self.summary.size || record.sequence <= self.through ?? Int64.min ? record : nil
+    }
 
     mutating func loadPage(_ source: some TreeSource) async throws {
         guard self.index >= self.page.count, !self.exhausted else { return }

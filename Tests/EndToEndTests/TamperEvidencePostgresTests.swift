@@ -300,15 +300,7 @@ struct TamperEvidencePostgresTests {
         let key = try await Self.makeKey(in: directory)
         var daemon = try await Self.start(uri, key: key, in: directory)
         let socket = daemon.socketPath
-        let load = Task {
-            let client = LedgerClient(configuration: LedgerClientConfiguration(socketPath: socket))
-            var index = 0
-            while !Task.isCancelled {
-                try? await client.logAcknowledged((index..<index + 300).map(Self.event))
-                index += 300
-            }
-            await client.shutdown()
-        }
+        let load = TamperEvidenceTests.keepLogging(to: socket, perRequest: 300)
         #expect(try await waitUntil(within: 120) { Int(try await TestPostgres.psql(uri, "SELECT count(*) FROM ledger_events")) ?? 0 >= 1_500 })
         daemon.signal(SIGKILL)
         _ = await daemon.waitForExit()

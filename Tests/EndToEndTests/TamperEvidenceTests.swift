@@ -60,6 +60,19 @@ import Testing
         return try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result.stderr)")
     }
 
+    /// Logs acknowledged requests of `perRequest` events to the daemon at `socket` until cancelled.
+    static func keepLogging(to socket: String, perRequest: Int) -> Task<Void, Never> {
+        Task {
+            let client = LedgerClient(configuration: LedgerClientConfiguration(socketPath: socket))
+            var index = 0
+            while !Task.isCancelled {
+                try? await client.logAcknowledged((index..<index + perRequest).map(Self.event))
+                index += perRequest
+            }
+            await client.shutdown()
+        }
+    }
+
     static func verify(_ ledger: Ledger, key: String? = nil, heads: [String] = []) async throws -> (status: Int32, report: [String: Any], text: String) {
         let arguments = ["verify", "--store", ledger.store, "--public-key", key ?? ledger.publicKey, "--json"] + heads.flatMap { ["--head", $0] }
         let result = try await runTool("ledger-rpc", arguments)
@@ -417,6 +430,30 @@ import Testing
         #expect(try String(contentsOfFile: lastTree, encoding: .utf8).contains("store sqlite:\(directory)/other.sqlite"))
     }
 
+    /// A ledger read while it takes events: each list (events, leaf records) may be read to its end
+    /// before a commit that the other already shows, which is no tampering. Checked through the
+    /// daemon and from the file, again and again while clients log.
+    @Test func aLedgerVerifiedWhileItTakesEventsVerifies() async throws {
+        let directory = try makeTemporaryDirectory("tree")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let daemon = try await Daemon.start(in: directory)
+        let socket = daemon.socketPath
+        let load = Self.keepLogging(to: socket, perRequest: 20)
+        #expect(try await waitUntil(within: 60) { Int(try await sqlite("\(directory)/ledger.sqlite", "SELECT count(*) FROM ledger_events")) ?? 0 >= 2_000 })
+        // A ledger's first second has no head yet; from then on one is signed each second while events arrive.
+        _ = try await Self.head(socket)
+        let key = "\(directory)/ledger-signing.key.pub"
+        for _ in 0..<3 {
+            for place in [["--socket", socket], ["--store", "\(directory)/ledger.sqlite"]] {
+                let result = try await runTool("ledger-rpc", ["verify", "--public-key", key] + place)
+                #expect(result.status == 0, "\(place): \(result.stdout)\(result.stderr)")
+            }
+        }
+        load.cancel()
+        await load.value
+        await daemon.stop()
+    }
+
     @Test func leafRecordsChangedWithTheirEventBreakTheSignedRoot() async throws {
         let ledger = try await Self.copyOfLedger()
         defer { try? FileManager.default.removeItem(atPath: ledger.directory) }
@@ -514,15 +551,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var daemon = try await Daemon.start(in: directory)
         let socket = daemon.socketPath
-        let load = Task {
-            let client = LedgerClient(configuration: LedgerClientConfiguration(socketPath: socket))
-            var index = 0
-            while !Task.isCancelled {
-                try? await client.logAcknowledged((index..<index + 50).map(Self.event))
-                index += 50
-            }
-            await client.shutdown()
-        }
+        let load = Self.keepLogging(to: socket, perRequest: 50)
         #expect(try await waitUntil(within: 120) { Int(try await sqlite("\(directory)/ledger.sqlite", "SELECT count(*) FROM ledger_events")) ?? 0 >= 1_000 })
         daemon.signal(SIGKILL)
         _ = await daemon.waitForExit()

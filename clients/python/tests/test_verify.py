@@ -4,11 +4,13 @@ proof and signature, and reject what it rejects."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import hashlib
 import json
 import os
 import random
 import subprocess
+import threading
 import uuid
 from typing import List
 
@@ -300,3 +302,32 @@ def test_another_log_fails_verification_unless_only_the_given_log_is_judged(daem
     judged = verify_ledger(client, key, ignore_other_logs=True)
     assert judged.verified and (judged.leaves, judged.events_checked) == (10, 15), judged
     assert verify_ledger(client, open(other + ".pub").read(), ignore_other_logs=True).verified
+
+
+def test_a_ledger_verified_while_it_takes_events_verifies(daemon: Daemon) -> None:
+    client = logged(daemon, 500)
+    key = open(os.path.join(daemon.directory, "ledger-signing.key.pub")).read()
+    stop = threading.Event()
+
+    def load() -> None:
+        writer = LedgerClient(daemon.socket)
+        n = 0
+        while not stop.is_set():
+            for _ in range(50):
+                writer.log_event("job_created", "job", f"j-{n}", {"n": n})
+                n += 1
+            writer.flush(30)
+
+    thread = threading.Thread(target=load)
+    thread.start()
+    # Each within a deadline: a verifier that chased the newest commits would never end (it ends
+    # once the fixture stops the daemon).
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    try:
+        for _ in range(3):
+            report = pool.submit(verify_ledger, client, key, 256).result(timeout=120)
+            assert report.verified, report
+    finally:
+        stop.set()
+        thread.join(60)
+        pool.shutdown(wait=False)

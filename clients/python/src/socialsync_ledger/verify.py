@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+import itertools
 import struct
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
-from .protocol import HEAD_CONTEXT, Event, InclusionProof, TreeHead
+from .protocol import HEAD_CONTEXT, Event, InclusionProof, TreeHead, TreeLog
 
 __all__ = [
     "EMPTY_ROOT",
@@ -272,6 +273,30 @@ def _pages(read: Callable[[int], List[Any]], position: Callable[[Any], int], sta
         start = position(page[-1])
 
 
+def newest_sequence(client: Any) -> Optional[int]:
+    """The newest stored event's sequence, found with the one read every daemon answers (events after a
+    sequence) by halving the range; None without events."""
+    from .protocol import TreeRead, TreeReadPart
+
+    def after(position: int) -> Optional[int]:
+        found = client.tree_read(TreeRead(TreeReadPart.EVENTS, position=position, limit=1)).events
+        return found[0].sequence if found else None
+
+    low = after(-2**63)
+    if low is None:
+        return None
+    # An event stands at `low`, and none stood after `high` when it was looked for.
+    high = 2**63 - 1
+    while low < high:
+        middle = low + (high - low) // 2
+        found = after(middle)
+        if found is not None and found > low:
+            low = found
+        else:
+            high = middle
+    return low
+
+
 def verify_ledger(client: Any, public_key_pem: Union[str, bytes], page_size: int = 4096, ignore_other_logs: bool = False) -> LedgerReport:
     """Checks the ledger a daemon relays (`LedgerClient.tree_read`) against the log of `public_key_pem`,
     as `ledger-rpc verify` does (docs/VERIFY.md, "Verifying"): every event against its leaf record,
@@ -293,26 +318,45 @@ def verify_ledger(client: Any, public_key_pem: Union[str, bytes], page_size: int
         if log.log_id != ours and log.size > 0 and not ignore_other_logs:
             report.problems.append(f"log {log.log_id.hex()} holds {log.size} leaves and its key was not given, so its events are not verified")
 
-    def records(log: bytes) -> Iterator[Tuple[int, int, uuid.UUID, bytes, bool]]:
+    # Heads up to the newest one now: one signed while the walk goes on is not held against it.
+    newest = client.tree_read(TreeRead(TreeReadPart.LATEST_HEAD, ours)).heads
+    newest_size = newest[0].tree_size if newest else 0
+    # What is judged is the ledger as of now, as one snapshot would show it, even on a ledger that
+    # takes commits while it is read: the events up to the newest one now (all committed with their
+    # leaves, since commits are numbered in the order they land), and the leaves the logs held when
+    # their sizes were read or that those events account for.
+    through = newest_sequence(client)
+
+    def records(log: TreeLog) -> Iterator[Tuple[int, int, uuid.UUID, bytes, bool]]:
         leaf = 0
         while True:
-            raw = client.tree_read(TreeRead(TreeReadPart.LEAF_RECORDS, log, leaf, 65_536)).records
+            raw = client.tree_read(TreeRead(TreeReadPart.LEAF_RECORDS, log.log_id, leaf, 65_536)).records
             if not raw:
                 return
             for offset in range(0, len(raw), 56):
                 (sequence,) = struct.unpack_from(">q", raw, offset)
-                yield sequence, leaf, uuid.UUID(bytes=raw[offset + 8 : offset + 24]), raw[offset + 24 : offset + 56], log == ours
+                if leaf >= log.size and (through is None or sequence > through):
+                    return
+                yield sequence, leaf, uuid.UUID(bytes=raw[offset + 8 : offset + 24]), raw[offset + 24 : offset + 56], log.log_id == ours
                 leaf += 1
 
-    every_record = heapq.merge(*(records(log.log_id) for log in logs))
-    events = _pages(lambda after: client.tree_read(TreeRead(TreeReadPart.EVENTS, position=after, limit=page_size)).events,
-                    lambda event: event.sequence, -2**63)
-    tombstones = _pages(
-        lambda after: client.tree_read(TreeRead(TreeReadPart.TOMBSTONES, position=after, limit=32_768)).tombstones, lambda item: item[0], -2**63)
+    def read_tombstones(after: int) -> Iterator[Tuple[int, str]]:
+        return _pages(lambda position: client.tree_read(TreeRead(TreeReadPart.TOMBSTONES, position=position, limit=32_768)).tombstones,
+                      lambda item: item[0], after)
+
+    every_record = heapq.merge(*(records(log) for log in logs))
+    events = itertools.takewhile(lambda event: through is not None and event.sequence <= through, _pages(
+        lambda after: client.tree_read(TreeRead(TreeReadPart.EVENTS, position=after, limit=page_size)).events, lambda event: event.sequence, -2**63))
+    tombstones = read_tombstones(-2**63)
     tombstone = next(tombstones, None)
+    # A purge while the ledger is read may bury an event after the tombstones' page was read: before a
+    # removal is reported, they are read again from there, at most once a page of leaves.
+    walked = 0
+    tombstones_read_again_at = -1
     # Per pass named by a tombstone of this log: how many leaves it excuses, and the newest of them.
     passes: Dict[str, List[int]] = {}
-    heads = _pages(lambda size: client.tree_read(TreeRead(TreeReadPart.HEADS, ours, size, 1024)).heads, lambda head: head.tree_size + 1, 1)
+    heads = itertools.takewhile(lambda head: head.tree_size <= newest_size, _pages(
+        lambda size: client.tree_read(TreeRead(TreeReadPart.HEADS, ours, size, 1024)).heads, lambda head: head.tree_size + 1, 1))
     next_head = next(heads, None)
     frontier = _Frontier()
     moved: set = set()
@@ -322,8 +366,13 @@ def verify_ledger(client: Any, public_key_pem: Union[str, bytes], page_size: int
             report.first_bad_leaf = BadLeaf(kind, sequence, event_id, leaf)
 
     def tombstoned(sequence: int) -> bool:
-        nonlocal tombstone
+        nonlocal tombstone, tombstones, tombstones_read_again_at
         while tombstone is not None and tombstone[0] < sequence:
+            tombstone = next(tombstones, None)
+        if (tombstone is None or tombstone[0] != sequence) and walked // page_size > tombstones_read_again_at:
+            # A purge while the ledger is read may have buried it after the tombstones' page was read.
+            tombstones_read_again_at = walked // page_size
+            tombstones = read_tombstones(sequence - 1)
             tombstone = next(tombstones, None)
         if tombstone is None or tombstone[0] != sequence:
             return False
@@ -362,6 +411,7 @@ def verify_ledger(client: Any, public_key_pem: Union[str, bytes], page_size: int
     while record is not None or event is not None:
         if record is not None and (event is None or record[0] <= event.sequence):
             sequence, leaf, record_id, hashed, mine = record
+            walked += 1
             if event is not None and event.sequence == sequence:
                 report.events_checked += 1
                 if mine and event.id != record_id:
