@@ -16,7 +16,7 @@ struct LogAdoption {
     let metadataIsStoredText: Bool
     private(set) var frontier = TreeFrontier()
     /// The last adopted event's sequence: the next page starts after it.
-    private(set) var lastSequence = Int64.min
+    private(set) var lastSequence: Int64?
     private var scratch = ByteBuffer()
 
     init(metadataIsStoredText: Bool) {
@@ -31,14 +31,20 @@ struct LogAdoption {
             message: "the log could not take the events stored before it began as its first leaves, and took none: \(error.message); mend or remove that row, or start with --signing-key off")
     }
 
-    /// The leaves of the next page of events read back (in commit order, after `lastSequence`),
+    /// The sequence the next page is read from; nil when nothing can follow.
+    var nextRead: Int64? {
+        guard let last = self.lastSequence else { return Int64.min }
+        return last == Int64.max ? nil : last + 1
+    }
+
+    /// The leaves of the next page of events read back (in commit order, from `nextRead`),
     /// continuing the ones before; nil once a page is empty.
     mutating func adopt(_ events: [LedgerEvent]) throws(StoreError) -> LeafHasher.Hashed? {
         guard !events.isEmpty else { return nil }
         var hashed = LeafHasher.Hashed(after: self.frontier)
         hashed.records.reserveCapacity(events.count)
         for event in events {
-            guard let sequence = event.sequence, sequence > self.lastSequence else {
+            guard let sequence = event.sequence, self.lastSequence.map({ sequence > $0 }) ?? true else {
                 throw StoreError(code: .unavailable, message: "the events stored before the log began did not read back in commit order")
             }
             let leaf = TreeLeaf.hash(event, sequence: sequence, canonical: self.metadataIsStoredText, scratch: &self.scratch)

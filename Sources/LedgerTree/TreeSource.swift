@@ -20,7 +20,8 @@ public protocol TreeSource: Sendable {
     func leaf(ofSequence sequence: Int64, logID: [UInt8]) async throws -> UInt64?
     /// The commit sequence of the stored event with this id.
     func sequence(ofEvent id: UUID) async throws -> Int64?
-    /// Up to `limit` stored events committed after `sequence`, in commit order, each with its sequence.
+    /// Up to `limit` stored events committed after `sequence`, in commit order, each with its sequence;
+    /// after `Int64.min`, from the very first (`CommitSequence.first(after:)`).
     func events(afterSequence sequence: Int64, limit: Int) async throws -> [LedgerEvent]
     /// Up to `limit` of retention's tombstones of events committed after `sequence`, in commit order.
     func tombstones(afterSequence sequence: Int64, limit: Int) async throws -> [Tombstone]
@@ -38,5 +39,16 @@ public struct LogSummary: Sendable, Hashable {
         self.publicKey = publicKey
         self.size = size
         self.root = root
+    }
+}
+
+/// Commit sequences as a tree's reads take them.
+public enum CommitSequence {
+    /// Where a read of what comes after `sequence` starts: the next sequence; after `Int64.min`,
+    /// which a verifier passes to read from the very start, `Int64.min` itself, so that a row written
+    /// there is read too; nil after `Int64.max`, where nothing is.
+    public static func first(after sequence: Int64) -> Int64? {
+        if sequence == Int64.min { return Int64.min }
+        return sequence == Int64.max ? nil : sequence + 1
     }
 }

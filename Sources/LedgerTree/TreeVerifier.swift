@@ -255,9 +255,10 @@ struct Pager<Raw: Sendable, Item: Sendable> {
         self.prepared = Task { await prepare(try await raw.value) }
         self.following = Task {
             // Only an empty page ends the list: a source may answer with fewer than asked (a
-            // daemon cuts its answers to what one frame may hold).
+            // daemon cuts its answers to what one frame may hold). A read after the least
+            // sequence includes it, so each page keeps only what comes after the last.
             guard let last = try await raw.value.last else { return [] }
-            return try await read(sequence(last), size)
+            return try await read(sequence(last), size).filter { sequence($0) > sequence(last) }
         }
     }
 

@@ -164,6 +164,12 @@ struct TamperEvidencePostgresTests {
                 VALUES ('01a00000-0000-7000-8000-000000000001', to_timestamp(1790000000.00005), 'job_created', 'video_asset', 'v-x', '{}', 'INFO', -5)
                 """, kind: "inserted", event: -1),
         TamperEvidenceTests.Tampering(
+            name: "one row inserted at the least sequence there is",
+            sql: """
+                INSERT INTO ledger_events (id, timestamp, event_type, entity_type, entity_id, event_data, severity, seq)
+                VALUES ('01a00000-0000-7000-8000-000000000001', to_timestamp(1790000000.00005), 'job_created', 'video_asset', 'v-x', '{}', 'INFO', -9223372036854775808)
+                """, kind: "inserted", event: -1),
+        TamperEvidenceTests.Tampering(
             name: "two rows' commit order swapped",
             sql: "UPDATE ledger_events SET seq = -seq WHERE seq IN (10, 20); UPDATE ledger_events SET seq = CASE seq WHEN -10 THEN 20 ELSE 10 END WHERE seq < 0",
             kind: "reordered", event: 9),

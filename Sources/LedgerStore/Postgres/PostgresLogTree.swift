@@ -57,9 +57,9 @@ final class PostgresLogTree: Sendable {
             _ = try connection.execute("SELECT pg_advisory_xact_lock($1::bigint)", [self.lockKey], as: .unavailable)
             var adoption = LogAdoption(metadataIsStoredText: false)
             var adopted: UInt64 = 0
-            while true {
+            while let first = adoption.nextRead {
                 let page = try connection.execute(
-                    PostgresTreeReader.eventsAfterSequence, [String(adoption.lastSequence), String(LogAdoption.pageSize)], as: .unavailable)
+                    PostgresTreeReader.eventsFromSequence, [String(first), String(LogAdoption.pageSize)], as: .unavailable)
                 var events: [LedgerEvent] = []
                 events.reserveCapacity(page.rowCount)
                 for row in 0..<page.rowCount { events.append(try EventColumns.event(from: PostgresRow(result: page, row: row))) }

@@ -145,11 +145,12 @@ public final class PostgresTreeReader: TreeSource, Sendable {
         }.first ?? nil
     }
 
-    /// The events after a sequence, in commit order: what a leaf is hashed from, here and when a log adopts them.
-    static let eventsAfterSequence = PostgresStore.selectColumns + " WHERE seq > $1::bigint ORDER BY seq LIMIT $2::bigint"
+    /// The events from a sequence on, in commit order: what a leaf is hashed from, here and when a log adopts them.
+    static let eventsFromSequence = PostgresStore.selectColumns + " WHERE seq >= $1::bigint ORDER BY seq LIMIT $2::bigint"
 
     public func events(afterSequence sequence: Int64, limit: Int) async throws -> [LedgerEvent] {
-        try await self.rows(Self.eventsAfterSequence, [String(sequence), String(limit)], on: self.eventReads) { result, row in
+        guard let first = CommitSequence.first(after: sequence) else { return [] }
+        return try await self.rows(Self.eventsFromSequence, [String(first), String(limit)], on: self.eventReads) { result, row in
             try EventColumns.event(from: PostgresRow(result: result, row: row))
         }
     }

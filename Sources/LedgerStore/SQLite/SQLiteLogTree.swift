@@ -77,13 +77,13 @@ final class SQLiteLogTree {
         let anyLeaf = try begun.step(as: .unavailable) && begun.integer(0) == 1
         begun.reset()
         guard !anyLeaf else { return 0 }
-        let read = try connection.prepare(SQLiteTreeReader.eventsAfterSequence, as: .unavailable)
+        let read = try connection.prepare(SQLiteTreeReader.eventsFromSequence, as: .unavailable)
         defer { read.reset() }
         var adoption = LogAdoption(metadataIsStoredText: true)
         var adopted: UInt64 = 0
-        while true {
+        while let first = adoption.nextRead {
             read.reset()
-            read.bind([.integer(adoption.lastSequence), .integer(Int64(LogAdoption.pageSize))])
+            read.bind([.integer(first), .integer(Int64(LogAdoption.pageSize))])
             var events: [LedgerEvent] = []
             while try read.step(as: .unavailable) { events.append(try EventColumns.event(from: SQLiteRow(statement: read))) }
             guard let hashed = try adoption.adopt(events) else { break }
@@ -91,7 +91,7 @@ final class SQLiteLogTree {
             self.frontier = hashed.frontier
             adopted += UInt64(hashed.records.count)
         }
-        if adopted > 0 { self.lastSequence = adoption.lastSequence }
+        if adopted > 0, let last = adoption.lastSequence { self.lastSequence = last }
         return adopted
     }
 

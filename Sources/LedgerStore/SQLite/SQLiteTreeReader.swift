@@ -117,11 +117,12 @@ public final class SQLiteTreeReader: TreeSource, Sendable {
             .first
     }
 
-    /// The events after a sequence, in commit order: what a leaf is hashed from, here and when a log adopts them.
-    static let eventsAfterSequence = "SELECT \(EventColumns.list()) FROM ledger_events WHERE seq > ? ORDER BY seq LIMIT ?"
+    /// The events from a sequence on, in commit order: what a leaf is hashed from, here and when a log adopts them.
+    static let eventsFromSequence = "SELECT \(EventColumns.list()) FROM ledger_events WHERE seq >= ? ORDER BY seq LIMIT ?"
 
     public func events(afterSequence sequence: Int64, limit: Int) async throws -> [LedgerEvent] {
-        try await self.rows(Self.eventsAfterSequence, [.integer(sequence), .integer(Int64(limit))]) { (row: SQLiteStatement) throws(StoreError) in
+        guard let first = CommitSequence.first(after: sequence) else { return [] }
+        return try await self.rows(Self.eventsFromSequence, [.integer(first), .integer(Int64(limit))]) { (row: SQLiteStatement) throws(StoreError) in
             try EventColumns.event(from: SQLiteRow(statement: row))
         }
     }

@@ -264,9 +264,12 @@ class LedgerReport:
 
 
 def _pages(read: Callable[[int], List[Any]], position: Callable[[Any], int], start: int) -> Iterator[Any]:
-    """Every item of a list read a page at a time, each page after the last item's position; an empty page ends it."""
+    """Every item of a list read a page at a time, each page after the last item's position; an empty page ends it.
+    A read after the least position includes it, so each page after the first keeps only what comes after the last."""
+    first = True
     while True:
-        page = read(start)
+        page = read(start) if first else [item for item in read(start) if position(item) > start]
+        first = False
         if not page:
             return
         yield from page
