@@ -430,6 +430,12 @@ import Testing
         let ledger = Ledger(directory: directory, store: store, publicKey: "\(directory)/ledger-signing.key.pub", ids: [])
         #expect(try await Self.verify(ledger).status == 0)
 
+        // A file that is not one ledgerd wrote stops the start, and says what to do.
+        try "ledgerd last signed tree\nstore sqlite:\(store)\nlog_id zz\n".write(toFile: lastTree, atomically: true, encoding: .utf8)
+        let damaged = try await refusal()
+        #expect(damaged.contains("\(lastTree) is not a last signed tree that ledgerd wrote; move it away"), "\(damaged)")
+        try FileManager.default.removeItem(atPath: lastTree)
+
         // The key taken to another store starts over there, and the file follows it.
         let other = try await Daemon.start(in: directory, store: "sqlite:\(directory)/other.sqlite")
         await other.stop()
