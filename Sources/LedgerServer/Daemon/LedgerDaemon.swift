@@ -122,15 +122,17 @@ public struct LedgerDaemon: Sendable {
                             "seconds": "\(String(format: "%.1f", Double((ContinuousClock.now - began) / .milliseconds(1)) / 1000))",
                         ])
                 }
-                if let state = try await store.treeState(), let source = try await store.treeSource(), let file = self.signingKey {
-                    let last = LastSignedTree(beside: file, store: self.store)
-                    let after = try await last.check(state, source: source)
-                    if after > 0 {
-                        self.logger.warning(
-                            "the store's log has leaves after the last tree this daemon signed: commits made before it stopped without signing them (a crash), or leaves written into the store since; they are signed now",
-                            metadata: ["log_id": "\(key.publicKey.logID.hex)", "leaves": "\(after)", "last_signed_tree": "\(last.path)"])
+                if let state = try await store.treeState() {
+                    if let source = try await store.treeSource(), let file = self.signingKey {
+                        let last = LastSignedTree(beside: file, store: self.store)
+                        let after = try await last.check(state, source: source)
+                        if after > 0 {
+                            self.logger.warning(
+                                "the store's log has leaves after the last tree this daemon signed: commits made before it stopped without signing them (a crash), or leaves written into the store since; they are signed now",
+                                metadata: ["log_id": "\(key.publicKey.logID.hex)", "leaves": "\(after)", "last_signed_tree": "\(last.path)"])
+                        }
                     }
-                } else if try await store.treeState() == nil {
+                } else {
                     self.logger.warning(
                         "this store keeps no Merkle tree: its events cannot be verified (docs/VERIFY.md)",
                         metadata: ["store": "\(store.description)"])

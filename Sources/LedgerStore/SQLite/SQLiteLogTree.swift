@@ -87,7 +87,7 @@ final class SQLiteLogTree {
             var events: [LedgerEvent] = []
             while try read.step(as: .unavailable) { events.append(try EventColumns.event(from: SQLiteRow(statement: read))) }
             guard let hashed = try adoption.adopt(events) else { break }
-            try self.write(hashed, after: self.frontier)
+            try self.write(hashed)
             self.frontier = hashed.frontier
             adopted += UInt64(hashed.records.count)
         }
@@ -98,14 +98,15 @@ final class SQLiteLogTree {
     /// Writes the commit's leaves with the frontier after them, in the open transaction.
     func write() throws(StoreError) {
         guard let pending = self.pending else { return }
-        try self.write(pending, after: self.frontier)
+        try self.write(pending)
     }
 
-    private func write(_ added: LeafHasher.Hashed, after frontier: TreeFrontier) throws(StoreError) {
+    /// The row of `added`'s leaves, which continue the frontier they were hashed after.
+    private func write(_ added: LeafHasher.Hashed) throws(StoreError) {
         guard let first = added.records.first, let last = added.records.last else { return }
         self.addLeaves.reset()
         self.addLeaves.bind(1, blob: self.logID)
-        self.addLeaves.bind(2, integer: Int64(frontier.size))
+        self.addLeaves.bind(2, integer: Int64(added.start.size))
         self.addLeaves.bind(3, integer: first.sequence)
         self.addLeaves.bind(4, integer: last.sequence)
         self.addLeaves.bind(5, blob: LeafRecord.encode(added.records))
