@@ -129,7 +129,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LedgerTreeTests",
-            dependencies: ["LedgerTree", "LedgerProtocol", nioCore],
+            dependencies: ["LedgerTree", "LedgerProtocol", nioCore, nioLocks],
             swiftSettings: swiftSettings
         ),
         .testTarget(

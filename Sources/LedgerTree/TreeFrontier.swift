@@ -39,6 +39,20 @@ public struct TreeFrontier: Sendable, Hashable {
         return hash
     }
 
+    /// The root of the perfect subtree of `size` leaves from leaf `start`, when it is one of this
+    /// frontier's: a left child of the tree, and this frontier's size past it but short of its parent's end.
+    public func root(ofSubtreeFrom start: UInt64, size: UInt64) -> TreeHash? {
+        var position: UInt64 = 0
+        var index = 0
+        for bit in stride(from: 63, through: 0, by: -1) where self.size & (1 << UInt64(bit)) != 0 {
+            let span = UInt64(1) << UInt64(bit)
+            if position == start && span == size { return self.roots[index] }
+            position += span
+            index += 1
+        }
+        return nil
+    }
+
     /// The stored form: the size as 8 bytes big-endian, then each root's 32 bytes.
     public var bytes: [UInt8] {
         var bytes: [UInt8] = []

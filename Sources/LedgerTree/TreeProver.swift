@@ -1,11 +1,21 @@
 import Foundation
 import LedgerProtocol
 
-/// Makes inclusion proofs from a source's leaf records, in one pass over the leaves up to the
-/// proof's last subtree and no more than a frontier per subtree in memory.
+/// Makes inclusion proofs from a source's leaf records: from the frontiers its commits stored and
+/// the leaves near the event (`RangeRootReader`), or, when those do not lead to the signed root, in
+/// one pass over the leaves up to the proof's last subtree.
 public enum TreeProver {
+    /// The most leaves a proof reads for one subtree that no stored frontier holds.
+    public static let leafReadLimit: UInt64 = 4_096
+
     /// The proof that event `id` is a leaf of the tree `head` signed.
-    public static func inclusion(of id: UUID, under head: SignedTreeHead, source: some TreeSource) async throws -> InclusionProof {
+    /// - Parameter frontiersDisagree: called when the frontiers stored with the log's commits gave a
+    ///   path that does not lead to the signed root, and the leaves alone gave one that does: a row
+    ///   changed outside ledgerd, which the proof, made from the leaves, does not depend on.
+    public static func inclusion(
+        of id: UUID, under head: SignedTreeHead, source: some TreeSource, leafReadLimit: UInt64 = Self.leafReadLimit,
+        frontiersDisagree: () -> Void = {}
+    ) async throws -> InclusionProof {
         guard let sequence = try await source.sequence(ofEvent: id) else {
             throw TreeError(.badProof, "no event \(id.lowercaseText) is stored")
         }
@@ -19,14 +29,50 @@ public enum TreeProver {
                 .badProof,
                 "event \(id.lowercaseText) is leaf \(leaf), after the signed head of \(head.treeSize) leaves; heads are signed every second, so ask again")
         }
-        var roots = RangeRoots(MerkleProofs.inclusionRanges(index: leaf, size: head.treeSize))
+        guard let root = TreeHash(bytes: head.rootHash) else {
+            throw TreeError(.badProof, "the signed head's root is not 32 bytes")
+        }
+        let ranges = MerkleProofs.inclusionRanges(index: leaf, size: head.treeSize)
+        var reader = RangeRootReader(source: source, logID: head.logID, leafReadLimit: max(leafReadLimit, 1))
+        let quick = try await Self.path(ranges, leaf: leaf, from: &reader)
+        if let (leafHash, path) = quick, MerkleProofs.verifyInclusion(leaf: leafHash, index: leaf, size: head.treeSize, proof: path, root: root) {
+            return InclusionProof(head: head, eventID: id, sequence: sequence, leafIndex: leaf, leafHash: leafHash.bytes, path: path.map(\.bytes))
+        }
+        guard let (leafHash, path) = try await Self.path(ranges, leaf: leaf, inOnePassOver: source, logID: head.logID),
+            MerkleProofs.verifyInclusion(leaf: leafHash, index: leaf, size: head.treeSize, proof: path, root: root)
+        else {
+            throw TreeError(
+                .badStore, "the log's leaf records do not lead to the root its head signed; `ledger-rpc verify` says where they were changed")
+        }
+        if quick != nil { frontiersDisagree() }
+        return InclusionProof(head: head, eventID: id, sequence: sequence, leafIndex: leaf, leafHash: leafHash.bytes, path: path.map(\.bytes))
+    }
+
+    /// The leaf's hash and its path, from stored frontiers and nearby leaves; nil when the log lacks a leaf the path needs.
+    private static func path<Source: TreeSource>(
+        _ ranges: [Range<UInt64>], leaf: UInt64, from reader: inout RangeRootReader<Source>
+    ) async throws -> (TreeHash, [TreeHash])? {
+        guard let leafHash = try await reader.leafHash(leaf) else { return nil }
+        var path: [TreeHash] = []
+        for range in ranges {
+            guard let hash = try await reader.root(of: range) else { return nil }
+            path.append(hash)
+        }
+        return (leafHash, path)
+    }
+
+    /// The leaf's hash and its path, from every leaf up to the path's last subtree, whatever the stored frontiers say.
+    private static func path(
+        _ ranges: [Range<UInt64>], leaf: UInt64, inOnePassOver source: some TreeSource, logID: [UInt8]
+    ) async throws -> (TreeHash, [TreeHash])? {
+        var roots = RangeRoots(ranges)
         var leafHash: TreeHash?
         var next: UInt64 = 0
         let end = max(roots.end, leaf + 1)
         while next < end {
             // A proof asked for by a client that left, or past the daemon's budget, stops here.
             try Task.checkCancellation()
-            let page = try await source.leafRecords(logID: head.logID, from: next, limit: 65_536)
+            let page = try await source.leafRecords(logID: logID, from: next, limit: 65_536)
             guard !page.isEmpty else { break }
             for record in page where next < end {
                 if next == leaf { leafHash = record.hash }
@@ -34,14 +80,8 @@ public enum TreeProver {
                 next += 1
             }
         }
-        guard let leafHash, let path = roots.roots, let root = TreeHash(bytes: head.rootHash),
-            MerkleProofs.verifyInclusion(leaf: leafHash, index: leaf, size: head.treeSize, proof: path, root: root)
-        else {
-            throw TreeError(
-                .badStore, "the log's leaf records do not lead to the root its head signed; `ledger-rpc verify` says where they were changed")
-        }
-        return InclusionProof(
-            head: head, eventID: id, sequence: sequence, leafIndex: leaf, leafHash: leafHash.bytes, path: path.map(\.bytes))
+        guard let leafHash, let path = roots.roots else { return nil }
+        return (leafHash, path)
     }
 
     /// Whether the proof's path leads from its leaf to its head's root, and the head is signed by `key`.

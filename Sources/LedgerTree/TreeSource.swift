@@ -16,6 +16,9 @@ public protocol TreeSource: Sendable {
     func latestHead(logID: [UInt8]) async throws -> SignedTreeHead?
     /// Up to about `limit` of the log's leaf records from leaf number `leaf` on, in leaf order.
     func leafRecords(logID: [UInt8], from leaf: UInt64, limit: Int) async throws -> [LeafRecord]
+    /// A frontier the log stored with one of its commits, at a tree size within `sizes`: nil when no
+    /// commit of the log ended there, or the source offers none, and a prover hashes leaves instead.
+    func frontier(logID: [UInt8], sizeWithin sizes: Range<UInt64>) async throws -> TreeFrontier?
     /// The leaf number of the event committed at `sequence` in the log, if the log holds it.
     func leaf(ofSequence sequence: Int64, logID: [UInt8]) async throws -> UInt64?
     /// The commit sequence of the stored event with this id.
@@ -25,6 +28,11 @@ public protocol TreeSource: Sendable {
     func events(afterSequence sequence: Int64, limit: Int) async throws -> [LedgerEvent]
     /// Up to `limit` of retention's tombstones of events committed after `sequence`, in commit order.
     func tombstones(afterSequence sequence: Int64, limit: Int) async throws -> [Tombstone]
+}
+
+extension TreeSource {
+    /// A daemon relays no frontiers: the verifier recomputes every one, and proofs are made in the daemon.
+    public func frontier(logID: [UInt8], sizeWithin sizes: Range<UInt64>) async throws -> TreeFrontier? { nil }
 }
 
 /// A log as its store keeps it: which key, and how far its tree has grown.

@@ -232,6 +232,64 @@ struct TamperEvidencePostgresTests {
         #expect(bad?["kind"] as? String == "modified" && bad?["event_id"] as? String == earlier[7].id.lowercaseText && bad?["leaf"] as? Int == 7, "\(changed.text)")
     }
 
+    /// As on SQLite: proofs take subtrees from the stored frontiers, and come out right from the
+    /// leaves when those were changed by hand, with a word from the daemon.
+    @Test func aProofStaysRightWhenTheStoredFrontiersWereChanged() async throws {
+        let ledger = try await Self.copyOfLedger()
+        defer { try? FileManager.default.removeItem(atPath: ledger.directory) }
+        let daemon = try await Self.start(ledger.uri, key: ledger.key, in: ledger.directory)
+        defer { Task { await daemon.stop() } }
+        let ids = [0, 150, 299].map { ledger.ids[$0] }
+        try await TamperEvidenceTests.expectProofs(of: ids, socket: daemon.socketPath, publicKey: ledger.publicKey, in: ledger.directory)
+        #expect(!daemon.stderr.contains(TamperEvidenceTests.frontiersDisagree), "\(daemon.stderr)")
+
+        _ = try await TestPostgres.psql(
+            ledger.uri,
+            """
+            UPDATE ledger_tree_leaves SET frontier = substring(frontier FROM 1 FOR 8) || decode(repeat('00', length(frontier) - 8), 'hex')
+             WHERE first_leaf < (SELECT max(first_leaf) FROM ledger_tree_leaves)
+            """)
+        try await TamperEvidenceTests.expectProofs(of: ids, socket: daemon.socketPath, publicKey: ledger.publicKey, in: ledger.directory)
+        #expect(await eventually { daemon.stderr.contains(TamperEvidenceTests.frontiersDisagree) }, "\(daemon.stderr)")
+    }
+
+    /// The locks daemons take in turn as they start on one database, and what a daemon that waits says.
+    static let startLocks: [(key: String, waiting: String)] = [
+        ("108101100103101114", "waiting for another ledgerd on this database to finish migrating the database"),
+        ("97100111112116", "waiting for another ledgerd on this database to finish adopting the events stored before any log"),
+    ]
+
+    /// A daemon that starts while another session holds one of those locks (a daemon migrating, or
+    /// adopting millions of events) says which session holds it and waits, then starts once it is let go.
+    @Test(arguments: Self.startLocks)
+    func aDaemonWaitingForAnotherOnesLockSaysWhoHoldsIt(key lockKey: String, waiting: String) async throws {
+        let uri = try await TestPostgres.createDatabase()
+        let directory = try makeTemporaryDirectory("pgtree")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let key = try await Self.makeKey(in: directory)
+        let holderName = "ledger-test-holder-\(UUID().uuidString.prefix(8).lowercased())"
+        let holder = try ChildProcess(
+            ["psql", uri, "-X", "-q", "-c", "SELECT pg_advisory_lock(\(lockKey))", "-c", "SELECT pg_sleep(600)"],
+            environment: ["PGAPPNAME": holderName])
+        defer { holder.signal(SIGKILL) }
+        let held = "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE a.application_name = '\(holderName)' AND l.locktype = 'advisory' AND l.granted"
+        #expect(try await waitUntil(within: 30) { try await TestPostgres.psql(uri, held) == "1" })
+
+        let ledgerd = try ChildProcess(
+            [Binaries.url("ledgerd").path, "--socket", "\(directory)/ledgerd.sock", "--store", uri, "--signing-key", key])
+        defer { ledgerd.signal(SIGKILL) }
+        #expect(await eventually(within: 60) { ledgerd.stderr.contains(waiting) }, "\(ledgerd.stderr)")
+        #expect(ledgerd.stderr.contains("holder_application=\(holderName)"), "\(ledgerd.stderr)")
+        let ready = { ledgerd.stderr.split(separator: "\n").contains { $0.hasPrefix("ready") } }
+        #expect(ledgerd.isRunning && !ready())
+
+        _ = try await TestPostgres.psql(uri, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '\(holderName)'")
+        #expect(await eventually(within: 60) { ready() }, "\(ledgerd.stderr)")
+        #expect(ledgerd.stderr.contains("took the lock after"), "\(ledgerd.stderr)")
+        ledgerd.signal(SIGTERM)
+        #expect(await ledgerd.waitForExit() == 0)
+    }
+
     @Test func aDatabaseLeftAloneVerifies() async throws {
         let ledger = try await Self.copyOfLedger()
         let (status, report, text) = try await Self.verify(ledger.uri, keys: [ledger.publicKey])

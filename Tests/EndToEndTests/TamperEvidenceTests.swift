@@ -116,6 +116,40 @@ import Testing
         #expect(wrongKey.stderr.contains("not signed by the given key"), "\(wrongKey.stderr)")
     }
 
+    /// `ledger-rpc prove` for each event, through the daemon at `socket`, checked offline by `verify-proof`.
+    static func expectProofs(of ids: [UUID], socket: String, publicKey: String, in directory: String) async throws {
+        for id in ids {
+            let proof = try await runTool("ledger-rpc", ["prove", id.lowercaseText, "--socket", socket])
+            #expect(proof.status == 0, "\(id): \(proof.stderr)")
+            let file = "\(directory)/proof-\(id.lowercaseText).json"
+            try proof.stdout.write(toFile: file, atomically: true, encoding: .utf8)
+            let checked = try await runTool("ledger-rpc", ["verify-proof", file, "--public-key", publicKey])
+            #expect(checked.status == 0, "\(id): \(checked.stderr)")
+        }
+    }
+
+    static let frontiersDisagree = "do not agree with its leaf records"
+
+    /// A proof takes the subtrees it needs from the frontiers stored with the commits (the middle
+    /// event's path holds the first 128 leaves, which the commit ending at leaf 200 stored). Frontiers
+    /// changed by hand cannot make a proof wrong: it is made from the leaves, and the daemon says why.
+    @Test func aProofStaysRightWhenTheStoredFrontiersWereChanged() async throws {
+        let ledger = try await Self.copyOfLedger()
+        defer { try? FileManager.default.removeItem(atPath: ledger.directory) }
+        let daemon = try await Daemon.start(in: ledger.directory)
+        defer { Task { await daemon.stop() } }
+        let ids = [0, 150, 299].map { ledger.ids[$0] }
+        try await Self.expectProofs(of: ids, socket: daemon.socketPath, publicKey: ledger.publicKey, in: ledger.directory)
+        #expect(!daemon.stderr.contains(Self.frontiersDisagree), "\(daemon.stderr)")
+
+        // Every frontier but the newest, which the daemon continues from, keeps its size and loses its subtrees.
+        _ = try await sqlite(
+            ledger.store,
+            "UPDATE ledger_tree_leaves SET frontier = substr(frontier, 1, 8) || zeroblob(length(frontier) - 8) WHERE first_leaf < (SELECT max(first_leaf) FROM ledger_tree_leaves)")
+        try await Self.expectProofs(of: ids, socket: daemon.socketPath, publicKey: ledger.publicKey, in: ledger.directory)
+        #expect(await eventually { daemon.stderr.contains(Self.frontiersDisagree) }, "\(daemon.stderr)")
+    }
+
     /// Without --store the daemon relays the logs and events and ledger-rpc checks them: the same
     /// report, the same first bad leaf, and the metadata's stored text still counts.
     @Test func verifyThroughTheDaemonChecksWhatItRelays() async throws {
@@ -440,6 +474,37 @@ import Testing
         let other = try await Daemon.start(in: directory, store: "sqlite:\(directory)/other.sqlite")
         await other.stop()
         #expect(try String(contentsOfFile: lastTree, encoding: .utf8).contains("store sqlite:\(directory)/other.sqlite"))
+    }
+
+    /// A last signed tree that cannot be written (here a directory where its new copy goes, which
+    /// defeats root too) costs one warning and the check at the next start, never a commit or a head.
+    @Test func aLastSignedTreeThatCannotBeWrittenCostsOneWarningAndNothingElse() async throws {
+        let directory = try makeTemporaryDirectory("tree")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let lastTree = "\(directory)/ledger-signing.key.last-tree"
+        try FileManager.default.createDirectory(atPath: lastTree + ".new", withIntermediateDirectories: false)
+        let daemon = try await Daemon.start(in: directory)
+        defer { Task { await daemon.stop() } }
+        let client = LedgerClient(configuration: LedgerClientConfiguration(socketPath: daemon.socketPath))
+        for round in 0..<3 {
+            try await client.logAcknowledged((round * 10..<round * 10 + 10).map(Self.event))
+            #expect(try await Self.head(daemon.socketPath)["tree_size"] as? Int == round * 10 + 10)
+        }
+        let warning = "could not remember the tree just signed"
+        #expect(daemon.stderr.components(separatedBy: warning).count - 1 == 1, "\(daemon.stderr)")
+        #expect(daemon.stderr.contains("\(lastTree).new"), "\(daemon.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: lastTree))
+
+        // Writable again: the next head is remembered.
+        try FileManager.default.removeItem(atPath: lastTree + ".new")
+        try await client.logAcknowledged((30..<40).map(Self.event))
+        #expect(try await Self.head(daemon.socketPath)["tree_size"] as? Int == 40)
+        await client.shutdown()
+        #expect(try await waitUntil(within: 30) { FileManager.default.fileExists(atPath: lastTree) })
+        #expect(try String(contentsOfFile: lastTree, encoding: .utf8).hasPrefix("ledgerd last signed tree"))
+        await daemon.stop()
+        let ledger = Ledger(directory: directory, store: "\(directory)/ledger.sqlite", publicKey: "\(directory)/ledger-signing.key.pub", ids: [])
+        #expect(try await Self.verify(ledger).status == 0)
     }
 
     /// A ledger read while it takes events: each list (events, leaf records) may be read to its end

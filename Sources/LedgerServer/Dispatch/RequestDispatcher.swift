@@ -203,7 +203,12 @@ struct RequestDispatcher: Sendable {
             head = stored
         }
         do {
-            return .inclusionProof(try await TreeProver.inclusion(of: request.eventID, under: head, source: source))
+            let proof = try await TreeProver.inclusion(of: request.eventID, under: head, source: source) {
+                self.logger.warning(
+                    "the frontiers stored with the log's commits (ledger_tree_leaves.frontier) do not agree with its leaf records; the proof was made from the leaves alone and is sound, but a row was changed outside ledgerd: run ledger-rpc verify --store",
+                    metadata: ["event": "\(request.eventID.lowercaseText)", "log": "\(HexText.text(head.logID))"])
+            }
+            return .inclusionProof(proof)
         } catch let error as TreeError {
             throw LedgerProtocolError(code: .invalidQuery, message: error.message)
         }

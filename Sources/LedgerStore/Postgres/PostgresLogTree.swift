@@ -1,5 +1,6 @@
 import LedgerProtocol
 import LedgerTree
+import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 
@@ -30,11 +31,11 @@ final class PostgresLogTree: Sendable {
     /// Makes the log's row the first time the key is used with this database, adopts the events
     /// stored before any log began when it is the first log, and checks that its newest frontier
     /// can be continued. Returns how many events it adopted.
-    func open(on connection: PostgresConnection) throws(StoreError) -> UInt64 {
+    func open(on connection: PostgresConnection, logger: Logger) throws(StoreError) -> UInt64 {
         _ = try connection.execute(
             "INSERT INTO ledger_tree (log_id, public_key) VALUES (decode($1, 'hex'), decode($2, 'hex')) ON CONFLICT DO NOTHING",
             [HexText.text(self.logID), HexText.text(self.publicKey)], as: .unavailable)
-        let adopted = try self.adoptEarlierEvents(on: connection)
+        let adopted = try self.adoptEarlierEvents(on: connection, logger: logger)
         _ = try self.newestFrontier(on: connection, as: .unavailable)
         return adopted
     }
@@ -44,9 +45,10 @@ final class PostgresLogTree: Sendable {
     /// turns under a lock, and each looks only once the one before has committed, so that one log
     /// adopts them; the transaction reads one snapshot, so that events another log commits meanwhile
     /// stay that log's.
-    private func adoptEarlierEvents(on connection: PostgresConnection) throws(StoreError) -> UInt64 {
-        _ = try connection.execute("SELECT pg_advisory_lock($1::bigint)", [Self.adoptionLockKey], as: .unavailable)
-        defer { _ = try? connection.execute("SELECT pg_advisory_unlock($1::bigint)", [Self.adoptionLockKey], as: .unavailable) }
+    private func adoptEarlierEvents(on connection: PostgresConnection, logger: Logger) throws(StoreError) -> UInt64 {
+        let lock = PostgresSessionLock(key: Self.adoptionLockKey, purpose: "adopting the events stored before any log")
+        try lock.acquire(on: connection, logger: logger, as: .unavailable)
+        defer { lock.release(on: connection, as: .unavailable) }
         try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ", as: .unavailable)
         do throws(StoreError) {
             let begun = try connection.execute("SELECT EXISTS (SELECT 1 FROM ledger_tree_leaves)", as: .unavailable)

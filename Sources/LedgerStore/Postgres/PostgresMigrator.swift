@@ -12,8 +12,9 @@ struct PostgresMigrator {
     let connection: PostgresConnection
 
     func migrate(_ catalog: MigrationCatalog, logger: Logger) throws(StoreError) {
-        try self.connection.execute("SELECT pg_advisory_lock($1::bigint)", [Self.advisoryLockKey], as: .migrationFailed)
-        defer { _ = try? self.connection.execute("SELECT pg_advisory_unlock($1::bigint)", [Self.advisoryLockKey], as: .migrationFailed) }
+        let lock = PostgresSessionLock(key: Self.advisoryLockKey, purpose: "migrating the database")
+        try lock.acquire(on: self.connection, logger: logger, as: .migrationFailed)
+        defer { lock.release(on: self.connection, as: .migrationFailed) }
         try self.connection.execute(
             """
             CREATE TABLE IF NOT EXISTS schema_migrations (

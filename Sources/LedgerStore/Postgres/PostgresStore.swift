@@ -339,7 +339,7 @@ public final class PostgresStore: EventStore, ReportRunning, TreeReadingStore {
         let tree = PostgresLogTree(key: key, hasher: self.leafHasher)
         let adopted = try await self.writer.run { (connection: PostgresConnection) throws(StoreError) -> UInt64 in
             try connection.reconnectIfBroken()
-            return try tree.open(on: connection)
+            return try tree.open(on: connection, logger: self.logger)
         }
         self.log.withLockedValue { $0 = tree }
         return adopted

@@ -126,6 +126,15 @@ public final class PostgresTreeReader: TreeSource, Sendable {
         return page.records
     }
 
+    public func frontier(logID: [UInt8], sizeWithin sizes: Range<UInt64>) async throws -> TreeFrontier? {
+        // The newest commit to start below the window's end, and the one before it: whichever ended in the window.
+        try await self.rows(
+            "SELECT encode(frontier, 'hex') FROM ledger_tree_leaves WHERE log_id = decode($1, 'hex') AND first_leaf < $2::bigint ORDER BY first_leaf DESC LIMIT 2",
+            [HexText.text(logID), String(Int64(clamping: sizes.upperBound))]
+        ) { result, row in result.text(row, 0).flatMap { HexText.bytes($0) }.flatMap { TreeFrontier(bytes: $0) } }
+        .lazy.compactMap { $0 }.first { sizes.contains($0.size) }
+    }
+
     public func leaf(ofSequence sequence: Int64, logID: [UInt8]) async throws -> UInt64? {
         let rows = try await self.rows(
             """

@@ -101,6 +101,15 @@ public final class SQLiteTreeReader: TreeSource, Sendable {
         }
     }
 
+    public func frontier(logID: [UInt8], sizeWithin sizes: Range<UInt64>) async throws -> TreeFrontier? {
+        // The newest commit to start below the window's end, and the one before it: whichever ended in the window.
+        try await self.rows(
+            "SELECT frontier FROM ledger_tree_leaves WHERE log_id = ?1 AND first_leaf < ?2 ORDER BY first_leaf DESC LIMIT 2",
+            [.integer(0), .integer(Int64(clamping: sizes.upperBound))], blobs: [(1, logID)]
+        ) { (row: SQLiteStatement) throws(StoreError) in TreeFrontier(bytes: row.blob(0)) }
+        .lazy.compactMap { $0 }.first { sizes.contains($0.size) }
+    }
+
     public func leaf(ofSequence sequence: Int64, logID: [UInt8]) async throws -> UInt64? {
         let rows = try await self.rows(
             "SELECT first_leaf, records FROM ledger_tree_leaves WHERE log_id = ?1 AND first_seq <= ?2 AND last_seq >= ?2 ORDER BY first_seq DESC LIMIT 1",
