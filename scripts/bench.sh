@@ -178,6 +178,14 @@ store_bytes() {
     esac
 }
 
+# store_sql KIND STORE SQL: the first column of the query's rows, from the store's own shell.
+store_sql() {
+    case $1 in
+    sqlite) sqlite3 "${2#sqlite:}" "$3" ;;
+    postgres) psql "$2" -Atqc "$3" ;;
+    esac
+}
+
 # store_writes KIND STORE: bytes the store has written so far (SQLite: the daemon's write_bytes; PostgreSQL: its WAL).
 store_writes() {
     case $1 in
@@ -347,8 +355,21 @@ for kind in $BENCH_STORES; do
         seconds=$(calc "$(date +%s.%N) - $started")
         rss=$(awk '/^VmHWM/ { print $2 / 1024 }' "/proc/$daemon_pid/status")
         "$rpc" head --json --socket "$socket" >"$work/head.json"
-        stop_daemon
         echo "{\"events\": $BENCH_TREE_EVENTS, \"leaves\": $(jq .tree_size "$work/head.json"), \"seconds\": $seconds, \"peak_rss_mib\": $rss}" >"$out/$kind-tree-adopt.json"
+        # An inclusion proof of the first event, of events spread over the ledger, and of the last,
+        # each through ledger-rpc prove and checked offline: the slowest counts.
+        slowest=0 proved=0
+        for fraction in 0 0.1 0.25 0.5 0.75 0.9 1; do
+            offset=$(calc "int(($BENCH_TREE_EVENTS - 1) * $fraction)")
+            id=$(store_sql "$kind" "$store" "SELECT id FROM ledger_events ORDER BY seq LIMIT 1 OFFSET $offset")
+            started=$(date +%s.%N)
+            "$rpc" prove --socket "$socket" "$id" >"$work/proof.json" || true
+            seconds=$(calc "$(date +%s.%N) - $started")
+            "$rpc" verify-proof "$work/proof.json" --public-key "$work/tree.key.pub" >/dev/null && proved=$((proved + 1))
+            slowest=$(calc "(($seconds > $slowest) ? $seconds : $slowest)")
+        done
+        echo "{\"events\": $BENCH_TREE_EVENTS, \"proofs\": 7, \"verified\": $proved, \"slowest_seconds\": $slowest}" >"$out/$kind-tree-prove.json"
+        stop_daemon
         started=$(date +%s.%N)
         "$rpc" verify --store "$store" --public-key "$work/tree.key.pub" --head "$work/head.json" --json >"$out/$kind-tree-verify-report.json" || true
         seconds=$(calc "$(date +%s.%N) - $started")
@@ -560,6 +581,11 @@ for kind in $BENCH_STORES; do
         row "$kind log adopting $(field "$kind-tree-adopt" .events) events" "$(printf %.1f "$(field "$kind-tree-adopt" .seconds)") s" \
             "peak RSS $(printf %.0f "$(field "$kind-tree-adopt" .peak_rss_mib)") MiB" "" "all leaves" \
             "$(verdict "$(field "$kind-tree-adopt" .leaves) == $(field "$kind-tree-adopt" .events)")"
+    fi
+    if have "$kind-tree-prove"; then
+        row "$kind prove, slowest of 7 across $(field "$kind-tree-prove" .events) events" "$(printf %.2f "$(field "$kind-tree-prove" .slowest_seconds)") s" \
+            "$(field "$kind-tree-prove" .verified) verified" "" "< 1 s" \
+            "$(verdict "$(field "$kind-tree-prove" .slowest_seconds) < 1 && $(field "$kind-tree-prove" .verified) == 7")"
     fi
     if have "$kind-tree-verify"; then
         row "$kind verify, $(field "$kind-tree-verify" .events) events" "$(printf %.1f "$(field "$kind-tree-verify" .seconds)") s" "" "" "< 60 s" "$(verdict "$(field "$kind-tree-verify" .seconds) < 60 && $(field "$kind-tree-verify" .verified) == 1")"
