@@ -448,14 +448,33 @@ import Testing
         let rebuilt = try await refusal()
         #expect(rebuilt.contains("does not extend the tree of 150 leaves this daemon last signed"), "\(rebuilt)")
 
-        // Leaves after the last signed tree are signed, and named in a warning.
+        // Leaves after the tree a daemon signed as it stopped cleanly were written while it was down.
         try put("new")
         try FileManager.default.removeItem(atPath: lastTree)
-        try FileManager.default.copyItem(atPath: "\(directory)/old.last-tree", toPath: lastTree)
+        let stoppedFile = try String(contentsOfFile: "\(directory)/old.last-tree", encoding: .utf8)
+        #expect(stoppedFile.hasSuffix("stopped yes\n"), "\(stoppedFile)")
+        try stoppedFile.write(toFile: lastTree, atomically: true, encoding: .utf8)
+        let appended = try await refusal()
+        #expect(appended.contains("holds 50 leaves after the tree of 100 this daemon signed as it stopped"), "\(appended)")
+
+        // After a crash (the file as a running daemon leaves it), leaves after the last signed tree are signed, and named in a warning.
+        try stoppedFile.replacingOccurrences(of: "stopped yes\n", with: "").write(toFile: lastTree, atomically: true, encoding: .utf8)
         let daemon = try await Daemon.start(in: directory)
         #expect(daemon.stderr.contains("leaves after the last tree this daemon signed") && daemon.stderr.contains("leaves=50"), "\(daemon.stderr)")
         #expect(try await Self.head(daemon.socketPath)["tree_size"] as? Int == 150)
         await daemon.stop()
+        #expect(try String(contentsOfFile: lastTree, encoding: .utf8).hasSuffix("stopped yes\n"))
+
+        // A daemon running says so in the file at once, so that a crash before its next head is not taken for tampering.
+        let running = try await Daemon.start(in: directory)
+        #expect(!(try String(contentsOfFile: lastTree, encoding: .utf8).contains("stopped")))
+        let client = LedgerClient(configuration: LedgerClientConfiguration(socketPath: running.socketPath))
+        try await client.logAcknowledged((150..<160).map(Self.event))
+        await client.shutdown()
+        running.signal(SIGKILL)
+        _ = await running.waitForExit()
+        let afterCrash = try await Daemon.start(in: directory)
+        await afterCrash.stop()
 
         // An older copy restored on purpose: with the file moved away, the daemon continues from it.
         try put("old")

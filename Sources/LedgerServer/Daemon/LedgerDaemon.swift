@@ -126,6 +126,13 @@ public struct LedgerDaemon: Sendable {
                     if let source = try await store.treeSource(), let file = self.signingKey {
                         let last = LastSignedTree(beside: file, store: self.store)
                         let after = try await last.check(state, source: source)
+                        do {
+                            try last.markRunning()
+                        } catch {
+                            self.logger.warning(
+                                "could not mark the last signed tree as that of a running daemon; should ledgerd crash before its next head, its next start will refuse the commits it made",
+                                metadata: ["error": "\(error)"])
+                        }
                         if after > 0 {
                             self.logger.warning(
                                 "the store's log has leaves after the last tree this daemon signed: commits made before it stopped without signing them (a crash), or leaves written into the store since; they are signed now",

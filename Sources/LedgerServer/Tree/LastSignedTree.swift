@@ -8,10 +8,12 @@ import LedgerTree
 ///
 /// The daemon signs whatever tree its store holds. Without this file, whoever can write the store
 /// but not the daemon's host (a PostgreSQL user, a restored backup) could rewind the log, or rewrite
-/// what was signed, and have the daemon sign over it. Leaves after the last signed tree are signed,
-/// with a warning naming how many: a crash leaves the last second's commits unsigned, and those look
-/// the same as leaves written into the store while the daemon was down. A key taken to another
-/// store (another file, another database) starts over there: the file then follows that store.
+/// what was signed, and have the daemon sign over it. A daemon that stops cleanly signs its last
+/// commit and says so in the file (`stopped`), so that leaves after that tree (of one leaf or
+/// more) can only have been written into the store while it was down, and stop the start too. After a crash, leaves after
+/// the last signed tree are signed with a warning naming how many: the last second's commits went
+/// unsigned, and nothing tells them apart from leaves written since. A key taken to another store
+/// (another file, another database) starts over there: the file then follows that store.
 public struct LastSignedTree: Sendable {
     public let path: String
     /// Which store the daemon signs for: the SQLite file's resolved path, or the PostgreSQL database
@@ -34,8 +36,16 @@ public struct LastSignedTree: Sendable {
 
     private static let heading = "ledgerd last signed tree"
 
-    /// The store, log and frontier in the file; nil when there is no file.
-    func read() throws(Problem) -> (store: String, logID: [UInt8], frontier: TreeFrontier)? {
+    /// What the file says: the tree, and whether the daemon stopped cleanly after signing it.
+    struct Contents {
+        var store: String
+        var logID: [UInt8]
+        var frontier: TreeFrontier
+        var stopped: Bool
+    }
+
+    /// The file's contents; nil when there is no file.
+    func read() throws(Problem) -> Contents? {
         guard let data = FileManager.default.contents(atPath: self.path) else {
             if access(self.path, F_OK) != 0 { return nil }
             throw Problem(description: "\(self.path) cannot be read: \(String(cString: strerror(errno)))")
@@ -51,12 +61,15 @@ public struct LastSignedTree: Sendable {
         else {
             throw Problem(description: "\(self.path) is not a last signed tree that ledgerd wrote; move it away to start without it")
         }
-        return (store, logID, frontier)
+        return Contents(store: store, logID: logID, frontier: frontier, stopped: fields["stopped"] == "yes")
     }
 
     /// Replaces the file whole (a new file renamed over it), so a crash leaves the old one or the new.
-    func write(_ state: LogTreeState) throws(Problem) {
-        let text = "\(Self.heading)\nstore \(self.store)\nlog_id \(HexText.text(state.logID))\nfrontier \(HexText.text(state.frontier.bytes))\n"
+    /// - Parameter stopped: the daemon is stopping and will commit nothing after this tree.
+    func write(_ state: LogTreeState, stopped: Bool = false) throws(Problem) {
+        let text =
+            "\(Self.heading)\nstore \(self.store)\nlog_id \(HexText.text(state.logID))\nfrontier \(HexText.text(state.frontier.bytes))\n"
+            + (stopped ? "stopped yes\n" : "")
         let temporary = self.path + ".new"
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw Problem(description: "cannot write \(temporary): \(String(cString: strerror(errno)))") }
@@ -92,6 +105,20 @@ public struct LastSignedTree: Sendable {
             throw Problem(
                 description: "the store's log \(log) does not extend the tree of \(signed.size) leaves this daemon last signed (\(self.path)): leaves it signed were changed, or the store is another copy; \(onward)")
         }
+        // A daemon that signed no leaf yet has its log's first leaves still to take: the events
+        // loaded into the store before its log began, which the log adopts as it starts.
+        guard !last.stopped || signed.size == 0 || state.size == signed.size else {
+            throw Problem(
+                description: "the store's log \(log) holds \(state.size - signed.size) leaves after the tree of \(signed.size) this daemon signed as it stopped (\(self.path)): a daemon that stops commits nothing after its last head, so they were written into the store while it was down; \(onward)")
+        }
         return state.size - signed.size
+    }
+
+    /// Once the start's check passed: the file no longer says the daemon stopped, so that a crash
+    /// before its next head leaves unsigned commits that the next start signs with a warning.
+    public func markRunning() throws(Problem) {
+        guard var contents = try self.read(), contents.store == self.store, contents.stopped else { return }
+        contents.stopped = false
+        try self.write(LogTreeState(logID: contents.logID, frontier: contents.frontier))
     }
 }

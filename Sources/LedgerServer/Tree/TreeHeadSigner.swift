@@ -43,9 +43,12 @@ public actor TreeHeadSigner: Service {
                 _ = try? await self.signIfGrown()
             }
         }
-        // The batch writer has drained by now (it stops before this service): the last commits get a head too.
+        // The batch writer has drained by now (it stops before this service, retention before it):
+        // the last commits get a head too, and the file says nothing follows it.
         do {
-            _ = try await self.signIfGrown()
+            if let head = try await self.signIfGrown(), let state = try await self.store.treeState(), state.size == head.treeSize {
+                self.remember(state, stopped: true)
+            }
         } catch {
             self.logger.warning("could not sign the final tree head", metadata: ["error": "\(error)"])
         }
@@ -76,10 +79,10 @@ public actor TreeHeadSigner: Service {
 
     /// Writes the tree just signed to `lastTree`; a failure is logged once until a write succeeds,
     /// and costs only the check at the next start.
-    private func remember(_ state: LogTreeState) {
+    private func remember(_ state: LogTreeState, stopped: Bool = false) {
         guard let lastTree, state.size >= self.remembered else { return }
         do {
-            try lastTree.write(state)
+            try lastTree.write(state, stopped: stopped)
             self.remembered = state.size
             self.rememberingFailed = false
         } catch {
