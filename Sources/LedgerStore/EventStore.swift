@@ -96,6 +96,9 @@ public protocol EventStore: Sendable {
     /// Keeps a signed head of this daemon's log.
     func storeHead(_ head: SignedTreeHead) async throws(StoreError)
 
+    /// Removes the heads of this daemon's log of these sizes, as they age (`HeadThinning`).
+    func removeHeads(sizes: [UInt64]) async throws(StoreError)
+
     /// Reads the store's logs, for proofs and verification; nil for a store that keeps no tree.
     func treeSource() async throws(StoreError) -> (any TreeSource)?
 
@@ -128,6 +131,8 @@ extension EventStore {
     public func treeState() async throws(StoreError) -> LogTreeState? { nil }
 
     public func storeHead(_ head: SignedTreeHead) async throws(StoreError) {}
+
+    public func removeHeads(sizes: [UInt64]) async throws(StoreError) {}
 
     public func treeSource() async throws(StoreError) -> (any TreeSource)? { nil }
 

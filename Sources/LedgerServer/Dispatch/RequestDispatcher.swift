@@ -198,7 +198,8 @@ struct RequestDispatcher: Sendable {
             let logID = await signer.publicKey.logID.bytes
             guard let stored = try await source.heads(logID: logID, fromSize: request.treeSize, limit: 1).first, stored.treeSize == request.treeSize else {
                 throw LedgerProtocolError(
-                    code: .invalidQuery, message: "the log has no signed head of \(request.treeSize) leaves; ledger-rpc head shows the newest")
+                    code: .invalidQuery,
+                    message: "the log has no signed head of \(request.treeSize) leaves (of heads older than a week it keeps the last of each hour); ledger-rpc head shows the newest, and verify --head checks a saved head against it")
             }
             head = stored
         }

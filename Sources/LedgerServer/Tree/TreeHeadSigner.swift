@@ -21,6 +21,9 @@ public actor TreeHeadSigner: Service {
     /// The size last written to `lastTree`, which only grows; and whether the last write failed, said once.
     private var remembered: UInt64 = 0
     private var rememberingFailed = false
+    /// Heads from this size on are still to be judged by `HeadThinning`, and not before this instant.
+    private var thinnedThrough: UInt64 = 0
+    private var nextThinning = ContinuousClock.now
 
     public init(key: LogKey, store: any EventStore, interval: Duration = .seconds(1), lastTree: LastSignedTree? = nil, logger: Logger) {
         self.key = key
@@ -41,6 +44,7 @@ public actor TreeHeadSigner: Service {
                     break
                 }
                 _ = try? await self.signIfGrown()
+                await self.thinHeads()
             }
         }
         // The batch writer has drained by now (it stops before this service, retention before it):
@@ -75,6 +79,27 @@ public actor TreeHeadSigner: Service {
         self.latest = head
         self.remember(state)
         return head
+    }
+
+    /// One slice of the log's aging heads judged and thinned (`HeadThinning`), each second until
+    /// every head old enough was judged, then again after a rest.
+    func thinHeads() async {
+        guard ContinuousClock.now >= self.nextThinning else { return }
+        do {
+            guard let source = try await self.store.treeSource() else {
+                self.nextThinning = .now + HeadThinning.restAfterPass
+                return
+            }
+            let page = try await source.heads(logID: self.key.publicKey.logID.bytes, fromSize: self.thinnedThrough, limit: HeadThinning.pageSize)
+            let cutoff = LedgerTimestamp(rawValue: LedgerTimestamp.now().rawValue - HeadThinning.keepsEveryHeadFor)
+            let judged = HeadThinning.judge(page, before: cutoff)
+            try await self.store.removeHeads(sizes: judged.remove)
+            if let last = judged.judged { self.thinnedThrough = last + 1 }
+            if judged.caughtUp { self.nextThinning = .now + HeadThinning.restAfterPass }
+        } catch {
+            self.nextThinning = .now + HeadThinning.restAfterPass
+            self.logger.warning("could not thin the log's heads older than a week; they are kept until the next try", metadata: ["error": "\(error)"])
+        }
     }
 
     /// Writes the tree just signed to `lastTree`; a failure is logged once until a write succeeds,

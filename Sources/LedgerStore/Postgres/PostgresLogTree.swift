@@ -195,6 +195,12 @@ final class PostgresLogTree: Sendable {
         return LogTreeState(logID: self.logID, frontier: frontier)
     }
 
+    func removeHeads(sizes: [UInt64], on connection: PostgresConnection) throws(StoreError) {
+        _ = try connection.executePrepared(
+            "DELETE FROM ledger_tree_heads WHERE log_id = $1::bytea AND size = ANY($2::bigint[])",
+            [.bytes(self.logID), .text("{" + sizes.map(String.init).joined(separator: ",") + "}")], as: .writeFailed)
+    }
+
     func store(_ head: SignedTreeHead, on connection: PostgresConnection) throws(StoreError) {
         _ = try connection.execute(
             """

@@ -362,6 +362,14 @@ public final class PostgresStore: EventStore, ReportRunning, TreeReadingStore {
         }
     }
 
+    public func removeHeads(sizes: [UInt64]) async throws(StoreError) {
+        guard let tree = self.logTree, !sizes.isEmpty else { return }
+        try await self.writer.run { (connection: PostgresConnection) throws(StoreError) in
+            try connection.reconnectIfBroken()
+            try tree.removeHeads(sizes: sizes, on: connection)
+        }
+    }
+
     /// The daemon's own reads of the logs (`prove`) share the reader connections and their statement timeout.
     public func treeSource() async throws(StoreError) -> (any TreeSource)? {
         PostgresTreeReader(store: self)

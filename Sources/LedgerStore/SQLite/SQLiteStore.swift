@@ -385,6 +385,11 @@ public final class SQLiteStore: TreeReadingStore, EventStore, ReportRunning {
         try await self.writer.run { (state: SQLiteWriterState) throws(StoreError) in try state.storeHead(head) }
     }
 
+    public func removeHeads(sizes: [UInt64]) async throws(StoreError) {
+        guard !sizes.isEmpty else { return }
+        try await self.writer.run { (state: SQLiteWriterState) throws(StoreError) in try state.removeHeads(sizes: sizes) }
+    }
+
     /// The daemon's own reads of its logs (`prove`) share the reader pool and the query budget,
     /// so a client asking for proofs in a loop takes no more from the others than one running queries.
     public func treeSource() async throws(StoreError) -> (any TreeSource)? {
@@ -457,6 +462,27 @@ final class SQLiteWriterState {
         let placeholders = Array(repeating: "?", count: EventColumns.count).joined(separator: ", ")
         self.insertStatement = try connection.prepare(
             "INSERT INTO ledger_events (\(EventColumns.list())) VALUES (\(placeholders)) ON CONFLICT (id) DO NOTHING", as: .writeFailed)
+    }
+
+    /// In one transaction, on the log this daemon signs for.
+    func removeHeads(sizes: [UInt64]) throws(StoreError) {
+        if let problem = self.files.problem() { throw StoreError(code: .unavailable, message: problem) }
+        guard let logID = self.tree?.logID else { return }
+        try self.connection.execute("BEGIN IMMEDIATE", as: .writeFailed)
+        do throws(StoreError) {
+            let delete = try self.connection.prepare("DELETE FROM ledger_tree_heads WHERE log_id = ? AND size = ?", as: .writeFailed)
+            defer { delete.reset() }
+            for size in sizes {
+                delete.bind(1, blob: logID)
+                delete.bind(2, integer: Int64(clamping: size))
+                _ = try delete.step(as: .writeFailed)
+                delete.reset()
+            }
+            try self.connection.execute("COMMIT", as: .writeFailed)
+        } catch {
+            try? self.connection.execute("ROLLBACK", as: .writeFailed)
+            throw error
+        }
     }
 
     func storeHead(_ head: SignedTreeHead) throws(StoreError) {
