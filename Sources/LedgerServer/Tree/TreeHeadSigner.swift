@@ -6,7 +6,8 @@ import Logging
 import ServiceLifecycle
 
 /// Signs the daemon's log's tree head once a second while events arrive, once more as the daemon
-/// stops, and when `ledger-rpc head` asks (waiting for the second to be up); each head is kept in the store.
+/// stops, and when `ledger-rpc head` asks (waiting for the second to be up); each head is kept in
+/// the store, and thinned as it ages (`HeadThinning`).
 ///
 /// It only signs what the store says is durable, so no head ever covers a leaf a crash could lose.
 public actor TreeHeadSigner: Service {

@@ -8,7 +8,7 @@ import Testing
 
 @testable import LedgerServer
 
-/// Each head the signer gives out is a row the store keeps for good: whoever asks, and however
+/// Each head the signer gives out is a row the store keeps for a week at least: whoever asks, and however
 /// often, it signs at most one an interval, and each one still covers every event committed before it.
 @Suite struct TreeHeadSignerTests {
     @Test func aClientAskingInALoopGetsCoveringHeadsButNoMoreThanOneAnInterval() async throws {
