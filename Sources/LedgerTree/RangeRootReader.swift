@@ -41,7 +41,8 @@ struct RangeRootReader<Source: TreeSource> {
     /// leaves while they are few, else it is its two halves.
     private mutating func perfectRoot(from start: UInt64, size: UInt64) async throws -> TreeHash? {
         try Task.checkCancellation()
-        if size > self.fewLeaves, start % (size * 2) == 0,
+        // Sizes past 2^62 (no log holds that many leaves) are halved rather than let a window overflow.
+        if size > self.fewLeaves, size <= UInt64(1) << 62, start % (size * 2) == 0,
             let frontier = try await self.source.frontier(logID: self.logID, sizeWithin: start + size..<start + size * 2),
             let root = frontier.root(ofSubtreeFrom: start, size: size)
         {
