@@ -526,6 +526,42 @@ import Testing
         #expect(try await Self.verify(ledger).status == 0)
     }
 
+    /// The running daemon thins its log's heads older than a week to the last of each hour, and
+    /// the ledger still verifies.
+    @Test func aRunningDaemonThinsHeadsOlderThanAWeek() async throws {
+        let directory = try makeTemporaryDirectory("tree")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = "\(directory)/ledger.sqlite"
+        var daemon = try await Daemon.start(in: directory)
+        let client = LedgerClient(configuration: LedgerClientConfiguration(socketPath: daemon.socketPath))
+        try await client.logAcknowledged((0..<200).map(Self.event))
+        await client.shutdown()
+        #expect(try await Self.head(daemon.socketPath)["tree_size"] as? Int == 200)
+        await daemon.stop()
+        #expect(try await sqlite(store, "SELECT min(size) FROM ledger_tree_heads") == "200")
+
+        // 150 heads, one a minute from the start of an hour two weeks ago, below the real one; signed
+        // by nobody, which thinning does not look at.
+        let hour: Int64 = 3_600_000_000
+        let old = (Int64(Date().timeIntervalSince1970 * 1_000_000) - 14 * 86_400_000_000) / hour * hour
+        _ = try await sqlite(
+            store,
+            """
+            WITH RECURSIVE m(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM m WHERE i < 149)
+            INSERT INTO ledger_tree_heads (log_id, size, root, timestamp, signature)
+            SELECT (SELECT log_id FROM ledger_tree), i + 1, zeroblob(32), \(old) + i * 60000000, zeroblob(64) FROM m
+            """)
+        daemon = try await Daemon.start(in: directory)
+        let kept = "SELECT group_concat(size) FROM (SELECT size FROM ledger_tree_heads ORDER BY size)"
+        let thinned = try await waitUntil(within: 30) { try await sqlite(store, kept) == "60,120,150,200" }
+        let left = try await sqlite(store, kept)
+        #expect(thinned, "\(left)")
+        await daemon.stop()
+        _ = try await sqlite(store, "DELETE FROM ledger_tree_heads WHERE size < 200")
+        let ledger = Ledger(directory: directory, store: store, publicKey: "\(directory)/ledger-signing.key.pub", ids: [])
+        #expect(try await Self.verify(ledger).status == 0)
+    }
+
     /// A ledger read while it takes events: each list (events, leaf records) may be read to its end
     /// before a commit that the other already shows, which is no tampering. Checked through the
     /// daemon and from the file, again and again while clients log.
