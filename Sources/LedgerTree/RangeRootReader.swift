@@ -20,7 +20,7 @@ struct RangeRootReader<Source: TreeSource> {
     }
 
     /// The root of `range`, one of the ranges `MerkleProofs.inclusionRanges` gives: its perfect
-    /// subtrees, largest first, folded right to left as RFC 9162's MTH splits it.
+    /// subtrees, one per set bit of its length, largest first, are a frontier's, and fold as one.
     mutating func root(of range: Range<UInt64>) async throws -> TreeHash? {
         var subtrees: [TreeHash] = []
         var start = range.lowerBound
@@ -30,9 +30,7 @@ struct RangeRootReader<Source: TreeSource> {
             subtrees.append(root)
             start += size
         }
-        guard var hash = subtrees.popLast() else { return nil }
-        for left in subtrees.reversed() { hash = MerkleHash.node(left, hash) }
-        return hash
+        return subtrees.isEmpty ? nil : TreeFrontier(size: UInt64(range.count), roots: subtrees)?.root
     }
 
     /// The root of the perfect subtree of `size` leaves from `start`. A left child is a root of the

@@ -34,24 +34,28 @@ public enum TreeProver {
         }
         let ranges = MerkleProofs.inclusionRanges(index: leaf, size: head.treeSize)
         var reader = RangeRootReader(source: source, logID: head.logID, leafReadLimit: max(leafReadLimit, 1))
-        let quick = try await Self.path(ranges, leaf: leaf, from: &reader)
-        if let (leafHash, path) = quick, MerkleProofs.verifyInclusion(leaf: leafHash, index: leaf, size: head.treeSize, proof: path, root: root) {
-            return InclusionProof(head: head, eventID: id, sequence: sequence, leafIndex: leaf, leafHash: leafHash.bytes, path: path.map(\.bytes))
+        let leads = { (found: (leaf: TreeHash, path: [TreeHash])) in
+            MerkleProofs.verifyInclusion(leaf: found.leaf, index: leaf, size: head.treeSize, proof: found.path, root: root)
         }
-        guard let (leafHash, path) = try await Self.path(ranges, leaf: leaf, inOnePassOver: source, logID: head.logID),
-            MerkleProofs.verifyInclusion(leaf: leafHash, index: leaf, size: head.treeSize, proof: path, root: root)
-        else {
+        let quick = try await Self.path(ranges, leaf: leaf, from: &reader)
+        let found: (leaf: TreeHash, path: [TreeHash])
+        if let quick, leads(quick) {
+            found = quick
+        } else if let slow = try await Self.path(ranges, leaf: leaf, inOnePassOver: source, logID: head.logID), leads(slow) {
+            if quick != nil { frontiersDisagree() }
+            found = slow
+        } else {
             throw TreeError(
                 .badStore, "the log's leaf records do not lead to the root its head signed; `ledger-rpc verify` says where they were changed")
         }
-        if quick != nil { frontiersDisagree() }
-        return InclusionProof(head: head, eventID: id, sequence: sequence, leafIndex: leaf, leafHash: leafHash.bytes, path: path.map(\.bytes))
+        return InclusionProof(
+            head: head, eventID: id, sequence: sequence, leafIndex: leaf, leafHash: found.leaf.bytes, path: found.path.map(\.bytes))
     }
 
     /// The leaf's hash and its path, from stored frontiers and nearby leaves; nil when the log lacks a leaf the path needs.
     private static func path<Source: TreeSource>(
         _ ranges: [Range<UInt64>], leaf: UInt64, from reader: inout RangeRootReader<Source>
-    ) async throws -> (TreeHash, [TreeHash])? {
+    ) async throws -> (leaf: TreeHash, path: [TreeHash])? {
         guard let leafHash = try await reader.leafHash(leaf) else { return nil }
         var path: [TreeHash] = []
         for range in ranges {
@@ -64,7 +68,7 @@ public enum TreeProver {
     /// The leaf's hash and its path, from every leaf up to the path's last subtree, whatever the stored frontiers say.
     private static func path(
         _ ranges: [Range<UInt64>], leaf: UInt64, inOnePassOver source: some TreeSource, logID: [UInt8]
-    ) async throws -> (TreeHash, [TreeHash])? {
+    ) async throws -> (leaf: TreeHash, path: [TreeHash])? {
         var roots = RangeRoots(ranges)
         var leafHash: TreeHash?
         var next: UInt64 = 0

@@ -196,9 +196,11 @@ final class PostgresLogTree: Sendable {
     }
 
     func removeHeads(sizes: [UInt64], on connection: PostgresConnection) throws(StoreError) {
+        var array = PostgresArrayLiteral(capacity: sizes.count * 12)
+        for size in sizes { array.append(String(size)) }
         _ = try connection.executePrepared(
-            "DELETE FROM ledger_tree_heads WHERE log_id = $1::bytea AND size = ANY($2::bigint[])",
-            [.bytes(self.logID), .text("{" + sizes.map(String.init).joined(separator: ",") + "}")], as: .writeFailed)
+            "DELETE FROM ledger_tree_heads WHERE log_id = $1::bytea AND size = ANY($2::bigint[])", [.bytes(self.logID), .text(array.text)],
+            as: .writeFailed)
     }
 
     func store(_ head: SignedTreeHead, on connection: PostgresConnection) throws(StoreError) {
